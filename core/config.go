@@ -1,0 +1,254 @@
+package core
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Config holds every tunable of a MembershipCoordinator. Start from one of the
+// presets (DefaultLANConfig, DefaultWANConfig, DefaultLocalConfig), set
+// NodeID, Authority and Rand, and call Validate (NewMembershipCoordinator
+// calls it too). A zero or negative interval, threshold, count or size is
+// always rejected, never silently replaced.
+type Config struct {
+	// NodeID identifies this instance; pick a new one on every restart.
+	NodeID string
+	// Authority is this node's advertised address, "host:port".
+	Authority string
+	// Meta is this node's user metadata, at most MaxMetadataBytes long.
+	Meta []byte
+	// Rand is the only source of randomness of the coordinator; seed it to make
+	// a run reproducible. Required.
+	Rand *rand.Rand
+
+	// HeartbeatInterval is how often a member heartbeats each of its monitors.
+	HeartbeatInterval time.Duration
+	// MonitorCount (K) is how many ring successors monitor each member.
+	MonitorCount int
+
+	// PhiThreshold is the phi value above which a monitor suspects a member.
+	PhiThreshold float64
+	// PhiWindowSize is how many inter-arrival samples the detector keeps.
+	PhiWindowSize int
+	// PhiMinStdDev is the floor of the inter-arrival standard deviation.
+	PhiMinStdDev time.Duration
+	// PhiAcceptablePause is added to the mean inter-arrival time, to tolerate
+	// pauses (GC, scheduling) without suspicion.
+	PhiAcceptablePause time.Duration
+	// PhiFirstHeartbeatEstimate seeds the history before real samples exist.
+	PhiFirstHeartbeatEstimate time.Duration
+
+	// SuspicionMinTimeout is the shortest time a suspicion lasts before the
+	// member is declared Dead, reached when SuspicionConfirmations independent
+	// monitors have confirmed it (Lifeguard).
+	SuspicionMinTimeout time.Duration
+	// SuspicionMaxTimeout is how long a suspicion lasts with no confirmation.
+	SuspicionMaxTimeout time.Duration
+	// SuspicionConfirmations is how many independent confirmations bring the
+	// timeout down to SuspicionMinTimeout.
+	SuspicionConfirmations int
+	// MaxLocalHealth is the largest Lifeguard local-health score; a node's own
+	// timeouts are stretched by a factor of (1 + score) when it misses its own
+	// deadlines.
+	MaxLocalHealth int
+
+	// GossipInterval is how often a member gossips to GossipNodes random peers.
+	GossipInterval time.Duration
+	// GossipNodes (the fanout k) is how many random peers each gossip round reaches.
+	GossipNodes int
+	// RetransmitMult scales how often each change is piggybacked:
+	// RetransmitMult * ceil(log10(N+1)) transmissions.
+	RetransmitMult int
+	// AntiEntropyInterval is how often a member compares digests with one peer.
+	AntiEntropyInterval time.Duration
+	// ReconnectInterval is the base interval at which Dead members and
+	// unreachable seeds are contacted again (with backoff), so partitions heal.
+	ReconnectInterval time.Duration
+	// JoinRetryInterval is how often a joining node retries its seeds until one answers.
+	JoinRetryInterval time.Duration
+
+	// TopologyEmitInterval batches topology updates: at most one per interval.
+	TopologyEmitInterval time.Duration
+	// QuarantineTTL is how long a dead instance (authority, incarnation) is
+	// refused. It must outlive any message the dead instance could still have
+	// in flight.
+	QuarantineTTL time.Duration
+	// TombstoneRetention is how long Dead and Removed records stay in the
+	// table (so late gossip cannot resurrect them) before they are dropped.
+	TombstoneRetention time.Duration
+
+	// MaxMessageBytes bounds every outbound message by EstimateSize. A
+	// transport adds its own envelope on top (see std).
+	MaxMessageBytes int
+	// MaxMetadataBytes bounds NodeRecord.Meta.
+	MaxMetadataBytes int
+	// MaxMembers bounds the table; records beyond it are refused.
+	MaxMembers int
+
+	// Logger is unused by core (core logs nothing); it is here so that std and
+	// tools can carry one logger with the config. Nil means discard.
+	Logger *slog.Logger
+}
+
+// DefaultLANConfig returns timings for a local network: 1 s heartbeats, 200 ms
+// gossip, 3 monitors, fanout 3. Identity fields (NodeID, Authority, Rand) are
+// left for the caller.
+func DefaultLANConfig() Config {
+	return Config{
+		HeartbeatInterval: time.Second,
+		MonitorCount:      3,
+
+		PhiThreshold:              8,
+		PhiWindowSize:             1000,
+		PhiMinStdDev:              100 * time.Millisecond,
+		PhiAcceptablePause:        3 * time.Second,
+		PhiFirstHeartbeatEstimate: time.Second,
+
+		SuspicionMinTimeout:    2 * time.Second,
+		SuspicionMaxTimeout:    6 * time.Second,
+		SuspicionConfirmations: 2,
+		MaxLocalHealth:         8,
+
+		GossipInterval:      200 * time.Millisecond,
+		GossipNodes:         3,
+		RetransmitMult:      4,
+		AntiEntropyInterval: 10 * time.Second,
+		ReconnectInterval:   5 * time.Second,
+		JoinRetryInterval:   time.Second,
+
+		TopologyEmitInterval: time.Second,
+		QuarantineTTL:        5 * time.Minute,
+		TombstoneRetention:   10 * time.Minute,
+
+		MaxMessageBytes:  1300,
+		MaxMetadataBytes: 512,
+		MaxMembers:       10000,
+	}
+}
+
+// DefaultWANConfig returns the LAN preset slowed for wide-area links: longer
+// intervals, more tolerance, a larger fanout.
+func DefaultWANConfig() Config {
+	c := DefaultLANConfig()
+	c.HeartbeatInterval = 3 * time.Second
+	c.PhiThreshold = 10
+	c.PhiMinStdDev = 300 * time.Millisecond
+	c.PhiAcceptablePause = 10 * time.Second
+	c.PhiFirstHeartbeatEstimate = 3 * time.Second
+	c.SuspicionMinTimeout = 6 * time.Second
+	c.SuspicionMaxTimeout = 30 * time.Second
+	c.SuspicionConfirmations = 3
+	c.GossipInterval = 500 * time.Millisecond
+	c.GossipNodes = 4
+	c.RetransmitMult = 4
+	c.AntiEntropyInterval = 30 * time.Second
+	c.ReconnectInterval = 15 * time.Second
+	c.JoinRetryInterval = 3 * time.Second
+	c.TopologyEmitInterval = 3 * time.Second
+	c.QuarantineTTL = 15 * time.Minute
+	c.TombstoneRetention = 30 * time.Minute
+	return c
+}
+
+// DefaultLocalConfig returns the LAN preset sped up for processes on one host
+// (loopback, tests, examples).
+func DefaultLocalConfig() Config {
+	c := DefaultLANConfig()
+	c.HeartbeatInterval = 200 * time.Millisecond
+	c.PhiMinStdDev = 50 * time.Millisecond
+	c.PhiAcceptablePause = 600 * time.Millisecond
+	c.PhiFirstHeartbeatEstimate = 200 * time.Millisecond
+	c.SuspicionMinTimeout = 400 * time.Millisecond
+	c.SuspicionMaxTimeout = 1200 * time.Millisecond
+	c.GossipInterval = 100 * time.Millisecond
+	c.AntiEntropyInterval = 2 * time.Second
+	c.ReconnectInterval = time.Second
+	c.JoinRetryInterval = 200 * time.Millisecond
+	c.TopologyEmitInterval = 200 * time.Millisecond
+	c.QuarantineTTL = time.Minute
+	c.TombstoneRetention = 2 * time.Minute
+	return c
+}
+
+// Validate checks every field and returns an error wrapping ErrInvalidConfig
+// that names the first bad field, or nil.
+func (c *Config) Validate() error {
+	bad := func(field, why string) error {
+		return fmt.Errorf("%w: %s %s", ErrInvalidConfig, field, why)
+	}
+	switch {
+	case c.NodeID == "":
+		return bad("NodeID", "is empty")
+	case c.Authority == "":
+		return bad("Authority", "is empty")
+	case c.Rand == nil:
+		return bad("Rand", "is nil (seed a *rand.Rand)")
+	}
+	durations := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"HeartbeatInterval", c.HeartbeatInterval},
+		{"PhiMinStdDev", c.PhiMinStdDev},
+		{"PhiAcceptablePause", c.PhiAcceptablePause},
+		{"PhiFirstHeartbeatEstimate", c.PhiFirstHeartbeatEstimate},
+		{"SuspicionMinTimeout", c.SuspicionMinTimeout},
+		{"SuspicionMaxTimeout", c.SuspicionMaxTimeout},
+		{"GossipInterval", c.GossipInterval},
+		{"AntiEntropyInterval", c.AntiEntropyInterval},
+		{"ReconnectInterval", c.ReconnectInterval},
+		{"JoinRetryInterval", c.JoinRetryInterval},
+		{"TopologyEmitInterval", c.TopologyEmitInterval},
+		{"QuarantineTTL", c.QuarantineTTL},
+		{"TombstoneRetention", c.TombstoneRetention},
+	}
+	for _, f := range durations {
+		if f.d <= 0 {
+			return bad(f.name, fmt.Sprintf("must be > 0, got %v", f.d))
+		}
+	}
+	counts := []struct {
+		name string
+		n    int
+	}{
+		{"MonitorCount", c.MonitorCount},
+		{"PhiWindowSize", c.PhiWindowSize},
+		{"SuspicionConfirmations", c.SuspicionConfirmations},
+		{"MaxLocalHealth", c.MaxLocalHealth},
+		{"GossipNodes", c.GossipNodes},
+		{"RetransmitMult", c.RetransmitMult},
+		{"MaxMessageBytes", c.MaxMessageBytes},
+		{"MaxMetadataBytes", c.MaxMetadataBytes},
+		{"MaxMembers", c.MaxMembers},
+	}
+	for _, f := range counts {
+		if f.n <= 0 {
+			return bad(f.name, fmt.Sprintf("must be > 0, got %d", f.n))
+		}
+	}
+	switch {
+	case !(c.PhiThreshold > 0):
+		return bad("PhiThreshold", fmt.Sprintf("must be > 0, got %v", c.PhiThreshold))
+	case c.SuspicionMaxTimeout < c.SuspicionMinTimeout:
+		return bad("SuspicionMaxTimeout", "must be >= SuspicionMinTimeout")
+	case c.MaxMessageBytes < minMessageBytes:
+		return bad("MaxMessageBytes", fmt.Sprintf("must be >= %d, got %d", minMessageBytes, c.MaxMessageBytes))
+	case len(c.Meta) > c.MaxMetadataBytes:
+		return bad("Meta", fmt.Sprintf("is %d bytes, over MaxMetadataBytes %d", len(c.Meta), c.MaxMetadataBytes))
+	case c.TombstoneRetention < c.QuarantineTTL:
+		return bad("TombstoneRetention", "must be >= QuarantineTTL")
+	}
+	// A message carrying just this node's own record must fit.
+	self := Message{Kind: MessageJoinRequest, From: c.Authority, FromID: c.NodeID, Seq: ^uint64(0),
+		Entries: []NodeRecord{{NodeID: c.NodeID, Authority: c.Authority, Status: StatusDead, Incarnation: ^uint64(0), Meta: c.Meta}}}
+	if EstimateSize(self) > c.MaxMessageBytes {
+		return bad("MaxMessageBytes", fmt.Sprintf("%d cannot hold this node's own record (%d bytes)", c.MaxMessageBytes, EstimateSize(self)))
+	}
+	return nil
+}
+
+// minMessageBytes is the smallest MaxMessageBytes accepted: room for a
+// heartbeat and a few records.
+const minMessageBytes = 256

@@ -1,0 +1,103 @@
+package core
+
+// MessageKind tells what a Message is for. The numbers are part of the wire
+// protocol: append only, never renumber or reuse.
+type MessageKind uint8
+
+const (
+	// MessageHeartbeat: a member tells one of its monitors it is alive. Seq
+	// counts the sender's heartbeats. Entries piggyback gossip.
+	MessageHeartbeat MessageKind = 1
+	// MessageGossip: periodic dissemination to random peers; Entries carry the
+	// piggybacked records.
+	MessageGossip MessageKind = 2
+	// MessageJoinRequest: a new node asks a seed for its view. Entries hold the
+	// joiner's own record.
+	MessageJoinRequest MessageKind = 3
+	// MessageJoinReply: one part of a seed's view, as Entries. A view larger
+	// than one message is split across several replies with the same Seq.
+	MessageJoinReply MessageKind = 4
+	// MessageDigest: anti-entropy. Digest holds the sender's hashed buckets of
+	// its table; the receiver answers with MessageDigestReply.
+	MessageDigest MessageKind = 5
+	// MessageDigestReply: the records of the buckets that differed (Entries)
+	// and, in Want, the bucket indexes whose records the digest sender should
+	// send back (as MessageGossip).
+	MessageDigestReply MessageKind = 6
+)
+
+// String names the kind.
+func (k MessageKind) String() string {
+	switch k {
+	case MessageHeartbeat:
+		return "heartbeat"
+	case MessageGossip:
+		return "gossip"
+	case MessageJoinRequest:
+		return "join-request"
+	case MessageJoinReply:
+		return "join-reply"
+	case MessageDigest:
+		return "digest"
+	case MessageDigestReply:
+		return "digest-reply"
+	}
+	return "unknown"
+}
+
+// Valid reports whether k is a defined kind.
+func (k MessageKind) Valid() bool { return k >= MessageHeartbeat && k <= MessageDigestReply }
+
+// Message is the one envelope every protocol message travels in; which fields
+// matter depends on Kind, and the others are left empty. A transport carries
+// it as a whole: std encodes it as a msgpack array of the fields in this order
+// (see EstimateSize), a custom transport may pass the value as it is.
+type Message struct {
+	// Kind says what the message is for.
+	Kind MessageKind
+	// From is the sender's advertised authority ("host:port").
+	From string
+	// FromID is the sender's node ID.
+	FromID string
+	// Seq is the heartbeat sequence number, or the exchange number that ties
+	// replies to a join request or a digest.
+	Seq uint64
+	// Entries are records: piggybacked gossip, a join reply's view, or an
+	// anti-entropy repair.
+	Entries []NodeRecord
+	// Digest holds the anti-entropy bucket hashes (MessageDigest and
+	// MessageDigestReply).
+	Digest []uint64
+	// Want lists bucket indexes the receiver should send records for.
+	Want []uint32
+}
+
+// GossipOutbound is one message for one target authority.
+type GossipOutbound struct {
+	// Target is the authority ("host:port") to deliver to.
+	Target string
+	// Message is what to deliver.
+	Message Message
+}
+
+// GossipInbound is one message that arrived, with the transport-level source
+// it came from (for UDP, the datagram's source address, which may differ from
+// Message.From behind NAT and cannot be trusted without authentication).
+type GossipInbound struct {
+	// Source is the transport-level sender address.
+	Source string
+	// Message is what arrived.
+	Message Message
+}
+
+// GossipTransport is core's only seam to the network. Both methods are
+// synchronous and never block.
+type GossipTransport interface {
+	// Send queues one message for one target and returns at once. When it
+	// cannot (queue full, bad target, message too large, transport closed) it
+	// returns an error wrapping ErrSendFailed that says why.
+	Send(out GossipOutbound) error
+	// PollDeltas drains and returns what has arrived since the last call. It
+	// returns an empty, non-nil slice when nothing has.
+	PollDeltas() []GossipInbound
+}

@@ -1,0 +1,52 @@
+package core
+
+import "bytes"
+
+// NodeRecord is what every member knows about one member of the cluster. It is
+// a value: copies are independent once Clone has been called on the metadata.
+type NodeRecord struct {
+	// NodeID identifies one instance of a node; a restart picks a new one.
+	NodeID string
+	// Authority is the node's advertised address, "host:port". Core treats it as
+	// an opaque key and never parses it.
+	Authority string
+	// Status is the node's life-cycle status.
+	Status NodeStatus
+	// Incarnation is raised only by the node itself, to refute a suspicion or
+	// to take over its authority after a restart.
+	Incarnation uint64
+	// Meta is small user metadata, at most Config.MaxMetadataBytes long.
+	Meta []byte
+}
+
+// Clone returns a copy of r that shares no memory with it.
+func (r NodeRecord) Clone() NodeRecord {
+	if r.Meta != nil {
+		r.Meta = bytes.Clone(r.Meta)
+	}
+	return r
+}
+
+// Equal reports whether two records carry the same information.
+func (r NodeRecord) Equal(o NodeRecord) bool {
+	return r.NodeID == o.NodeID && r.Authority == o.Authority && r.Status == o.Status &&
+		r.Incarnation == o.Incarnation && bytes.Equal(r.Meta, o.Meta)
+}
+
+// Supersedes reports whether r should replace o in a table, by the merge rule:
+// a higher incarnation wins; at equal incarnation the status with the higher
+// Precedence wins; at equal incarnation and status, the lexically greater node
+// ID and then metadata win, so that every replica converges to the same record
+// whatever order it received them in. A record never supersedes itself.
+func (r NodeRecord) Supersedes(o NodeRecord) bool {
+	if r.Incarnation != o.Incarnation {
+		return r.Incarnation > o.Incarnation
+	}
+	if rp, op := r.Status.Precedence(), o.Status.Precedence(); rp != op {
+		return rp > op
+	}
+	if r.NodeID != o.NodeID {
+		return r.NodeID > o.NodeID
+	}
+	return bytes.Compare(r.Meta, o.Meta) > 0
+}

@@ -1,0 +1,96 @@
+package core
+
+// Core does not encode bytes, but it must know what fits a datagram. The
+// functions here give a conservative size: an upper bound of the msgpack
+// encoding of a Message as an array of its fields, in declaration order, with
+// each NodeRecord an array of its fields. Every integer is counted at the size
+// msgpack needs for its value (at most 9 bytes), every string and byte slice at
+// its length plus the largest header its length can need. std's codec is held
+// to this bound by a property test; a custom transport may use it too.
+
+// messageFields is the number of fields of Message, as counted by EstimateSize.
+const messageFields = 7
+
+// recordFields is the number of fields of NodeRecord.
+const recordFields = 5
+
+// EstimateSize returns an upper bound, in bytes, of m's encoding.
+func EstimateSize(m Message) int {
+	n := arrayHeaderSize(messageFields)
+	n += uintSize(uint64(m.Kind))
+	n += strSize(len(m.From))
+	n += strSize(len(m.FromID))
+	n += uintSize(m.Seq)
+	n += arrayHeaderSize(len(m.Entries))
+	for _, r := range m.Entries {
+		n += EstimateRecordSize(r)
+	}
+	n += arrayHeaderSize(len(m.Digest))
+	for _, d := range m.Digest {
+		n += uintSize(d)
+	}
+	n += arrayHeaderSize(len(m.Want))
+	for _, w := range m.Want {
+		n += uintSize(uint64(w))
+	}
+	return n
+}
+
+// EstimateRecordSize returns an upper bound, in bytes, of r's encoding as one
+// element of Message.Entries. EstimateSize(m) grows by exactly this much (plus
+// at most 4 bytes of array header) when r is appended to m.Entries.
+func EstimateRecordSize(r NodeRecord) int {
+	return arrayHeaderSize(recordFields) + strSize(len(r.NodeID)) + strSize(len(r.Authority)) +
+		uintSize(uint64(r.Status)) + uintSize(r.Incarnation) + binSize(len(r.Meta))
+}
+
+// uintSize is the msgpack size of an unsigned integer.
+func uintSize(v uint64) int {
+	switch {
+	case v < 1<<7:
+		return 1
+	case v < 1<<8:
+		return 2
+	case v < 1<<16:
+		return 3
+	case v < 1<<32:
+		return 5
+	}
+	return 9
+}
+
+// strSize is the msgpack size of a string of n bytes.
+func strSize(n int) int {
+	switch {
+	case n < 32:
+		return 1 + n
+	case n < 1<<8:
+		return 2 + n
+	case n < 1<<16:
+		return 3 + n
+	}
+	return 5 + n
+}
+
+// binSize is the msgpack size of a byte slice of n bytes (nil counts as nil,
+// which is smaller than any bin header).
+func binSize(n int) int {
+	switch {
+	case n < 1<<8:
+		return 2 + n
+	case n < 1<<16:
+		return 3 + n
+	}
+	return 5 + n
+}
+
+// arrayHeaderSize is the msgpack size of an array header for n elements.
+func arrayHeaderSize(n int) int {
+	switch {
+	case n < 16:
+		return 1
+	case n < 1<<16:
+		return 3
+	}
+	return 5
+}
