@@ -1,0 +1,323 @@
+package core
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"time"
+)
+
+// EngineState is where the GossipEngine stands.
+type EngineState uint8
+
+const (
+	// EngineConfirmed: nothing pending; the last anti-entropy exchange (if
+	// any) completed.
+	EngineConfirmed EngineState = iota
+	// EngineDiffusing: records are queued for piggybacking.
+	EngineDiffusing
+	// EngineReconciling: an anti-entropy exchange is in flight.
+	EngineReconciling
+)
+
+// String names the state.
+func (s EngineState) String() string {
+	switch s {
+	case EngineConfirmed:
+		return "confirmed"
+	case EngineDiffusing:
+		return "diffusing"
+	case EngineReconciling:
+		return "reconciling"
+	}
+	return fmt.Sprintf("engine-state(%d)", uint8(s))
+}
+
+// GossipEngine decides what travels: which changed records ride on outgoing
+// messages (dissemination) and how two members compare and repair their
+// tables (anti-entropy). It sends nothing itself; the coordinator builds the
+// messages.
+//
+// Dissemination. Every change goes into a piggyback queue, keyed by authority:
+// a newer record for the same authority replaces the queued one and starts
+// its count afresh. Each outgoing message (heartbeats, periodic gossip) takes
+// the queued records that fit its size budget, least transmitted first and,
+// among equals, newest first; a record is dropped from the queue after
+// RetransmitLimit(mult, N) = mult * ceil(log10(N+1)) transmissions, as in
+// memberlist.
+//
+// Anti-entropy. Periodically the coordinator sends one random peer a digest:
+// the table split into B buckets by a hash of the authority, each bucket
+// summarised by the sum (mod 2^64) of RecordHash over its records — order
+// independent, so equal bucket contents give equal sums. B is the largest
+// power of two up to maxDigestBuckets whose digest fits one message. The peer
+// answers with its records of the buckets that differ and, in Want, those
+// bucket indexes; the originator answers Want with its own records, so both
+// sides repair only what differs. While an exchange is in flight the engine
+// is Reconciling.
+type GossipEngine struct {
+	mult  int
+	queue map[string]*broadcast
+	seq   uint64
+
+	scratch []*broadcast
+
+	// anti-entropy exchange in flight
+	exchangeSeq  uint64
+	exchangePeer string
+	exchangeEnd  time.Time // the exchange is abandoned after this
+	reconciling  bool
+
+	transmissions uint64
+}
+
+// broadcast is one queued record.
+type broadcast struct {
+	rec       NodeRecord
+	transmits int
+	seq       uint64 // insertion order: higher is newer
+}
+
+// NewGossipEngine returns an engine whose records are retransmitted
+// RetransmitLimit(retransmitMult, N) times.
+func NewGossipEngine(retransmitMult int) *GossipEngine {
+	return &GossipEngine{mult: max(1, retransmitMult), queue: map[string]*broadcast{}}
+}
+
+// RetransmitLimit is how many times a change is piggybacked in a cluster of n
+// members: mult * ceil(log10(n+1)), at least 1.
+func RetransmitLimit(mult, n int) int {
+	return max(1, mult*int(math.Ceil(math.Log10(float64(n)+1))))
+}
+
+// Enqueue queues rec for dissemination, replacing any queued record of the
+// same authority.
+func (e *GossipEngine) Enqueue(rec NodeRecord) {
+	e.seq++
+	if b, ok := e.queue[rec.Authority]; ok {
+		b.rec, b.transmits, b.seq = rec.Clone(), 0, e.seq
+		return
+	}
+	e.queue[rec.Authority] = &broadcast{rec: rec.Clone(), seq: e.seq}
+}
+
+// Pending returns how many records are queued.
+func (e *GossipEngine) Pending() int { return len(e.queue) }
+
+// Queued returns the queued record for authority, and how many times it was
+// transmitted.
+func (e *GossipEngine) Queued(authority string) (NodeRecord, int, bool) {
+	b, ok := e.queue[authority]
+	if !ok {
+		return NodeRecord{}, 0, false
+	}
+	return b.rec.Clone(), b.transmits, true
+}
+
+// Transmissions returns how many records the engine has handed out in total.
+func (e *GossipEngine) Transmissions() uint64 { return e.transmissions }
+
+// Fill appends to dst the queued records that fit in budget bytes (by
+// EstimateRecordSize, plus room for the array header growing), least
+// transmitted first and newest first among equals, counts one transmission
+// for each, and drops those that reached RetransmitLimit for a cluster of n
+// members. skip, when not empty, names an authority not to send (the
+// receiver's own record, which it knows better). The records appended share
+// no memory with the queue.
+func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []NodeRecord {
+	if len(e.queue) == 0 || budget <= 0 {
+		return dst
+	}
+	e.scratch = e.scratch[:0]
+	for _, b := range e.queue {
+		e.scratch = append(e.scratch, b)
+	}
+	slices.SortFunc(e.scratch, func(a, b *broadcast) int {
+		if c := cmp.Compare(a.transmits, b.transmits); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
+	limit := RetransmitLimit(e.mult, n)
+	budget -= arrayHeaderSize(1<<16) - arrayHeaderSize(0) // header may grow to its 3-byte form
+	for _, b := range e.scratch {
+		if b.rec.Authority == skip {
+			continue
+		}
+		sz := EstimateRecordSize(b.rec)
+		if sz > budget {
+			if budget < minRecordBytes {
+				break
+			}
+			continue
+		}
+		budget -= sz
+		dst = append(dst, b.rec.Clone())
+		b.transmits++
+		e.transmissions++
+		if b.transmits >= limit {
+			delete(e.queue, b.rec.Authority)
+		}
+	}
+	clear(e.scratch)
+	return dst
+}
+
+// minRecordBytes is the estimate of the smallest possible record; once the
+// budget is below it no record can fit.
+const minRecordBytes = 11
+
+// StartExchange records an anti-entropy exchange with peer, numbered seq, that
+// is abandoned at until if no reply comes.
+func (e *GossipEngine) StartExchange(peer string, seq uint64, until time.Time) {
+	e.exchangePeer, e.exchangeSeq, e.exchangeEnd, e.reconciling = peer, seq, until, true
+}
+
+// Exchange returns the exchange in flight: peer and sequence number.
+func (e *GossipEngine) Exchange() (peer string, seq uint64, ok bool) {
+	return e.exchangePeer, e.exchangeSeq, e.reconciling
+}
+
+// EndExchange marks the exchange numbered seq complete; it reports whether
+// that exchange was in flight.
+func (e *GossipEngine) EndExchange(seq uint64) bool {
+	if !e.reconciling || seq != e.exchangeSeq {
+		return false
+	}
+	e.reconciling = false
+	return true
+}
+
+// Expire abandons an exchange whose time is up and reports whether it did.
+func (e *GossipEngine) Expire(now time.Time) bool {
+	if e.reconciling && !now.Before(e.exchangeEnd) {
+		e.reconciling = false
+		return true
+	}
+	return false
+}
+
+// State returns Reconciling while an exchange is in flight, else Diffusing
+// while records are queued, else Confirmed.
+func (e *GossipEngine) State() EngineState {
+	switch {
+	case e.reconciling:
+		return EngineReconciling
+	case len(e.queue) > 0:
+		return EngineDiffusing
+	}
+	return EngineConfirmed
+}
+
+// maxDigestBuckets caps the number of anti-entropy buckets. With 128 buckets
+// a digest is at most 128*9 bytes of hashes, and at 1,000 members a bucket
+// holds about 8 records, so a difference costs a few records to repair.
+const maxDigestBuckets = 128
+
+// DigestBuckets returns how many buckets a digest from (from, fromID) may use
+// so that it fits maxBytes: the largest power of two up to maxDigestBuckets.
+func DigestBuckets(maxBytes int, from, fromID string) int {
+	for b := maxDigestBuckets; b > 1; b /= 2 {
+		m := Message{Kind: MessageDigest, From: from, FromID: fromID, Seq: math.MaxUint64, Digest: make([]uint64, b)}
+		for i := range m.Digest {
+			m.Digest[i] = math.MaxUint64
+		}
+		if EstimateSize(m) <= maxBytes {
+			return b
+		}
+	}
+	return 1
+}
+
+// validBucketCount reports whether n is a bucket count a peer may send: a
+// power of two between 1 and 1024.
+func validBucketCount(n int) bool {
+	return n >= 1 && n <= 1024 && bits.OnesCount(uint(n)) == 1
+}
+
+// digestBucket returns the bucket of authority among n (a power of two).
+func digestBucket(authority string, n int) int {
+	return int(mix64(stringHash(authority)) & uint64(n-1))
+}
+
+// stringHash is FNV-1a of s, without allocating.
+func stringHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// Digest returns the bucket sums of records over n buckets.
+func Digest(records []NodeRecord, n int) []uint64 {
+	d := make([]uint64, n)
+	for _, r := range records {
+		d[digestBucket(r.Authority, n)] += RecordHash(r)
+	}
+	return d
+}
+
+// DiffBuckets returns the indexes where a and b differ (they have the same
+// length).
+func DiffBuckets(a, b []uint64) []uint32 {
+	var out []uint32
+	for i := range a {
+		if a[i] != b[i] {
+			out = append(out, uint32(i))
+		}
+	}
+	return out
+}
+
+// RecordsInBuckets returns the records of records whose bucket among n is in
+// want.
+func RecordsInBuckets(records []NodeRecord, n int, want []uint32) []NodeRecord {
+	in := make([]bool, n)
+	for _, w := range want {
+		if int(w) < n {
+			in[w] = true
+		}
+	}
+	var out []NodeRecord
+	for _, r := range records {
+		if in[digestBucket(r.Authority, n)] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// packMessages splits records over as many messages as needed, each a copy of
+// base with some of the records appended to its Entries, so that every one
+// satisfies EstimateSize(m) <= maxBytes. The first message keeps base's Want
+// and Digest; later ones drop them. A record too large for any message on its
+// own is skipped. When records is empty, packMessages returns base alone if
+// withEmpty, else nothing.
+func packMessages(base Message, records []NodeRecord, maxBytes int, withEmpty bool) []Message {
+	var out []Message
+	cur := base
+	cur.Entries = nil
+	size := EstimateSize(cur) + arrayHeaderSize(1<<16) - arrayHeaderSize(0)
+	for _, r := range records {
+		sz := EstimateRecordSize(r)
+		if size+sz > maxBytes && len(cur.Entries) > 0 {
+			out = append(out, cur)
+			cur = base
+			cur.Entries, cur.Want, cur.Digest = nil, nil, nil
+			size = EstimateSize(cur) + arrayHeaderSize(1<<16) - arrayHeaderSize(0)
+		}
+		if size+sz > maxBytes {
+			continue // does not fit even alone
+		}
+		cur.Entries = append(cur.Entries, r)
+		size += sz
+	}
+	if len(cur.Entries) > 0 || (len(out) == 0 && withEmpty) || len(cur.Want) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}

@@ -1,0 +1,236 @@
+package core
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+)
+
+// testNet is a tiny in-test network of coordinators in virtual time: every
+// message is delivered after delay unless dropped (loss, a cut link, a
+// crashed or paused node). It checks that every message it carries fits
+// MaxMessageBytes. Nodes are polled every tick.
+type testNet struct {
+	t       testing.TB
+	now     time.Time
+	tick    time.Duration
+	delay   time.Duration
+	loss    float64
+	rng     *rand.Rand
+	nodes   map[string]*testNode
+	order   []string
+	queue   []inflight
+	cut     func(from, to string) bool
+	sent    int
+	events  []MemberEvent // all member events, with the observer in Record? no: see observed
+	observe func(at string, ev MemberEvent)
+}
+
+type testNode struct {
+	c       *MembershipCoordinator
+	crashed bool
+	paused  time.Time // no polls or deliveries before this
+}
+
+type inflight struct {
+	at   time.Time
+	to   string
+	in   GossipInbound
+	from string
+}
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func newTestNet(t testing.TB, seed uint64) *testNet {
+	return &testNet{t: t, now: epoch, tick: 10 * time.Millisecond, delay: 5 * time.Millisecond,
+		rng: rand.New(rand.NewPCG(seed, 99)), nodes: map[string]*testNode{}}
+}
+
+func testConfig(id, auth string, seed uint64) Config {
+	cfg := DefaultLANConfig()
+	cfg.NodeID, cfg.Authority = id, auth
+	cfg.Rand = rand.New(rand.NewPCG(seed, 7))
+	return cfg
+}
+
+// add creates and starts a member at authority auth (node ID id).
+func (n *testNet) add(id, auth string, mutate func(*Config)) *MembershipCoordinator {
+	cfg := testConfig(id, auth, uint64(len(n.order)+1)*7919)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := NewMembershipCoordinator(cfg)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if _, ok := n.nodes[auth]; !ok {
+		n.order = append(n.order, auth)
+	}
+	n.nodes[auth] = &testNode{c: c}
+	o, err := c.StartMember(n.now)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.deliver(auth, o)
+	return c
+}
+
+func (n *testNet) join(auth string, seeds ...string) {
+	o, err := n.nodes[auth].c.HandleJoin(n.now, seeds)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.deliver(auth, o)
+}
+
+func (n *testNet) deliver(from string, o Outcome) {
+	for _, ev := range o.Members {
+		if n.observe != nil {
+			n.observe(from, ev)
+		}
+	}
+	c := n.nodes[from].c
+	for _, out := range o.Outbound {
+		if sz := EstimateSize(out.Message); sz > c.cfg.MaxMessageBytes {
+			n.t.Fatalf("%s sent a %s of %d bytes > %d", from, out.Message.Kind, sz, c.cfg.MaxMessageBytes)
+		}
+		n.sent++
+		if n.loss > 0 && n.rng.Float64() < n.loss {
+			continue
+		}
+		if n.cut != nil && n.cut(from, out.Target) {
+			continue
+		}
+		n.queue = append(n.queue, inflight{at: n.now.Add(n.delay), to: out.Target, from: from, in: GossipInbound{Source: from, Message: out.Message}})
+	}
+}
+
+// step advances one tick: deliver what is due, then poll everyone.
+func (n *testNet) step() {
+	n.now = n.now.Add(n.tick)
+	due := n.queue[:0:0]
+	rest := n.queue[:0:0]
+	for _, f := range n.queue {
+		if !f.at.After(n.now) {
+			due = append(due, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	n.queue = rest
+	for _, f := range due {
+		node, ok := n.nodes[f.to]
+		if !ok || node.crashed {
+			continue
+		}
+		if n.now.Before(node.paused) {
+			n.queue = append(n.queue, f) // held in the socket buffer
+			continue
+		}
+		o, _ := node.c.HandleGossip(n.now, f.in)
+		n.deliver(f.to, o)
+	}
+	for _, a := range n.order {
+		node := n.nodes[a]
+		if node.crashed || n.now.Before(node.paused) {
+			continue
+		}
+		n.deliver(a, node.c.Poll(n.now))
+	}
+}
+
+func (n *testNet) run(d time.Duration) {
+	end := n.now.Add(d)
+	for n.now.Before(end) {
+		n.step()
+	}
+}
+
+// runUntil steps until cond holds or d passes; it reports whether cond held.
+func (n *testNet) runUntil(d time.Duration, cond func() bool) bool {
+	end := n.now.Add(d)
+	for n.now.Before(end) {
+		if cond() {
+			return true
+		}
+		n.step()
+	}
+	return cond()
+}
+
+// live returns the authorities of running members.
+func (n *testNet) live() []string {
+	var out []string
+	for _, a := range n.order {
+		if node := n.nodes[a]; !node.crashed && node.c.State() == CoordinatorMember {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// statusAt returns the status of auth in at's table (0 when unknown).
+func (n *testNet) statusAt(at, auth string) NodeStatus {
+	r, ok := n.nodes[at].c.Member(auth)
+	if !ok {
+		return 0
+	}
+	return r.Status
+}
+
+// allSee reports whether every live member holds auth with status st.
+func (n *testNet) allSee(auth string, st NodeStatus) bool {
+	for _, a := range n.live() {
+		if a == auth {
+			continue
+		}
+		if n.statusAt(a, auth) != st {
+			return false
+		}
+	}
+	return true
+}
+
+// converged reports whether every live member sees exactly the live members
+// as active, all Up.
+func (n *testNet) converged() bool {
+	live := n.live()
+	sort.Strings(live)
+	for _, a := range live {
+		var act []string
+		for _, r := range n.nodes[a].c.Members() {
+			if r.Status.IsActive() {
+				if r.Status != StatusUp {
+					return false
+				}
+				act = append(act, r.Authority)
+			}
+		}
+		sort.Strings(act)
+		if fmt.Sprint(act) != fmt.Sprint(live) {
+			return false
+		}
+	}
+	return true
+}
+
+func auth(i int) string   { return fmt.Sprintf("10.0.0.%d:7946", i) }
+func nodeID(i int) string { return fmt.Sprintf("node-%03d", i) }
+
+// cluster starts n members, all joining member 0, and runs until converged.
+func cluster(t testing.TB, size int, seed uint64) *testNet {
+	net := newTestNet(t, seed)
+	for i := 0; i < size; i++ {
+		net.add(nodeID(i), auth(i), nil)
+	}
+	net.join(auth(0))
+	for i := 1; i < size; i++ {
+		net.join(auth(i), auth(0))
+	}
+	if !net.runUntil(60*time.Second, net.converged) {
+		t.Fatalf("%d members did not converge in 60 s", size)
+	}
+	return net
+}

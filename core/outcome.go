@@ -1,0 +1,100 @@
+package core
+
+import (
+	"slices"
+	"time"
+)
+
+// Outcome is what one coordinator call produced for its caller to act on, in
+// the spirit of raft's Ready: events to publish and messages to send. The
+// coordinator keeps no reference to anything in it.
+type Outcome struct {
+	// Topology is non-nil when a topology update is due (at most one per
+	// Config.TopologyEmitInterval, and only when something changed).
+	Topology *TopologyUpdate
+	// Members are the status changes of members, in the order they happened.
+	Members []MemberEvent
+	// Outbound are the messages to send, each within Config.MaxMessageBytes
+	// by EstimateSize.
+	Outbound []GossipOutbound
+	// Quarantine reports instances put in or let out of quarantine.
+	Quarantine []QuarantineEvent
+}
+
+// Append adds other's events and messages after o's. When both carry a
+// topology update, the later one (other's) is kept: it describes the newer
+// view and its sets are computed against the last update emitted.
+func (o *Outcome) Append(other Outcome) {
+	if other.Topology != nil {
+		if o.Topology != nil {
+			other.Topology.mergeEarlier(o.Topology)
+		}
+		o.Topology = other.Topology
+	}
+	o.Members = append(o.Members, other.Members...)
+	o.Outbound = append(o.Outbound, other.Outbound...)
+	o.Quarantine = append(o.Quarantine, other.Quarantine...)
+}
+
+// Empty reports whether o carries nothing.
+func (o *Outcome) Empty() bool {
+	return o.Topology == nil && len(o.Members) == 0 && len(o.Outbound) == 0 && len(o.Quarantine) == 0
+}
+
+// MemberEvent is one status change of one member as this node saw it.
+type MemberEvent struct {
+	// Record is the member's record after the change.
+	Record NodeRecord
+	// From is the status before the change; 0 when the member is new to this
+	// node (or replaced a tombstone or another instance of its authority).
+	From NodeStatus
+	// To is the status after the change (Record.Status). For a conflict (see
+	// Conflict) it is the status of the record that lost.
+	To NodeStatus
+	// At is when the coordinator learnt of the change.
+	At time.Time
+	// Conflict is true when two instances claimed one authority and Record is
+	// the one that lost (see MembershipCoordinator for what the local node
+	// does when it loses its own authority).
+	Conflict bool
+}
+
+// QuarantineEvent reports that an instance was quarantined (Expired false) or
+// that its quarantine ended (Expired true).
+type QuarantineEvent struct {
+	// Authority is the instance's address.
+	Authority string
+	// Incarnation is the highest incarnation refused.
+	Incarnation uint64
+	// Until is when the quarantine ends (or ended).
+	Until time.Time
+	// Expired is true when the quarantine has just ended.
+	Expired bool
+}
+
+// mergeEarlier folds an earlier, not yet published update into u, so that
+// Append of two outcomes loses no joined/left/dead name. A name that joined
+// in the earlier update and left in u cancels out.
+func (u *TopologyUpdate) mergeEarlier(e *TopologyUpdate) {
+	active := make(map[string]bool, len(u.Members))
+	for _, m := range u.Members {
+		active[m.Authority] = true
+	}
+	add := func(dst []string, names []string, keep func(string) bool) []string {
+		for _, n := range names {
+			if keep(n) && !slices.Contains(dst, n) {
+				dst = append(dst, n)
+			}
+		}
+		return dst
+	}
+	gone := func(n string) bool { return !active[n] && !slices.Contains(u.Joined, n) }
+	u.Joined = add(u.Joined, e.Joined, func(n string) bool {
+		return active[n] && !slices.Contains(u.Left, n) && !slices.Contains(u.Dead, n)
+	})
+	u.Left = add(u.Left, e.Left, func(n string) bool { return gone(n) && !slices.Contains(u.Dead, n) })
+	u.Dead = add(u.Dead, e.Dead, func(n string) bool { return gone(n) && !slices.Contains(u.Left, n) })
+	slices.Sort(u.Joined)
+	slices.Sort(u.Left)
+	slices.Sort(u.Dead)
+}

@@ -1,0 +1,56 @@
+package core
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// suspicion is what this node knows about one member held Suspect at one
+// incarnation (Lifeguard's "dogpile" suspicion).
+//
+// Every member holding the Suspect record keeps one, but only a member whose
+// own failure detector lost the suspect (local) may declare it Dead: everyone
+// else waits for that verdict or for the refutation. Each distinct member
+// that sent this node the Suspect record at this incarnation counts as one
+// confirmation; C confirmations shorten the timeout from
+// SuspicionMaxTimeout towards SuspicionMinTimeout as
+//
+//	timeout = max(min, max - (max-min) * log(C+1) / log(K+1))
+//
+// with K = Config.SuspicionConfirmations, all stretched by the local-health
+// multiplier. A suspicion ends when the suspect refutes (a record with a
+// higher incarnation), leaves, or is declared Dead.
+type suspicion struct {
+	incarnation uint64
+	start       time.Time
+	local       bool     // this node's detector lost the suspect
+	confirmers  []string // distinct senders of the Suspect record, sorted
+}
+
+// confirm adds from as a confirmer and reports whether it was new.
+func (s *suspicion) confirm(from string) bool {
+	i, found := slices.BinarySearch(s.confirmers, from)
+	if found {
+		return false
+	}
+	s.confirmers = slices.Insert(s.confirmers, i, from)
+	return true
+}
+
+// suspicionTimeout is Lifeguard's timeout for c confirmations out of k
+// expected, between lo and hi.
+func suspicionTimeout(lo, hi time.Duration, c, k int) time.Duration {
+	if c <= 0 || k <= 0 || hi <= lo {
+		return hi
+	}
+	frac := math.Log(float64(c)+1) / math.Log(float64(k)+1)
+	t := hi - time.Duration(float64(hi-lo)*frac)
+	return max(lo, t)
+}
+
+// deadline is when the suspicion expires, given the timeouts and the local
+// health multiplier.
+func (s *suspicion) deadline(lo, hi time.Duration, k int, multiplier int) time.Time {
+	return s.start.Add(suspicionTimeout(lo, hi, len(s.confirmers), k) * time.Duration(multiplier))
+}

@@ -1,0 +1,106 @@
+package core
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+	"time"
+)
+
+// TopologyUpdate is a batched summary of the membership view: emitted at most
+// once per Config.TopologyEmitInterval, and only when the set of active
+// members changed since the previous update.
+type TopologyUpdate struct {
+	// Hash identifies the view: a hash of the active members' authorities and
+	// node IDs (not their statuses or incarnations), so two nodes that see the
+	// same members report the same hash.
+	Hash uint64
+	// Members are the active members (Joining, Up, Suspect, Leaving), sorted
+	// by authority, this node included.
+	Members []NodeRecord
+	// Joined are the authorities that became active (or changed instance)
+	// since the previous update, sorted.
+	Joined []string
+	// Left are the authorities that left gracefully (Removed, or pruned) since
+	// the previous update, sorted.
+	Left []string
+	// Dead are the authorities declared Dead since the previous update, sorted.
+	// Joined, Left and Dead are disjoint.
+	Dead []string
+	// ObservedAt is when the update was computed.
+	ObservedAt time.Time
+}
+
+// topologyTracker batches membership changes into TopologyUpdates. It holds
+// the active set of the last update (authority → node ID) and a dirty flag
+// set by every member change, so that nothing is computed while nothing
+// changes.
+type topologyTracker struct {
+	interval time.Duration
+	last     map[string]string // active set of the last update: authority → node ID
+	lastHash uint64
+	nextEmit time.Time
+	dirty    bool
+}
+
+func newTopologyTracker(interval time.Duration) *topologyTracker {
+	return &topologyTracker{interval: interval, last: map[string]string{}}
+}
+
+// touch records that the membership changed.
+func (t *topologyTracker) touch() { t.dirty = true }
+
+// due reports whether an update should be computed at now.
+func (t *topologyTracker) due(now time.Time) bool {
+	return t.dirty && !now.Before(t.nextEmit)
+}
+
+// emit computes the update from the active records (sorted by authority) and
+// the full table (to tell Dead from Left for those no longer active). It
+// returns nil when the active set is the same as in the last update.
+func (t *topologyTracker) emit(now time.Time, active []NodeRecord, lookup func(string) (NodeRecord, bool)) *TopologyUpdate {
+	t.dirty = false
+	u := &TopologyUpdate{Members: active, ObservedAt: now, Joined: []string{}, Left: []string{}, Dead: []string{}}
+	cur := make(map[string]string, len(active))
+	for _, r := range active {
+		cur[r.Authority] = r.NodeID
+		if id, ok := t.last[r.Authority]; !ok || id != r.NodeID {
+			u.Joined = append(u.Joined, r.Authority)
+		}
+	}
+	for a := range t.last {
+		if _, ok := cur[a]; ok {
+			continue
+		}
+		if r, ok := lookup(a); ok && r.Status == StatusDead {
+			u.Dead = append(u.Dead, a)
+		} else {
+			u.Left = append(u.Left, a)
+		}
+	}
+	u.Hash = topologyHash(active)
+	if len(u.Joined) == 0 && len(u.Left) == 0 && len(u.Dead) == 0 && u.Hash == t.lastHash {
+		return nil
+	}
+	slices.Sort(u.Left)
+	slices.Sort(u.Dead)
+	t.last, t.lastHash = cur, u.Hash
+	t.nextEmit = now.Add(t.interval)
+	return u
+}
+
+// topologyHash hashes the authorities and node IDs of records sorted by
+// authority.
+func topologyHash(active []NodeRecord) uint64 {
+	h := fnv.New64a()
+	var n [8]byte
+	for _, r := range active {
+		binary.BigEndian.PutUint64(n[:], uint64(len(r.Authority)))
+		h.Write(n[:])
+		h.Write([]byte(r.Authority))
+		binary.BigEndian.PutUint64(n[:], uint64(len(r.NodeID)))
+		h.Write(n[:])
+		h.Write([]byte(r.NodeID))
+	}
+	return h.Sum64()
+}
