@@ -1,0 +1,172 @@
+// Command hearsay-bench runs hearsay and hashicorp/memberlist side by side
+// and prints one table with both and the ratio hearsay/memberlist per figure.
+//
+// Both libraries run in this one process, every member on 127.0.0.1, one
+// library after the other with the same N, alternating which goes first.
+// In-process for both, because then both share the same Go scheduler, the same
+// loopback and the same two cores, and the process's CPU time during each
+// library's quiet window is that library's alone.
+//
+// # Usage
+//
+//	go run ./tools/cmd/hearsay-bench            # full run: N=8,32,64, both settings
+//	go run ./tools/cmd/hearsay-bench -quick     # under two minutes
+//	go run ./tools/cmd/hearsay-bench -n 16 -quiet 30s -json
+//
+// See BENCHMARKS.md at the repository root for what each figure means and the
+// settings both sides run with.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hearsay-go/hearsay/tools/internal/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "hearsay-bench:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// libraries are the two sides, memberlist first in the list.
+func libraries() []bench.Library {
+	return []bench.Library{
+		{Name: "memberlist", New: bench.NewMemberlist},
+		{Name: "hearsay", New: bench.NewHearsay},
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hearsay-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := bench.DefaultOptions()
+	eq := bench.MemberlistLANTiming()
+	var (
+		quick    = fs.Bool("quick", false, "short run (under two minutes): N=8,32, 1 join, 2 crashes, 5s quiet window")
+		asJSON   = fs.Bool("json", false, "print the report as JSON")
+		asMD     = fs.Bool("md", false, "print the table as Markdown")
+		quietLog = fs.Bool("q", false, "no progress lines on stderr")
+		sizes    = fs.String("n", "8,32,64", "comma-separated cluster sizes")
+		settings = fs.String("settings", "preset,equal", "settings to run: preset (each library's LAN preset), equal (same timing for both)")
+		libs     = fs.String("libs", "memberlist,hearsay", "libraries to run")
+		joins    = fs.Int("joins", d.Joins, "clusters formed per (setting, N, library) to sample join convergence")
+		crashes  = fs.Int("crashes", d.Crashes, "members crashed one after another")
+		quiet    = fs.Duration("quiet", d.Quiet, "quiet window: idle traffic, CPU, false suspicion")
+		settle   = fs.Duration("settle", d.Settle, "wait after convergence before the quiet window")
+		pause    = fs.Duration("pause", d.Pause, "wait after each detected crash")
+		poll     = fs.Duration("poll", d.Poll, "view polling interval while a change propagates")
+		joinTO   = fs.Duration("join-timeout", d.JoinTimeout, "bound on one join convergence")
+		detectTO = fs.Duration("detect-timeout", d.DetectTimeout, "bound on one crash or leave propagation")
+		seed     = fs.Uint64("seed", d.Seed, "seed for the choice of crashed and leaving members")
+		eqProbe  = fs.Duration("eq-probe", eq.Probe, "equal timing: memberlist ProbeInterval = hearsay HeartbeatInterval")
+		eqGossip = fs.Duration("eq-gossip", eq.Gossip, "equal timing: GossipInterval of both")
+		eqFanout = fs.Int("eq-fanout", eq.Fanout, "equal timing: GossipNodes of both")
+		eqDgram  = fs.Int("eq-datagram", eq.Datagram, "equal timing: largest UDP payload (memberlist UDPBufferSize, hearsay datagram budget)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o := d
+	if *quick {
+		o = bench.QuickOptions()
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["n"] || !*quick {
+		ns, err := parseSizes(*sizes)
+		if err != nil {
+			return err
+		}
+		o.Sizes = ns
+	}
+	override := func(name string, apply func()) {
+		if set[name] {
+			apply()
+		}
+	}
+	override("joins", func() { o.Joins = *joins })
+	override("crashes", func() { o.Crashes = *crashes })
+	override("quiet", func() { o.Quiet = *quiet })
+	override("settle", func() { o.Settle = *settle })
+	override("pause", func() { o.Pause = *pause })
+	override("poll", func() { o.Poll = *poll })
+	override("join-timeout", func() { o.JoinTimeout = *joinTO })
+	override("detect-timeout", func() { o.DetectTimeout = *detectTO })
+	override("seed", func() { o.Seed = *seed })
+	eq = bench.Timing{Probe: *eqProbe, Gossip: *eqGossip, Fanout: *eqFanout, Datagram: *eqDgram}
+	o.Settings = nil
+	for _, s := range strings.Split(*settings, ",") {
+		switch strings.TrimSpace(s) {
+		case "preset":
+			o.Settings = append(o.Settings, bench.Setting{Name: "preset"})
+		case "equal":
+			o.Settings = append(o.Settings, bench.Setting{Name: "equal", Timing: &eq})
+		default:
+			return fmt.Errorf("unknown setting %q (want preset, equal)", s)
+		}
+	}
+	var chosen []bench.Library
+	for _, name := range strings.Split(*libs, ",") {
+		found := false
+		for _, l := range libraries() {
+			if l.Name == strings.TrimSpace(name) {
+				chosen, found = append(chosen, l), true
+			}
+		}
+		if !found {
+			return fmt.Errorf("unknown library %q", name)
+		}
+	}
+	if !*quietLog {
+		o.Progress = stderr
+	}
+
+	started := time.Now()
+	results, err := bench.Run(ctx, chosen, o)
+	rep := bench.NewReport(chosen, o, results, started, "hearsay-bench "+strings.Join(args, " "))
+	switch {
+	case *asJSON:
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(rep); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+	case *asMD:
+		rep.WriteMarkdown(stdout)
+	default:
+		m := rep.Machine
+		fmt.Fprintf(stdout, "hearsay-bench %s: %d CPUs (%s), %s, %s, took %.0fs\n\n", rep.Started, m.CPUs, m.CPUModel, m.GoVersion, m.OSArch, rep.Elapsed)
+		rep.WriteText(stdout)
+		fmt.Fprintln(stdout, "settings:")
+		rep.WriteSettings(stdout, false)
+	}
+	return err
+}
+
+func parseSizes(s string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			return nil, fmt.Errorf("bad -n %q: want sizes >= 2", f)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}

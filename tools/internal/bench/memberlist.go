@@ -1,0 +1,433 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
+	"github.com/hashicorp/memberlist"
+)
+
+// NewMemberlist is the Factory of the memberlist side. Every member runs
+// memberlist.DefaultLANConfig() with only these changes: a unique Name, bind
+// to 127.0.0.1 on a kernel-chosen port, LogOutput io.Discard, and a Transport
+// that is memberlist's own NetTransport wrapped to count what it sends. With
+// an "equal" Setting, the Timing's four values are applied as well (with the
+// default Timing they are the preset's own values).
+func NewMemberlist(s Setting, formation int) Cluster {
+	installMemberlistSink()
+	return &mlCluster{setting: s, formation: formation, n: 1}
+}
+
+type mlCluster struct {
+	setting   Setting
+	formation int
+
+	mu      sync.Mutex
+	n       int
+	slots   []*mlSlot
+	errs    []error
+	cancel  context.CancelFunc
+	growing sync.WaitGroup
+}
+
+type mlSlot struct {
+	ml   atomic.Pointer[memberlist.Memberlist]
+	tr   atomic.Pointer[countingTransport]
+	name string
+	dead atomic.Bool // crashed or left
+}
+
+func (c *mlCluster) Library() string { return "memberlist" }
+
+func (c *mlCluster) config(name string) *memberlist.Config {
+	conf := memberlist.DefaultLANConfig()
+	conf.Name = name
+	conf.BindAddr = "127.0.0.1"
+	conf.LogOutput = io.Discard
+	if t := c.setting.Timing; t != nil {
+		conf.ProbeInterval = t.Probe
+		if conf.ProbeTimeout >= t.Probe {
+			conf.ProbeTimeout = t.Probe / 2
+		}
+		conf.GossipInterval = t.Gossip
+		conf.GossipNodes = t.Fanout
+		conf.UDPBufferSize = t.Datagram
+	}
+	return conf
+}
+
+func (c *mlCluster) Settings() []string {
+	conf := c.config("x")
+	return []string{
+		"config=memberlist.DefaultLANConfig()",
+		fmt.Sprintf("ProbeInterval=%v", conf.ProbeInterval),
+		fmt.Sprintf("ProbeTimeout=%v", conf.ProbeTimeout),
+		fmt.Sprintf("IndirectChecks=%d", conf.IndirectChecks),
+		fmt.Sprintf("GossipInterval=%v", conf.GossipInterval),
+		fmt.Sprintf("GossipNodes=%d", conf.GossipNodes),
+		fmt.Sprintf("GossipToTheDeadTime=%v", conf.GossipToTheDeadTime),
+		fmt.Sprintf("RetransmitMult=%d", conf.RetransmitMult),
+		fmt.Sprintf("SuspicionMult=%d", conf.SuspicionMult),
+		fmt.Sprintf("SuspicionMaxTimeoutMult=%d", conf.SuspicionMaxTimeoutMult),
+		fmt.Sprintf("AwarenessMaxMultiplier=%d", conf.AwarenessMaxMultiplier),
+		fmt.Sprintf("PushPullInterval=%v", conf.PushPullInterval),
+		fmt.Sprintf("TCPTimeout=%v", conf.TCPTimeout),
+		fmt.Sprintf("DisableTcpPings=%v", conf.DisableTcpPings),
+		fmt.Sprintf("UDPBufferSize=%d", conf.UDPBufferSize),
+		fmt.Sprintf("EnableCompression=%v", conf.EnableCompression),
+		fmt.Sprintf("GossipVerifyIncoming/Outgoing=%v/%v", conf.GossipVerifyIncoming, conf.GossipVerifyOutgoing),
+		fmt.Sprintf("HandoffQueueDepth=%d", conf.HandoffQueueDepth),
+		"SecretKey=none Label=none",
+		"Transport=NetTransport{BindAddrs:[127.0.0.1] BindPort:0} wrapped to count sends",
+		"LogOutput=io.Discard",
+		"join=memberlist.Join([seed]) per member, retried every 200ms on error",
+		"crash=Shutdown() without Leave; leave=Leave(10s) then Shutdown()",
+	}
+}
+
+// start creates member i; it retries the racy TCP+UDP bind on port 0 as
+// memberlist.Create itself does.
+func (c *mlCluster) start(i int) (*memberlist.Memberlist, error) {
+	slot := c.slots[i]
+	var tr *countingTransport
+	var err error
+	for range 10 {
+		var nt *memberlist.NetTransport
+		nt, err = memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{"127.0.0.1"},
+			BindPort:  0,
+			Logger:    log.New(io.Discard, "", 0),
+		})
+		if err == nil {
+			tr = newCountingTransport(nt)
+			break
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("memberlist %s: transport: %w", slot.name, err)
+	}
+	conf := c.config(slot.name)
+	conf.BindPort = tr.GetAutoBindPort()
+	conf.AdvertisePort = conf.BindPort
+	conf.Transport = tr
+	slot.tr.Store(tr)
+	ml, err := memberlist.Create(conf)
+	if err != nil {
+		_ = tr.Shutdown()
+		return nil, fmt.Errorf("memberlist %s: create: %w", slot.name, err)
+	}
+	slot.ml.Store(ml)
+	return ml, nil
+}
+
+func (c *mlCluster) ensureSlots(n int) {
+	for len(c.slots) < n {
+		c.slots = append(c.slots, &mlSlot{name: fmt.Sprintf("ml-%d-%d", c.formation, len(c.slots))})
+	}
+}
+
+func (c *mlCluster) Seed(ctx context.Context) error {
+	c.mu.Lock()
+	c.ensureSlots(1)
+	c.mu.Unlock()
+	_, err := c.start(0)
+	return err
+}
+
+func (c *mlCluster) seedAddr() string {
+	ml := c.slots[0].ml.Load()
+	n := ml.LocalNode()
+	return net.JoinHostPort(n.Addr.String(), fmt.Sprint(n.Port))
+}
+
+func (c *mlCluster) Grow(ctx context.Context, n int) {
+	c.mu.Lock()
+	c.ensureSlots(n)
+	c.n = n
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.mu.Unlock()
+	seed := c.seedAddr()
+	for i := 1; i < n; i++ {
+		c.growing.Add(1)
+		go func() {
+			defer c.growing.Done()
+			ml, err := c.start(i)
+			if err != nil {
+				c.addErr(err)
+				return
+			}
+			for {
+				_, err := ml.Join([]string{seed})
+				if err == nil {
+					return
+				}
+				c.addErr(fmt.Errorf("memberlist %s: join: %w", c.slots[i].name, err))
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}()
+	}
+}
+
+func (c *mlCluster) addErr(err error) {
+	c.mu.Lock()
+	c.errs = append(c.errs, err)
+	c.mu.Unlock()
+}
+
+func (c *mlCluster) Errors() []error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	errs := c.errs
+	c.errs = nil
+	return errs
+}
+
+func (c *mlCluster) Size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func (c *mlCluster) slot(i int) *mlSlot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i < 0 || i >= len(c.slots) {
+		return nil
+	}
+	return c.slots[i]
+}
+
+func (c *mlCluster) running(i int) *memberlist.Memberlist {
+	s := c.slot(i)
+	if s == nil || s.dead.Load() {
+		return nil
+	}
+	return s.ml.Load()
+}
+
+func (c *mlCluster) Live(i int) bool { return c.running(i) != nil }
+
+func (c *mlCluster) ActiveCount(i int) int {
+	ml := c.running(i)
+	if ml == nil {
+		return 0
+	}
+	return ml.NumMembers()
+}
+
+func (c *mlCluster) Gone(i, victim int) bool {
+	ml := c.running(i)
+	v := c.slot(victim)
+	if ml == nil || v == nil {
+		return false
+	}
+	for _, m := range ml.Members() { // Members lists neither dead nor left nodes
+		if m.Name == v.name {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *mlCluster) Crash(i int) error {
+	ml := c.running(i)
+	if ml == nil {
+		return fmt.Errorf("memberlist: member %d is not running", i)
+	}
+	c.slots[i].dead.Store(true)
+	return ml.Shutdown()
+}
+
+func (c *mlCluster) Leave(ctx context.Context, i int) error {
+	ml := c.running(i)
+	if ml == nil {
+		return fmt.Errorf("memberlist: member %d is not running", i)
+	}
+	err := ml.Leave(10 * time.Second)
+	c.slots[i].dead.Store(true)
+	return errors.Join(err, ml.Shutdown())
+}
+
+func (c *mlCluster) Traffic() Traffic {
+	c.mu.Lock()
+	slots := append([]*mlSlot(nil), c.slots...)
+	c.mu.Unlock()
+	var t Traffic
+	for _, s := range slots {
+		if tr := s.tr.Load(); tr != nil {
+			t.Datagrams += tr.datagrams.Load()
+			t.Bytes += tr.bytes.Load()
+			t.StreamBytes += tr.streamBytes.Load()
+		}
+	}
+	return t
+}
+
+func (c *mlCluster) Transitions() Transitions {
+	return Transitions{Suspect: mlSink.suspect.Load(), Dead: mlSink.dead.Load()}
+}
+
+func (c *mlCluster) Close() error {
+	c.mu.Lock()
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.mu.Unlock()
+	c.growing.Wait()
+	var errs []error
+	for i := range c.slots {
+		if ml := c.running(i); ml != nil {
+			c.slots[i].dead.Store(true)
+			errs = append(errs, ml.Shutdown())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// countingTransport is memberlist's NetTransport with counters on everything
+// it sends: datagrams and their bytes, and bytes written on streams (both the
+// streams it dials and the ones it accepts).
+type countingTransport struct {
+	*memberlist.NetTransport
+	datagrams, bytes, streamBytes atomic.Uint64
+
+	streams  chan net.Conn
+	done     chan struct{}
+	stopOnce sync.Once
+	fwd      sync.WaitGroup
+}
+
+var _ memberlist.NodeAwareTransport = (*countingTransport)(nil)
+
+func newCountingTransport(nt *memberlist.NetTransport) *countingTransport {
+	t := &countingTransport{NetTransport: nt, streams: make(chan net.Conn), done: make(chan struct{})}
+	t.fwd.Add(1)
+	go t.forwardStreams() // exits on Shutdown
+	return t
+}
+
+func (t *countingTransport) forwardStreams() {
+	defer t.fwd.Done()
+	in := t.NetTransport.StreamCh()
+	for {
+		select {
+		case conn := <-in:
+			select {
+			case t.streams <- &countingConn{Conn: conn, n: &t.streamBytes}:
+			case <-t.done:
+				_ = conn.Close()
+				return
+			}
+		case <-t.done:
+			return
+		}
+	}
+}
+
+func (t *countingTransport) WriteTo(b []byte, addr string) (time.Time, error) {
+	t.datagrams.Add(1)
+	t.bytes.Add(uint64(len(b)))
+	return t.NetTransport.WriteTo(b, addr)
+}
+
+func (t *countingTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
+	t.datagrams.Add(1)
+	t.bytes.Add(uint64(len(b)))
+	return t.NetTransport.WriteToAddress(b, a)
+}
+
+func (t *countingTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	conn, err := t.NetTransport.DialTimeout(addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, n: &t.streamBytes}, nil
+}
+
+func (t *countingTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	conn, err := t.NetTransport.DialAddressTimeout(a, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, n: &t.streamBytes}, nil
+}
+
+func (t *countingTransport) StreamCh() <-chan net.Conn { return t.streams }
+
+func (t *countingTransport) Shutdown() error {
+	t.stopOnce.Do(func() { close(t.done) })
+	err := t.NetTransport.Shutdown()
+	t.fwd.Wait()
+	return err
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Uint64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.n.Add(uint64(n))
+	return n, err
+}
+
+// mlSink counts memberlist's "memberlist.msg.suspect" and
+// "memberlist.msg.dead" metrics: memberlist increments them each time a member
+// marks another suspect, and dead or left (a Leave is counted too, which is
+// why the quiet window, without leaves, is where false ones are counted).
+// It is installed once as go-metrics' global sink, filtered to those two
+// keys; every other metric is dropped by the filter before reaching it.
+var (
+	mlSink     = &transitionSink{}
+	mlSinkOnce sync.Once
+)
+
+func installMemberlistSink() {
+	mlSinkOnce.Do(func() {
+		conf := metrics.DefaultConfig("")
+		conf.EnableHostname = false
+		conf.EnableHostnameLabel = false
+		conf.EnableRuntimeMetrics = false // no collector goroutine
+		conf.FilterDefault = false
+		conf.AllowedPrefixes = []string{"memberlist.msg.suspect", "memberlist.msg.dead"}
+		_, _ = metrics.NewGlobal(conf, mlSink)
+	})
+}
+
+type transitionSink struct {
+	metrics.BlackholeSink
+	suspect, dead atomic.Uint64
+}
+
+func (s *transitionSink) IncrCounter(key []string, val float32) {
+	s.IncrCounterWithLabels(key, val, nil)
+}
+
+func (s *transitionSink) IncrCounterWithLabels(key []string, val float32, _ []metrics.Label) {
+	if len(key) != 3 || key[0] != "memberlist" || key[1] != "msg" {
+		return
+	}
+	switch key[2] {
+	case "suspect":
+		s.suspect.Add(uint64(val))
+	case "dead":
+		s.dead.Add(uint64(val))
+	}
+}

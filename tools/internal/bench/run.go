@@ -1,0 +1,411 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// Library is one side of the comparison.
+type Library struct {
+	Name string
+	New  Factory
+}
+
+// Options says what to run. Zero fields take the defaults of DefaultOptions.
+type Options struct {
+	// Sizes are the cluster sizes N.
+	Sizes []int `json:"sizes"`
+	// Settings are the configurations to run ("preset", "equal").
+	Settings []Setting `json:"settings"`
+	// Joins is how many clusters are formed per (setting, N, library) to
+	// sample join convergence; the last one goes on to the other measures.
+	Joins int `json:"joins"`
+	// Crashes is how many members are crashed, one after another.
+	Crashes int `json:"crashes"`
+	// Settle is the wait between convergence and the quiet window, so that
+	// the joins' own gossip has drained.
+	Settle time.Duration `json:"settle"`
+	// Quiet is the length of the quiet window (traffic, CPU, false suspicion).
+	Quiet time.Duration `json:"quiet"`
+	// Pause is the wait after each crash is detected before the next one.
+	Pause time.Duration `json:"pause"`
+	// Poll is how often views are read while a change propagates.
+	Poll time.Duration `json:"poll"`
+	// JoinTimeout bounds one join convergence; DetectTimeout one crash or
+	// leave propagation. A timeout is reported as the timeout value and
+	// counted.
+	JoinTimeout   time.Duration `json:"join_timeout"`
+	DetectTimeout time.Duration `json:"detect_timeout"`
+	// Seed seeds the choice of crashed and leaving members.
+	Seed uint64 `json:"seed"`
+	// Progress receives one line per step; nil discards.
+	Progress io.Writer `json:"-"`
+}
+
+// DefaultOptions is the full run.
+func DefaultOptions() Options {
+	eq := MemberlistLANTiming()
+	return Options{
+		Sizes:         []int{8, 32, 64},
+		Settings:      []Setting{{Name: "preset"}, {Name: "equal", Timing: &eq}},
+		Joins:         3,
+		Crashes:       3,
+		Settle:        3 * time.Second,
+		Quiet:         time.Minute,
+		Pause:         time.Second,
+		Poll:          20 * time.Millisecond,
+		JoinTimeout:   90 * time.Second,
+		DetectTimeout: 60 * time.Second,
+		Seed:          1,
+	}
+}
+
+// QuickOptions is the short run (under two minutes).
+func QuickOptions() Options {
+	o := DefaultOptions()
+	o.Sizes = []int{8, 32}
+	o.Joins = 1
+	o.Crashes = 2
+	o.Settle = time.Second
+	o.Quiet = 5 * time.Second
+	o.Pause = 500 * time.Millisecond
+	o.JoinTimeout = 30 * time.Second
+	o.DetectTimeout = 30 * time.Second
+	return o
+}
+
+// Result holds every figure of one library at one setting and one N.
+type Result struct {
+	Setting string `json:"setting"`
+	N       int    `json:"n"`
+	Library string `json:"library"`
+	// Order is 0 when this library ran first for this (setting, N).
+	Order int `json:"order"`
+	// SameAs names the setting whose run is reused, when this library's
+	// configuration is identical under both settings.
+	SameAs string `json:"same_as,omitempty"`
+
+	// JoinSeconds: start of the N-1 joiners → every member lists N alive.
+	JoinSeconds  []float64 `json:"join_seconds"`
+	JoinTimeouts int       `json:"join_timeouts"`
+	// CrashSeconds: hard stop of one member → every live member shows it
+	// dead (or no longer lists it).
+	CrashSeconds  []float64 `json:"crash_seconds"`
+	CrashTimeouts int       `json:"crash_timeouts"`
+	// LeaveSeconds: start of a graceful leave → every other member shows it
+	// left (or no longer lists it).
+	LeaveSeconds float64 `json:"leave_seconds"`
+	LeaveTimeout bool    `json:"leave_timeout"`
+
+	// Quiet window figures.
+	QuietSeconds float64 `json:"quiet_seconds"`
+	Idle         Traffic `json:"idle_traffic"`
+	// Per member per second over the quiet window.
+	DatagramsPerMemberSec   float64 `json:"datagrams_per_member_sec"`
+	BytesPerMemberSec       float64 `json:"bytes_per_member_sec"`
+	UDPBytesPerMemberSec    float64 `json:"udp_bytes_per_member_sec"`
+	StreamBytesPerMemberSec float64 `json:"stream_bytes_per_member_sec"`
+	// CPUSecPerMemberMin is process CPU (user+sys, getrusage) over the quiet
+	// window / N / window minutes.
+	CPUSecPerMemberMin float64 `json:"cpu_sec_per_member_min"`
+	// HeapBytesPerMember is (HeapInuse after GC with the cluster running −
+	// HeapInuse after GC before it started) / N.
+	HeapBytesPerMember float64 `json:"heap_bytes_per_member"`
+	// GoroutinesPerMember is the goroutine count added by the cluster / N.
+	GoroutinesPerMember float64 `json:"goroutines_per_member"`
+	// FalseSuspect and FalseDead count, over the quiet window, every time a
+	// member marked another (healthy) member suspect or dead.
+	FalseSuspect uint64 `json:"false_suspect"`
+	FalseDead    uint64 `json:"false_dead"`
+	// ConvergedAfterQuiet: every member still listed N alive after the window.
+	ConvergedAfterQuiet bool `json:"converged_after_quiet"`
+
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Run runs every library for every N and setting, alternating which library
+// goes first, and returns the results in run order.
+func Run(ctx context.Context, libs []Library, o Options) ([]Result, error) {
+	o.fill()
+	var results []Result
+	formation := 0
+	k := 0
+	for _, n := range o.Sizes {
+		for _, s := range o.Settings {
+			order := slices.Clone(libs)
+			if k%2 == 1 {
+				slices.Reverse(order)
+			}
+			k++
+			for pos, lib := range order {
+				if err := ctx.Err(); err != nil {
+					return results, err
+				}
+				if prev, ok := reusable(results, lib, s, n, o); ok {
+					prev.Setting, prev.SameAs, prev.Order = s.Name, prev.Setting, pos
+					o.logf("%s %s N=%d: configuration identical to %s, reusing it", lib.Name, s.Name, n, prev.SameAs)
+					results = append(results, prev)
+					continue
+				}
+				r := runOne(ctx, lib, s, n, o, &formation)
+				r.Order = pos
+				results = append(results, r)
+			}
+		}
+	}
+	return results, nil
+}
+
+// reusable finds an earlier result of lib at N under another setting whose
+// configuration is identical to s's.
+func reusable(results []Result, lib Library, s Setting, n int, o Options) (Result, bool) {
+	want := lib.New(s, -1).Settings()
+	for _, r := range results {
+		if r.Library != lib.Name || r.N != n || r.SameAs != "" || r.Setting == s.Name {
+			continue
+		}
+		for _, os := range o.Settings {
+			if os.Name == r.Setting && slices.Equal(lib.New(os, -1).Settings(), want) {
+				r.JoinSeconds = slices.Clone(r.JoinSeconds)
+				r.CrashSeconds = slices.Clone(r.CrashSeconds)
+				r.Errors = slices.Clone(r.Errors)
+				return r, true
+			}
+		}
+	}
+	return Result{}, false
+}
+
+func (o *Options) fill() {
+	d := DefaultOptions()
+	if len(o.Sizes) == 0 {
+		o.Sizes = d.Sizes
+	}
+	if len(o.Settings) == 0 {
+		o.Settings = d.Settings
+	}
+	if o.Joins <= 0 {
+		o.Joins = 1
+	}
+	if o.Poll <= 0 {
+		o.Poll = d.Poll
+	}
+	if o.JoinTimeout <= 0 {
+		o.JoinTimeout = d.JoinTimeout
+	}
+	if o.DetectTimeout <= 0 {
+		o.DetectTimeout = d.DetectTimeout
+	}
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "%s "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05")}, args...)...)
+	}
+}
+
+func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, formation *int) Result {
+	r := Result{Setting: s.Name, N: n, Library: lib.Name}
+	fail := func(format string, args ...any) {
+		err := fmt.Sprintf(format, args...)
+		r.Errors = append(r.Errors, err)
+		o.logf("%s %s N=%d: %s", lib.Name, s.Name, n, err)
+	}
+	collect := func(c Cluster) {
+		for _, err := range c.Errors() {
+			if len(r.Errors) < 20 {
+				r.Errors = append(r.Errors, err.Error())
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, uint64(n)))
+
+	heap0, g0 := settledBaseline()
+
+	// Join convergence, sampled over o.Joins fresh clusters.
+	var c Cluster
+	for j := range o.Joins {
+		if c != nil {
+			_ = c.Close()
+			settledBaseline()
+		}
+		c = lib.New(s, *formation)
+		*formation++
+		if err := c.Seed(ctx); err != nil {
+			fail("seed: %v", err)
+			_ = c.Close()
+			return r
+		}
+		start := time.Now()
+		c.Grow(ctx, n)
+		all := seq(0, n)
+		d, ok := waitAll(ctx, start, o.JoinTimeout, o.Poll, all, func(i int) bool { return c.ActiveCount(i) == n })
+		r.JoinSeconds = append(r.JoinSeconds, d.Seconds())
+		if !ok {
+			r.JoinTimeouts++
+			fail("join %d: not converged after %v", j, o.JoinTimeout)
+		}
+		o.logf("%s %s N=%d: join %d converged in %.2fs", lib.Name, s.Name, n, j, d.Seconds())
+	}
+	defer func() { _ = c.Close() }()
+
+	// Quiet window.
+	sleep(ctx, o.Settle)
+	tr0, cpu0, tt0, t0 := c.Traffic(), cpuTime(), c.Transitions(), time.Now()
+	sleep(ctx, o.Quiet)
+	tr1, cpu1, tt1, t1 := c.Traffic(), cpuTime(), c.Transitions(), time.Now()
+	win := t1.Sub(t0).Seconds()
+	r.QuietSeconds = win
+	r.Idle = tr1.sub(tr0)
+	per := float64(n) * win
+	r.DatagramsPerMemberSec = float64(r.Idle.Datagrams) / per
+	r.UDPBytesPerMemberSec = float64(r.Idle.Bytes) / per
+	r.StreamBytesPerMemberSec = float64(r.Idle.StreamBytes) / per
+	r.BytesPerMemberSec = float64(r.Idle.Bytes+r.Idle.StreamBytes) / per
+	r.CPUSecPerMemberMin = (cpu1 - cpu0).Seconds() / float64(n) / (win / 60)
+	tt := tt1.sub(tt0)
+	r.FalseSuspect, r.FalseDead = tt.Suspect, tt.Dead
+	r.ConvergedAfterQuiet = true
+	for i := range n {
+		if c.ActiveCount(i) != n {
+			r.ConvergedAfterQuiet = false
+		}
+	}
+	heap1, g1 := gcHeap()
+	r.HeapBytesPerMember = (float64(heap1) - float64(heap0)) / float64(n)
+	r.GoroutinesPerMember = float64(g1-g0) / float64(n)
+	o.logf("%s %s N=%d: quiet %.0fs: %.2f dgram/member/s, %.1f B/member/s, %.3f cpu-s/member/min, suspect %d dead %d",
+		lib.Name, s.Name, n, win, r.DatagramsPerMemberSec, r.BytesPerMemberSec, r.CPUSecPerMemberMin, r.FalseSuspect, r.FalseDead)
+
+	// Crashes, one after another.
+	for range o.Crashes {
+		v, others := pick(c, n, rng)
+		if v < 0 {
+			break
+		}
+		start := time.Now()
+		if err := c.Crash(v); err != nil {
+			fail("crash %d: %v", v, err)
+		}
+		d, ok := waitAll(ctx, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) })
+		r.CrashSeconds = append(r.CrashSeconds, d.Seconds())
+		if !ok {
+			r.CrashTimeouts++
+			fail("crash of %d: not seen dead by all after %v", v, o.DetectTimeout)
+		}
+		o.logf("%s %s N=%d: crash of %d seen by all %d live in %.2fs", lib.Name, s.Name, n, v, len(others), d.Seconds())
+		sleep(ctx, o.Pause)
+	}
+
+	// Graceful leave.
+	if v, others := pick(c, n, rng); v >= 0 {
+		start := time.Now()
+		left := make(chan error, 1)
+		go func() { left <- c.Leave(ctx, v) }()
+		d, ok := waitAll(ctx, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) })
+		r.LeaveSeconds, r.LeaveTimeout = d.Seconds(), !ok
+		if !ok {
+			fail("leave of %d: not seen by all after %v", v, o.DetectTimeout)
+		}
+		if err := <-left; err != nil {
+			fail("leave %d: %v", v, err)
+		}
+		o.logf("%s %s N=%d: leave of %d seen by all %d in %.2fs", lib.Name, s.Name, n, v, len(others), d.Seconds())
+	}
+	collect(c)
+	return r
+}
+
+// pick chooses a running member other than the seed, and lists the other
+// running members.
+func pick(c Cluster, n int, rng *rand.Rand) (int, []int) {
+	var live []int
+	for i := range n {
+		if c.Live(i) {
+			live = append(live, i)
+		}
+	}
+	cands := slices.DeleteFunc(slices.Clone(live), func(i int) bool { return i == 0 })
+	if len(cands) == 0 || len(live) < 2 {
+		return -1, nil
+	}
+	v := cands[rng.IntN(len(cands))]
+	return v, slices.DeleteFunc(live, func(i int) bool { return i == v })
+}
+
+// waitAll polls cond for every member until each has held once, and returns
+// the time from start to the last, or the timeout and false.
+func waitAll(ctx context.Context, start time.Time, timeout, poll time.Duration, members []int, cond func(i int) bool) (time.Duration, bool) {
+	pending := slices.Clone(members)
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	deadline := start.Add(timeout)
+	for {
+		pending = slices.DeleteFunc(pending, cond)
+		now := time.Now()
+		if len(pending) == 0 {
+			return now.Sub(start), true
+		}
+		if now.After(deadline) || ctx.Err() != nil {
+			return timeout, false
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func seq(from, to int) []int {
+	s := make([]int, 0, to-from)
+	for i := from; i < to; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func gcHeap() (heapInuse uint64, goroutines int) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse, runtime.NumGoroutine()
+}
+
+// settledBaseline waits (up to 10 s) for the goroutines of a closed cluster to
+// exit, then returns the heap and goroutine count after GC.
+var baseGoroutines = -1
+
+func settledBaseline() (uint64, int) {
+	if baseGoroutines < 0 {
+		baseGoroutines = runtime.NumGoroutine()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > baseGoroutines && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return gcHeap()
+}
