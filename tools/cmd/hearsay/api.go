@@ -1,0 +1,132 @@
+package main
+
+import (
+	"embed"
+	"encoding/json"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Source is what the HTTP API reads. The agent serves a std Node through
+// nodeSource; tests may serve anything that has members and counters.
+type Source interface {
+	// Members returns a copy of the membership table, tombstones included.
+	Members() []core.NodeRecord
+	// LocalNode returns this node's own record.
+	LocalNode() core.NodeRecord
+	// Counters returns the node's counters at this instant.
+	Counters() Counters
+}
+
+// Counters are the figures /metrics exports, read at scrape time.
+type Counters struct {
+	MessagesSent     uint64
+	MessagesReceived uint64
+	BytesSent        uint64
+	BytesReceived    uint64
+	// Drops counts dropped messages by reason ("queue_full", "decode", ...).
+	Drops map[string]uint64
+	// SuspicionsRaised counts suspicions this node raised about others.
+	SuspicionsRaised uint64
+	// SuspicionsRefuted counts suspicions about this node that it refuted.
+	SuspicionsRefuted uint64
+	// TickLag is how late the latest tick ran behind its schedule.
+	TickLag time.Duration
+	// SendErrors counts outbound messages the transport refused.
+	SendErrors uint64
+	// EventsDropped counts events a slow subscriber did not take.
+	EventsDropped uint64
+}
+
+// Member is the JSON shape of one record in /v1/members and /v1/self.
+type Member struct {
+	NodeID      string `json:"node_id"`
+	Authority   string `json:"authority"`
+	Status      string `json:"status"`
+	Incarnation uint64 `json:"incarnation"`
+	// Meta is the record's metadata as a string; bytes that are not valid
+	// UTF-8 are replaced by U+FFFD.
+	Meta string `json:"meta"`
+}
+
+func toMember(r core.NodeRecord) Member {
+	return Member{
+		NodeID:      r.NodeID,
+		Authority:   r.Authority,
+		Status:      r.Status.String(),
+		Incarnation: r.Incarnation,
+		Meta:        string(r.Meta),
+	}
+}
+
+// sortedMembers returns the members ordered by authority, for stable output.
+func sortedMembers(src Source) []Member {
+	recs := src.Members()
+	out := make([]Member, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, toMember(r))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Authority != out[j].Authority {
+			return out[i].Authority < out[j].Authority
+		}
+		return out[i].NodeID < out[j].NodeID
+	})
+	return out
+}
+
+//go:embed web
+var webFiles embed.FS
+
+// newHandler returns the agent's HTTP API over src: /v1/members, /v1/self,
+// /healthz, /metrics and the live page at /.
+func newHandler(src Source, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	writeJSON := func(w http.ResponseWriter, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := json.NewEncoder(w).Encode(v); err != nil {
+			logger.Debug("write response", "err", err)
+		}
+	}
+	mux.HandleFunc("GET /v1/members", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, sortedMembers(src))
+	})
+	mux.HandleFunc("GET /v1/self", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, toMember(src.LocalNode()))
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		self := src.LocalNode()
+		if self.Status.IsTombstone() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(self.Status.String() + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newCollector(src))
+	reg.MustRegister(collectors.NewGoCollector())
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}))
+
+	static, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		panic(err) // the embedded directory is part of the binary
+	}
+	mux.Handle("GET /", http.FileServerFS(static))
+	return mux
+}

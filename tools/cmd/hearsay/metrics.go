@@ -1,0 +1,85 @@
+package main
+
+import (
+	"sort"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// allStatuses lists every status, so that members by status exports a zero
+// rather than no series for a status no member is in.
+var allStatuses = []core.NodeStatus{
+	core.StatusJoining, core.StatusUp, core.StatusSuspect,
+	core.StatusLeaving, core.StatusRemoved, core.StatusDead,
+}
+
+// collector exports a Source's members and counters, read at scrape time.
+type collector struct {
+	src Source
+
+	members, incarnation, tickLag                     *prometheus.Desc
+	msgsSent, msgsRecv, bytesSent, bytesRecv, dropped *prometheus.Desc
+	suspRaised, suspRefuted, sendErrors, eventsDrop   *prometheus.Desc
+}
+
+func newCollector(src Source) *collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("hearsay_"+name, help, labels, nil)
+	}
+	return &collector{
+		src:         src,
+		members:     d("members", "Members in this node's table, by status (tombstones included).", "status"),
+		incarnation: d("local_incarnation", "This node's own incarnation."),
+		tickLag:     d("tick_lag_seconds", "How late the latest gossip tick ran behind its schedule."),
+		msgsSent:    d("messages_sent_total", "Messages sent."),
+		msgsRecv:    d("messages_received_total", "Messages received."),
+		bytesSent:   d("bytes_sent_total", "Bytes sent."),
+		bytesRecv:   d("bytes_received_total", "Bytes received."),
+		dropped:     d("dropped_total", "Messages dropped, by reason.", "reason"),
+		suspRaised:  d("suspicions_raised_total", "Suspicions this node raised about others."),
+		suspRefuted: d("suspicions_refuted_total", "Suspicions about this node that it refuted."),
+		sendErrors:  d("send_errors_total", "Outbound messages the transport refused."),
+		eventsDrop:  d("events_dropped_total", "Events a slow subscriber did not take."),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.members, c.incarnation, c.tickLag, c.msgsSent, c.msgsRecv,
+		c.bytesSent, c.bytesRecv, c.dropped, c.suspRaised, c.suspRefuted, c.sendErrors, c.eventsDrop} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	byStatus := make(map[core.NodeStatus]int)
+	for _, r := range c.src.Members() {
+		byStatus[r.Status]++
+	}
+	for _, s := range allStatuses {
+		ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(byStatus[s]), s.String())
+	}
+	ch <- prometheus.MustNewConstMetric(c.incarnation, prometheus.GaugeValue, float64(c.src.LocalNode().Incarnation))
+
+	k := c.src.Counters()
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(c.msgsSent, k.MessagesSent)
+	counter(c.msgsRecv, k.MessagesReceived)
+	counter(c.bytesSent, k.BytesSent)
+	counter(c.bytesRecv, k.BytesReceived)
+	counter(c.suspRaised, k.SuspicionsRaised)
+	counter(c.suspRefuted, k.SuspicionsRefuted)
+	counter(c.sendErrors, k.SendErrors)
+	counter(c.eventsDrop, k.EventsDropped)
+	reasons := make([]string, 0, len(k.Drops))
+	for r := range k.Drops {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(k.Drops[r]), r)
+	}
+	ch <- prometheus.MustNewConstMetric(c.tickLag, prometheus.GaugeValue, k.TickLag.Seconds())
+}
