@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -229,8 +230,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch {
-	case !(c.PhiThreshold > 0):
-		return bad("PhiThreshold", fmt.Sprintf("must be > 0, got %v", c.PhiThreshold))
+	case !(c.PhiThreshold > 0) || math.IsInf(c.PhiThreshold, 1):
+		return bad("PhiThreshold", fmt.Sprintf("must be a finite number > 0, got %v", c.PhiThreshold))
 	case c.SuspicionMaxTimeout < c.SuspicionMinTimeout:
 		return bad("SuspicionMaxTimeout", "must be >= SuspicionMinTimeout")
 	case c.MaxMessageBytes < minMessageBytes:
