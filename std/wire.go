@@ -1,0 +1,263 @@
+package std
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/shamaton/msgpack/v2/def"
+)
+
+// PROTOCOL — the hearsay wire format, version 1.
+//
+// Every UDP datagram carries exactly one envelope:
+//
+//	offset  size  field
+//	0       2     magic: 'h' 's'
+//	2       1     protocol version: 1
+//	3       1     label length L, 0..MaxLabelBytes
+//	4       L     cluster label (opaque bytes; must equal the receiver's label)
+//	4+L     ...   the core.Message, msgpack-encoded as an array
+//
+// The message is a msgpack array of exactly 7 elements, the fields of
+// core.Message in declaration order:
+//
+//	[0] Kind     uint (core.MessageKind, see below)
+//	[1] From     str  (sender's advertised authority, "host:port")
+//	[2] FromID   str  (sender's node ID)
+//	[3] Seq      uint
+//	[4] Entries  nil | array of records
+//	[5] Digest   nil | array of uint64
+//	[6] Want     nil | array of uint32
+//
+// and each record of Entries is an array of exactly 5 elements, the fields of
+// core.NodeRecord in declaration order:
+//
+//	[0] NodeID       str
+//	[1] Authority    str
+//	[2] Status       uint (core.NodeStatus: 1 joining, 2 up, 3 suspect,
+//	                       4 leaving, 5 removed, 6 dead)
+//	[3] Incarnation  uint
+//	[4] Meta         nil | bin
+//
+// Message kinds (core.MessageKind). Append only: these numbers are the
+// protocol, never renumber or reuse one.
+//
+//	1 heartbeat, 2 gossip, 3 join-request, 4 join-reply, 5 digest,
+//	6 digest-reply
+//
+// The encoder writes every integer, string, bin and array header in its
+// shortest msgpack form and nil for a nil slice, so the encoding of a message
+// is never longer than core.EstimateSize(m) and an envelope never longer than
+// core.EstimateSize(m) + EnvelopeOverhead(label). The output is byte for byte
+// what msgpack.MarshalAsArray of an equivalent struct produces. The decoder
+// accepts any msgpack width for an integer, string, bin or array header, but
+// nothing else: the wrong type, a wrong arity, an unknown kind or status,
+// trailing bytes, or a length or count over its DecodeLimits is an error.
+//
+// The codec is written against shamaton/msgpack's format constants rather
+// than its reflection-based Marshal/Unmarshal, so that decoding can bound
+// every length before allocating and decode a heartbeat without allocating.
+
+const (
+	// WireVersion is the protocol version byte written in every envelope.
+	WireVersion = 1
+	// MaxLabelBytes is the longest cluster label an envelope can carry.
+	MaxLabelBytes = 255
+	// MaxUDPPayload is the largest UDP payload over IPv4 (65535 - 8 - 20).
+	MaxUDPPayload = 65507
+)
+
+// wireMagic is the first two bytes of every envelope.
+var wireMagic = [2]byte{'h', 's'}
+
+// envelopeHeaderBytes is magic + version + label length.
+const envelopeHeaderBytes = 4
+
+// messageArity and recordArity are the array lengths of a message and a record.
+const (
+	messageArity = 7
+	recordArity  = 5
+)
+
+// Codec errors. Every decoding failure is a *DecodeError wrapping one of
+// these; match with errors.Is.
+var (
+	// ErrBadMagic: the datagram does not start with the hearsay magic.
+	ErrBadMagic = errors.New("hearsay: bad magic")
+	// ErrWrongVersion: the envelope's protocol version is not WireVersion.
+	ErrWrongVersion = errors.New("hearsay: wrong protocol version")
+	// ErrWrongLabel: the envelope belongs to another cluster (label mismatch).
+	ErrWrongLabel = errors.New("hearsay: wrong cluster label")
+	// ErrTruncated: the datagram ends before a field it declares.
+	ErrTruncated = errors.New("hearsay: truncated datagram")
+	// ErrOversize: a datagram, length or count is over its limit.
+	ErrOversize = errors.New("hearsay: oversize")
+	// ErrMalformed: the bytes are not a valid encoding of a message.
+	ErrMalformed = errors.New("hearsay: malformed datagram")
+)
+
+// DecodeError reports where and why an envelope could not be decoded (or
+// encoded). It wraps one of ErrBadMagic, ErrWrongVersion, ErrWrongLabel,
+// ErrTruncated, ErrOversize or ErrMalformed.
+type DecodeError struct {
+	// Field names what was being read, e.g. "label" or "entries.meta".
+	Field string
+	// Index is the element of Entries, Digest or Want concerned, or -1.
+	Index int
+	// Offset is the byte offset in the datagram where the problem was found.
+	Offset int
+	// Detail says more, e.g. "length 300 > limit 255"; may be empty.
+	Detail string
+	// Err is the sentinel error.
+	Err error
+}
+
+// Error describes the failure.
+func (e *DecodeError) Error() string {
+	field := e.Field
+	if e.Index >= 0 {
+		field = fmt.Sprintf("%s[%d]", e.Field, e.Index)
+	}
+	s := fmt.Sprintf("%v: %s at offset %d", e.Err, field, e.Offset)
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Unwrap returns the sentinel error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// EnvelopeOverhead returns how many bytes an envelope with this label adds
+// to the message: magic, version, label length and label. A transport with a
+// datagram limit of D gives core a Config.MaxMessageBytes of
+// D - EnvelopeOverhead(label).
+func EnvelopeOverhead(label string) int { return envelopeHeaderBytes + len(label) }
+
+// MaxMessageBytes returns the core.Config.MaxMessageBytes that makes every
+// message core emits fit a datagram of maxDatagramBytes with this label.
+func MaxMessageBytes(maxDatagramBytes int, label string) int {
+	return maxDatagramBytes - EnvelopeOverhead(label)
+}
+
+// AppendEnvelope appends the envelope of m, labelled label, to dst and
+// returns the extended slice. It fails (with a *DecodeError) only for a label
+// over MaxLabelBytes, an unknown message kind or an unknown record status:
+// things no peer would accept. It does not allocate when dst has room.
+func AppendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
+	if len(label) > MaxLabelBytes {
+		return dst, &DecodeError{Field: "label", Index: -1, Offset: 3, Err: ErrOversize,
+			Detail: fmt.Sprintf("label is %d bytes, over %d", len(label), MaxLabelBytes)}
+	}
+	if !m.Kind.Valid() {
+		return dst, &DecodeError{Field: "kind", Index: -1, Err: ErrMalformed,
+			Detail: fmt.Sprintf("unknown message kind %d", m.Kind)}
+	}
+	for i := range m.Entries {
+		if !m.Entries[i].Status.Valid() {
+			return dst, &DecodeError{Field: "entries.status", Index: i, Err: ErrMalformed,
+				Detail: fmt.Sprintf("unknown status %d", m.Entries[i].Status)}
+		}
+	}
+	dst = append(dst, wireMagic[0], wireMagic[1], WireVersion, byte(len(label)))
+	dst = append(dst, label...)
+	dst = append(dst, def.FixArray|messageArity)
+	dst = appendUint(dst, uint64(m.Kind))
+	dst = appendStr(dst, m.From)
+	dst = appendStr(dst, m.FromID)
+	dst = appendUint(dst, m.Seq)
+	if m.Entries == nil {
+		dst = append(dst, def.Nil)
+	} else {
+		dst = appendArrayHeader(dst, len(m.Entries))
+		for i := range m.Entries {
+			r := &m.Entries[i]
+			dst = append(dst, def.FixArray|recordArity)
+			dst = appendStr(dst, r.NodeID)
+			dst = appendStr(dst, r.Authority)
+			dst = appendUint(dst, uint64(r.Status))
+			dst = appendUint(dst, r.Incarnation)
+			dst = appendBin(dst, r.Meta)
+		}
+	}
+	if m.Digest == nil {
+		dst = append(dst, def.Nil)
+	} else {
+		dst = appendArrayHeader(dst, len(m.Digest))
+		for _, d := range m.Digest {
+			dst = appendUint(dst, d)
+		}
+	}
+	if m.Want == nil {
+		dst = append(dst, def.Nil)
+	} else {
+		dst = appendArrayHeader(dst, len(m.Want))
+		for _, w := range m.Want {
+			dst = appendUint(dst, uint64(w))
+		}
+	}
+	return dst, nil
+}
+
+// EncodeEnvelope returns the envelope of m labelled label in a new slice.
+func EncodeEnvelope(label string, m core.Message) ([]byte, error) {
+	return AppendEnvelope(make([]byte, 0, core.EstimateSize(m)+EnvelopeOverhead(label)), label, m)
+}
+
+func appendUint(dst []byte, v uint64) []byte {
+	switch {
+	case v <= def.PositiveFixIntMax:
+		return append(dst, byte(v))
+	case v <= math.MaxUint8:
+		return append(dst, def.Uint8, byte(v))
+	case v <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(dst, def.Uint16), uint16(v))
+	case v <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(dst, def.Uint32), uint32(v))
+	}
+	return binary.BigEndian.AppendUint64(append(dst, def.Uint64), v)
+}
+
+func appendStr(dst []byte, s string) []byte {
+	n := len(s)
+	switch {
+	case n < 32:
+		dst = append(dst, def.FixStr|byte(n))
+	case n <= math.MaxUint8:
+		dst = append(dst, def.Str8, byte(n))
+	case n <= math.MaxUint16:
+		dst = binary.BigEndian.AppendUint16(append(dst, def.Str16), uint16(n))
+	default:
+		dst = binary.BigEndian.AppendUint32(append(dst, def.Str32), uint32(n))
+	}
+	return append(dst, s...)
+}
+
+func appendBin(dst []byte, b []byte) []byte {
+	if b == nil {
+		return append(dst, def.Nil)
+	}
+	n := len(b)
+	switch {
+	case n <= math.MaxUint8:
+		dst = append(dst, def.Bin8, byte(n))
+	case n <= math.MaxUint16:
+		dst = binary.BigEndian.AppendUint16(append(dst, def.Bin16), uint16(n))
+	default:
+		dst = binary.BigEndian.AppendUint32(append(dst, def.Bin32), uint32(n))
+	}
+	return append(dst, b...)
+}
+
+func appendArrayHeader(dst []byte, n int) []byte {
+	switch {
+	case n < 16:
+		return append(dst, def.FixArray|byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(dst, def.Array16), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(dst, def.Array32), uint32(n))
+}

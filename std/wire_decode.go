@@ -1,0 +1,475 @@
+package std
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/shamaton/msgpack/v2/def"
+)
+
+// DecodeLimits bounds what a decoder accepts. A zero field means the default
+// of DefaultDecodeLimits. Every count is also bounded by the datagram itself:
+// a count larger than the bytes left is ErrTruncated before anything is
+// allocated.
+type DecodeLimits struct {
+	// MaxDatagramBytes bounds the whole envelope (default MaxUDPPayload).
+	MaxDatagramBytes int
+	// MaxEntries bounds Message.Entries (default 4096).
+	MaxEntries int
+	// MaxStringBytes bounds every string: From, FromID, NodeID, Authority
+	// (default 512).
+	MaxStringBytes int
+	// MaxMetaBytes bounds NodeRecord.Meta (default 4096; std's Node sets it to
+	// the core config's MaxMetadataBytes).
+	MaxMetaBytes int
+	// MaxDigest bounds Message.Digest (default 4096).
+	MaxDigest int
+	// MaxWant bounds Message.Want (default 4096).
+	MaxWant int
+}
+
+// DefaultDecodeLimits returns the limits a zero DecodeLimits stands for.
+func DefaultDecodeLimits() DecodeLimits {
+	return DecodeLimits{
+		MaxDatagramBytes: MaxUDPPayload,
+		MaxEntries:       4096,
+		MaxStringBytes:   512,
+		MaxMetaBytes:     4096,
+		MaxDigest:        4096,
+		MaxWant:          4096,
+	}
+}
+
+func (l DecodeLimits) withDefaults() DecodeLimits {
+	d := DefaultDecodeLimits()
+	set := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&l.MaxDatagramBytes, d.MaxDatagramBytes)
+	set(&l.MaxEntries, d.MaxEntries)
+	set(&l.MaxStringBytes, d.MaxStringBytes)
+	set(&l.MaxMetaBytes, d.MaxMetaBytes)
+	set(&l.MaxDigest, d.MaxDigest)
+	set(&l.MaxWant, d.MaxWant)
+	return l
+}
+
+// maxInterned bounds a Decoder's string table; it is cleared when full.
+const maxInterned = 4096
+
+// maxInternedLen is the longest string a Decoder interns.
+const maxInternedLen = 128
+
+// Decoder decodes envelopes for one cluster label. It interns the strings it
+// decodes (authorities and node IDs repeat in almost every message), so in a
+// steady state decoding a heartbeat allocates nothing. A Decoder is not safe
+// for concurrent use; give each receiving goroutine its own.
+type Decoder struct {
+	label  string
+	limits DecodeLimits
+	intern map[string]string
+}
+
+// NewDecoder returns a decoder that accepts envelopes labelled label, within
+// limits (zero fields take their defaults).
+func NewDecoder(label string, limits DecodeLimits) *Decoder {
+	return &Decoder{label: label, limits: limits.withDefaults(), intern: make(map[string]string)}
+}
+
+// Decode decodes one envelope. On error it returns the zero Message and a
+// *DecodeError; it never panics and never returns part of a message. The
+// result shares no memory with b.
+func (d *Decoder) Decode(b []byte) (core.Message, error) {
+	return decodeEnvelope(b, d.label, &d.limits, d)
+}
+
+// DecodeEnvelope decodes one envelope labelled label with the default limits.
+// See Decoder.Decode.
+func DecodeEnvelope(label string, b []byte) (core.Message, error) {
+	l := DefaultDecodeLimits()
+	return decodeEnvelope(b, label, &l, nil)
+}
+
+// reader walks a datagram. The first failure is kept in err (with the field
+// being read) and every later read is a no-op, so decoding code reads
+// straight through and checks once per loop.
+type reader struct {
+	b     []byte
+	off   int
+	field string
+	index int
+	err   *DecodeError
+}
+
+func (r *reader) fail(sentinel error, detail string) {
+	if r.err == nil {
+		r.err = &DecodeError{Field: r.field, Index: r.index, Offset: r.off, Detail: detail, Err: sentinel}
+	}
+}
+
+func (r *reader) at(field string, index int) {
+	r.field, r.index = field, index
+}
+
+func (r *reader) byte1() (byte, bool) {
+	if r.err != nil {
+		return 0, false
+	}
+	if r.off >= len(r.b) {
+		r.fail(ErrTruncated, "")
+		return 0, false
+	}
+	c := r.b[r.off]
+	r.off++
+	return c, true
+}
+
+// need reports whether n more bytes are available, failing with ErrTruncated
+// if not.
+func (r *reader) need(n int) bool {
+	if r.err != nil {
+		return false
+	}
+	if n > len(r.b)-r.off {
+		r.fail(ErrTruncated, "")
+		return false
+	}
+	return true
+}
+
+func (r *reader) bigEndian(n int) (uint64, bool) {
+	if !r.need(n) {
+		return 0, false
+	}
+	p := r.b[r.off : r.off+n]
+	r.off += n
+	switch n {
+	case 1:
+		return uint64(p[0]), true
+	case 2:
+		return uint64(binary.BigEndian.Uint16(p)), true
+	case 4:
+		return uint64(binary.BigEndian.Uint32(p)), true
+	}
+	return binary.BigEndian.Uint64(p), true
+}
+
+// uint reads a non-negative integer in any msgpack integer format.
+func (r *reader) uint() uint64 {
+	c, ok := r.byte1()
+	if !ok {
+		return 0
+	}
+	switch {
+	case c <= def.PositiveFixIntMax:
+		return uint64(c)
+	case c == def.Uint8:
+		v, _ := r.bigEndian(1)
+		return v
+	case c == def.Uint16:
+		v, _ := r.bigEndian(2)
+		return v
+	case c == def.Uint32:
+		v, _ := r.bigEndian(4)
+		return v
+	case c == def.Uint64:
+		v, _ := r.bigEndian(8)
+		return v
+	case c >= def.Int8 && c <= def.Int64:
+		n := 1 << (c - def.Int8)
+		v, ok := r.bigEndian(n)
+		if !ok {
+			return 0
+		}
+		if v>>(uint(n)*8-1) != 0 { // sign bit set
+			r.off -= n + 1
+			r.fail(ErrMalformed, "negative integer")
+			return 0
+		}
+		return v
+	}
+	r.off--
+	r.fail(ErrMalformed, fmt.Sprintf("type 0x%02x is not an unsigned integer", c))
+	return 0
+}
+
+// strBytes reads a string of at most limit bytes and returns it aliasing the
+// datagram.
+func (r *reader) strBytes(limit int) []byte {
+	c, ok := r.byte1()
+	if !ok {
+		return nil
+	}
+	var n uint64
+	switch {
+	case c&0xe0 == def.FixStr:
+		n = uint64(c & 0x1f)
+	case c == def.Str8:
+		n, ok = r.bigEndian(1)
+	case c == def.Str16:
+		n, ok = r.bigEndian(2)
+	case c == def.Str32:
+		n, ok = r.bigEndian(4)
+	default:
+		r.off--
+		r.fail(ErrMalformed, fmt.Sprintf("type 0x%02x is not a string", c))
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	return r.body(n, limit)
+}
+
+// body returns the next n bytes, n being a declared length bounded by limit.
+func (r *reader) body(n uint64, limit int) []byte {
+	if n > uint64(limit) {
+		r.fail(ErrOversize, fmt.Sprintf("length %d over limit %d", n, limit))
+		return nil
+	}
+	if !r.need(int(n)) {
+		return nil
+	}
+	p := r.b[r.off : r.off+int(n) : r.off+int(n)]
+	r.off += int(n)
+	return p
+}
+
+// bin reads nil or a bin of at most limit bytes, aliasing the datagram. isNil
+// tells a nil from an empty bin.
+func (r *reader) bin(limit int) (p []byte, isNil bool) {
+	c, ok := r.byte1()
+	if !ok {
+		return nil, false
+	}
+	var n uint64
+	switch c {
+	case def.Nil:
+		return nil, true
+	case def.Bin8:
+		n, ok = r.bigEndian(1)
+	case def.Bin16:
+		n, ok = r.bigEndian(2)
+	case def.Bin32:
+		n, ok = r.bigEndian(4)
+	default:
+		r.off--
+		r.fail(ErrMalformed, fmt.Sprintf("type 0x%02x is not bin or nil", c))
+		return nil, false
+	}
+	if !ok {
+		return nil, false
+	}
+	return r.body(n, limit), false
+}
+
+// array reads an array header (or nil, when nilOK) with at most limit
+// elements. Each element takes at least one byte, so a count larger than the
+// bytes left is ErrTruncated.
+func (r *reader) array(limit int, nilOK bool) (n int, isNil bool) {
+	c, ok := r.byte1()
+	if !ok {
+		return 0, false
+	}
+	var v uint64
+	switch {
+	case c&0xf0 == def.FixArray:
+		v = uint64(c & 0x0f)
+	case c == def.Array16:
+		v, ok = r.bigEndian(2)
+	case c == def.Array32:
+		v, ok = r.bigEndian(4)
+	case c == def.Nil && nilOK:
+		return 0, true
+	default:
+		r.off--
+		r.fail(ErrMalformed, fmt.Sprintf("type 0x%02x is not an array", c))
+		return 0, false
+	}
+	if !ok {
+		return 0, false
+	}
+	if v > uint64(limit) {
+		r.fail(ErrOversize, fmt.Sprintf("count %d over limit %d", v, limit))
+		return 0, false
+	}
+	if v > uint64(len(r.b)-r.off) {
+		r.fail(ErrTruncated, fmt.Sprintf("count %d, %d bytes left", v, len(r.b)-r.off))
+		return 0, false
+	}
+	return int(v), false
+}
+
+// str converts decoded bytes to a string, interning it when d is not nil.
+func (d *Decoder) str(b []byte) string {
+	if d == nil || len(b) > maxInternedLen {
+		return string(b)
+	}
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	if len(d.intern) >= maxInterned {
+		clear(d.intern)
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s
+}
+
+func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core.Message, error) {
+	r := reader{b: b, index: -1}
+	if len(b) > lim.MaxDatagramBytes {
+		r.at("datagram", -1)
+		r.fail(ErrOversize, fmt.Sprintf("%d bytes over limit %d", len(b), lim.MaxDatagramBytes))
+		return core.Message{}, r.err
+	}
+	// Header.
+	r.at("magic", -1)
+	if !r.need(2) {
+		return core.Message{}, r.err
+	}
+	if b[0] != wireMagic[0] || b[1] != wireMagic[1] {
+		r.fail(ErrBadMagic, fmt.Sprintf("got 0x%02x%02x", b[0], b[1]))
+		return core.Message{}, r.err
+	}
+	r.off = 2
+	r.at("version", -1)
+	if v, ok := r.byte1(); !ok {
+		return core.Message{}, r.err
+	} else if v != WireVersion {
+		r.off--
+		r.fail(ErrWrongVersion, fmt.Sprintf("got %d, want %d", v, WireVersion))
+		return core.Message{}, r.err
+	}
+	r.at("label", -1)
+	n, ok := r.byte1()
+	if !ok || !r.need(int(n)) {
+		return core.Message{}, r.err
+	}
+	if string(b[r.off:r.off+int(n)]) != label {
+		r.fail(ErrWrongLabel, fmt.Sprintf("got %q, want %q", b[r.off:r.off+int(n)], label))
+		return core.Message{}, r.err
+	}
+	r.off += int(n)
+
+	// Message.
+	r.at("message", -1)
+	if arity, _ := r.array(0xff, false); r.err == nil && arity != messageArity {
+		r.fail(ErrMalformed, fmt.Sprintf("message has %d fields, want %d", arity, messageArity))
+	}
+	var m core.Message
+	r.at("kind", -1)
+	kind := r.uint()
+	if r.err == nil && (kind > 0xff || !core.MessageKind(kind).Valid()) {
+		r.fail(ErrMalformed, fmt.Sprintf("unknown message kind %d", kind))
+	}
+	m.Kind = core.MessageKind(kind)
+	r.at("from", -1)
+	from := r.strBytes(lim.MaxStringBytes)
+	r.at("fromID", -1)
+	fromID := r.strBytes(lim.MaxStringBytes)
+	r.at("seq", -1)
+	m.Seq = r.uint()
+
+	r.at("entries", -1)
+	count, isNil := r.array(lim.MaxEntries, true)
+	if r.err != nil {
+		return core.Message{}, r.err
+	}
+	metaBytes := 0
+	if !isNil {
+		m.Entries = make([]core.NodeRecord, count)
+		for i := range m.Entries {
+			e := &m.Entries[i]
+			r.at("entries", i)
+			if arity, _ := r.array(0xff, false); r.err == nil && arity != recordArity {
+				r.fail(ErrMalformed, fmt.Sprintf("record has %d fields, want %d", arity, recordArity))
+			}
+			r.at("entries.nodeID", i)
+			id := r.strBytes(lim.MaxStringBytes)
+			r.at("entries.authority", i)
+			auth := r.strBytes(lim.MaxStringBytes)
+			r.at("entries.status", i)
+			st := r.uint()
+			if r.err == nil && (st > 0xff || !core.NodeStatus(st).Valid()) {
+				r.fail(ErrMalformed, fmt.Sprintf("unknown status %d", st))
+			}
+			r.at("entries.incarnation", i)
+			e.Incarnation = r.uint()
+			r.at("entries.meta", i)
+			meta, metaNil := r.bin(lim.MaxMetaBytes)
+			if r.err != nil {
+				return core.Message{}, r.err
+			}
+			e.NodeID, e.Authority, e.Status = d.str(id), d.str(auth), core.NodeStatus(st)
+			if !metaNil {
+				e.Meta = meta // aliases b until copied below
+				metaBytes += len(meta)
+			}
+		}
+	}
+
+	r.at("digest", -1)
+	count, isNil = r.array(lim.MaxDigest, true)
+	if r.err != nil {
+		return core.Message{}, r.err
+	}
+	if !isNil {
+		m.Digest = make([]uint64, count)
+		for i := range m.Digest {
+			r.at("digest", i)
+			m.Digest[i] = r.uint()
+		}
+	}
+
+	r.at("want", -1)
+	count, isNil = r.array(lim.MaxWant, true)
+	if r.err != nil {
+		return core.Message{}, r.err
+	}
+	if !isNil {
+		m.Want = make([]uint32, count)
+		for i := range m.Want {
+			r.at("want", i)
+			w := r.uint()
+			if r.err == nil && w > 0xffffffff {
+				r.fail(ErrMalformed, fmt.Sprintf("bucket %d over uint32", w))
+			}
+			m.Want[i] = uint32(w)
+		}
+	}
+	if r.err != nil {
+		return core.Message{}, r.err
+	}
+	if r.off != len(b) {
+		r.at("message", -1)
+		r.fail(ErrMalformed, fmt.Sprintf("%d trailing bytes", len(b)-r.off))
+		return core.Message{}, r.err
+	}
+
+	// Success: copy what still aliases b.
+	m.From, m.FromID = d.str(from), d.str(fromID)
+	if m.Entries != nil {
+		var slab []byte
+		if metaBytes > 0 {
+			slab = make([]byte, 0, metaBytes)
+		}
+		for i := range m.Entries {
+			e := &m.Entries[i]
+			if e.Meta == nil {
+				continue
+			}
+			if len(e.Meta) == 0 {
+				e.Meta = []byte{}
+				continue
+			}
+			start := len(slab)
+			slab = append(slab, e.Meta...)
+			e.Meta = slab[start:len(slab):len(slab)]
+		}
+	}
+	return m, nil
+}

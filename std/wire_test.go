@@ -1,0 +1,457 @@
+package std
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/shamaton/msgpack/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// randString returns a string whose length crosses every msgpack str header
+// size now and then.
+func randString(r *rand.Rand) string {
+	var n int
+	switch r.IntN(10) {
+	case 0:
+		n = 0
+	case 1:
+		n = 32 + r.IntN(224) // str8
+	case 2:
+		n = 256 + r.IntN(200) // str16
+	default:
+		n = 1 + r.IntN(31) // fixstr
+	}
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + r.IntN(26))
+	}
+	return string(b)
+}
+
+// randUint returns a value of a random msgpack width.
+func randUint(r *rand.Rand) uint64 {
+	switch r.IntN(5) {
+	case 0:
+		return r.Uint64N(128)
+	case 1:
+		return 128 + r.Uint64N(128)
+	case 2:
+		return 256 + r.Uint64N(1<<16-256)
+	case 3:
+		return 1<<16 + r.Uint64N(1<<32-1<<16)
+	}
+	return 1<<32 + r.Uint64N(1<<63)
+}
+
+func randRecord(r *rand.Rand) core.NodeRecord {
+	rec := core.NodeRecord{
+		NodeID:      randString(r),
+		Authority:   randString(r),
+		Status:      core.NodeStatus(1 + r.IntN(6)),
+		Incarnation: randUint(r),
+	}
+	switch r.IntN(4) {
+	case 0: // nil
+	case 1:
+		rec.Meta = []byte{}
+	case 2:
+		rec.Meta = make([]byte, 256+r.IntN(300)) // bin16
+	default:
+		rec.Meta = make([]byte, 1+r.IntN(40))
+	}
+	for i := range rec.Meta {
+		rec.Meta[i] = byte(r.Uint32())
+	}
+	return rec
+}
+
+// randMessage returns a message whose slices are nil, empty, short or long
+// enough for an array16 header.
+func randMessage(r *rand.Rand) core.Message {
+	m := core.Message{
+		Kind:   core.MessageKind(1 + r.IntN(6)),
+		From:   randString(r),
+		FromID: randString(r),
+		Seq:    randUint(r),
+	}
+	count := func() int {
+		switch r.IntN(4) {
+		case 0:
+			return -1 // nil
+		case 1:
+			return 0
+		case 2:
+			return 16 + r.IntN(40)
+		}
+		return 1 + r.IntN(15)
+	}
+	if n := count(); n >= 0 {
+		m.Entries = make([]core.NodeRecord, n)
+		for i := range m.Entries {
+			m.Entries[i] = randRecord(r)
+		}
+	}
+	if n := count(); n >= 0 {
+		m.Digest = make([]uint64, n)
+		for i := range m.Digest {
+			m.Digest[i] = randUint(r)
+		}
+	}
+	if n := count(); n >= 0 {
+		m.Want = make([]uint32, n)
+		for i := range m.Want {
+			m.Want[i] = uint32(randUint(r))
+		}
+	}
+	return m
+}
+
+func TestCodecRoundTripProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	labels := []string{"", "prod", strings.Repeat("x", MaxLabelBytes)}
+	for i := range 3000 {
+		m := randMessage(r)
+		label := labels[i%len(labels)]
+		b, err := EncodeEnvelope(label, m)
+		require.NoError(t, err)
+		bound := core.EstimateSize(m) + EnvelopeOverhead(label)
+		require.LessOrEqualf(t, len(b), bound, "case %d: encoded %d bytes over the bound %d", i, len(b), bound)
+
+		got, err := DecodeEnvelope(label, b)
+		require.NoErrorf(t, err, "case %d", i)
+		require.Equalf(t, m, got, "case %d: decode(encode(x)) != x", i)
+
+		// The interning decoder gives the same result.
+		got, err = NewDecoder(label, DecodeLimits{}).Decode(b)
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+	}
+}
+
+func TestCodecResultSharesNoMemory(t *testing.T) {
+	m := core.Message{Kind: core.MessageGossip, From: "10.0.0.1:7946", FromID: "a",
+		Entries: []core.NodeRecord{{NodeID: "b", Authority: "10.0.0.2:7946", Status: core.StatusUp, Meta: []byte("meta")}}}
+	b, err := EncodeEnvelope("", m)
+	require.NoError(t, err)
+	got, err := NewDecoder("", DecodeLimits{}).Decode(b)
+	require.NoError(t, err)
+	for i := range b {
+		b[i] = 0xff
+	}
+	assert.Equal(t, m, got)
+}
+
+// wireRecord and wireMessage mirror core's types for shamaton/msgpack's
+// reflection codec: the hand-written codec must agree with it byte for byte.
+type wireRecord struct {
+	NodeID      string
+	Authority   string
+	Status      uint8
+	Incarnation uint64
+	Meta        []byte
+}
+
+type wireMessage struct {
+	Kind    uint8
+	From    string
+	FromID  string
+	Seq     uint64
+	Entries []wireRecord
+	Digest  []uint64
+	Want    []uint32
+}
+
+func toWire(m core.Message) wireMessage {
+	w := wireMessage{Kind: uint8(m.Kind), From: m.From, FromID: m.FromID, Seq: m.Seq, Digest: m.Digest, Want: m.Want}
+	if m.Entries != nil {
+		w.Entries = make([]wireRecord, len(m.Entries))
+		for i, e := range m.Entries {
+			w.Entries[i] = wireRecord{e.NodeID, e.Authority, uint8(e.Status), e.Incarnation, e.Meta}
+		}
+	}
+	return w
+}
+
+func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 500 {
+		m := randMessage(r)
+		ours, err := EncodeEnvelope("lbl", m)
+		require.NoError(t, err)
+		body := ours[EnvelopeOverhead("lbl"):]
+
+		theirs, err := msgpack.MarshalAsArray(toWire(m))
+		require.NoError(t, err)
+		require.Truef(t, bytes.Equal(body, theirs), "case %d: encodings differ", i)
+
+		var back wireMessage
+		require.NoError(t, msgpack.UnmarshalAsArray(body, &back))
+		got, err := DecodeEnvelope("lbl", append([]byte("hs\x01\x03lbl"), theirs...))
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+	}
+}
+
+func TestEncodeRejects(t *testing.T) {
+	ok := core.Message{Kind: core.MessageHeartbeat, From: "a", FromID: "b"}
+	tests := []struct {
+		name  string
+		label string
+		m     core.Message
+		want  error
+	}{
+		{"long label", strings.Repeat("x", MaxLabelBytes+1), ok, ErrOversize},
+		{"zero kind", "", core.Message{From: "a"}, ErrMalformed},
+		{"unknown kind", "", core.Message{Kind: 7}, ErrMalformed},
+		{"unknown status", "", core.Message{Kind: core.MessageGossip, Entries: []core.NodeRecord{{Status: 9}}}, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := AppendEnvelope(nil, tt.label, tt.m)
+			assert.ErrorIs(t, err, tt.want)
+			assert.Empty(t, b)
+		})
+	}
+}
+
+// sample is a valid envelope exercising every field.
+func sample(t testing.TB) []byte {
+	b, err := EncodeEnvelope("prod", core.Message{
+		Kind: core.MessageDigestReply, From: "10.0.0.1:7946", FromID: "node-a", Seq: 300,
+		Entries: []core.NodeRecord{
+			{NodeID: "node-b", Authority: "10.0.0.2:7946", Status: core.StatusUp, Incarnation: 7, Meta: []byte("role=db")},
+			{NodeID: "node-c", Authority: "10.0.0.3:7946", Status: core.StatusDead, Incarnation: 1 << 40},
+		},
+		Digest: []uint64{1, 1 << 60},
+		Want:   []uint32{3, 70000},
+	})
+	require.NoError(t, err)
+	return b
+}
+
+// envelope builds a datagram from a header and a raw msgpack body.
+func envelope(label string, body ...byte) []byte {
+	return append(append([]byte{'h', 's', WireVersion, byte(len(label))}, label...), body...)
+}
+
+func TestDecodeRejects(t *testing.T) {
+	good := sample(t)
+	fix := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
+	// A heartbeat body: fixarray(7), kind 1, "a", "b", seq 0, nil, nil, nil.
+	hb := []byte{0x97, 0x01, 0xa1, 'a', 0xa1, 'b', 0x00, 0xc0, 0xc0, 0xc0}
+	tests := []struct {
+		name   string
+		in     []byte
+		limits DecodeLimits
+		want   error
+		field  string
+	}{
+		{"empty", nil, DecodeLimits{}, ErrTruncated, "magic"},
+		{"one byte", []byte{'h'}, DecodeLimits{}, ErrTruncated, "magic"},
+		{"bad magic", fix(func(b []byte) []byte { b[0] = 'x'; return b }), DecodeLimits{}, ErrBadMagic, "magic"},
+		{"wrong version", fix(func(b []byte) []byte { b[2] = 2; return b }), DecodeLimits{}, ErrWrongVersion, "version"},
+		{"wrong label", envelope("dev", hb...), DecodeLimits{}, ErrWrongLabel, "label"},
+		{"label longer than datagram", []byte{'h', 's', 1, 200, 'p'}, DecodeLimits{}, ErrTruncated, "label"},
+		{"datagram over limit", good, DecodeLimits{MaxDatagramBytes: 20}, ErrOversize, "datagram"},
+		{"trailing byte", append(bytes.Clone(good), 0), DecodeLimits{}, ErrMalformed, "message"},
+		{"message not an array", envelope("prod", 0x01), DecodeLimits{}, ErrMalformed, "message"},
+		{"message with 6 fields", envelope("prod", 0x96, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "message"},
+		{"unknown kind", envelope("prod", 0x97, 0x09, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "kind"},
+		{"kind over a byte", envelope("prod", 0x97, 0xcd, 0x01, 0x01, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "kind"},
+		{"negative seq", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0xff, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "seq"},
+		{"negative int8 seq", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0xd0, 0x80, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "seq"},
+		{"from is an int", envelope("prod", 0x97, 1, 0x01, 0xa0, 0, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "from"},
+		{"from over limit", append(envelope("prod", 0x97, 1, 0xd9, 40), make([]byte, 48)...), DecodeLimits{MaxStringBytes: 32}, ErrOversize, "from"},
+		{"str32 claims 4 GiB", append(envelope("prod", 0x97, 1, 0xdb, 0xff, 0xff, 0xff, 0xff), make([]byte, 8)...), DecodeLimits{MaxStringBytes: 1 << 30}, ErrOversize, "from"},
+		{"entries count over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xdc, 0x01, 0x00), DecodeLimits{MaxEntries: 255}, ErrOversize, "entries"},
+		{"entries count over bytes left", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xdd, 0x00, 0x00, 0x10, 0x00), DecodeLimits{}, ErrTruncated, "entries"},
+		{"entries is a map", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x80, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "entries"},
+		{"record with 4 fields", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x94, 0xa0, 0xa0, 2, 0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "entries"},
+		{"unknown status", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 9, 0, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "entries.status"},
+		{"meta is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 2, 0, 0xa1, 'x', 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "entries.meta"},
+		{"meta over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 2, 0, 0xc4, 0x05, 1, 2, 3, 4, 5, 0xc0, 0xc0), DecodeLimits{MaxMetaBytes: 4}, ErrOversize, "entries.meta"},
+		{"digest over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x93, 1, 2, 3, 0xc0), DecodeLimits{MaxDigest: 2}, ErrOversize, "digest"},
+		{"digest element is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x91, 0xa0, 0xc0), DecodeLimits{}, ErrMalformed, "digest"},
+		{"want over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x92, 1, 2), DecodeLimits{MaxWant: 1}, ErrOversize, "want"},
+		{"want over uint32", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x91, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0), DecodeLimits{}, ErrMalformed, "want"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := NewDecoder("prod", tt.limits).Decode(tt.in)
+			require.ErrorIs(t, err, tt.want)
+			var de *DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, tt.field, de.Field, "field; error: %v", err)
+			assert.Equal(t, core.Message{}, m, "no partial result")
+		})
+	}
+	// The heartbeat body itself is valid.
+	_, err := DecodeEnvelope("dev", envelope("dev", hb...))
+	require.NoError(t, err)
+}
+
+func TestDecodeEveryTruncation(t *testing.T) {
+	good := sample(t)
+	for n := range len(good) {
+		m, err := DecodeEnvelope("prod", good[:n])
+		require.ErrorIsf(t, err, ErrTruncated, "prefix of %d bytes", n)
+		require.Equal(t, core.Message{}, m)
+	}
+}
+
+func TestDecodeEveryByteFlipNeverPanics(t *testing.T) {
+	good := sample(t)
+	d := NewDecoder("prod", DecodeLimits{})
+	for i := range good {
+		for _, v := range []byte{0x00, 0x7f, 0x80, 0xc0, 0xc1, 0xcf, 0xd3, 0xdb, 0xdd, 0xff} {
+			b := bytes.Clone(good)
+			b[i] = v
+			m, err := d.Decode(b)
+			if err != nil {
+				var de *DecodeError
+				require.ErrorAs(t, err, &de)
+				require.Equal(t, core.Message{}, m)
+			}
+		}
+	}
+}
+
+func TestDecodeErrorMessage(t *testing.T) {
+	_, err := NewDecoder("prod", DecodeLimits{MaxMetaBytes: 4}).Decode(
+		envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 2, 0, 0xc4, 0x05, 1, 2, 3, 4, 5, 0xc0, 0xc0))
+	require.Error(t, err)
+	assert.Equal(t, "hearsay: oversize: entries.meta[0] at offset 21: length 5 over limit 4", err.Error())
+	assert.True(t, errors.Is(err, ErrOversize))
+}
+
+func heartbeat() core.Message {
+	return core.Message{Kind: core.MessageHeartbeat, From: "10.0.0.1:7946", FromID: "01J9Z3K4M5N6P7Q8R9S0T1V2W3", Seq: 123456}
+}
+
+// fullDatagram returns a gossip message with as many records as fit a
+// 1400-byte datagram by core's estimate.
+func fullDatagram() core.Message {
+	m := core.Message{Kind: core.MessageGossip, From: "10.0.0.1:7946", FromID: "01J9Z3K4M5N6P7Q8R9S0T1V2W3", Seq: 99}
+	limit := MaxMessageBytes(1400, "prod")
+	for i := 0; ; i++ {
+		r := core.NodeRecord{NodeID: fmt.Sprintf("01J9Z3K4M5N6P7Q8R9S0T1%04d", i), Authority: fmt.Sprintf("10.0.%d.%d:7946", i/250, i%250+1),
+			Status: core.NodeStatus(1 + i%6), Incarnation: uint64(i * 1000), Meta: []byte("dc=eu1")}
+		if core.EstimateSize(m)+core.EstimateRecordSize(r)+4 > limit {
+			return m
+		}
+		m.Entries = append(m.Entries, r)
+	}
+}
+
+func TestFullDatagramFits(t *testing.T) {
+	m := fullDatagram()
+	b, err := EncodeEnvelope("prod", m)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(b), 1400)
+	assert.Greater(t, len(m.Entries), 15, "enough records to need an array16 header")
+}
+
+func TestDecodeHeartbeatAllocatesNothing(t *testing.T) {
+	b, err := EncodeEnvelope("prod", heartbeat())
+	require.NoError(t, err)
+	d := NewDecoder("prod", DecodeLimits{})
+	_, err = d.Decode(b) // warm the intern table
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := d.Decode(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+
+	buf := make([]byte, 0, 1400)
+	allocs = testing.AllocsPerRun(100, func() {
+		buf, _ = AppendEnvelope(buf[:0], "prod", heartbeat())
+	})
+	assert.Zero(t, allocs, "encoding into a buffer with room")
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(sample(f))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := NewDecoder("prod", DecodeLimits{MaxDatagramBytes: 1 << 16})
+		m, err := d.Decode(b)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %v is not a *DecodeError", err)
+			}
+			if !reflect.DeepEqual(m, core.Message{}) {
+				t.Fatalf("partial result %+v with error %v", m, err)
+			}
+			return
+		}
+		// Whatever decodes re-encodes within the bound and decodes the same.
+		again, err := EncodeEnvelope("prod", m)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		if bound := core.EstimateSize(m) + EnvelopeOverhead("prod"); len(again) > bound {
+			t.Fatalf("re-encoded %d bytes over bound %d", len(again), bound)
+		}
+		m2, err := d.Decode(again)
+		if err != nil {
+			t.Fatalf("decode of re-encoding: %v", err)
+		}
+		if !reflect.DeepEqual(m, m2) {
+			t.Fatalf("round trip changed the message:\n%+v\n%+v", m, m2)
+		}
+	})
+}
+
+func BenchmarkCodecEncodeHeartbeat(b *testing.B) {
+	m := heartbeat()
+	buf := make([]byte, 0, 1400)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = AppendEnvelope(buf[:0], "prod", m)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkCodecDecodeHeartbeat(b *testing.B) {
+	buf, _ := EncodeEnvelope("prod", heartbeat())
+	d := NewDecoder("prod", DecodeLimits{})
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Decode(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCodecEncodeFullDatagram(b *testing.B) {
+	m := fullDatagram()
+	buf := make([]byte, 0, 1400)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = AppendEnvelope(buf[:0], "prod", m)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkCodecDecodeFullDatagram(b *testing.B) {
+	buf, _ := EncodeEnvelope("prod", fullDatagram())
+	d := NewDecoder("prod", DecodeLimits{})
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Decode(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
