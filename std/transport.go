@@ -1,0 +1,487 @@
+package std
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+)
+
+// Send failures. Every error Send returns wraps core.ErrSendFailed and one
+// of these (or ErrOversize, or an encoding *DecodeError), so a caller can
+// tell which with errors.Is.
+var (
+	// ErrQueueFull: the outbound queue is full; the message was not queued.
+	ErrQueueFull = errors.New("hearsay: outbound queue full")
+	// ErrBadTarget: the target is not an "ip:port" this socket can reach.
+	ErrBadTarget = errors.New("hearsay: bad target address")
+	// ErrClosed: the transport is closed.
+	ErrClosed = errors.New("hearsay: transport closed")
+)
+
+// TransportStats counts what a UDPTransport sent, received and dropped.
+type TransportStats struct {
+	// DatagramsSent and BytesSent count datagrams the socket accepted.
+	DatagramsSent, BytesSent uint64
+	// DatagramsReceived and BytesReceived count every datagram read from the
+	// socket, before filtering and decoding.
+	DatagramsReceived, BytesReceived uint64
+	// Delivered counts messages queued for PollDeltas.
+	Delivered uint64
+
+	// DroppedFiltered counts datagrams from sources the Filter rejects.
+	DroppedFiltered uint64
+	// DroppedOversize counts datagrams longer than MaxDatagramBytes.
+	DroppedOversize uint64
+	// DroppedWrongLabel counts datagrams of another cluster.
+	DroppedWrongLabel uint64
+	// DroppedDecodeError counts datagrams that did not decode (bad magic,
+	// wrong version, malformed, truncated, over a decode limit).
+	DroppedDecodeError uint64
+	// DroppedInboundFull counts decoded messages dropped because
+	// InboundCapacity messages were already waiting for PollDeltas.
+	DroppedInboundFull uint64
+
+	// SendQueueFull counts Send calls refused because the outbound queue was full.
+	SendQueueFull uint64
+	// SendOversize counts Send calls refused because the envelope exceeded
+	// MaxDatagramBytes.
+	SendOversize uint64
+	// SendBadTarget counts Send calls refused for an unusable target.
+	SendBadTarget uint64
+	// SendEncodeError counts Send calls refused because the message could
+	// not be encoded (unknown kind or status).
+	SendEncodeError uint64
+	// SendClosed counts Send calls after Close.
+	SendClosed uint64
+	// SendErrors counts datagrams the socket refused to send.
+	SendErrors uint64
+}
+
+// transportCounters is TransportStats as atomics.
+type transportCounters struct {
+	datagramsSent, bytesSent, datagramsReceived, bytesReceived, delivered                       atomic.Uint64
+	droppedFiltered, droppedOversize, droppedWrongLabel, droppedDecodeError, droppedInboundFull atomic.Uint64
+	sendQueueFull, sendOversize, sendBadTarget, sendEncodeError, sendClosed, sendErrors         atomic.Uint64
+}
+
+// readBatchBytes bounds the memory of the receive buffers of one batch.
+const readBatchBytes = 256 << 10
+
+// maxBatch is the most datagrams read or written per system call.
+const maxBatch = 32
+
+// UDPTransport implements core.GossipTransport over one UDP socket. Send
+// encodes the message and queues the datagram for a writer goroutine; a
+// reader goroutine reads, filters and decodes datagrams and queues them for
+// PollDeltas. Both queues are bounded and neither call ever blocks. All
+// methods are safe for concurrent use.
+type UDPTransport struct {
+	conn      *net.UDPConn
+	io        packetIO
+	local     netip.AddrPort
+	advertise string
+	label     string
+	maxBytes  int
+	filter    Filter
+	decoder   *Decoder // reader goroutine only
+	log       *slog.Logger
+	canV4     bool // the socket can send to IPv4 targets
+	canV6     bool // the socket can send to IPv6 targets
+
+	in     chan core.GossipInbound
+	out    chan outPacket
+	free   chan []byte // encode buffers
+	batch  int
+	closed atomic.Bool
+	done   chan struct{}
+	reader sync.WaitGroup
+	writer sync.WaitGroup
+	stats  transportCounters
+}
+
+// forcePlainIO makes new transports use one datagram per system call (a
+// test hook for the non-Linux path).
+var forcePlainIO = false
+
+// NewUDPTransport validates cfg, binds the socket and starts the reader and
+// writer goroutines. Close stops them.
+func NewUDPTransport(cfg TransportConfig) (*UDPTransport, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ip, port, _ := parseBindAddr(cfg.BindAddr)
+	network, laddr := "udp", &net.UDPAddr{Port: int(port)}
+	if ip.IsValid() {
+		laddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, port))
+		network = "udp6"
+		if ip.Unmap().Is4() {
+			network = "udp4"
+		}
+	}
+	conn, err := net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, fmt.Errorf("hearsay: bind %s: %w", cfg.BindAddr, err)
+	}
+	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	advertise, err := advertiseAddr(cfg.AdvertiseAddr, local)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	limits := cfg.Decode
+	limits.MaxDatagramBytes = cfg.MaxDatagramBytes
+	batch := max(1, min(maxBatch, readBatchBytes/(cfg.MaxDatagramBytes+1)))
+	t := &UDPTransport{
+		conn:      conn,
+		local:     local,
+		advertise: advertise,
+		label:     cfg.Label,
+		maxBytes:  cfg.MaxDatagramBytes,
+		filter:    cfg.Filter.normalized(),
+		decoder:   NewDecoder(cfg.Label, limits),
+		log:       log.With("component", "hearsay.transport", "local", local.String()),
+		in:        make(chan core.GossipInbound, cfg.InboundCapacity),
+		out:       make(chan outPacket, cfg.OutboundCapacity),
+		free:      make(chan []byte, cfg.OutboundCapacity+maxBatch),
+		batch:     batch,
+		done:      make(chan struct{}),
+	}
+	switch {
+	case network == "udp4":
+		t.canV4 = true
+	case network == "udp6":
+		t.canV6 = true
+	default: // wildcard: dual-stack when the socket is IPv6
+		t.canV4 = true
+		t.canV6 = local.Addr().Is6()
+	}
+	if forcePlainIO {
+		t.io = &plainIO{conn: conn}
+	} else {
+		t.io = newPacketIO(conn, batch)
+	}
+	t.reader.Add(1)
+	go t.readLoop()
+	t.writer.Add(1)
+	go t.writeLoop()
+	t.log.Debug("listening", "advertise", advertise, "max_datagram_bytes", t.maxBytes, "batch", batch)
+	return t, nil
+}
+
+// advertiseAddr picks the address other members reach this node at.
+func advertiseAddr(configured string, local netip.AddrPort) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	if !local.Addr().IsUnspecified() {
+		return local.String(), nil
+	}
+	ip, err := hostAddr()
+	if err != nil {
+		return "", fmt.Errorf("%w: TransportConfig.AdvertiseAddr: bound to a wildcard address and %v; set AdvertiseAddr",
+			core.ErrInvalidConfig, err)
+	}
+	return netip.AddrPortFrom(ip, local.Port()).String(), nil
+}
+
+// hostAddr returns this host's first private unicast address, else its
+// first global unicast one.
+func hostAddr() (netip.Addr, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("cannot list interface addresses: %v", err)
+	}
+	var global netip.Addr
+	for _, a := range addrs {
+		pfx, err := netip.ParsePrefix(a.String())
+		if err != nil {
+			continue
+		}
+		ip := pfx.Addr().Unmap()
+		if !ip.IsGlobalUnicast() {
+			continue
+		}
+		if ip.IsPrivate() {
+			return ip, nil
+		}
+		if !global.IsValid() {
+			global = ip
+		}
+	}
+	if global.IsValid() {
+		return global, nil
+	}
+	return netip.Addr{}, errors.New("no unicast interface address found")
+}
+
+// LocalAddr returns the bound address (with the real port when BindAddr
+// asked for port 0).
+func (t *UDPTransport) LocalAddr() netip.AddrPort { return t.local }
+
+// AdvertiseAddr returns the "ip:port" other members should send to: the
+// configured AdvertiseAddr, else the bound address, else (wildcard bind) an
+// interface address with the bound port.
+func (t *UDPTransport) AdvertiseAddr() string { return t.advertise }
+
+// Label returns the cluster label.
+func (t *UDPTransport) Label() string { return t.label }
+
+// MaxDatagramBytes returns the datagram limit.
+func (t *UDPTransport) MaxDatagramBytes() int { return t.maxBytes }
+
+// Send encodes out.Message and queues it for out.Target ("ip:port"). It never
+// blocks. It fails with an error wrapping core.ErrSendFailed and one of
+// ErrClosed, ErrBadTarget, ErrOversize, ErrQueueFull (or a *DecodeError for
+// an unknown kind or status) when the message cannot be queued.
+func (t *UDPTransport) Send(out core.GossipOutbound) error {
+	if t.closed.Load() {
+		t.stats.sendClosed.Add(1)
+		return fmt.Errorf("%w: %w", core.ErrSendFailed, ErrClosed)
+	}
+	to, err := netip.ParseAddrPort(out.Target)
+	if err != nil {
+		t.stats.sendBadTarget.Add(1)
+		return fmt.Errorf("%w: %w: %q is not \"ip:port\"", core.ErrSendFailed, ErrBadTarget, out.Target)
+	}
+	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
+	switch {
+	case to.Port() == 0 || to.Addr().IsUnspecified() || to.Addr().IsMulticast():
+		t.stats.sendBadTarget.Add(1)
+		return fmt.Errorf("%w: %w: %q is not a unicast address with a port", core.ErrSendFailed, ErrBadTarget, out.Target)
+	case to.Addr().Is4() && !t.canV4:
+		t.stats.sendBadTarget.Add(1)
+		return fmt.Errorf("%w: %w: IPv4 target %q from an IPv6-only socket", core.ErrSendFailed, ErrBadTarget, out.Target)
+	case to.Addr().Is6() && !t.canV6:
+		t.stats.sendBadTarget.Add(1)
+		return fmt.Errorf("%w: %w: IPv6 target %q from an IPv4 socket", core.ErrSendFailed, ErrBadTarget, out.Target)
+	}
+	buf := t.getBuf()
+	buf, err = AppendEnvelope(buf[:0], t.label, out.Message)
+	if err != nil {
+		t.putBuf(buf)
+		t.stats.sendEncodeError.Add(1)
+		return fmt.Errorf("%w: encode: %w", core.ErrSendFailed, err)
+	}
+	if len(buf) > t.maxBytes {
+		n := len(buf)
+		t.putBuf(buf)
+		t.stats.sendOversize.Add(1)
+		return fmt.Errorf("%w: %w: %s message to %s is %d bytes, over MaxDatagramBytes %d",
+			core.ErrSendFailed, ErrOversize, out.Message.Kind, out.Target, n, t.maxBytes)
+	}
+	select {
+	case t.out <- outPacket{to: to, buf: buf}:
+		return nil
+	default:
+		t.putBuf(buf)
+		t.stats.sendQueueFull.Add(1)
+		return fmt.Errorf("%w: %w (%d datagrams waiting)", core.ErrSendFailed, ErrQueueFull, cap(t.out))
+	}
+}
+
+func (t *UDPTransport) getBuf() []byte {
+	select {
+	case b := <-t.free:
+		return b
+	default:
+		return make([]byte, 0, t.maxBytes)
+	}
+}
+
+func (t *UDPTransport) putBuf(b []byte) {
+	if cap(b) > t.maxBytes { // grown by an oversize message: let it go
+		return
+	}
+	select {
+	case t.free <- b[:0]:
+	default:
+	}
+}
+
+// PollDeltas returns the messages that arrived since the last call, at most
+// InboundCapacity of them, without blocking. It returns an empty, non-nil
+// slice when nothing has arrived (or the transport is closed).
+func (t *UDPTransport) PollDeltas() []core.GossipInbound {
+	n := len(t.in)
+	out := make([]core.GossipInbound, 0, n)
+	for range cap(t.in) {
+		select {
+		case m := <-t.in:
+			out = append(out, m)
+		default:
+			return out
+		}
+	}
+	return out
+}
+
+// Stats returns a snapshot of the counters.
+func (t *UDPTransport) Stats() TransportStats {
+	c := &t.stats
+	return TransportStats{
+		DatagramsSent: c.datagramsSent.Load(), BytesSent: c.bytesSent.Load(),
+		DatagramsReceived: c.datagramsReceived.Load(), BytesReceived: c.bytesReceived.Load(),
+		Delivered:       c.delivered.Load(),
+		DroppedFiltered: c.droppedFiltered.Load(), DroppedOversize: c.droppedOversize.Load(),
+		DroppedWrongLabel: c.droppedWrongLabel.Load(), DroppedDecodeError: c.droppedDecodeError.Load(),
+		DroppedInboundFull: c.droppedInboundFull.Load(),
+		SendQueueFull:      c.sendQueueFull.Load(), SendOversize: c.sendOversize.Load(),
+		SendBadTarget: c.sendBadTarget.Load(), SendEncodeError: c.sendEncodeError.Load(),
+		SendClosed: c.sendClosed.Load(), SendErrors: c.sendErrors.Load(),
+	}
+}
+
+// Close stops the transport: datagrams already queued are flushed (within
+// a second), the socket is closed, and Close returns once the reader and
+// writer goroutines have exited. Later Sends fail with ErrClosed. Closing
+// twice is a no-op.
+func (t *UDPTransport) Close() error {
+	if !t.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(t.done)
+	t.writer.Wait()
+	err := t.conn.Close()
+	t.reader.Wait()
+	return err
+}
+
+// readLoop is the reader goroutine. It exits when the socket is closed.
+func (t *UDPTransport) readLoop() {
+	defer t.reader.Done()
+	bufs := make([][]byte, t.batch)
+	for i := range bufs {
+		// One byte over the limit: a datagram that fills it was longer than
+		// MaxDatagramBytes and has been truncated by the kernel.
+		bufs[i] = make([]byte, t.maxBytes+1)
+	}
+	got := make([]recvd, t.batch)
+	sources := make(map[netip.AddrPort]string)
+	for {
+		n, err := t.io.read(bufs, got)
+		if err != nil {
+			if t.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			t.log.Warn("read failed", "err", err)
+			select { // do not spin on a persistent error
+			case <-t.done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
+		}
+		for i := range n {
+			t.receive(bufs[i][:got[i].n], got[i].from, sources)
+		}
+	}
+}
+
+// receive filters, decodes and queues one datagram.
+func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.AddrPort]string) {
+	t.stats.datagramsReceived.Add(1)
+	t.stats.bytesReceived.Add(uint64(len(b)))
+	if !t.filter.Allowed(from.Addr()) {
+		t.stats.droppedFiltered.Add(1)
+		t.log.Debug("dropped datagram from filtered source", "from", from)
+		return
+	}
+	if len(b) > t.maxBytes {
+		t.stats.droppedOversize.Add(1)
+		t.log.Debug("dropped oversize datagram", "from", from, "limit", t.maxBytes)
+		return
+	}
+	m, err := t.decoder.Decode(b)
+	if err != nil {
+		if errors.Is(err, ErrWrongLabel) {
+			t.stats.droppedWrongLabel.Add(1)
+		} else {
+			t.stats.droppedDecodeError.Add(1)
+		}
+		t.log.Debug("dropped undecodable datagram", "from", from, "err", err)
+		return
+	}
+	src, ok := sources[from]
+	if !ok {
+		if len(sources) >= maxCachedAddrs {
+			clear(sources)
+		}
+		src = from.String()
+		sources[from] = src
+	}
+	select {
+	case t.in <- core.GossipInbound{Source: src, Message: m}:
+		t.stats.delivered.Add(1)
+	default:
+		t.stats.droppedInboundFull.Add(1)
+		t.log.Debug("dropped message: inbound queue full", "from", from, "kind", m.Kind)
+	}
+}
+
+// writeLoop is the writer goroutine. It exits when Close is called, after
+// flushing what is queued.
+func (t *UDPTransport) writeLoop() {
+	defer t.writer.Done()
+	pkts := make([]outPacket, 0, t.batch)
+	fail := func(p *outPacket, err error) {
+		t.stats.sendErrors.Add(1)
+		t.log.Debug("send failed", "to", p.to, "err", err)
+		p.buf = nil // not sent
+	}
+	flush := func() {
+		t.io.write(pkts, fail)
+		for i := range pkts {
+			if pkts[i].buf != nil {
+				t.stats.datagramsSent.Add(1)
+				t.stats.bytesSent.Add(uint64(len(pkts[i].buf)))
+				t.putBuf(pkts[i].buf)
+			}
+			pkts[i] = outPacket{}
+		}
+		pkts = pkts[:0]
+	}
+	for {
+		select {
+		case <-t.done:
+			// Flush what is queued (a graceful leave's last gossip), bounded
+			// by a deadline in case the socket blocks.
+			_ = t.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			for {
+				select {
+				case p := <-t.out:
+					pkts = append(pkts, p)
+					if len(pkts) == cap(pkts) {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
+		case p := <-t.out:
+			pkts = append(pkts, p)
+		drain:
+			for len(pkts) < cap(pkts) {
+				select {
+				case p := <-t.out:
+					pkts = append(pkts, p)
+				default:
+					break drain
+				}
+			}
+			flush()
+		}
+	}
+}
