@@ -7,9 +7,11 @@
 # in each node namespace; every check reads the agents' HTTP API from the
 # observer with hscheck. Checks, in order:
 #   1. every agent answers /healthz;
-#   2. all five converge: each view shows the five members Up;
+#   2. all five converge: each view shows the five members Up; /metrics
+#      and the live page answer;
 #   3. a host whose link is cut is marked Dead by the other four;
-#   4. when its link is restored it rejoins and all five are Up again;
+#   4. the cut host declares the members it monitors Dead too (two-sided
+#      partition); when its link is restored it rejoins and all five are Up;
 #   5. an agent killed with SIGKILL is marked Dead by the others;
 #   6. an agent sent SIGTERM exits 0 and is Removed in the others' views.
 #
@@ -75,7 +77,9 @@ remove_topology() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${PID[@]}"; do
+		{ kill -9 "$p" && wait "$p"; } 2>/dev/null || true
+	done
 	remove_topology
 	if [ "$rc" -ne 0 ] && [ -d "$WORK" ]; then
 		for i in $(seq 1 $N); do
@@ -197,12 +201,33 @@ mapfile -t up_all < <(expect_all up 1 2 3 4 5)
 check "all five converge: every view shows n1..n5 up" -views "$(views 1 2 3 4 5)" -count 5 "${up_all[@]}" ||
 	die "the cluster did not converge; later checks depend on it"
 
+say "check: /metrics and the live page of n1"
+metrics=$(ip netns exec hs-obs curl -sf --max-time 5 "http://$(httpaddr 1)/metrics" || true)
+if grep -qx 'hearsay_members{status="up"} 5' <<<"$metrics" && grep -q '^hearsay_messages_sent_total [1-9]' <<<"$metrics"; then
+	say "PASS /metrics: $(grep -E '^hearsay_(members\{status="up"\}|messages_sent_total|messages_received_total|bytes_sent_total) ' <<<"$metrics" | tr '\n' ' ')"
+else
+	say "FAIL /metrics lacks hearsay_members{status=\"up\"} 5 or sent messages"
+	FAILED=$((FAILED + 1))
+fi
+page=$(ip netns exec hs-obs curl -sf --max-time 5 "http://$(httpaddr 1)/" || true)
+if grep -q "<title>hearsay cluster</title>" <<<"$page"; then
+	say "PASS live page / is served"
+else
+	say "FAIL live page / is not served"
+	FAILED=$((FAILED + 1))
+fi
+
 # 3. cut n3's link
 say "cutting n3's link (p3 down on the bridge)"
 ip -n hs-br link set p3 down
 mapfile -t others_up < <(expect_all up 1 2 4 5)
 check "n3 is marked dead by n1, n2, n4, n5 after its link is cut" -views "$(views 1 2 4 5)" \
 	-expect "$(gossip 3)=dead" "${others_up[@]}"
+say "check (inside hs-n3): n3, cut off, declares the members it monitors dead too, so the partition is two-sided"
+if ! ip netns exec hs-n3 "$WORK/hscheck" -timeout "${WAIT}s" -what "n3 sees at least one other member dead" \
+	-views "$(httpaddr 3)" -at-least dead=1 -expect "$(gossip 3)=up"; then
+	FAILED=$((FAILED + 1))
+fi
 
 # 4. restore n3's link: partition heal
 say "restoring n3's link (p3 up)"

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -47,11 +48,12 @@ func (l *list) Set(v string) error {
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	var views, expects list
+	var views, expects, atLeast list
 	fs := flag.NewFlagSet("hscheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(&views, "views", "agent HTTP addresses whose views to check, HOST:PORT[,...]")
 	fs.Var(&expects, "expect", "AUTHORITY=STATUS that every view must show (repeatable, comma-separated)")
+	fs.Var(&atLeast, "at-least", "STATUS=N: every view must hold at least N records in STATUS (repeatable)")
 	count := fs.Int("count", -1, "if >= 0, the number of records every view must hold")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait")
 	what := fs.String("what", "", "a description printed with the result")
@@ -67,8 +69,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		want[auth] = status
 	}
-	if len(views) == 0 || (len(want) == 0 && *count < 0) {
-		fmt.Fprintln(stderr, "hscheck: need -views and -expect or -count")
+	min := map[string]int{}
+	for _, e := range atLeast {
+		status, n, ok := strings.Cut(e, "=")
+		k, err := strconv.Atoi(n)
+		if !ok || status == "" || err != nil || k < 1 {
+			fmt.Fprintf(stderr, "hscheck: -at-least %q: want STATUS=N with N >= 1\n", e)
+			return 2
+		}
+		min[status] = k
+	}
+	if len(views) == 0 || (len(want) == 0 && len(min) == 0 && *count < 0) {
+		fmt.Fprintln(stderr, "hscheck: need -views and one of -expect, -at-least, -count")
 		return 2
 	}
 
@@ -79,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	last := map[string]string{} // view → what was wrong with it last time
 	for {
 		for _, v := range views {
-			last[v] = checkView(ctx, client, v, want, *count)
+			last[v] = checkView(ctx, client, v, want, min, *count)
 		}
 		bad := 0
 		for _, v := range views {
@@ -115,7 +127,7 @@ func orOK(s string) string {
 
 // checkView returns "" when the view at addr meets want and count, else what
 // is wrong with it.
-func checkView(ctx context.Context, client *http.Client, addr string, want map[string]string, count int) string {
+func checkView(ctx context.Context, client *http.Client, addr string, want map[string]string, min map[string]int, count int) string {
 	ms, err := fetch(ctx, client, addr)
 	if err != nil {
 		return err.Error()
@@ -128,6 +140,15 @@ func checkView(ctx context.Context, client *http.Client, addr string, want map[s
 	for _, auth := range sortedKeys(want) {
 		if got[auth] != want[auth] {
 			wrong = append(wrong, fmt.Sprintf("%s is %q, want %q", auth, got[auth], want[auth]))
+		}
+	}
+	byStatus := map[string]int{}
+	for _, m := range ms {
+		byStatus[m.Status]++
+	}
+	for _, st := range sortedKeys(min) {
+		if byStatus[st] < min[st] {
+			wrong = append(wrong, fmt.Sprintf("%d %s, want at least %d", byStatus[st], st, min[st]))
 		}
 	}
 	if count >= 0 && len(ms) != count {
@@ -175,7 +196,7 @@ func fetch(ctx context.Context, client *http.Client, addr string) ([]member, err
 	return ms, nil
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
