@@ -344,3 +344,13 @@ func TestDetectorZeroStdDevNoNaN(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkPhiHeartbeat(b *testing.B) {
+	d := NewPhiAccrualDetector(lanPhi())
+	at := t0
+	b.ReportAllocs()
+	for b.Loop() {
+		at = at.Add(time.Second)
+		d.Heartbeat("p", at)
+	}
+}

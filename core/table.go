@@ -1,11 +1,11 @@
 package core
 
 import (
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -61,6 +61,7 @@ type MembershipDelta struct {
 type MembershipTable struct {
 	cfg     TableConfig
 	records map[string]*tableEntry
+	sorted  []*tableEntry // the entries of records, sorted by authority
 	version uint64
 	hash    uint64
 	events  []TableEvent
@@ -226,29 +227,27 @@ func (t *MembershipTable) Transition(now time.Time, authority string, to NodeSta
 
 // Delta returns the records whose last change came after version from,
 // sorted by authority, with To set to the current version. Entries is empty
-// (not nil) when nothing changed after from.
+// (not nil) when nothing changed after from. It takes O(Len) time.
 func (t *MembershipTable) Delta(from uint64) MembershipDelta {
 	d := MembershipDelta{From: from, To: t.version, Entries: []NodeRecord{}}
 	if from >= t.version {
 		return d
 	}
-	for _, e := range t.records {
+	for _, e := range t.sorted {
 		if e.version > from {
 			d.Entries = append(d.Entries, e.rec.Clone())
 		}
 	}
-	sortRecords(d.Entries)
 	return d
 }
 
 // Snapshot returns copies of all records, tombstones included, sorted by
-// authority.
+// authority. It takes O(Len) time (the authorities are kept sorted).
 func (t *MembershipTable) Snapshot() []NodeRecord {
-	out := make([]NodeRecord, 0, len(t.records))
-	for _, e := range t.records {
+	out := make([]NodeRecord, 0, len(t.sorted))
+	for _, e := range t.sorted {
 		out = append(out, e.rec.Clone())
 	}
-	sortRecords(out)
 	return out
 }
 
@@ -256,12 +255,11 @@ func (t *MembershipTable) Snapshot() []NodeRecord {
 // Suspect, Leaving), sorted by authority.
 func (t *MembershipTable) Active() []NodeRecord {
 	out := []NodeRecord{}
-	for _, e := range t.records {
+	for _, e := range t.sorted {
 		if e.rec.Status.IsActive() {
 			out = append(out, e.rec.Clone())
 		}
 	}
-	sortRecords(out)
 	return out
 }
 
@@ -273,15 +271,19 @@ func (t *MembershipTable) Active() []NodeRecord {
 // instance (Config.TombstoneRetention >= Config.QuarantineTTL).
 func (t *MembershipTable) PruneTombstones(now time.Time, retention time.Duration) []NodeRecord {
 	out := []NodeRecord{}
-	for a, e := range t.records {
+	kept := t.sorted[:0]
+	for _, e := range t.sorted {
 		if e.rec.Status.IsTombstone() && !now.Before(e.changed.Add(retention)) {
 			out = append(out, e.rec)
 			t.hash -= e.hash
 			t.version++
-			delete(t.records, a)
+			delete(t.records, e.rec.Authority)
+			continue
 		}
+		kept = append(kept, e)
 	}
-	sortRecords(out)
+	clear(t.sorted[len(kept):])
+	t.sorted = kept
 	return out
 }
 
@@ -380,13 +382,15 @@ func (t *MembershipTable) store(now time.Time, r NodeRecord, prev *tableEntry) {
 		ev.Previous, ev.HadPrevious = prev.rec, true // prev.rec is no longer referenced by the table
 	}
 	ev.Kind = changeKind(ev.Previous, ev.HadPrevious, r)
-	e := &tableEntry{rec: r, version: t.version, changed: now, hash: RecordHash(r)}
+	e := tableEntry{rec: r, version: t.version, changed: now, hash: RecordHash(r)}
 	t.hash += e.hash
-	t.records[r.Authority] = e
+	if prev != nil {
+		*prev = e // in place: the sorted index points at it
+	} else {
+		p := &e
+		t.records[r.Authority] = p
+		i, _ := slices.BinarySearchFunc(t.sorted, r.Authority, func(x *tableEntry, a string) int { return strings.Compare(x.rec.Authority, a) })
+		t.sorted = slices.Insert(t.sorted, i, p)
+	}
 	t.events = append(t.events, ev)
-}
-
-// sortRecords sorts records by authority.
-func sortRecords(rs []NodeRecord) {
-	slices.SortFunc(rs, func(a, b NodeRecord) int { return cmp.Compare(a.Authority, b.Authority) })
 }

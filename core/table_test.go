@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +11,30 @@ import (
 	"testing"
 	"time"
 )
+
+// sortRecords sorts records by authority.
+func sortRecords(rs []NodeRecord) {
+	slices.SortFunc(rs, func(a, b NodeRecord) int { return cmp.Compare(a.Authority, b.Authority) })
+}
+
+// checkTable verifies the table's internal bookkeeping: the sorted authority
+// index matches the records, and the hash is the sum of the record hashes.
+func checkTable(t *testing.T, tbl *MembershipTable) {
+	t.Helper()
+	if len(tbl.sorted) != len(tbl.records) {
+		t.Fatalf("sorted index has %d entries, records %d", len(tbl.sorted), len(tbl.records))
+	}
+	var sum uint64
+	for i, e := range tbl.sorted {
+		if tbl.records[e.rec.Authority] != e || (i > 0 && tbl.sorted[i-1].rec.Authority >= e.rec.Authority) {
+			t.Fatalf("sorted index entry %d (%s) is out of order or not the record held", i, e.rec.Authority)
+		}
+		sum += RecordHash(e.rec)
+	}
+	if sum != tbl.Hash() {
+		t.Fatalf("Hash %x, want sum of RecordHash %x", tbl.Hash(), sum)
+	}
+}
 
 func rec(id, auth string, st NodeStatus, inc uint64) NodeRecord {
 	return NodeRecord{NodeID: id, Authority: auth, Status: st, Incarnation: inc}
@@ -116,6 +141,7 @@ func TestMergeOrderIndependent(t *testing.T) {
 					}
 				}
 			}
+			checkTable(t, tbl)
 			snap := tbl.Snapshot()
 			if !reflect.DeepEqual(snap, wantSnap) {
 				t.Fatalf("case %d order %d: got  %s\nwant %s\ninput %s", c, order, describe(snap), describe(wantSnap), describe(seq))
@@ -441,13 +467,7 @@ func TestHashMatchesContents(t *testing.T) {
 		if i%50 == 0 {
 			tbl.PruneTombstones(now.Add(time.Duration(i)*time.Second), 100*time.Second)
 		}
-		var want uint64
-		for _, x := range tbl.Snapshot() {
-			want += RecordHash(x)
-		}
-		if tbl.Hash() != want {
-			t.Fatalf("step %d: Hash %x, want sum of RecordHash %x", i, tbl.Hash(), want)
-		}
+		checkTable(t, tbl)
 	}
 	a, b := rec("n", "a:1", StatusUp, 0), rec("n", "a:1", StatusUp, 0)
 	b.Meta = []byte{}
@@ -490,6 +510,7 @@ func TestPruneTombstones(t *testing.T) {
 			t.Errorf("prune at +%v: dropped %s, left %s; want %s, %s", tt.at, describe(got), describe(tbl.Snapshot()), tt.dropped, tt.left)
 		}
 	}
+	checkTable(t, tbl)
 	if tbl.Version() != v+2 || tbl.Len() != 1 {
 		t.Errorf("version %d len %d, want %d 1", tbl.Version(), tbl.Len(), v+2)
 	}
@@ -555,5 +576,36 @@ func TestTableConfigFrom(t *testing.T) {
 	got := TableConfigFrom(c, q)
 	if got.MaxMembers != c.MaxMembers || got.MaxMetadataBytes != c.MaxMetadataBytes || got.Quarantine != q {
 		t.Errorf("TableConfigFrom = %+v", got)
+	}
+}
+
+// benchTable returns a table of n Up members.
+func benchTable(n int) *MembershipTable {
+	tbl := NewMembershipTable(TableConfig{})
+	for i := range n {
+		_ = tbl.Add(time.Unix(0, 0), rec(fmt.Sprintf("n%d", i), fmt.Sprintf("10.0.%d.%d:7946", i/256, i%256), StatusUp, 0))
+	}
+	tbl.DrainEvents()
+	return tbl
+}
+
+func BenchmarkTableMerge10k(b *testing.B) {
+	tbl := benchTable(10000)
+	now := time.Unix(0, 0)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		j := i % 10000
+		_, _ = tbl.Merge(now, rec(fmt.Sprintf("n%d", j), fmt.Sprintf("10.0.%d.%d:7946", j/256, j%256), StatusUp, uint64(i/10000+1)))
+		if i%1024 == 0 {
+			tbl.DrainEvents()
+		}
+	}
+}
+
+func BenchmarkTableSnapshot10k(b *testing.B) {
+	tbl := benchTable(10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = tbl.Snapshot()
 	}
 }
