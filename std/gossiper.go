@@ -1,0 +1,413 @@
+package std
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+)
+
+// Gossiper errors.
+var (
+	// ErrAlreadyStarted: Start was called on a gossiper already started.
+	ErrAlreadyStarted = errors.New("hearsay: gossiper already started")
+	// ErrNotRunning: the gossiper is not running (never started, or stopped).
+	ErrNotRunning = errors.New("hearsay: gossiper not running")
+)
+
+// GossiperConfig configures a Gossiper.
+type GossiperConfig struct {
+	// TickInterval is how often the gossiper steps the driver (drains the
+	// transport, polls the coordinator, publishes events, sends). It bounds
+	// the protocol's timing resolution: keep it well under the coordinator's
+	// HeartbeatInterval and GossipInterval. Must be > 0.
+	TickInterval time.Duration
+	// Client starts the coordinator as a client (an observer without a record
+	// of its own) instead of a member.
+	Client bool
+	// Logger receives the gossiper's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate returns an error wrapping core.ErrInvalidConfig naming the first
+// bad field, or nil.
+func (c *GossiperConfig) Validate() error {
+	if c.TickInterval <= 0 {
+		return fmt.Errorf("%w: GossiperConfig.TickInterval must be > 0, got %v", core.ErrInvalidConfig, c.TickInterval)
+	}
+	return nil
+}
+
+// GossiperStats are the counters of the driver and the coordinator, read on
+// the gossiper's goroutine.
+type GossiperStats struct {
+	// Driver are the driver's counters (Steps counts ticks).
+	Driver core.DriverStats
+	// Coordinator are the coordinator's counters.
+	Coordinator core.CoordinatorStats
+}
+
+// Gossiper drives a core.MembershipCoordinator over a transport with a
+// ticker, in the manner of etcd's raft.Node around a RawNode: one goroutine
+// owns the coordinator and its core.Driver, and every other call (join,
+// leave, queries) is a command sent to that goroutine, so whatever a call
+// produces goes through the same driver and nothing is lost or raced.
+//
+// The goroutine starts in Start and exits in Stop (after a graceful leave)
+// or Halt (at once); both return only once it has exited. The gossiper
+// does not own the transport: close it after Stop.
+type Gossiper struct {
+	cfg    GossiperConfig
+	coord  *core.MembershipCoordinator
+	driver *core.Driver
+	log    *slog.Logger
+
+	cmds chan command
+	quit chan struct{} // closed to ask the loop to exit
+	done chan struct{} // closed when the loop has exited
+
+	mu      sync.Mutex
+	state   gossiperState
+	final   snapshot // what queries return once the loop has exited
+	stopErr error
+}
+
+type gossiperState uint8
+
+const (
+	gossiperNew gossiperState = iota
+	gossiperRunning
+	gossiperStopped
+)
+
+// snapshot is what queries return after the loop exited.
+type snapshot struct {
+	members []core.NodeRecord
+	local   core.NodeRecord
+	stats   GossiperStats
+}
+
+// command is work for the loop: fn runs on the loop goroutine; its outcome
+// is applied through the driver; then the reply is sent.
+type command struct {
+	fn    func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error)
+	reply chan error
+	// until, if set, delays the reply until until(c) holds after a step
+	// (or the caller gives up).
+	until func(c *core.MembershipCoordinator) bool
+}
+
+// waiter is a reply waiting for a condition.
+type waiter struct {
+	until func(c *core.MembershipCoordinator) bool
+	reply chan error
+}
+
+// NewGossiper returns a gossiper for c over transport, publishing events to
+// sink (nil discards them). c must be Stopped; Start starts it.
+func NewGossiper(cfg GossiperConfig, c *core.MembershipCoordinator, transport core.GossipTransport, sink core.EventSink) (*Gossiper, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if c == nil || transport == nil {
+		return nil, fmt.Errorf("%w: NewGossiper needs a coordinator and a transport", core.ErrInvalidConfig)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Gossiper{
+		cfg:    cfg,
+		coord:  c,
+		driver: core.NewDriver(c, transport, sink),
+		log:    log.With("component", "hearsay.gossiper", "node", c.LocalNode().NodeID),
+		cmds:   make(chan command),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}, nil
+}
+
+// Start starts the coordinator (as a member, or a client) at the current
+// time and the goroutine that drives it. It returns ErrAlreadyStarted when
+// called twice, ErrNotRunning after Stop, and ctx's error if ctx is done.
+func (g *Gossiper) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch g.state {
+	case gossiperRunning:
+		return ErrAlreadyStarted
+	case gossiperStopped:
+		return fmt.Errorf("%w: stopped gossipers cannot restart", ErrNotRunning)
+	}
+	now := time.Now()
+	var o core.Outcome
+	var err error
+	if g.cfg.Client {
+		o, err = g.coord.StartClient(now)
+	} else {
+		o, err = g.coord.StartMember(now)
+	}
+	if err != nil {
+		return fmt.Errorf("hearsay: start coordinator: %w", err)
+	}
+	if err := g.driver.Apply(o); err != nil {
+		g.log.Debug("start: sends failed", "err", err)
+	}
+	g.state = gossiperRunning
+	go g.loop()
+	return nil
+}
+
+// loop is the gossiper goroutine: it steps the driver every TickInterval and
+// runs commands in between. It exits when quit is closed.
+func (g *Gossiper) loop() {
+	defer close(g.done)
+	ticker := time.NewTicker(g.cfg.TickInterval)
+	defer ticker.Stop()
+	var waiters []waiter
+	check := func() {
+		kept := waiters[:0]
+		for _, w := range waiters {
+			if w.until(g.coord) {
+				w.reply <- nil
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		clear(waiters[len(kept):])
+		waiters = kept
+	}
+	for {
+		select {
+		case <-g.quit:
+			for _, w := range waiters {
+				w.reply <- ErrNotRunning
+			}
+			g.mu.Lock()
+			g.final = snapshot{members: g.coord.Members(), local: g.coord.LocalNode(),
+				stats: GossiperStats{Driver: g.driver.Stats(), Coordinator: g.coord.Stats()}}
+			g.mu.Unlock()
+			return
+		case <-ticker.C:
+			// The tick's own time may be stale under load: read the clock.
+			if err := g.driver.Step(time.Now()); err != nil {
+				g.log.Debug("step", "err", err)
+			}
+			check()
+		case cmd := <-g.cmds:
+			o, err := cmd.fn(time.Now(), g.coord)
+			if aerr := g.driver.Apply(o); aerr != nil {
+				g.log.Debug("command: sends failed", "err", aerr)
+			}
+			switch {
+			case err != nil || cmd.until == nil:
+				cmd.reply <- err
+			case cmd.until(g.coord):
+				cmd.reply <- nil
+			default:
+				waiters = append(waiters, waiter{until: cmd.until, reply: cmd.reply})
+			}
+		}
+	}
+}
+
+// do runs fn on the gossiper goroutine and applies its outcome; with until,
+// it then waits until until holds. It returns ErrNotRunning when the
+// gossiper is not running and ctx's error when ctx ends first (fn may still
+// have run, and its effects stay).
+func (g *Gossiper) do(ctx context.Context, fn func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error),
+	until func(c *core.MembershipCoordinator) bool) error {
+	g.mu.Lock()
+	state := g.state
+	g.mu.Unlock()
+	if state != gossiperRunning {
+		return ErrNotRunning
+	}
+	cmd := command{fn: fn, until: until, reply: make(chan error, 1)}
+	select {
+	case g.cmds <- cmd:
+	case <-g.done:
+		return ErrNotRunning
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-cmd.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Do runs fn on the gossiper goroutine with the coordinator and sends what
+// its outcome holds, for calls the Gossiper has no method for (e.g.
+// HandleQuarantine). fn must not keep c.
+func (g *Gossiper) Do(ctx context.Context, fn func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error)) error {
+	return g.do(ctx, fn, nil)
+}
+
+// Join sends join requests to seeds ("ip:port"); the coordinator retries
+// until one answers. Join returns once the requests are sent; see
+// JoinAndWait to wait for the answer.
+func (g *Gossiper) Join(ctx context.Context, seeds []string) error {
+	return g.do(ctx, func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
+		return c.HandleJoin(now, seeds)
+	}, nil)
+}
+
+// JoinAndWait is Join, then waits until this node is Up (a seed answered,
+// or there was no seed but itself) or ctx ends. A client waits until it
+// knows of at least one member.
+func (g *Gossiper) JoinAndWait(ctx context.Context, seeds []string) error {
+	return g.do(ctx, func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
+		return c.HandleJoin(now, seeds)
+	}, g.joined)
+}
+
+// joined reports whether the node has joined: a member is Up, a client knows
+// of an active member.
+func (g *Gossiper) joined(c *core.MembershipCoordinator) bool {
+	if g.cfg.Client {
+		for _, m := range c.Members() {
+			if m.Status.IsActive() {
+				return true
+			}
+		}
+		return false
+	}
+	return c.LocalNode().Status == core.StatusUp
+}
+
+// Leave starts a graceful leave and waits until it has been gossiped enough
+// (the coordinator's LeaveDone) or ctx ends. The gossiper keeps running; Stop
+// it afterwards. Leaving twice waits for the same leave.
+func (g *Gossiper) Leave(ctx context.Context) error {
+	return g.do(ctx, func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
+		if c.LeaveDone() {
+			return core.Outcome{}, nil
+		}
+		o, err := c.HandleLeave(now)
+		if errors.Is(err, core.ErrInvalidState) { // already leaving
+			return o, nil
+		}
+		return o, err
+	}, leaveDone)
+}
+
+// leaveDone reports whether a leave has spread: the coordinator says so, or
+// there is no active member left to tell (a node alone has no one to gossip
+// its leave to, and would otherwise wait for ever).
+func leaveDone(c *core.MembershipCoordinator) bool {
+	if c.LeaveDone() {
+		return true
+	}
+	self := c.LocalNode().Authority
+	for _, m := range c.Members() {
+		if m.Authority != self && m.Status.IsActive() {
+			return false
+		}
+	}
+	return true
+}
+
+// query runs read on the gossiper goroutine, or on the final snapshot once
+// the loop has exited.
+func (g *Gossiper) query(read func(c *core.MembershipCoordinator), final func(s *snapshot)) error {
+	err := g.do(context.Background(), func(_ time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
+		read(c)
+		return core.Outcome{}, nil
+	}, nil)
+	if errors.Is(err, ErrNotRunning) {
+		g.mu.Lock()
+		stopped := g.state == gossiperStopped
+		g.mu.Unlock()
+		if stopped {
+			<-g.done // the loop writes the final snapshot before it exits
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			final(&g.final)
+			return nil
+		}
+	}
+	return err
+}
+
+// Members returns a copy of every record the coordinator holds, tombstones
+// included, sorted by authority. After Stop it returns the last view.
+func (g *Gossiper) Members() ([]core.NodeRecord, error) {
+	var out []core.NodeRecord
+	err := g.query(func(c *core.MembershipCoordinator) { out = c.Members() },
+		func(s *snapshot) { out = cloneRecords(s.members) })
+	return out, err
+}
+
+// LocalNode returns this node's own record. After Stop it returns the last one.
+func (g *Gossiper) LocalNode() (core.NodeRecord, error) {
+	var out core.NodeRecord
+	err := g.query(func(c *core.MembershipCoordinator) { out = c.LocalNode() },
+		func(s *snapshot) { out = s.local.Clone() })
+	return out, err
+}
+
+// Stats returns the driver's and the coordinator's counters.
+func (g *Gossiper) Stats() (GossiperStats, error) {
+	var out GossiperStats
+	err := g.query(func(c *core.MembershipCoordinator) {
+		out = GossiperStats{Driver: g.driver.Stats(), Coordinator: c.Stats()}
+	}, func(s *snapshot) { out = s.stats })
+	return out, err
+}
+
+// Stop leaves gracefully (bounded by ctx), then stops the goroutine and
+// returns once it has exited, even when ctx ends first (the leave is then
+// cut short and ctx's error returned). It returns ErrNotRunning when the
+// gossiper was never started or is already stopped.
+func (g *Gossiper) Stop(ctx context.Context) error {
+	g.mu.Lock()
+	state := g.state
+	g.mu.Unlock()
+	if state != gossiperRunning {
+		return ErrNotRunning
+	}
+	err := g.Leave(ctx)
+	if errors.Is(err, core.ErrNotStarted) {
+		err = nil
+	}
+	if herr := g.halt(); herr != nil {
+		return herr
+	}
+	return err
+}
+
+// Halt stops the goroutine at once, without leaving: to the cluster this
+// node has crashed, and it will be declared Dead. It returns once the
+// goroutine has exited, and ErrNotRunning when the gossiper is not running.
+func (g *Gossiper) Halt() error { return g.halt() }
+
+func (g *Gossiper) halt() error {
+	g.mu.Lock()
+	if g.state != gossiperRunning {
+		g.mu.Unlock()
+		return ErrNotRunning
+	}
+	g.state = gossiperStopped
+	g.mu.Unlock()
+	close(g.quit)
+	<-g.done
+	return nil
+}
+
+func cloneRecords(rs []core.NodeRecord) []core.NodeRecord {
+	out := make([]core.NodeRecord, len(rs))
+	for i, r := range rs {
+		out[i] = r.Clone()
+	}
+	return out
+}

@@ -1,0 +1,333 @@
+package std
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// localConfig is a node config with the fast local timings on loopback.
+func localConfig(id, bind string, seeds ...string) Config {
+	return Config{
+		NodeID:   id,
+		BindAddr: bind,
+		Label:    "test",
+		Seeds:    seeds,
+		Core:     core.DefaultLocalConfig(),
+	}
+}
+
+func startNode(t *testing.T, cfg Config) *Node {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	n, err := Start(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// startCluster starts size nodes on bind ("127.0.0.1:0"), all seeded with
+// the first, and waits until every node sees every other Up.
+func startCluster(t *testing.T, bind string, size int) []*Node {
+	t.Helper()
+	nodes := []*Node{startNode(t, localConfig("n0", bind))}
+	for i := 1; i < size; i++ {
+		nodes = append(nodes, startNode(t, localConfig(fmt.Sprintf("n%d", i), bind, nodes[0].Addr())))
+	}
+	waitConverged(t, nodes)
+	return nodes
+}
+
+// statusOf returns the status n holds for authority (0 when unknown).
+func statusOf(n *Node, authority string) core.NodeStatus {
+	for _, m := range n.Members() {
+		if m.Authority == authority {
+			return m.Status
+		}
+	}
+	return 0
+}
+
+// waitConverged waits until every node holds every node Up.
+func waitConverged(t *testing.T, nodes []*Node) {
+	t.Helper()
+	eventually(t, waitTimeout, func() bool {
+		for _, n := range nodes {
+			for _, o := range nodes {
+				if statusOf(n, o.Addr()) != core.StatusUp {
+					return false
+				}
+			}
+		}
+		return true
+	}, "%d nodes did not converge: %s", len(nodes), views(nodes))
+}
+
+// views describes what each node sees, for failure messages.
+func views(nodes []*Node) string {
+	s := ""
+	for _, n := range nodes {
+		s += "\n  " + n.LocalNode().NodeID + ":"
+		for _, m := range n.Members() {
+			s += fmt.Sprintf(" %s=%s", m.NodeID, m.Status)
+		}
+	}
+	return s
+}
+
+func TestTenNodesConverge(t *testing.T) {
+	nodes := startCluster(t, "127.0.0.1:0", 10)
+	for _, n := range nodes {
+		assert.Len(t, n.Members(), 10)
+		assert.Equal(t, core.StatusUp, n.LocalNode().Status)
+	}
+	s := nodes[0].Stats()
+	assert.Positive(t, s.Transport.DatagramsSent)
+	assert.Positive(t, s.Driver.Received)
+	assert.Positive(t, s.Coordinator.JoinRequestsServed)
+}
+
+func TestCrashedNodeIsMarkedDead(t *testing.T) {
+	nodes := startCluster(t, "127.0.0.1:0", 5)
+	crashed := nodes[4]
+	require.NoError(t, crashed.Close())
+	live := nodes[:4]
+	eventually(t, waitTimeout, func() bool {
+		for _, n := range live {
+			if statusOf(n, crashed.Addr()) != core.StatusDead {
+				return false
+			}
+		}
+		return true
+	}, "crashed node not Dead everywhere: %s", views(live))
+	for _, n := range live { // and no live node was declared dead along the way
+		for _, o := range live {
+			assert.Equal(t, core.StatusUp, statusOf(n, o.Addr()), "%s's view of %s", n.LocalNode().NodeID, o.LocalNode().NodeID)
+		}
+	}
+}
+
+func TestGracefulLeaveShowsRemoved(t *testing.T) {
+	nodes := startCluster(t, "127.0.0.1:0", 4)
+	events, cancel := nodes[0].Subscribe()
+	defer cancel()
+	leaver := nodes[3]
+	ctx, cancelCtx := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancelCtx()
+	require.NoError(t, leaver.Leave(ctx))
+	require.NoError(t, leaver.Close())
+	rest := nodes[:3]
+	eventually(t, waitTimeout, func() bool {
+		for _, n := range rest {
+			if statusOf(n, leaver.Addr()) != core.StatusRemoved {
+				return false
+			}
+		}
+		return true
+	}, "leaver not Removed everywhere: %s", views(rest))
+
+	// nodes[0]'s subscriber saw the member event and a topology update
+	// naming the leaver as left, never as dead.
+	var sawRemoved, sawLeft bool
+	var seen []string
+	deadline := time.After(waitTimeout)
+	for !(sawRemoved && sawLeft) {
+		select {
+		case e := <-events:
+			seen = append(seen, describe(e))
+			if e.Member != nil && e.Member.Record.Authority == leaver.Addr() {
+				assert.NotEqual(t, core.StatusDead, e.Member.To)
+				sawRemoved = sawRemoved || e.Member.To == core.StatusRemoved
+			}
+			if e.Topology != nil {
+				assert.NotContains(t, e.Topology.Dead, leaver.Addr())
+				sawLeft = sawLeft || contains(e.Topology.Left, leaver.Addr())
+			}
+		case <-deadline:
+			t.Fatalf("events about %s: removed=%v left=%v; seen:\n%s", leaver.Addr(), sawRemoved, sawLeft, strings.Join(seen, "\n"))
+		}
+	}
+	// After Leave the node still reports its last view.
+	assert.Equal(t, core.StatusLeaving, leaver.LocalNode().Status)
+	assert.NotEmpty(t, leaver.Members())
+}
+
+// describe renders an event for failure messages.
+func describe(e core.Event) string {
+	switch {
+	case e.Member != nil:
+		return fmt.Sprintf("member %s %s: %s -> %s", e.Member.Record.NodeID, e.Member.Record.Authority, e.Member.From, e.Member.To)
+	case e.Topology != nil:
+		return fmt.Sprintf("topology %d members, joined %v, left %v, dead %v", len(e.Topology.Members), e.Topology.Joined, e.Topology.Left, e.Topology.Dead)
+	case e.Quarantine != nil:
+		return fmt.Sprintf("quarantine %s@%d expired=%v", e.Quarantine.Authority, e.Quarantine.Incarnation, e.Quarantine.Expired)
+	}
+	return "empty event"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDeniedSourceNeverReachesCoordinator(t *testing.T) {
+	if c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}); err != nil {
+		t.Skipf("cannot bind 127.0.0.2 on this host: %v", err)
+	} else {
+		c.Close()
+	}
+	cfg := localConfig("guarded", "127.0.0.1:0")
+	cfg.Transport.Filter.Deny = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
+	guarded := startNode(t, cfg)
+	intruder := startNode(t, localConfig("intruder", "127.0.0.2:0", guarded.Addr()))
+
+	eventually(t, waitTimeout, func() bool { return guarded.Stats().Transport.DroppedFiltered >= 3 },
+		"join requests of the denied source not counted as filtered")
+	s := guarded.Stats()
+	assert.Zero(t, s.Driver.Received, "nothing reached the coordinator")
+	assert.Zero(t, s.Transport.DroppedDecodeError, "filtered datagrams are not decoded")
+	assert.Zero(t, statusOf(guarded, intruder.Addr()))
+	assert.Equal(t, core.StatusJoining, intruder.LocalNode().Status, "the intruder never got an answer")
+}
+
+func TestBadDatagramsAreDroppedAndNodeKeepsWorking(t *testing.T) {
+	nodes := startCluster(t, "127.0.0.1:0", 2)
+	target := nodes[0]
+	before := target.Stats().Transport
+
+	oversize := make([]byte, DefaultDatagramBytes+100)
+	copy(oversize, EncodeEnvelopeMust(t, "test", testMessage("x", 1)))
+	rawSend(t, target.Addr(), oversize)
+	rawSend(t, target.Addr(), []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x02})
+	rawSend(t, target.Addr(), EncodeEnvelopeMust(t, "another-cluster", testMessage("x", 1)))
+
+	eventually(t, waitTimeout, func() bool {
+		s := target.Stats().Transport
+		return s.DroppedOversize > before.DroppedOversize && s.DroppedDecodeError > before.DroppedDecodeError &&
+			s.DroppedWrongLabel > before.DroppedWrongLabel
+	}, "bad datagrams not all counted: %+v", target.Stats().Transport)
+	s := target.Stats().Transport
+	assert.Equal(t, before.DroppedOversize+1, s.DroppedOversize)
+	assert.Equal(t, before.DroppedDecodeError+1, s.DroppedDecodeError)
+	assert.Equal(t, before.DroppedWrongLabel+1, s.DroppedWrongLabel)
+
+	// The node still works: a newcomer joins through it.
+	late := startNode(t, localConfig("late", "127.0.0.1:0", target.Addr()))
+	waitConverged(t, append(nodes, late))
+}
+
+func TestIPv6Cluster(t *testing.T) {
+	if !hasIPv6Loopback() {
+		t.Skip("this host has no IPv6 loopback ([::1] cannot be bound); IPv6 is untested here")
+	}
+	nodes := startCluster(t, "[::1]:0", 3)
+	for _, n := range nodes {
+		assert.True(t, netip.MustParseAddrPort(n.Addr()).Addr().Is6())
+	}
+}
+
+func TestJoinWaitsUntilUp(t *testing.T) {
+	a := startNode(t, localConfig("a", "127.0.0.1:0"))
+	b := startNode(t, localConfig("b", "127.0.0.1:0"))
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	require.NoError(t, b.Join(ctx, a.Addr()))
+	assert.Equal(t, core.StatusUp, b.LocalNode().Status)
+	waitConverged(t, []*Node{a, b})
+
+	// Joining a seed nobody listens on times out with ctx's error.
+	c := startNode(t, localConfig("c", "127.0.0.1:0", "127.0.0.1:1"))
+	short, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	require.ErrorIs(t, c.Join(short), context.DeadlineExceeded)
+}
+
+func TestSlowSubscriberDoesNotStallNode(t *testing.T) {
+	cfg := localConfig("watched", "127.0.0.1:0")
+	cfg.EventBuffer = 1
+	a := startNode(t, cfg)
+	_, cancel := a.Subscribe() // never read
+	defer cancel()
+	fast, cancelFast := a.Subscribe()
+	defer cancelFast()
+	go func() {
+		for range fast { // drained until Close closes it
+		}
+	}()
+	nodes := []*Node{a}
+	for i := range 4 {
+		nodes = append(nodes, startNode(t, localConfig(fmt.Sprintf("s%d", i), "127.0.0.1:0", a.Addr())))
+	}
+	waitConverged(t, nodes)
+	eventually(t, waitTimeout, func() bool { return a.Stats().EventsDropped > 0 }, "drops not counted")
+	s := a.Stats()
+	assert.Equal(t, 2, s.Subscribers)
+	assert.Positive(t, s.EventsDelivered)
+}
+
+func TestSubscriptionsCloseOnClose(t *testing.T) {
+	a := startNode(t, localConfig("a", "127.0.0.1:0"))
+	ch, cancel := a.Subscribe()
+	cancel()
+	cancel() // twice is fine
+	_, open := <-ch
+	assert.False(t, open, "cancel closes the channel")
+	ch2, _ := a.Subscribe()
+	require.NoError(t, a.Close())
+	require.NoError(t, a.Close())
+	for range ch2 {
+	}
+	ch3, _ := a.Subscribe()
+	_, open = <-ch3
+	assert.False(t, open, "subscribing to a closed node gives a closed channel")
+}
+
+func TestStartRejectsBadConfig(t *testing.T) {
+	badCore := core.DefaultLocalConfig()
+	badCore.PhiThreshold = -1
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"tick", Config{BindAddr: "127.0.0.1:0", TickInterval: -time.Second}, "TickInterval"},
+		{"event buffer", Config{BindAddr: "127.0.0.1:0", EventBuffer: -1}, "EventBuffer"},
+		{"bind", Config{BindAddr: "nowhere"}, "BindAddr"},
+		{"label", Config{BindAddr: "127.0.0.1:0", Label: string(make([]byte, 300))}, "Label"},
+		{"core", Config{BindAddr: "127.0.0.1:0", Core: badCore}, "PhiThreshold"},
+		{"meta", Config{BindAddr: "127.0.0.1:0", Meta: make([]byte, 10000)}, "Meta"},
+		{"datagram", Config{BindAddr: "127.0.0.1:0", Transport: TransportConfig{MaxDatagramBytes: 100}}, "MaxDatagramBytes"},
+		{"seed", Config{BindAddr: "127.0.0.1:0", Seeds: []string{"no-port"}}, "seed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := Start(context.Background(), tt.cfg)
+			require.Error(t, err)
+			assert.Nil(t, n)
+			assert.ErrorIs(t, err, core.ErrInvalidConfig)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestStartDefaults(t *testing.T) {
+	n := startNode(t, Config{BindAddr: "127.0.0.1:0"})
+	local := n.LocalNode()
+	assert.Len(t, local.NodeID, 32, "random node ID")
+	assert.Equal(t, n.Addr(), local.Authority, "authority is the bound address with its real port")
+	assert.NotEqual(t, "127.0.0.1:0", n.Addr())
+	assert.Equal(t, core.StatusUp, local.Status, "a node without seeds is Up alone")
+}
