@@ -47,3 +47,34 @@ func ExampleMembershipTable_Merge() {
 	// member 10.0.0.2:7946 b-7f3a up@5 ""
 	// version 4
 }
+
+// A monitor feeds heartbeat arrivals to the detector and checks it as time
+// passes; phi grows with the silence, and Check reports the loss once.
+func ExamplePhiAccrualDetector() {
+	d := core.NewPhiAccrualDetector(core.PhiConfigFrom(core.DefaultLANConfig()))
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	last := start
+	for i := range 30 { // a heartbeat every second
+		last = start.Add(time.Duration(i) * time.Second)
+		d.Heartbeat("10.0.0.2:7946", last)
+	}
+	for _, silence := range []time.Duration{time.Second, 4 * time.Second, 4300 * time.Millisecond, 5 * time.Second} {
+		now := last.Add(silence)
+		fmt.Printf("after %v: phi %.2f\n", silence, d.Phi("10.0.0.2:7946", now))
+		for _, ev := range d.Check(now) {
+			fmt.Printf("  %s %s (phi %.2f)\n", ev.Kind, ev.Authority, ev.Phi)
+		}
+	}
+	now := last.Add(6 * time.Second)
+	d.Heartbeat("10.0.0.2:7946", now)
+	for _, ev := range d.Check(now) {
+		fmt.Printf("heartbeat again: %s %s (phi %.2f)\n", ev.Kind, ev.Authority, ev.Phi)
+	}
+	// Output:
+	// after 1s: phi 0.00
+	// after 4s: phi 0.30
+	// after 4.3s: phi 2.91
+	// after 5s: phi 37.58
+	//   suspect 10.0.0.2:7946 (phi 37.58)
+	// heartbeat again: reachable 10.0.0.2:7946 (phi 0.00)
+}
