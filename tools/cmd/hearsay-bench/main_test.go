@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,10 +43,6 @@ func TestTinyRun(t *testing.T) {
 		}
 		if r == nil {
 			t.Errorf("%s: no result", lib)
-			continue
-		}
-		if len(r.Errors) == 1 && strings.Contains(r.Errors[0], "not available yet") {
-			t.Logf("%s: skipped: %s", lib, r.Errors[0]) // until std.Node lands
 			continue
 		}
 		if r.N != 3 || r.Setting != "preset" {

@@ -370,9 +370,12 @@ func (t *countingTransport) DialAddressTimeout(a memberlist.Address, timeout tim
 
 func (t *countingTransport) StreamCh() <-chan net.Conn { return t.streams }
 
+// Shutdown closes the listeners first, with the forwarder still draining
+// the accepted streams (NetTransport's accept loop blocks until its stream is
+// taken), then stops the forwarder.
 func (t *countingTransport) Shutdown() error {
-	t.stopOnce.Do(func() { close(t.done) })
 	err := t.NetTransport.Shutdown()
+	t.stopOnce.Do(func() { close(t.done) })
 	t.fwd.Wait()
 	return err
 }

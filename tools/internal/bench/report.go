@@ -195,6 +195,16 @@ func (rep Report) write(w io.Writer, md bool) {
 					first = r.Library
 				}
 			}
+			if m != nil && h != nil && m.SameAs != "" && h.SameAs != "" && m.SameAs == h.SameAs {
+				// Both sides ran exactly their configuration of another setting.
+				line := fmt.Sprintf("%s: both libraries' configurations are identical to their %q ones; see that table.", title, m.SameAs)
+				if md {
+					fmt.Fprintf(w, "#### setting %q, N=%d\n\n%s\n\n", s.Name, n, line)
+				} else {
+					fmt.Fprintf(w, "%s\n\n", line)
+				}
+				continue
+			}
 			title += ", " + first + " ran first"
 			for _, r := range []*Result{m, h} {
 				if r != nil && r.SameAs != "" {

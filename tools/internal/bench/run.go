@@ -59,7 +59,7 @@ func DefaultOptions() Options {
 		Settle:        3 * time.Second,
 		Quiet:         time.Minute,
 		Pause:         time.Second,
-		Poll:          20 * time.Millisecond,
+		Poll:          50 * time.Millisecond,
 		JoinTimeout:   90 * time.Second,
 		DetectTimeout: 60 * time.Second,
 		Seed:          1,
@@ -117,7 +117,8 @@ type Result struct {
 	// HeapBytesPerMember is (HeapInuse after GC with the cluster running −
 	// HeapInuse after GC before it started) / N.
 	HeapBytesPerMember float64 `json:"heap_bytes_per_member"`
-	// GoroutinesPerMember is the goroutine count added by the cluster / N.
+	// GoroutinesPerMember is the goroutine count added by the cluster / N,
+	// without the harness's own (one per member on both sides).
 	GoroutinesPerMember float64 `json:"goroutines_per_member"`
 	// FalseSuspect and FalseDead count, over the quiet window, every time a
 	// member marked another (healthy) member suspect or dead.
@@ -245,7 +246,14 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 		start := time.Now()
 		c.Grow(ctx, n)
 		all := seq(0, n)
-		d, ok := waitAll(ctx, start, o.JoinTimeout, o.Poll, all, func(i int) bool { return c.ActiveCount(i) == n })
+		d, ok := waitAll(ctx, start, o.JoinTimeout, o.Poll, all, func(i int) bool { return c.ActiveCount(i) == n },
+			func(d time.Duration, pending []int) {
+				counts := make([]int, len(pending))
+				for k, i := range pending {
+					counts[k] = c.ActiveCount(i)
+				}
+				o.logf("%s %s N=%d: join %d after %.0fs: %d members not converged, listing %v", lib.Name, s.Name, n, j, d.Seconds(), len(pending), counts)
+			})
 		r.JoinSeconds = append(r.JoinSeconds, d.Seconds())
 		if !ok {
 			r.JoinTimeouts++
@@ -279,7 +287,7 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 	}
 	heap1, g1 := gcHeap()
 	r.HeapBytesPerMember = (float64(heap1) - float64(heap0)) / float64(n)
-	r.GoroutinesPerMember = float64(g1-g0) / float64(n)
+	r.GoroutinesPerMember = float64(g1-g0)/float64(n) - harnessGoroutinesPerMember
 	o.logf("%s %s N=%d: quiet %.0fs: %.2f dgram/member/s, %.1f B/member/s, %.3f cpu-s/member/min, suspect %d dead %d",
 		lib.Name, s.Name, n, win, r.DatagramsPerMemberSec, r.BytesPerMemberSec, r.CPUSecPerMemberMin, r.FalseSuspect, r.FalseDead)
 
@@ -293,7 +301,7 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 		if err := c.Crash(v); err != nil {
 			fail("crash %d: %v", v, err)
 		}
-		d, ok := waitAll(ctx, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) })
+		d, ok := waitAll(ctx, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) }, nil)
 		r.CrashSeconds = append(r.CrashSeconds, d.Seconds())
 		if !ok {
 			r.CrashTimeouts++
@@ -308,7 +316,7 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 		start := time.Now()
 		left := make(chan error, 1)
 		go func() { left <- c.Leave(ctx, v) }()
-		d, ok := waitAll(ctx, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) })
+		d, ok := waitAll(ctx, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) }, nil)
 		r.LeaveSeconds, r.LeaveTimeout = d.Seconds(), !ok
 		if !ok {
 			fail("leave of %d: not seen by all after %v", v, o.DetectTimeout)
@@ -321,6 +329,11 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 	collect(c)
 	return r
 }
+
+// harnessGoroutinesPerMember is the goroutines the harness itself adds per
+// member, on both sides: memberlist's stream-counting forwarder, hearsay's
+// event counter. They are not counted in GoroutinesPerMember.
+const harnessGoroutinesPerMember = 1
 
 // pick chooses a running member other than the seed, and lists the other
 // running members.
@@ -341,11 +354,14 @@ func pick(c Cluster, n int, rng *rand.Rand) (int, []int) {
 
 // waitAll polls cond for every member until each has held once, and returns
 // the time from start to the last, or the timeout and false.
-func waitAll(ctx context.Context, start time.Time, timeout, poll time.Duration, members []int, cond func(i int) bool) (time.Duration, bool) {
+//
+// report, when not nil, is called every 5 s with the members still pending.
+func waitAll(ctx context.Context, start time.Time, timeout, poll time.Duration, members []int, cond func(i int) bool, report func(time.Duration, []int)) (time.Duration, bool) {
 	pending := slices.Clone(members)
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	deadline := start.Add(timeout)
+	nextReport := start.Add(5 * time.Second)
 	for {
 		pending = slices.DeleteFunc(pending, cond)
 		now := time.Now()
@@ -354,6 +370,10 @@ func waitAll(ctx context.Context, start time.Time, timeout, poll time.Duration, 
 		}
 		if now.After(deadline) || ctx.Err() != nil {
 			return timeout, false
+		}
+		if report != nil && now.After(nextReport) {
+			report(now.Sub(start), pending)
+			nextReport = now.Add(5 * time.Second)
 		}
 		select {
 		case <-tick.C:
