@@ -6,7 +6,7 @@ require (
 	github.com/hashicorp/go-metrics v0.7.0
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/hearsay-go/hearsay/core v0.0.0
-	github.com/hearsay-go/hearsay/std v0.0.0-00010101000000-000000000000
+	github.com/hearsay-go/hearsay/std v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/goleak v1.3.0
 )

@@ -28,20 +28,32 @@ type Source interface {
 
 // Counters are the figures /metrics exports, read at scrape time.
 type Counters struct {
-	MessagesSent     uint64
-	MessagesReceived uint64
-	BytesSent        uint64
-	BytesReceived    uint64
-	// Drops counts dropped messages by reason ("queue_full", "decode", ...).
+	// MessagesSent and BytesSent count datagrams the socket accepted.
+	MessagesSent, BytesSent uint64
+	// MessagesReceived and BytesReceived count datagrams read, before
+	// filtering and decoding.
+	MessagesReceived, BytesReceived uint64
+	// Drops counts messages dropped or refused, by reason ("decode_error",
+	// "send_queue_full", ...).
 	Drops map[string]uint64
 	// SuspicionsRaised counts suspicions this node raised about others.
 	SuspicionsRaised uint64
-	// SuspicionsRefuted counts suspicions about this node that it refuted.
+	// SuspicionsRefuted counts suspicions held here that the suspect refuted.
 	SuspicionsRefuted uint64
-	// TickLag is how late the latest tick ran behind its schedule.
+	// Refutations counts times this node raised its incarnation to refute a
+	// suspicion or a death.
+	Refutations uint64
+	// DeadDeclared counts members this node declared Dead itself.
+	DeadDeclared uint64
+	// Ticks counts the gossip loop's ticks.
+	Ticks uint64
+	// TickLag is how far, in total since start, the gossip loop fell behind
+	// its tick schedule (ticks that could not run on time, times the tick
+	// interval).
 	TickLag time.Duration
-	// SendErrors counts outbound messages the transport refused.
-	SendErrors uint64
+	// StallsForgiven counts ticks late enough that the node blamed itself,
+	// not its peers (Lifeguard local health).
+	StallsForgiven uint64
 	// EventsDropped counts events a slow subscriber did not take.
 	EventsDropped uint64
 }

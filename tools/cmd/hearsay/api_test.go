@@ -55,7 +55,8 @@ func newFakeSource() *fakeSource {
 		counters: Counters{
 			MessagesSent: 10, MessagesReceived: 12, BytesSent: 1000, BytesReceived: 1200,
 			Drops:            map[string]uint64{"decode": 2, "filtered": 1},
-			SuspicionsRaised: 4, SuspicionsRefuted: 1, TickLag: 1500 * time.Microsecond,
+			SuspicionsRaised: 4, SuspicionsRefuted: 1, Refutations: 2, DeadDeclared: 1,
+			Ticks: 500, TickLag: 1500 * time.Microsecond, StallsForgiven: 3, EventsDropped: 7,
 		},
 	}
 }
@@ -170,7 +171,12 @@ func TestMetricsText(t *testing.T) {
 		`hearsay_dropped_total{reason="filtered"} 1`,
 		"hearsay_suspicions_raised_total 4",
 		"hearsay_suspicions_refuted_total 1",
-		"hearsay_tick_lag_seconds 0.0015",
+		"hearsay_refutations_total 2",
+		"hearsay_dead_declared_total 1",
+		"hearsay_ticks_total 500",
+		"hearsay_tick_lag_seconds_total 0.0015",
+		"hearsay_tick_stalls_total 3",
+		"hearsay_events_dropped_total 7",
 		"hearsay_local_incarnation 1",
 		"go_goroutines ",
 	} {

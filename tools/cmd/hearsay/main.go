@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return usageExit(err, stderr)
 		}
-		if err := runAgent(ctx, opts, stdout, stderr, nil); err != nil {
+		if err := runAgent(ctx, opts, stdout, stderr, onAgentReady); err != nil {
 			fmt.Fprintf(stderr, "hearsay agent: %v\n", err)
 			return exitFailure
 		}
@@ -102,3 +102,7 @@ func usageExit(err error, stderr io.Writer) int {
 	// Errors from flag.Parse itself were already printed, with the usage.
 	return exitUsage
 }
+
+// onAgentReady, when set (by tests), is told each agent's node and HTTP
+// address once it serves.
+var onAgentReady func(n agentNode, httpAddr string)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -10,6 +11,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// TestSignals runs this test binary as the hearsay command.
+	if os.Getenv("HEARSAY_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -18,9 +18,10 @@ var allStatuses = []core.NodeStatus{
 type collector struct {
 	src Source
 
-	members, incarnation, tickLag                     *prometheus.Desc
+	members, incarnation                              *prometheus.Desc
 	msgsSent, msgsRecv, bytesSent, bytesRecv, dropped *prometheus.Desc
-	suspRaised, suspRefuted, sendErrors, eventsDrop   *prometheus.Desc
+	suspRaised, suspRefuted, refutations, deadDecl    *prometheus.Desc
+	ticks, tickLag, stalls, eventsDrop                *prometheus.Desc
 }
 
 func newCollector(src Source) *collector {
@@ -29,24 +30,28 @@ func newCollector(src Source) *collector {
 	}
 	return &collector{
 		src:         src,
-		members:     d("members", "Members in this node's table, by status (tombstones included).", "status"),
+		members:     d("members", "Members in this node's table, by status (Dead and Removed tombstones included).", "status"),
 		incarnation: d("local_incarnation", "This node's own incarnation."),
-		tickLag:     d("tick_lag_seconds", "How late the latest gossip tick ran behind its schedule."),
-		msgsSent:    d("messages_sent_total", "Messages sent."),
-		msgsRecv:    d("messages_received_total", "Messages received."),
+		msgsSent:    d("messages_sent_total", "Datagrams sent."),
+		msgsRecv:    d("messages_received_total", "Datagrams received, before filtering and decoding."),
 		bytesSent:   d("bytes_sent_total", "Bytes sent."),
 		bytesRecv:   d("bytes_received_total", "Bytes received."),
-		dropped:     d("dropped_total", "Messages dropped, by reason.", "reason"),
-		suspRaised:  d("suspicions_raised_total", "Suspicions this node raised about others."),
-		suspRefuted: d("suspicions_refuted_total", "Suspicions about this node that it refuted."),
-		sendErrors:  d("send_errors_total", "Outbound messages the transport refused."),
+		dropped:     d("dropped_total", "Messages dropped or refused, by reason.", "reason"),
+		suspRaised:  d("suspicions_raised_total", "Members this node's failure detector made Suspect."),
+		suspRefuted: d("suspicions_refuted_total", "Suspicions held here that the suspect refuted."),
+		refutations: d("refutations_total", "Times this node raised its incarnation to refute a suspicion or a death."),
+		deadDecl:    d("dead_declared_total", "Members this node declared Dead itself."),
+		ticks:       d("ticks_total", "Ticks of the gossip loop."),
+		tickLag:     d("tick_lag_seconds_total", "Time the gossip loop fell behind its tick schedule, in total since start."),
+		stalls:      d("tick_stalls_total", "Ticks so late that the node blamed itself, not its peers (local health)."),
 		eventsDrop:  d("events_dropped_total", "Events a slow subscriber did not take."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.members, c.incarnation, c.tickLag, c.msgsSent, c.msgsRecv,
-		c.bytesSent, c.bytesRecv, c.dropped, c.suspRaised, c.suspRefuted, c.sendErrors, c.eventsDrop} {
+	for _, d := range []*prometheus.Desc{c.members, c.incarnation, c.msgsSent, c.msgsRecv, c.bytesSent,
+		c.bytesRecv, c.dropped, c.suspRaised, c.suspRefuted, c.refutations, c.deadDecl, c.ticks,
+		c.tickLag, c.stalls, c.eventsDrop} {
 		ch <- d
 	}
 }
@@ -71,8 +76,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.bytesRecv, k.BytesReceived)
 	counter(c.suspRaised, k.SuspicionsRaised)
 	counter(c.suspRefuted, k.SuspicionsRefuted)
-	counter(c.sendErrors, k.SendErrors)
+	counter(c.refutations, k.Refutations)
+	counter(c.deadDecl, k.DeadDeclared)
+	counter(c.ticks, k.Ticks)
+	counter(c.stalls, k.StallsForgiven)
 	counter(c.eventsDrop, k.EventsDropped)
+	ch <- prometheus.MustNewConstMetric(c.tickLag, prometheus.CounterValue, k.TickLag.Seconds())
 	reasons := make([]string, 0, len(k.Drops))
 	for r := range k.Drops {
 		reasons = append(reasons, r)
@@ -81,5 +90,4 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range reasons {
 		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(k.Drops[r]), r)
 	}
-	ch <- prometheus.MustNewConstMetric(c.tickLag, prometheus.GaugeValue, k.TickLag.Seconds())
 }

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testAgent is one agent run in-process by run(), as the command line would.
+type testAgent struct {
+	name   string
+	cancel context.CancelFunc
+	http   string
+	gossip string
+	done   chan int // the exit code
+	stderr *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the agent's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startAgents runs one agent per name through run(), each joining the
+// first, and returns once every one serves HTTP.
+func startAgents(t *testing.T, names ...string) []*testAgent {
+	t.Helper()
+	ready := make(chan [2]string, len(names))
+	onAgentReady = func(n agentNode, httpAddr string) { ready <- [2]string{n.LocalNode().Authority, httpAddr} }
+	t.Cleanup(func() { onAgentReady = nil })
+	var agents []*testAgent
+	for i, name := range names {
+		ctx, cancel := context.WithCancel(context.Background())
+		a := &testAgent{name: name, cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
+		args := []string{"agent", "--name", name, "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0",
+			"--preset", "local", "--label", "agent-test", "--meta", "role=" + name, "--leave-timeout", "2s"}
+		if i > 0 {
+			args = append(args, "--join", agents[0].gossip)
+		}
+		go func() { a.done <- run(ctx, args, &bytes.Buffer{}, a.stderr) }()
+		select {
+		case r := <-ready:
+			a.gossip, a.http = r[0], r[1]
+		case code := <-a.done:
+			t.Fatalf("agent %s exited %d before serving:\n%s", name, code, a.stderr.String())
+		case <-time.After(10 * time.Second):
+			t.Fatalf("agent %s did not serve within 10s", name)
+		}
+		agents = append(agents, a)
+		t.Cleanup(func() {
+			a.cancel()
+			select {
+			case <-a.done:
+			case <-time.After(15 * time.Second):
+				t.Errorf("agent %s did not stop", a.name)
+			}
+		})
+	}
+	return agents
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v; last state: %s", what, timeout, state)
+		}
+		<-tick.C
+	}
+}
+
+// statuses returns an agent's view over HTTP as authority → status.
+func statuses(t *testing.T, a *testAgent) (map[string]string, string) {
+	code, _, body := get(t, "http://"+a.http, "/v1/members")
+	if code != 200 {
+		return nil, fmt.Sprintf("GET /v1/members = %d", code)
+	}
+	var ms []Member
+	if err := json.Unmarshal([]byte(body), &ms); err != nil {
+		t.Fatalf("decode /v1/members: %v: %s", err, body)
+	}
+	out := map[string]string{}
+	for _, m := range ms {
+		out[m.Authority] = m.Status
+	}
+	return out, body
+}
+
+// TestAgentCluster runs three agents in-process on loopback and checks the
+// HTTP API, /metrics and the members table against them, then a graceful
+// stop.
+func TestAgentCluster(t *testing.T) {
+	agents := startAgents(t, "a", "b", "c")
+
+	// Every agent sees the three up, over its HTTP API.
+	for _, a := range agents {
+		waitFor(t, a.name+" sees a, b, c up", 10*time.Second, func() (bool, string) {
+			st, body := statuses(t, a)
+			for _, o := range agents {
+				if st[o.gossip] != "up" {
+					return false, body
+				}
+			}
+			return len(st) == 3, body
+		})
+	}
+
+	// JSON shape of /v1/self with metadata.
+	code, _, body := get(t, "http://"+agents[1].http, "/v1/self")
+	var self Member
+	if err := json.Unmarshal([]byte(body), &self); err != nil || code != 200 {
+		t.Fatalf("GET /v1/self = %d %s", code, body)
+	}
+	if self.NodeID != "b" || self.Authority != agents[1].gossip || self.Status != "up" || self.Meta != "role=b" || self.Incarnation == 0 {
+		t.Errorf("/v1/self = %+v", self)
+	}
+
+	// /metrics reflects the live node.
+	_, _, metrics := get(t, "http://"+agents[0].http, "/metrics")
+	for _, want := range []string{`hearsay_members{status="up"} 3`, "hearsay_messages_sent_total ", "hearsay_bytes_received_total ",
+		"hearsay_suspicions_raised_total ", "hearsay_tick_lag_seconds_total ", `hearsay_dropped_total{reason="decode_error"} 0`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(metrics, "hearsay_messages_sent_total 0\n") {
+		t.Errorf("/metrics: no message sent by a live member")
+	}
+
+	// hearsay members prints the table.
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"members", "--http", agents[0].http}, &out, &errOut); code != exitOK {
+		t.Fatalf("members = %d: %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "Node") {
+		t.Fatalf("members table:\n%s", out.String())
+	}
+	seen := map[string]bool{}
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) != 5 || f[2] != "up" || f[4] != "role="+f[0] {
+			t.Errorf("members line = %q, want NAME ADDRESS up INCARNATION role=NAME", line)
+			continue
+		}
+		seen[f[0]] = true
+	}
+	if !seen["a"] || !seen["b"] || !seen["c"] {
+		t.Errorf("members table lacks a node:\n%s", out.String())
+	}
+
+	// Stopping c (SIGTERM's path: ctx ends) leaves gracefully and exits 0;
+	// a and b then hold c as removed, and keep it as a tombstone.
+	c := agents[2]
+	c.cancel()
+	select {
+	case code := <-c.done:
+		if code != exitOK {
+			t.Fatalf("agent c exited %d after its context ended:\n%s", code, c.stderr.String())
+		}
+		c.done <- code // for the cleanup
+	case <-time.After(15 * time.Second):
+		t.Fatal("agent c did not exit")
+	}
+	if !strings.Contains(c.stderr.String(), "left the cluster") {
+		t.Errorf("agent c's log does not show a graceful leave:\n%s", c.stderr.String())
+	}
+	for _, a := range agents[:2] {
+		waitFor(t, a.name+" sees c removed", 10*time.Second, func() (bool, string) {
+			st, body := statuses(t, a)
+			return st[c.gossip] == "removed" && st[a.gossip] == "up", body
+		})
+	}
+	_, _, metrics = get(t, "http://"+agents[0].http, "/metrics")
+	if !strings.Contains(metrics, `hearsay_members{status="removed"} 1`) {
+		t.Errorf("/metrics after c left lacks removed 1")
+	}
+}
+
+func TestAgentBadBindAddress(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	// 192.0.2.1 (TEST-NET-1) is not an address of this machine: the bind
+	// fails before anything is sent.
+	code := run(context.Background(), []string{"agent", "--name", "x", "--bind", "192.0.2.1:7946", "--http", "127.0.0.1:0"}, &stdout, &stderr)
+	if code != exitFailure {
+		t.Errorf("agent on a foreign address = %d, want %d; stderr: %s", code, exitFailure, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "hearsay agent:") {
+		t.Errorf("stderr = %q", stderr.String())
+	}
+}

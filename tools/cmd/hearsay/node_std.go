@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/hearsay-go/hearsay/std"
+)
+
+// stdNode serves a std Node to the HTTP API and logs its member events.
+type stdNode struct {
+	*std.Node
+	// tick is the gossip loop's tick interval and started when it began,
+	// for the tick lag.
+	tick    time.Duration
+	started time.Time
+	logged  chan struct{} // closed when the event logger has exited
+}
+
+var _ agentNode = (*stdNode)(nil)
+
+// tickInterval is the agent's gossip tick: a quarter of the shorter of the
+// gossip and heartbeat intervals (std's default, set explicitly so that the
+// agent knows it).
+func tickInterval(cfg core.Config) time.Duration {
+	return max(time.Millisecond, min(cfg.GossipInterval, cfg.HeartbeatInterval)/4)
+}
+
+// startNode starts the std node the agent serves, from its options.
+func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentNode, error) {
+	cfg := presets[o.preset]()
+	tick := tickInterval(cfg)
+	n, err := std.Start(ctx, std.Config{
+		NodeID:       o.name,
+		BindAddr:     o.bind,
+		Label:        o.label,
+		Seeds:        o.join,
+		Meta:         []byte(o.meta),
+		Core:         cfg,
+		TickInterval: tick,
+		Logger:       logger.With("component", "node"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	s := &stdNode{Node: n, tick: tick, started: time.Now(), logged: make(chan struct{})}
+	events, _ := n.Subscribe() // Close ends the subscription
+	go s.logEvents(events, logger)
+	return s, nil
+}
+
+// logEvents logs member and topology events until the subscription closes
+// (at Close).
+func (s *stdNode) logEvents(events <-chan core.Event, logger *slog.Logger) {
+	defer close(s.logged)
+	for e := range events {
+		switch {
+		case e.Member != nil:
+			from := "new"
+			if e.Member.From != 0 {
+				from = e.Member.From.String()
+			}
+			logger.Info("member", "node", e.Member.Record.NodeID, "authority", e.Member.Record.Authority,
+				"from", from, "to", e.Member.To.String(), "incarnation", e.Member.Record.Incarnation)
+		case e.Topology != nil:
+			logger.Info("topology", "members", len(e.Topology.Members), "joined", e.Topology.Joined,
+				"left", e.Topology.Left, "dead", e.Topology.Dead, "hash", fmt.Sprintf("%016x", e.Topology.Hash))
+		}
+	}
+}
+
+// Close stops the node, which closes the subscription, and waits for the
+// event logger.
+func (s *stdNode) Close() error {
+	err := s.Node.Close()
+	<-s.logged
+	return err
+}
+
+// Counters maps std's statistics to what /metrics exports.
+func (s *stdNode) Counters() Counters {
+	st := s.Node.Stats()
+	t := st.Transport
+	// Ticks that could not run on time are skipped (time.Ticker drops them),
+	// so the loop's lag is the ticks the schedule expected but did not get.
+	var lag time.Duration
+	if expected := uint64(time.Since(s.started) / s.tick); expected > st.Driver.Steps {
+		lag = time.Duration(expected-st.Driver.Steps) * s.tick
+	}
+	return Counters{
+		MessagesSent:     t.DatagramsSent,
+		BytesSent:        t.BytesSent,
+		MessagesReceived: t.DatagramsReceived,
+		BytesReceived:    t.BytesReceived,
+		Drops: map[string]uint64{
+			"filtered":        t.DroppedFiltered,
+			"oversize":        t.DroppedOversize,
+			"wrong_label":     t.DroppedWrongLabel,
+			"decode_error":    t.DroppedDecodeError,
+			"inbound_full":    t.DroppedInboundFull,
+			"send_queue_full": t.SendQueueFull,
+			"send_oversize":   t.SendOversize,
+			"send_bad_target": t.SendBadTarget,
+			"send_encode":     t.SendEncodeError,
+			"send_closed":     t.SendClosed,
+			"send_error":      t.SendErrors,
+			"rejected":        st.Coordinator.MessagesRejected,
+		},
+		SuspicionsRaised:  st.Coordinator.SuspicionsRaised,
+		SuspicionsRefuted: st.Coordinator.SuspicionsRefuted,
+		Refutations:       st.Coordinator.Refutations,
+		DeadDeclared:      st.Coordinator.DeadDeclared,
+		Ticks:             st.Driver.Steps,
+		TickLag:           lag,
+		StallsForgiven:    st.Coordinator.StallsForgiven,
+		EventsDropped:     st.EventsDropped,
+	}
+}
