@@ -186,7 +186,8 @@ type MembershipCoordinator struct {
 	watched     []string // predecessors: whom this node's detector follows
 	ringSeen    uint64   // ring version monitors and watched were computed at
 	unreachable map[string]bool
-	deferred    map[string]bool // lost by the detector, pending a stretched phi threshold
+	deferred    map[string]bool      // lost by the detector, pending a stretched phi threshold
+	silent      map[string]time.Time // newly watched members not heard yet, since when
 	susp        map[string]*suspicion
 	suspNext    time.Time // earliest local suspicion deadline; zero when none
 	hbSeq       uint64
@@ -197,23 +198,23 @@ type MembershipCoordinator struct {
 	aeSeq    uint64
 
 	// join and reconnect
-	seeds        []string
-	joinPending  bool
-	joinSeq      uint64
-	dead         map[string]*backoff // Dead members to probe
-	seedBackoff  backoff
-	lastNotice   map[string]time.Time
-	noticeSweep  time.Time
-	nextJoin     time.Time
-	nextHB       time.Time
-	nextGossip   time.Time
-	nextAE       time.Time
-	nextProbe    time.Time
-	nextHouse    time.Time
-	nextPrune    time.Time
-	nextCheck    time.Time
-	nextWake     time.Time
-	pendingDrain bool
+	seeds       []string
+	joinPending bool
+	joinSeq     uint64
+	dead        map[string]*backoff // Dead members to probe
+	seedBackoff backoff
+	lastNotice  map[string]time.Time
+	noticeSweep time.Time
+	nextJoin    time.Time
+	nextHB      time.Time
+	nextGossip  time.Time
+	nextAE      time.Time
+	nextProbe   time.Time
+	nextHouse   time.Time
+	nextPrune   time.Time
+	nextCheck   time.Time
+	nextWake    time.Time
+	quiet       bool // merging a join reply: changes are not queued for gossip
 
 	out Outcome // accumulated by the current call, handed out by take
 }
@@ -227,6 +228,10 @@ type backoff struct {
 // maxReconnectBackoff caps the doubling reconnect delay, in multiples of
 // ReconnectInterval.
 const maxReconnectBackoff = 4
+
+// joinRepairRounds is how many gossip intervals after joining a member runs
+// its first anti-entropy exchange.
+const joinRepairRounds = 10
 
 // claimWindowFactor: a started node takes its authority over from another
 // live instance during claimWindowFactor × AntiEntropyInterval, and yields
@@ -252,6 +257,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		health:      newAwareness(cfg),
 		unreachable: map[string]bool{},
 		deferred:    map[string]bool{},
+		silent:      map[string]time.Time{},
 		susp:        map[string]*suspicion{},
 		dead:        map[string]*backoff{},
 		lastNotice:  map[string]time.Time{},
@@ -415,6 +421,14 @@ func (c *MembershipCoordinator) sendJoinRequest(seed string) {
 
 // joined ends the join: no more retries, and a Joining member turns Up.
 func (c *MembershipCoordinator) joined(now time.Time) {
+	if c.joinPending {
+		// Changes that happened while the seed's view travelled are repaired
+		// by an early anti-entropy exchange, once gossip has had its go.
+		early := now.Add(joinRepairRounds*c.cfg.GossipInterval + time.Duration(c.rng.Int64N(int64(c.cfg.GossipInterval))))
+		if early.Before(c.nextAE) {
+			c.nextAE = early
+		}
+	}
 	c.joinPending = false
 	if c.state == CoordinatorMember && c.self.Status == StatusJoining {
 		c.self.Status = StatusUp
@@ -534,7 +548,7 @@ func (c *MembershipCoordinator) send(target string, m Message) {
 // if anything is queued.
 func (c *MembershipCoordinator) sendGossip(target string) bool {
 	m := c.newMessage(MessageGossip)
-	m.Entries = c.engine.Fill(nil, c.cfg.MaxMessageBytes-EstimateSize(m), c.clusterSize(), "")
+	c.piggyback(&m)
 	if len(m.Entries) == 0 {
 		return false
 	}
@@ -542,6 +556,19 @@ func (c *MembershipCoordinator) sendGossip(target string) bool {
 	c.stats.GossipSent++
 	return true
 }
+
+// piggyback fills m's Entries from the piggyback queue, up to the size
+// budget.
+func (c *MembershipCoordinator) piggyback(m *Message) {
+	if c.engine.Pending() == 0 {
+		return
+	}
+	budget := c.cfg.MaxMessageBytes - EstimateSize(*m)
+	m.Entries = c.engine.Fill(make([]NodeRecord, 0, min(c.engine.Pending(), budget/typicalRecordBytes+1)), budget, c.clusterSize(), "")
+}
+
+// typicalRecordBytes sizes the Entries of a piggybacked message up front.
+const typicalRecordBytes = 40
 
 // clusterSize is N for the retransmit limit: the active members known.
 func (c *MembershipCoordinator) clusterSize() int {

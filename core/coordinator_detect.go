@@ -16,6 +16,7 @@ func newDetector(cfg Config) *PhiAccrualDetector {
 // check until it does or the member comes back).
 func (c *MembershipCoordinator) checkDetector(now time.Time) {
 	mult := float64(c.health.multiplier())
+	c.checkSilent(now)
 	for _, ev := range c.detector.Check(now) {
 		a := ev.Authority
 		switch ev.Kind {
@@ -42,6 +43,26 @@ func (c *MembershipCoordinator) checkDetector(now time.Time) {
 		if c.detector.Phi(a, now) >= c.cfg.PhiThreshold*mult {
 			delete(c.deferred, a)
 			c.suspect(now, a)
+		}
+	}
+}
+
+// checkSilent repairs views around a newly watched member that has not sent
+// a heartbeat within two heartbeat intervals: it likely does not know this
+// node (or this node misses members it knows), so the two run an
+// anti-entropy exchange, once, before the detector would suspect it.
+func (c *MembershipCoordinator) checkSilent(now time.Time) {
+	if len(c.silent) == 0 {
+		return
+	}
+	if _, _, busy := c.engine.Exchange(); busy {
+		return
+	}
+	for _, a := range sortedKeys(c.silent) {
+		if now.Sub(c.silent[a]) >= 2*c.cfg.HeartbeatInterval {
+			delete(c.silent, a)
+			c.exchangeWith(now, a)
+			return
 		}
 	}
 }

@@ -117,9 +117,14 @@ func (c *MembershipCoordinator) dispatch(now time.Time, m Message) error {
 		c.applyRecords(now, m)
 	case MessageJoinRequest:
 		c.applyRecords(now, m)
+		c.admit(now, m)
 		c.serveJoin(m)
 	case MessageJoinReply:
+		// The seed's view is old news to everyone but us: merge it without
+		// queueing it for gossip.
+		c.quiet = true
 		c.applyRecords(now, m)
+		c.quiet = false
 		if c.joinPending {
 			c.joined(now)
 		}
@@ -175,6 +180,8 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 	}
 	if changed {
 		c.drain(now)
+	} else {
+		c.engine.Heard(r, c.clusterSize())
 	}
 	if r.Status == StatusSuspect && from != r.Authority {
 		if s, ok := c.susp[r.Authority]; ok && s.incarnation == r.Incarnation && s.confirm(from) {
@@ -198,6 +205,12 @@ func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord, fro
 	}
 	if c.leaving && (r.Status == StatusRemoved || r.Status == StatusLeaving || r.Status == StatusDead) {
 		return // we are going anyway
+	}
+	if r.NodeID == c.self.NodeID && r.Incarnation == c.self.Incarnation && r.Status == StatusUp {
+		// A seed admitted us (Joining → Up): take it as it is.
+		c.self.Status = StatusUp
+		c.storeSelf(now)
+		return
 	}
 	if r.NodeID != c.self.NodeID && r.Status.IsActive() && now.Sub(c.startedAt) >= claimWindowFactor*c.cfg.AntiEntropyInterval {
 		c.yield(now, r)
@@ -259,16 +272,56 @@ func (c *MembershipCoordinator) notify(now time.Time, target string, r NodeRecor
 	c.send(target, m)
 }
 
+// notifyRecords sends target the records held for authorities, under the
+// same rate limit as notify.
+func (c *MembershipCoordinator) notifyRecords(now time.Time, target string, authorities []string) {
+	if t, ok := c.lastNotice[target]; ok && now.Sub(t) < c.cfg.HeartbeatInterval {
+		return
+	}
+	c.lastNotice[target] = now
+	m := c.newMessage(MessageGossip)
+	m.Entries = append(m.Entries, c.self.Clone())
+	for _, a := range authorities {
+		if r, ok := c.table.Get(a); ok && a != target {
+			m.Entries = append(m.Entries, r)
+		}
+	}
+	c.send(target, m)
+}
+
 // handleHeartbeat feeds a heartbeat from a watched member to the detector,
 // and tells a sender held Suspect that it is.
 func (c *MembershipCoordinator) handleHeartbeat(now time.Time, m Message) {
 	c.stats.HeartbeatsReceived++
 	if c.isWatched(m.From) {
 		c.detector.Heartbeat(m.From, now)
+		delete(c.silent, m.From)
+	} else if c.state == CoordinatorMember {
+		// The sender takes us for one of its monitors, so it misses members
+		// between it and us that we know: tell it who our predecessors are.
+		c.notifyRecords(now, m.From, c.watched)
 	}
 	if s, ok := c.susp[m.From]; ok {
 		if r, held := c.table.Get(m.From); held && r.NodeID == m.FromID && r.Status == StatusSuspect && r.Incarnation == s.incarnation {
 			c.notify(now, m.From, r)
+		}
+	}
+}
+
+// admit accepts a joiner: a member that sent its own record as Joining is
+// made Up at that incarnation (as Akka's leader moves Joining to Up), so the
+// cluster gossips one record per joiner, not two. The joiner itself turns Up
+// at the same incarnation when the reply arrives: the same record.
+func (c *MembershipCoordinator) admit(now time.Time, m Message) {
+	if c.state != CoordinatorMember {
+		return
+	}
+	if c.self.Status == StatusJoining && !c.joinPending {
+		c.joined(now) // the first member of a cluster, asked before its first Poll
+	}
+	if r, ok := c.table.Get(m.From); ok && r.NodeID == m.FromID && r.Status == StatusJoining {
+		if _, err := c.table.Transition(now, m.From, StatusUp, r.Incarnation); err == nil {
+			c.drain(now)
 		}
 	}
 }

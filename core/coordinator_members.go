@@ -37,8 +37,11 @@ func (c *MembershipCoordinator) onTableEvent(now time.Time, ev TableEvent) {
 		c.buckets[b] -= RecordHash(ev.Previous)
 	}
 	c.buckets[b] += RecordHash(r)
-	// Every change is news to spread.
-	c.engine.Enqueue(r)
+	// Every change is news to spread (but a seed's view, merged quietly, is
+	// not news to anyone else).
+	if !c.quiet || self {
+		c.engine.Enqueue(r)
+	}
 
 	// Member event for a status change (or a new instance).
 	from := NodeStatus(0)
@@ -110,6 +113,7 @@ func (c *MembershipCoordinator) forget(authority string) {
 	c.detector.Remove(authority)
 	delete(c.unreachable, authority)
 	delete(c.deferred, authority)
+	delete(c.silent, authority)
 }
 
 // addPeer inserts authority into the sorted peer list.
@@ -155,6 +159,7 @@ func (c *MembershipCoordinator) setWatched(now time.Time, next []string) {
 	for _, a := range next {
 		if !slices.Contains(c.watched, a) {
 			c.detector.Heartbeat(a, now)
+			c.silent[a] = now
 		}
 	}
 	c.watched = next

@@ -131,11 +131,10 @@ func (c *MembershipCoordinator) sendHeartbeats() {
 		return
 	}
 	c.hbSeq++
-	n := c.clusterSize()
 	for _, t := range c.monitors {
 		m := c.newMessage(MessageHeartbeat)
 		m.Seq = c.hbSeq
-		m.Entries = c.engine.Fill(nil, c.cfg.MaxMessageBytes-EstimateSize(m), n, "")
+		c.piggyback(&m)
 		c.send(t, m)
 		c.stats.HeartbeatsSent++
 	}
@@ -159,12 +158,17 @@ func (c *MembershipCoordinator) startAntiEntropy(now time.Time) {
 	if len(peers) == 0 {
 		return
 	}
+	c.exchangeWith(now, peers[0])
+}
+
+// exchangeWith sends peer a digest of the table, starting an exchange.
+func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
 	c.aeSeq++
 	m := c.newMessage(MessageDigest)
 	m.Seq = c.aeSeq
 	m.Digest = slices.Clone(c.buckets)
-	c.send(peers[0], m)
-	c.engine.StartExchange(peers[0], c.aeSeq, now.Add(c.cfg.AntiEntropyInterval/2))
+	c.send(peer, m)
+	c.engine.StartExchange(peer, c.aeSeq, now.Add(c.cfg.AntiEntropyInterval/2))
 	c.stats.AntiEntropyRounds++
 }
 

@@ -1,11 +1,9 @@
 package core
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
-	"slices"
 	"time"
 )
 
@@ -59,10 +57,13 @@ func (s EngineState) String() string {
 // is Reconciling.
 type GossipEngine struct {
 	mult  int
-	queue map[string]*broadcast
-	seq   uint64
-
-	scratch []*broadcast
+	queue map[string]*broadcast // the live broadcast of each authority
+	// levels[t] holds the broadcasts transmitted t times, oldest first; a
+	// superseded or finished broadcast stays there, marked done, until a
+	// Fill passes over it.
+	levels [][]*broadcast
+	moved  []*broadcast // scratch for Fill
+	seq    uint64
 
 	// anti-entropy exchange in flight
 	exchangeSeq  uint64
@@ -78,12 +79,13 @@ type broadcast struct {
 	rec       NodeRecord
 	transmits int
 	seq       uint64 // insertion order: higher is newer
+	done      bool   // superseded or transmitted enough: no longer in queue
 }
 
 // NewGossipEngine returns an engine whose records are retransmitted
 // RetransmitLimit(retransmitMult, N) times.
 func NewGossipEngine(retransmitMult int) *GossipEngine {
-	return &GossipEngine{mult: max(1, retransmitMult), queue: map[string]*broadcast{}}
+	return &GossipEngine{mult: max(1, retransmitMult), queue: map[string]*broadcast{}, levels: make([][]*broadcast, 1)}
 }
 
 // RetransmitLimit is how many times a change is piggybacked in a cluster of n
@@ -93,14 +95,15 @@ func RetransmitLimit(mult, n int) int {
 }
 
 // Enqueue queues rec for dissemination, replacing any queued record of the
-// same authority.
+// same authority (the replacement starts with no transmissions).
 func (e *GossipEngine) Enqueue(rec NodeRecord) {
 	e.seq++
-	if b, ok := e.queue[rec.Authority]; ok {
-		b.rec, b.transmits, b.seq = rec.Clone(), 0, e.seq
-		return
+	if old, ok := e.queue[rec.Authority]; ok {
+		old.done = true
 	}
-	e.queue[rec.Authority] = &broadcast{rec: rec.Clone(), seq: e.seq}
+	b := &broadcast{rec: rec.Clone(), seq: e.seq}
+	e.queue[rec.Authority] = b
+	e.levels[0] = append(e.levels[0], b)
 }
 
 // Pending returns how many records are queued.
@@ -119,49 +122,88 @@ func (e *GossipEngine) Queued(authority string) (NodeRecord, int, bool) {
 // Transmissions returns how many records the engine has handed out in total.
 func (e *GossipEngine) Transmissions() uint64 { return e.transmissions }
 
+// congestion is the queue length above which the engine retires records
+// whose news keeps coming back (see Heard): more than a few messages' worth.
+const congestion = 64
+
+// Heard tells the engine that rec arrived from a peer and was no news. When
+// the queue is congested (a burst of changes, such as many members joining
+// at once) and rec is the queued record of its authority, that counts as one
+// transmission: the rumour is already widespread ("feedback, counter" in
+// Demers et al.'s epidemic algorithms), so fresher news gets the room. With
+// a short queue — a single change spreading — nothing is retired early, so
+// every change still gets its full transmit budget.
+func (e *GossipEngine) Heard(rec NodeRecord, n int) {
+	if len(e.queue) <= congestion {
+		return
+	}
+	b, ok := e.queue[rec.Authority]
+	if !ok || !b.rec.Equal(rec) {
+		return
+	}
+	b.transmits++ // it stays in its level; Fill re-files it when it passes
+	if b.transmits >= RetransmitLimit(e.mult, n) {
+		b.done = true
+		delete(e.queue, rec.Authority)
+	}
+}
+
 // Fill appends to dst the queued records that fit in budget bytes (by
 // EstimateRecordSize, plus room for the array header growing), least
 // transmitted first and newest first among equals, counts one transmission
 // for each, and drops those that reached RetransmitLimit for a cluster of n
-// members. skip, when not empty, names an authority not to send (the
-// receiver's own record, which it knows better). The records appended share
-// no memory with the queue.
+// members. skip, when not empty, names an authority not to send. The records
+// appended share no memory with the queue. The cost is proportional to the
+// records looked at, not to the queue length.
 func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []NodeRecord {
 	if len(e.queue) == 0 || budget <= 0 {
 		return dst
 	}
-	e.scratch = e.scratch[:0]
-	for _, b := range e.queue {
-		e.scratch = append(e.scratch, b)
-	}
-	slices.SortFunc(e.scratch, func(a, b *broadcast) int {
-		if c := cmp.Compare(a.transmits, b.transmits); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.seq, a.seq)
-	})
 	limit := RetransmitLimit(e.mult, n)
 	budget -= arrayHeaderSize(1<<16) - arrayHeaderSize(0) // header may grow to its 3-byte form
-	for _, b := range e.scratch {
-		if b.rec.Authority == skip {
-			continue
-		}
-		sz := EstimateRecordSize(b.rec)
-		if sz > budget {
-			if budget < minRecordBytes {
-				break
+	e.moved = e.moved[:0]
+	for t := 0; t < len(e.levels) && budget >= minRecordBytes; t++ {
+		lvl := e.levels[t]
+		w := len(lvl) // lvl[w:] is the kept part of the scanned tail, compacted
+		i := len(lvl) - 1
+		for ; i >= 0 && budget >= minRecordBytes; i-- {
+			b := lvl[i]
+			switch {
+			case b.done:
+				continue
+			case b.transmits != t:
+				e.moved = append(e.moved, b) // counted by Heard: re-file
+				continue
 			}
-			continue
+			sz := EstimateRecordSize(b.rec)
+			if sz > budget || b.rec.Authority == skip {
+				w--
+				lvl[w] = b
+				continue
+			}
+			budget -= sz
+			dst = append(dst, b.rec.Clone())
+			b.transmits++
+			e.transmissions++
+			if b.transmits >= limit {
+				b.done = true
+				delete(e.queue, b.rec.Authority)
+			} else {
+				e.moved = append(e.moved, b)
+			}
 		}
-		budget -= sz
-		dst = append(dst, b.rec.Clone())
-		b.transmits++
-		e.transmissions++
-		if b.transmits >= limit {
-			delete(e.queue, b.rec.Authority)
-		}
+		// lvl[:i+1] was not scanned; lvl[w:] are the kept scanned entries.
+		kept := copy(lvl[i+1:], lvl[w:])
+		clear(lvl[i+1+kept:])
+		e.levels[t] = lvl[:i+1+kept]
 	}
-	clear(e.scratch)
+	for _, b := range e.moved {
+		for len(e.levels) <= b.transmits {
+			e.levels = append(e.levels, nil)
+		}
+		e.levels[b.transmits] = append(e.levels[b.transmits], b)
+	}
+	clear(e.moved)
 	return dst
 }
 
