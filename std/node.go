@@ -36,6 +36,10 @@ type Config struct {
 	AdvertiseAddr string
 	// Label is the cluster label; it overrides Transport.Label when set.
 	Label string
+	// Keyring authenticates and encrypts every datagram (see Keyring); it
+	// overrides Transport.Keyring when set. Without one the cluster is open
+	// to anyone who can reach its port.
+	Keyring *Keyring
 	// Seeds are members to join at start ("host:port"; host names are
 	// resolved once, at Start). A seed equal to this node is ignored.
 	Seeds []string
@@ -45,7 +49,8 @@ type Config struct {
 	// Core holds the protocol's tunables. When every timing and size field is
 	// zero, core.DefaultLANConfig() is used. Start fills in NodeID, Authority
 	// (the advertised address), Rand (randomly seeded when nil), Logger and
-	// MaxMessageBytes (MaxDatagramBytes - EnvelopeOverhead(Label)).
+	// MaxMessageBytes (MaxDatagramBytes - EnvelopeOverhead(Label), less
+	// SealOverhead with a keyring).
 	Core core.Config
 	// Transport configures the UDP transport; zero fields take the values
 	// of DefaultTransportConfig. Its Decode.MaxMetaBytes defaults to
@@ -138,6 +143,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Label != "" {
 		tc.Label = cfg.Label
 	}
+	if cfg.Keyring != nil {
+		tc.Keyring = cfg.Keyring
+	}
 	if tc.Logger == nil {
 		tc.Logger = log
 	}
@@ -147,7 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := tc.Validate(); err != nil {
 		return nil, err
 	}
-	cc.MaxMessageBytes = MaxMessageBytes(tc.MaxDatagramBytes, tc.Label)
+	cc.MaxMessageBytes = tc.maxMessageBytes()
 	// Validate core before binding, with a stand-in authority of the right
 	// length class, so a bad config fails without touching the network.
 	probe := cc

@@ -44,6 +44,10 @@ type TransportStats struct {
 	// DroppedDecodeError counts datagrams that did not decode (bad magic,
 	// wrong version, malformed, truncated, over a decode limit).
 	DroppedDecodeError uint64
+	// DroppedAuth counts datagrams dropped, with a Keyring, because they did
+	// not open under any of its keys (plain, forged, altered, or sealed with
+	// a key not held).
+	DroppedAuth uint64
 	// DroppedInboundFull counts decoded messages dropped because
 	// InboundCapacity messages were already waiting for PollDeltas.
 	DroppedInboundFull uint64
@@ -68,6 +72,7 @@ type TransportStats struct {
 type transportCounters struct {
 	datagramsSent, bytesSent, datagramsReceived, bytesReceived, delivered                       atomic.Uint64
 	droppedFiltered, droppedOversize, droppedWrongLabel, droppedDecodeError, droppedInboundFull atomic.Uint64
+	droppedAuth                                                                                 atomic.Uint64
 	sendQueueFull, sendOversize, sendBadTarget, sendEncodeError, sendClosed, sendErrors         atomic.Uint64
 }
 
@@ -91,6 +96,8 @@ type UDPTransport struct {
 	maxBytes  int
 	filter    Filter
 	decoder   *Decoder // reader goroutine only
+	keyring   *Keyring // nil: plain datagrams
+	opened    []byte   // reader goroutine only: the envelope of the datagram just opened
 	log       *slog.Logger
 	canV4     bool // the socket can send to IPv4 targets
 	canV6     bool // the socket can send to IPv6 targets
@@ -151,6 +158,7 @@ func NewUDPTransport(cfg TransportConfig) (*UDPTransport, error) {
 		maxBytes:  cfg.MaxDatagramBytes,
 		filter:    cfg.Filter.normalized(),
 		decoder:   NewDecoder(cfg.Label, limits),
+		keyring:   cfg.Keyring,
 		log:       log.With("component", "hearsay.transport", "local", local.String()),
 		in:        make(chan core.GossipInbound, cfg.InboundCapacity),
 		out:       make(chan outPacket, cfg.OutboundCapacity),
@@ -241,6 +249,13 @@ func (t *UDPTransport) Label() string { return t.label }
 // MaxDatagramBytes returns the datagram limit.
 func (t *UDPTransport) MaxDatagramBytes() int { return t.maxBytes }
 
+// MaxMessageBytes returns the core.Config.MaxMessageBytes that makes every
+// message fit a datagram of this transport: MaxDatagramBytes less the
+// envelope and, with a keyring, SealOverhead.
+func (t *UDPTransport) MaxMessageBytes() int {
+	return MaxMessageBytes(t.maxBytes, t.label) - t.keyring.sealOverhead()
+}
+
 // Send encodes out.Message and queues it for out.Target ("ip:port"). It never
 // blocks. It fails with an error wrapping core.ErrSendFailed and one of
 // ErrClosed, ErrBadTarget, ErrOversize, ErrQueueFull (or a *DecodeError for
@@ -273,6 +288,16 @@ func (t *UDPTransport) Send(out core.GossipOutbound) error {
 		t.putBuf(buf)
 		t.stats.sendEncodeError.Add(1)
 		return fmt.Errorf("%w: encode: %w", core.ErrSendFailed, err)
+	}
+	if t.keyring != nil {
+		plain := buf
+		buf, err = t.keyring.seal(t.getBuf()[:0], plain)
+		t.putBuf(plain)
+		if err != nil {
+			t.putBuf(buf)
+			t.stats.sendEncodeError.Add(1)
+			return fmt.Errorf("%w: %w", core.ErrSendFailed, err)
+		}
 	}
 	if len(buf) > t.maxBytes {
 		n := len(buf)
@@ -336,8 +361,8 @@ func (t *UDPTransport) Stats() TransportStats {
 		Delivered:       c.delivered.Load(),
 		DroppedFiltered: c.droppedFiltered.Load(), DroppedOversize: c.droppedOversize.Load(),
 		DroppedWrongLabel: c.droppedWrongLabel.Load(), DroppedDecodeError: c.droppedDecodeError.Load(),
-		DroppedInboundFull: c.droppedInboundFull.Load(),
-		SendQueueFull:      c.sendQueueFull.Load(), SendOversize: c.sendOversize.Load(),
+		DroppedInboundFull: c.droppedInboundFull.Load(), DroppedAuth: c.droppedAuth.Load(),
+		SendQueueFull: c.sendQueueFull.Load(), SendOversize: c.sendOversize.Load(),
 		SendBadTarget: c.sendBadTarget.Load(), SendEncodeError: c.sendEncodeError.Load(),
 		SendClosed: c.sendClosed.Load(), SendErrors: c.sendErrors.Load(),
 	}
@@ -402,6 +427,20 @@ func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 		t.stats.droppedOversize.Add(1)
 		t.log.Debug("dropped oversize datagram", "from", from, "limit", t.maxBytes)
 		return
+	}
+	if t.keyring != nil {
+		var err error
+		t.opened, err = t.keyring.open(t.opened[:0], b, t.label)
+		if err != nil {
+			if errors.Is(err, ErrWrongLabel) {
+				t.stats.droppedWrongLabel.Add(1)
+			} else {
+				t.stats.droppedAuth.Add(1)
+			}
+			t.log.Debug("dropped unauthenticated datagram", "from", from, "err", err)
+			return
+		}
+		b = t.opened
 	}
 	m, err := t.decoder.Decode(b)
 	if err != nil {

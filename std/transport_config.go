@@ -56,6 +56,13 @@ type TransportConfig struct {
 	// Decode bounds what incoming messages may contain (zero fields take
 	// DefaultDecodeLimits; MaxDatagramBytes is always MaxDatagramBytes above).
 	Decode DecodeLimits
+	// Keyring, when set, seals every datagram sent with its primary key
+	// (AES-256-GCM, the label authenticated) and drops, before decoding,
+	// every datagram that does not open under one of its keys (counted in
+	// TransportStats.DroppedAuth). Nil sends and accepts plain datagrams:
+	// the cluster is then open to anyone who can reach its port. See
+	// Keyring and SECURITY.md.
+	Keyring *Keyring
 	// Logger receives the transport's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -97,9 +104,9 @@ func (c *TransportConfig) Validate() error {
 	if c.MaxDatagramBytes < MinDatagramBytes || c.MaxDatagramBytes > MaxDatagramBytes {
 		return bad("MaxDatagramBytes", "must be in [%d, %d], got %d", MinDatagramBytes, MaxDatagramBytes, c.MaxDatagramBytes)
 	}
-	if MaxMessageBytes(c.MaxDatagramBytes, c.Label) < 256 {
-		return bad("MaxDatagramBytes", "%d leaves %d bytes for a message after the label, under 256",
-			c.MaxDatagramBytes, MaxMessageBytes(c.MaxDatagramBytes, c.Label))
+	if c.maxMessageBytes() < 256 {
+		return bad("MaxDatagramBytes", "%d leaves %d bytes for a message after the label and sealing, under 256",
+			c.MaxDatagramBytes, c.maxMessageBytes())
 	}
 	if c.InboundCapacity < 1 {
 		return bad("InboundCapacity", "must be >= 1, got %d", c.InboundCapacity)
@@ -122,6 +129,12 @@ func (c *TransportConfig) Validate() error {
 		}
 	}
 	return nil
+}
+
+// maxMessageBytes is the core.Config.MaxMessageBytes this config leaves room
+// for: the datagram less the envelope and, with a keyring, the sealing.
+func (c *TransportConfig) maxMessageBytes() int {
+	return MaxMessageBytes(c.MaxDatagramBytes, c.Label) - c.Keyring.sealOverhead()
 }
 
 // parseBindAddr parses "ip:port" or ":port" and returns the address (invalid
