@@ -55,6 +55,10 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 	var join joinList
 	fs := flag.NewFlagSet("hearsay agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local]")
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.name, "name", "", "this node's name, unique in the cluster (required)")
 	fs.StringVar(&o.bind, "bind", "", "UDP address to gossip on and advertise, HOST:PORT (required; port 0 picks one)")
 	fs.Var(&join, "join", "seed addresses to join, HOST:PORT[,HOST:PORT...] (repeatable; none starts a new cluster)")

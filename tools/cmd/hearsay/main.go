@@ -97,7 +97,7 @@ func usageExit(err error, stderr io.Writer) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "hearsay: %v\n", err)
+		fmt.Fprintf(stderr, "hearsay: %v (see -h)\n", err)
 	}
 	// Errors from flag.Parse itself were already printed, with the usage.
 	return exitUsage

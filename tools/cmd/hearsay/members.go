@@ -21,6 +21,10 @@ func parseMembersFlags(args []string, stderr io.Writer) (membersOptions, error) 
 	var o membersOptions
 	fs := flag.NewFlagSet("hearsay members", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hearsay members [--http HOST:PORT] [--status STATUS]")
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.http, "http", defaultHTTP, "the agent's HTTP address, HOST:PORT")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the agent")
 	fs.StringVar(&o.status, "status", "", "show only members in this status (up, suspect, dead, ...)")
