@@ -1,0 +1,564 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+)
+
+// Options configures a Cluster. The zero value of every field but Nodes picks
+// a sensible default.
+type Options struct {
+	// Nodes is the number of node slots the cluster starts with (none of them
+	// running yet: see Start, Join and Bootstrap). AddNode adds more later.
+	Nodes int
+	// Seed makes the run reproducible: the network, the scripts (Rand), the
+	// node IDs and every node's Config.Rand derive from it.
+	Seed uint64
+	// Config is the template of every node's configuration; NodeID, Authority
+	// and Rand are filled in per node. A zero Config (HeartbeatInterval == 0)
+	// means core.DefaultLANConfig().
+	Config core.Config
+	// Tick is how often each node is polled, in virtual time. Each node gets
+	// its own phase so that nodes do not act in lockstep. Zero means a quarter
+	// of the smaller of GossipInterval and HeartbeatInterval, clamped to
+	// [10ms, 50ms].
+	Tick time.Duration
+	// Delay is the base one-way network delay; each message takes Delay plus a
+	// uniform random jitter in [0, Jitter]. Zero Delay and Jitter mean 1ms and
+	// 1ms; set NoDelay for instantaneous delivery (still after the sender's
+	// step, in order).
+	Delay, Jitter time.Duration
+	// NoDelay makes every message arrive with no delay at all.
+	NoDelay bool
+	// Loss is the probability that any one message is lost (see also
+	// Cluster.SetLinkLoss).
+	Loss float64
+	// MTU drops (and counts, see NetStats.Oversize) every message whose
+	// core.EstimateSize exceeds it. Zero means Config.MaxMessageBytes.
+	MTU int
+	// Start is the virtual time at which the run begins. Zero means
+	// 2025-01-01T00:00:00Z.
+	Start time.Time
+	// Authority names node slot i. Nil means "10.a.b.c:7946" with a.b.c the
+	// slot number plus one.
+	Authority func(i int) string
+	// RecordEvents keeps every member event of every node (see Events). Off,
+	// only the summaries of Marked and MarkTimes are kept, which is enough for
+	// most tests and much lighter at 1,000 nodes.
+	RecordEvents bool
+	// OnEvent, if set, is called with every member event as it is emitted, with
+	// the slot of the node that emitted it.
+	OnEvent func(node int, ev core.MemberEvent)
+}
+
+// NodeStats counts one node slot's traffic (over all of its instances). Sizes
+// are core.EstimateSize of each message.
+type NodeStats struct {
+	MsgsSent, BytesSent uint64 // messages handed to the network (not oversize)
+	MsgsRecv, BytesRecv uint64 // messages handled by the node
+	Dropped             uint64 // of those it sent: lost, partitioned, unroutable or to a down node
+	Oversize            uint64 // messages it tried to send over the MTU (not sent)
+	Errors              uint64 // errors returned by its coordinator's handlers
+}
+
+// NetStats counts the traffic of the whole network.
+type NetStats struct {
+	Sent, Bytes uint64 // messages (and their estimated bytes) handed to the network
+	Delivered   uint64 // messages handled by their target
+	Lost        uint64 // dropped by the loss rate
+	Partitioned uint64 // dropped because a partition separated sender and target
+	ToDown      uint64 // dropped because the target was crashed, left or not started
+	Unroutable  uint64 // dropped because no slot has the target authority
+	Oversize    uint64 // refused because EstimateSize exceeded the MTU
+	MaxSize     int    // the largest EstimateSize of any message any node tried to send
+	// ByKind counts the messages sent, indexed by core.MessageKind.
+	ByKind [8]uint64
+	// Errors counts errors returned by coordinators (handlers and starts);
+	// LastError is the latest of them.
+	Errors    uint64
+	LastError error
+}
+
+// nodeState is where a node slot stands.
+type nodeState uint8
+
+const (
+	stateIdle    nodeState = iota // never started
+	stateRunning                  // running (possibly paused or leaving)
+	stateCrashed                  // crashed
+	stateLeft                     // left gracefully and stopped
+)
+
+// node is one slot: an authority that successive instances occupy.
+type node struct {
+	idx       int
+	authority string
+	id        string // the current (or last) instance's NodeID
+	gen       uint32 // bumped on every start, crash and stop: stale events are ignored
+	coord     *core.MembershipCoordinator
+	state     nodeState
+	client    bool
+	leaving   bool
+	paused    bool
+	resumeAt  int64
+	pending   []int32 // in-flight slots that arrived during a pause
+	group     int     // partition group; messages cross only between equal groups
+	phase     int64
+	stats     NodeStats
+	events    []core.MemberEvent
+	eventsTo  [8]int // member events emitted, by their To status
+}
+
+// instance is one incarnation of a slot: a NodeID.
+type instance struct {
+	slot      int
+	crashed   bool
+	crashedAt int64
+	left      bool
+	successor string // NodeID of the next instance at the same slot, if any
+}
+
+// inflight is a message on the wire.
+type inflight struct {
+	msg  core.Message
+	from int32
+	size int32
+}
+
+// link is a directed pair of slots.
+type link struct{ from, to int32 }
+
+// Cluster is a set of coordinators over a simulated network, in virtual time.
+// It is not safe for concurrent use: like the coordinators it drives, it is a
+// synchronous state machine, and a run is a single goroutine.
+type Cluster struct {
+	opts   Options
+	cfg    core.Config
+	start  time.Time
+	now    int64
+	tick   int64
+	delay  int64
+	jitter int64
+	mtu    int
+
+	q       eventQueue
+	net     *rand.Rand // loss and jitter
+	script  *rand.Rand // scripts: Rand, Bootstrap
+	ids     *rand.Rand // node IDs
+	nodes   []*node
+	byAuth  map[string]int32
+	flight  []inflight
+	free    []int32
+	actions []func()
+
+	loss     float64
+	linkLoss map[link]float64
+
+	stats     NetStats
+	instances map[string]*instance
+	marks     map[markKey]*markSet
+	falseDead map[string]struct{}
+	falseSusp map[string]struct{}
+	ghosts    int
+	actionErr []error
+
+	convFrom int // where Converged starts looking: the last node that was not converged
+
+	onDeliver func(from, to int32, f *inflight) // test hook: a message reaches a running node
+}
+
+// New returns a cluster of opts.Nodes idle node slots.
+func New(opts Options) (*Cluster, error) {
+	if opts.Nodes < 0 {
+		return nil, fmt.Errorf("sim: Nodes must be >= 0, got %d", opts.Nodes)
+	}
+	if opts.Loss < 0 || opts.Loss > 1 {
+		return nil, fmt.Errorf("sim: Loss must be in [0, 1], got %v", opts.Loss)
+	}
+	if opts.Tick < 0 || opts.Delay < 0 || opts.Jitter < 0 || opts.MTU < 0 {
+		return nil, errors.New("sim: Tick, Delay, Jitter and MTU must not be negative")
+	}
+	cfg := opts.Config
+	if cfg.HeartbeatInterval == 0 {
+		cfg = core.DefaultLANConfig()
+	}
+	if opts.Authority == nil {
+		opts.Authority = defaultAuthority
+	}
+	check := cfg
+	check.NodeID, check.Authority, check.Rand = "0123456789abcdef", opts.Authority(0), rand.New(rand.NewPCG(1, 1))
+	if err := check.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: config template: %w", err)
+	}
+	tick := opts.Tick
+	if tick == 0 {
+		tick = min(cfg.GossipInterval, cfg.HeartbeatInterval) / 4
+		tick = max(10*time.Millisecond, min(50*time.Millisecond, tick))
+	}
+	delay, jitter := opts.Delay, opts.Jitter
+	if opts.NoDelay {
+		delay, jitter = 0, 0
+	} else if delay == 0 && jitter == 0 {
+		delay, jitter = time.Millisecond, time.Millisecond
+	}
+	mtu := opts.MTU
+	if mtu == 0 {
+		mtu = cfg.MaxMessageBytes
+	}
+	start := opts.Start
+	if start.IsZero() {
+		start = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	c := &Cluster{
+		opts:      opts,
+		cfg:       cfg,
+		start:     start,
+		tick:      int64(tick),
+		delay:     int64(delay),
+		jitter:    int64(jitter),
+		mtu:       mtu,
+		net:       rand.New(rand.NewPCG(opts.Seed, 0x6e6574)),
+		script:    rand.New(rand.NewPCG(opts.Seed, 0x736372)),
+		ids:       rand.New(rand.NewPCG(opts.Seed, 0x696473)),
+		byAuth:    make(map[string]int32, opts.Nodes),
+		loss:      opts.Loss,
+		instances: make(map[string]*instance, opts.Nodes),
+		marks:     make(map[markKey]*markSet),
+		falseDead: make(map[string]struct{}),
+		falseSusp: make(map[string]struct{}),
+	}
+	for range opts.Nodes {
+		if _, err := c.AddNode(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func defaultAuthority(i int) string {
+	i++
+	return fmt.Sprintf("10.%d.%d.%d:7946", (i>>16)&0xff, (i>>8)&0xff, i&0xff)
+}
+
+// AddNode adds an idle node slot and returns its index.
+func (c *Cluster) AddNode() (int, error) {
+	i := len(c.nodes)
+	a := c.opts.Authority(i)
+	if _, dup := c.byAuth[a]; dup {
+		return 0, fmt.Errorf("sim: authority %q of slot %d is already taken", a, i)
+	}
+	c.byAuth[a] = int32(i)
+	c.nodes = append(c.nodes, &node{idx: i, authority: a, phase: c.script.Int64N(c.tick)})
+	return i, nil
+}
+
+// Len returns the number of node slots.
+func (c *Cluster) Len() int { return len(c.nodes) }
+
+// Config returns the configuration template (without the per-node identity).
+func (c *Cluster) Config() core.Config { return c.cfg }
+
+// Tick returns the poll interval.
+func (c *Cluster) Tick() time.Duration { return time.Duration(c.tick) }
+
+// Now returns the current virtual time.
+func (c *Cluster) Now() time.Time { return c.start.Add(time.Duration(c.now)) }
+
+// Elapsed returns the virtual time since the run began.
+func (c *Cluster) Elapsed() time.Duration { return time.Duration(c.now) }
+
+// Rand returns the cluster's script random source (derived from the seed and
+// separate from the network's), for tests that pick victims or times.
+func (c *Cluster) Rand() *rand.Rand { return c.script }
+
+// Authority returns slot i's authority.
+func (c *Cluster) Authority(i int) string { return c.nodes[i].authority }
+
+// NodeID returns the NodeID of slot i's current (or last) instance, or "" if
+// it never started.
+func (c *Cluster) NodeID(i int) string { return c.nodes[i].id }
+
+// Coordinator returns slot i's current (or last) coordinator, or nil if it
+// never started. Calling its methods directly is allowed between steps of the
+// run; its outcomes are then the caller's to handle.
+func (c *Cluster) Coordinator(i int) *core.MembershipCoordinator { return c.nodes[i].coord }
+
+// IsRunning reports whether slot i runs an instance (paused or not, leaving
+// or not).
+func (c *Cluster) IsRunning(i int) bool { return c.nodes[i].state == stateRunning }
+
+// IsLive reports whether slot i is a live member: running, not a client and
+// not leaving. Paused members are live.
+func (c *Cluster) IsLive(i int) bool {
+	n := c.nodes[i]
+	return n.state == stateRunning && !n.client && !n.leaving
+}
+
+// IsPaused reports whether slot i is paused.
+func (c *Cluster) IsPaused(i int) bool { return c.nodes[i].paused }
+
+// LiveNodes returns the slots of the live members, in order.
+func (c *Cluster) LiveNodes() []int {
+	var out []int
+	for i := range c.nodes {
+		if c.IsLive(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// NodeStats returns slot i's traffic counters.
+func (c *Cluster) NodeStats(i int) NodeStats { return c.nodes[i].stats }
+
+// Stats returns the network's counters.
+func (c *Cluster) Stats() NetStats { return c.stats }
+
+// Events returns the member events slot i emitted (over all its instances),
+// if Options.RecordEvents is set; nil otherwise.
+func (c *Cluster) Events(i int) []core.MemberEvent { return c.nodes[i].events }
+
+// EventsTo returns how many member events slot i emitted whose To status is
+// s (counted whether or not RecordEvents is set).
+func (c *Cluster) EventsTo(i int, s core.NodeStatus) int {
+	if int(s) >= len(c.nodes[i].eventsTo) {
+		return 0
+	}
+	return c.nodes[i].eventsTo[s]
+}
+
+// Err returns the errors of scheduled actions (After, Bootstrap) and of
+// node starts, joined, or nil.
+func (c *Cluster) Err() error { return errors.Join(c.actionErr...) }
+
+// Start starts slot i as the first member of a cluster (no seeds).
+func (c *Cluster) Start(i int) error { return c.boot(i, false, nil) }
+
+// Join starts slot i as a member and has it join through the given seed
+// slots.
+func (c *Cluster) Join(i int, seeds ...int) error { return c.boot(i, false, c.authorities(seeds)) }
+
+// JoinAuthorities starts slot i as a member that joins through the given seed
+// authorities (which need not belong to any slot).
+func (c *Cluster) JoinAuthorities(i int, seeds []string) error { return c.boot(i, false, seeds) }
+
+// StartClient starts slot i as a client (it observes the cluster without
+// being a member) that joins through the given seed slots.
+func (c *Cluster) StartClient(i int, seeds ...int) error {
+	return c.boot(i, true, c.authorities(seeds))
+}
+
+// Restart starts a fresh instance at a crashed or departed slot: the same
+// authority, a new NodeID, a new coordinator, joining through the given seed
+// slots.
+func (c *Cluster) Restart(i int, seeds ...int) error {
+	if c.nodes[i].state == stateRunning {
+		return fmt.Errorf("sim: restart of slot %d, which is running (crash it first)", i)
+	}
+	return c.boot(i, false, c.authorities(seeds))
+}
+
+func (c *Cluster) authorities(slots []int) []string {
+	out := make([]string, 0, len(slots))
+	for _, s := range slots {
+		out = append(out, c.nodes[s].authority)
+	}
+	return out
+}
+
+// boot starts a new instance at slot i.
+func (c *Cluster) boot(i int, client bool, seeds []string) error {
+	n := c.nodes[i]
+	switch n.state {
+	case stateRunning:
+		return fmt.Errorf("sim: slot %d is already running", i)
+	case stateIdle:
+	default:
+		// A restart: the previous instance is succeeded by the new one.
+	}
+	cfg := c.cfg
+	id := fmt.Sprintf("%016x", c.ids.Uint64())
+	cfg.NodeID = id
+	cfg.Authority = n.authority
+	cfg.Rand = rand.New(rand.NewPCG(c.opts.Seed^0x9e3779b97f4a7c15, uint64(i)<<32|uint64(n.gen+1)))
+	if cfg.Meta != nil {
+		cfg.Meta = append([]byte(nil), cfg.Meta...)
+	}
+	coord, err := core.NewMembershipCoordinator(cfg)
+	if err != nil {
+		return c.fail(fmt.Errorf("sim: slot %d: %w", i, err))
+	}
+	if old := c.instances[n.id]; old != nil {
+		old.successor = id
+	}
+	n.gen++
+	n.id, n.coord, n.state, n.client = id, coord, stateRunning, client
+	n.leaving, n.paused, n.pending = false, false, n.pending[:0]
+	c.instances[id] = &instance{slot: i}
+	now := c.Now()
+	var out core.Outcome
+	if client {
+		out, err = coord.StartClient(now)
+	} else {
+		out, err = coord.StartMember(now)
+	}
+	c.process(n, out)
+	if err != nil {
+		return c.fail(fmt.Errorf("sim: slot %d: start: %w", i, err))
+	}
+	if len(seeds) > 0 {
+		out, err = coord.HandleJoin(now, seeds)
+		c.process(n, out)
+		if err != nil {
+			return c.fail(fmt.Errorf("sim: slot %d: join: %w", i, err))
+		}
+	}
+	// First poll at the node's phase within the next tick.
+	next := c.now - c.now%c.tick + n.phase
+	if next <= c.now {
+		next += c.tick
+	}
+	c.q.push(event{at: next, kind: evPoll, node: int32(i), gen: n.gen})
+	return nil
+}
+
+func (c *Cluster) fail(err error) error {
+	c.stats.Errors++
+	c.stats.LastError = err
+	c.actionErr = append(c.actionErr, err)
+	return err
+}
+
+// Crash stops slot i at once, as a process crash would: it neither polls nor
+// handles anything again, and messages sent to it are dropped; messages it
+// already sent are still in flight and may arrive.
+func (c *Cluster) Crash(i int) {
+	n := c.nodes[i]
+	if n.state != stateRunning {
+		return
+	}
+	n.state = stateCrashed
+	n.gen++
+	n.paused = false
+	for _, ref := range n.pending {
+		c.release(ref)
+		c.stats.ToDown++
+	}
+	n.pending = n.pending[:0]
+	if inst := c.instances[n.id]; inst != nil {
+		inst.crashed, inst.crashedAt = true, c.now
+	}
+}
+
+// Leave asks slot i to leave gracefully (HandleLeave). The node keeps running
+// until its coordinator reports LeaveDone, then stops; it is no longer live
+// from now on.
+func (c *Cluster) Leave(i int) error {
+	n := c.nodes[i]
+	if n.state != stateRunning {
+		return fmt.Errorf("sim: leave of slot %d, which is not running", i)
+	}
+	n.leaving = true
+	out, err := n.coord.HandleLeave(c.Now())
+	c.process(n, out)
+	if err != nil {
+		return c.fail(fmt.Errorf("sim: slot %d: leave: %w", i, err))
+	}
+	c.afterStep(n)
+	return nil
+}
+
+// HasLeft reports whether slot i left gracefully and stopped.
+func (c *Cluster) HasLeft(i int) bool { return c.nodes[i].state == stateLeft }
+
+// Pause stalls slot i for d of virtual time, like a stop-the-world pause: it
+// neither polls nor handles messages; messages that arrive meanwhile queue up
+// and are handled, in order, when it resumes, just before its next poll.
+// Pausing a paused node extends the pause if d ends later.
+func (c *Cluster) Pause(i int, d time.Duration) {
+	n := c.nodes[i]
+	if n.state != stateRunning || d <= 0 {
+		return
+	}
+	end := c.now + int64(d)
+	if n.paused && end <= n.resumeAt {
+		return
+	}
+	n.paused, n.resumeAt = true, end
+	c.q.push(event{at: end, kind: evResume, node: int32(i), gen: n.gen})
+}
+
+// Partition splits the network: each group is a set of slots that can reach
+// one another and nothing else; slots in no group form one more group.
+// Messages already in flight across the cut are dropped when they arrive.
+func (c *Cluster) Partition(groups ...[]int) {
+	for _, n := range c.nodes {
+		n.group = 0
+	}
+	for g, slots := range groups {
+		for _, s := range slots {
+			c.nodes[s].group = g + 1
+		}
+	}
+}
+
+// Heal ends every partition.
+func (c *Cluster) Heal() { c.Partition() }
+
+// SetLoss sets the loss probability of every link.
+func (c *Cluster) SetLoss(p float64) { c.loss = p }
+
+// SetLinkLoss sets an additional loss probability on the directed link from
+// slot from to slot to (applied independently of the global loss); zero
+// removes it.
+func (c *Cluster) SetLinkLoss(from, to int, p float64) {
+	if c.linkLoss == nil {
+		c.linkLoss = make(map[link]float64)
+	}
+	k := link{int32(from), int32(to)}
+	if p <= 0 {
+		delete(c.linkLoss, k)
+		return
+	}
+	c.linkLoss[k] = p
+}
+
+// SetDelay sets the one-way delay and jitter of messages sent from now on.
+func (c *Cluster) SetDelay(delay, jitter time.Duration) {
+	c.delay, c.jitter = int64(delay), int64(jitter)
+}
+
+// After schedules fn to run after d of virtual time, between events. fn may
+// use any method of the cluster except Run and RunUntil.
+func (c *Cluster) After(d time.Duration, fn func()) {
+	c.actions = append(c.actions, fn)
+	c.q.push(event{at: c.now + max(0, int64(d)), kind: evAction, ref: int32(len(c.actions) - 1)})
+}
+
+// Run advances virtual time by d, processing every event due.
+func (c *Cluster) Run(d time.Duration) { c.runTo(c.now + int64(d)) }
+
+// RunUntil runs until pred holds, checking it now and then once per Tick of
+// virtual time, for at most limit. It returns the virtual time it ran and
+// whether pred held.
+func (c *Cluster) RunUntil(pred func() bool, limit time.Duration) (time.Duration, bool) {
+	begin := c.now
+	deadline := c.now + int64(limit)
+	for {
+		if pred() {
+			return time.Duration(c.now - begin), true
+		}
+		if c.now >= deadline {
+			return time.Duration(c.now - begin), false
+		}
+		c.runTo(min(c.now+c.tick, deadline))
+	}
+}
+
+// inFlight returns how many messages are on the wire (or queued at paused
+// nodes).
+func (c *Cluster) inFlight() int { return len(c.flight) - len(c.free) }

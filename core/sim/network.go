@@ -1,0 +1,225 @@
+package sim
+
+import (
+	"bytes"
+
+	"github.com/hearsay-go/hearsay/core"
+)
+
+// runTo processes every event due at or before end, then sets the clock to end.
+func (c *Cluster) runTo(end int64) {
+	for c.q.len() > 0 && c.q.peek() <= end {
+		ev := c.q.pop()
+		c.now = ev.at
+		switch ev.kind {
+		case evDeliver:
+			c.deliver(ev)
+		case evPoll:
+			c.poll(ev)
+		case evResume:
+			c.resume(ev)
+		case evAction:
+			fn := c.actions[ev.ref]
+			c.actions[ev.ref] = nil
+			fn()
+		}
+	}
+	if end > c.now {
+		c.now = end
+	}
+}
+
+// poll runs one poll tick of a node and schedules the next.
+func (c *Cluster) poll(ev event) {
+	n := c.nodes[ev.node]
+	if n.gen != ev.gen || n.state != stateRunning || n.paused {
+		return // stale (crash, restart) or paused: resume reschedules
+	}
+	out := n.coord.Poll(c.Now())
+	c.process(n, out)
+	c.afterStep(n)
+	if n.gen == ev.gen && n.state == stateRunning {
+		c.q.push(event{at: ev.at + c.tick, kind: evPoll, node: ev.node, gen: n.gen})
+	}
+}
+
+// resume ends a pause: the queued messages are handled in arrival order, then
+// the node polls (as a driver drains its inbound before polling), and its
+// ticks start again.
+func (c *Cluster) resume(ev event) {
+	n := c.nodes[ev.node]
+	if n.gen != ev.gen || n.state != stateRunning || !n.paused || n.resumeAt != ev.at {
+		return
+	}
+	n.paused = false
+	pending := n.pending
+	for k, ref := range pending {
+		if n.gen != ev.gen || n.state != stateRunning {
+			for _, r := range pending[k:] {
+				c.release(r)
+			}
+			break
+		}
+		f := c.flight[ref]
+		c.release(ref)
+		c.handle(n, &f)
+	}
+	n.pending = pending[:0]
+	if n.gen != ev.gen || n.state != stateRunning {
+		return
+	}
+	c.poll(event{at: c.now, kind: evPoll, node: ev.node, gen: n.gen})
+}
+
+// deliver hands an in-flight message to its target.
+func (c *Cluster) deliver(ev event) {
+	n := c.nodes[ev.node]
+	f := &c.flight[ev.ref]
+	from := c.nodes[f.from]
+	switch {
+	case n.state != stateRunning:
+		c.stats.ToDown++
+		from.stats.Dropped++
+	case n.group != from.group:
+		c.stats.Partitioned++
+		from.stats.Dropped++
+	case n.paused:
+		n.pending = append(n.pending, ev.ref)
+		return // keep the slot until resume
+	default:
+		if c.onDeliver != nil {
+			c.onDeliver(f.from, ev.node, f)
+		}
+		msg := *f
+		c.release(ev.ref)
+		c.handle(n, &msg)
+		return
+	}
+	c.release(ev.ref)
+}
+
+// handle feeds one message to a running, unpaused node.
+func (c *Cluster) handle(n *node, f *inflight) {
+	n.stats.MsgsRecv++
+	n.stats.BytesRecv += uint64(f.size)
+	c.stats.Delivered++
+	in := core.GossipInbound{Source: c.nodes[f.from].authority, Message: f.msg}
+	out, err := n.coord.HandleGossip(c.Now(), in)
+	if err != nil {
+		n.stats.Errors++
+		c.stats.Errors++
+		c.stats.LastError = err
+	}
+	c.process(n, out)
+	c.afterStep(n)
+}
+
+// afterStep stops a leaving node once its leave is done.
+func (c *Cluster) afterStep(n *node) {
+	if n.leaving && n.state == stateRunning && n.coord.LeaveDone() {
+		n.state = stateLeft
+		n.gen++
+		n.paused = false
+		if inst := c.instances[n.id]; inst != nil {
+			inst.left = true
+		}
+	}
+}
+
+// process records an outcome's member events and sends its messages.
+func (c *Cluster) process(n *node, out core.Outcome) {
+	for _, ev := range out.Members {
+		c.observe(n, ev)
+	}
+	for i := range out.Outbound {
+		c.send(n, &out.Outbound[i])
+	}
+}
+
+// send puts one message on the wire, or drops it.
+func (c *Cluster) send(n *node, o *core.GossipOutbound) {
+	size := core.EstimateSize(o.Message)
+	if size > c.stats.MaxSize {
+		c.stats.MaxSize = size
+	}
+	if size > c.mtu {
+		n.stats.Oversize++
+		c.stats.Oversize++
+		return
+	}
+	n.stats.MsgsSent++
+	n.stats.BytesSent += uint64(size)
+	c.stats.Sent++
+	c.stats.Bytes += uint64(size)
+	if k := int(o.Message.Kind); k < len(c.stats.ByKind) {
+		c.stats.ByKind[k]++
+	}
+	to, ok := c.byAuth[o.Target]
+	if !ok {
+		c.stats.Unroutable++
+		n.stats.Dropped++
+		return
+	}
+	if c.nodes[to].group != n.group {
+		c.stats.Partitioned++
+		n.stats.Dropped++
+		return
+	}
+	p := c.loss
+	if len(c.linkLoss) > 0 {
+		if lp, ok := c.linkLoss[link{int32(n.idx), to}]; ok {
+			p = 1 - (1-p)*(1-lp)
+		}
+	}
+	if p > 0 && c.net.Float64() < p {
+		c.stats.Lost++
+		n.stats.Dropped++
+		return
+	}
+	d := c.delay
+	if c.jitter > 0 {
+		d += c.net.Int64N(c.jitter + 1)
+	}
+	ref := c.alloc()
+	c.flight[ref] = inflight{msg: cloneMessage(o.Message), from: int32(n.idx), size: int32(size)}
+	c.q.push(event{at: c.now + d, kind: evDeliver, node: to, ref: ref})
+}
+
+// alloc returns a free in-flight slot.
+func (c *Cluster) alloc() int32 {
+	if k := len(c.free); k > 0 {
+		ref := c.free[k-1]
+		c.free = c.free[:k-1]
+		return ref
+	}
+	c.flight = append(c.flight, inflight{})
+	return int32(len(c.flight) - 1)
+}
+
+// release frees an in-flight slot.
+func (c *Cluster) release(ref int32) {
+	c.flight[ref] = inflight{}
+	c.free = append(c.free, ref)
+}
+
+// cloneMessage copies what a network would: the receiver gets memory that the
+// sender can no longer change, and shares none with other receivers.
+func cloneMessage(m core.Message) core.Message {
+	if len(m.Entries) > 0 {
+		entries := make([]core.NodeRecord, len(m.Entries))
+		copy(entries, m.Entries)
+		for i := range entries {
+			if entries[i].Meta != nil {
+				entries[i].Meta = bytes.Clone(entries[i].Meta)
+			}
+		}
+		m.Entries = entries
+	}
+	if len(m.Digest) > 0 {
+		m.Digest = append([]uint64(nil), m.Digest...)
+	}
+	if len(m.Want) > 0 {
+		m.Want = append([]uint32(nil), m.Want...)
+	}
+	return m
+}
