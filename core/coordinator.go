@@ -349,13 +349,22 @@ func (c *MembershipCoordinator) startTimers(now time.Time) {
 	jitter := func(d time.Duration) time.Duration { return time.Duration(c.rng.Int64N(int64(d))) }
 	c.nextHB = now.Add(jitter(c.cfg.HeartbeatInterval))
 	c.nextGossip = now
-	c.nextAE = now.Add(c.cfg.AntiEntropyInterval/2 + jitter(c.cfg.AntiEntropyInterval))
+	c.nextAE = now.Add(c.aeInterval()/2 + jitter(c.aeInterval()))
 	c.nextProbe = now.Add(c.cfg.ReconnectInterval/2 + jitter(c.cfg.ReconnectInterval))
 	c.nextHouse = now.Add(c.housekeepingInterval())
 	c.nextPrune = now.Add(c.pruneInterval())
 	c.nextCheck = now
 	c.seedBackoff = backoff{next: now.Add(c.cfg.ReconnectInterval), delay: c.cfg.ReconnectInterval}
 	c.health.observe(now)
+}
+
+// aeInterval is how often anti-entropy runs: AntiEntropyInterval for a
+// member; a client, which nobody gossips to, pulls every HeartbeatInterval.
+func (c *MembershipCoordinator) aeInterval() time.Duration {
+	if c.state == CoordinatorClient {
+		return min(c.cfg.AntiEntropyInterval, c.cfg.HeartbeatInterval)
+	}
+	return c.cfg.AntiEntropyInterval
 }
 
 // housekeepingInterval is how often quarantine expiry is checked.
@@ -505,8 +514,10 @@ func (c *MembershipCoordinator) HandleQuarantine(now time.Time, authority string
 			return c.finish(), err
 		}
 	}
-	c.quarantineInstance(now, authority, incarnation)
-	c.drain(now)
+	c.drain(now) // a Dead transition quarantines at its incarnation
+	if !c.quarantine.Contains(authority, incarnation) {
+		c.quarantineInstance(now, authority, incarnation)
+	}
 	return c.finish(), nil
 }
 

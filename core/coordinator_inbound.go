@@ -264,12 +264,19 @@ func (c *MembershipCoordinator) notify(now time.Time, target string, r NodeRecor
 		return
 	}
 	c.lastNotice[target] = now
-	m := c.newMessage(MessageGossip)
-	m.Entries = []NodeRecord{r.Clone()}
+	records := []NodeRecord{r.Clone()}
 	if c.state == CoordinatorMember && r.Authority != c.cfg.Authority {
-		m.Entries = append(m.Entries, c.self.Clone())
+		records = append(records, c.self.Clone())
 	}
-	c.send(target, m)
+	c.sendRecords(target, records)
+}
+
+// sendRecords sends target the records in as few gossip messages as the size
+// budget allows.
+func (c *MembershipCoordinator) sendRecords(target string, records []NodeRecord) {
+	for _, m := range packMessages(c.newMessage(MessageGossip), records, c.cfg.MaxMessageBytes, false) {
+		c.send(target, m)
+	}
 }
 
 // notifyRecords sends target the records held for authorities, under the
@@ -279,14 +286,13 @@ func (c *MembershipCoordinator) notifyRecords(now time.Time, target string, auth
 		return
 	}
 	c.lastNotice[target] = now
-	m := c.newMessage(MessageGossip)
-	m.Entries = append(m.Entries, c.self.Clone())
+	records := []NodeRecord{c.self.Clone()}
 	for _, a := range authorities {
 		if r, ok := c.table.Get(a); ok && a != target {
-			m.Entries = append(m.Entries, r)
+			records = append(records, r)
 		}
 	}
-	c.send(target, m)
+	c.sendRecords(target, records)
 }
 
 // handleHeartbeat feeds a heartbeat from a watched member to the detector,

@@ -31,7 +31,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 		c.expireSuspicions(now)
 	}
 	if c.engine.Expire(now) {
-		c.nextAE = now.Add(c.cfg.AntiEntropyInterval)
+		c.nextAE = now.Add(c.aeInterval())
 	}
 	if c.joinPending && !now.Before(c.nextJoin) {
 		c.sendJoinRequests(now)
@@ -45,7 +45,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 		c.gossipRound()
 	}
 	if !now.Before(c.nextAE) {
-		c.nextAE = now.Add(c.cfg.AntiEntropyInterval)
+		c.nextAE = now.Add(c.aeInterval())
 		c.startAntiEntropy(now)
 	}
 	if !now.Before(c.nextProbe) {
@@ -168,7 +168,7 @@ func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
 	m.Seq = c.aeSeq
 	m.Digest = slices.Clone(c.buckets)
 	c.send(peer, m)
-	c.engine.StartExchange(peer, c.aeSeq, now.Add(c.cfg.AntiEntropyInterval/2))
+	c.engine.StartExchange(peer, c.aeSeq, now.Add(c.aeInterval()/2))
 	c.stats.AntiEntropyRounds++
 }
 
@@ -208,9 +208,7 @@ func (c *MembershipCoordinator) reconnect(now time.Time) {
 		delete(c.dead, target)
 		return
 	}
-	m := c.newMessage(MessageGossip)
-	m.Entries = []NodeRecord{c.self.Clone(), r}
-	c.send(target, m)
+	c.sendRecords(target, []NodeRecord{c.self.Clone(), r})
 	c.stats.ReconnectProbes++
 }
 

@@ -2,6 +2,8 @@ package core
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -108,5 +110,342 @@ func TestStateErrors(t *testing.T) {
 	}
 	if _, err := c.StartClient(epoch); !errors.Is(err, ErrInvalidState) {
 		t.Errorf("StartClient when member: %v", err)
+	}
+}
+
+func TestBootstrapFromOneSeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 members")
+	}
+	net := newTestNet(t, 5)
+	for i := 0; i < 200; i++ {
+		net.add(nodeID(i), fmt.Sprintf("10.0.%d.%d:7946", i/250, i%250), nil)
+	}
+	net.join(net.order[0])
+	for _, a := range net.order[1:] {
+		net.join(a, net.order[0])
+	}
+	start := net.now
+	if !net.runUntil(30*time.Second, net.converged) {
+		t.Fatal("200 members joining one seed did not converge in 30 s")
+	}
+	t.Logf("converged after %v, %d messages", net.now.Sub(start), net.sent)
+}
+
+func TestNoFalseDeadUnderLoss(t *testing.T) {
+	net := cluster(t, 30, 6)
+	var dead []string
+	net.observe = func(at string, ev MemberEvent) {
+		if ev.To == StatusDead {
+			dead = append(dead, fmt.Sprintf("%v: %s saw %s dead", net.now.Sub(epoch), at, ev.Record.Authority))
+		}
+	}
+	net.loss = 0.2
+	d := 3 * time.Minute
+	if testing.Short() {
+		d = 30 * time.Second
+	}
+	net.run(d)
+	net.loss = 0
+	if len(dead) > 0 {
+		t.Fatalf("false Dead under 20%% loss: %v", dead)
+	}
+	if !net.runUntil(30*time.Second, net.converged) {
+		t.Fatal("not converged after the loss ended")
+	}
+}
+
+func TestPartitionHeals(t *testing.T) {
+	net := cluster(t, 30, 7)
+	side := map[string]int{}
+	for i, a := range net.order {
+		side[a] = i % 2
+	}
+	net.cut = func(from, to string) bool { return side[from] != side[to] }
+	net.run(30 * time.Second)
+	c0 := net.nodes[net.order[0]].c
+	if got := net.statusAt(net.order[0], net.order[1]); got != StatusDead {
+		t.Fatalf("during the partition %s holds %s as %v, want dead", net.order[0], net.order[1], got)
+	}
+	if len(c0.Members()) != 30 {
+		t.Fatalf("tombstones were dropped too early: %d records", len(c0.Members()))
+	}
+	net.cut = nil
+	start := net.now
+	bound := 2 * c0.cfg.AntiEntropyInterval
+	if !net.runUntil(bound, net.converged) {
+		t.Fatalf("one view not restored within %v of the heal", bound)
+	}
+	t.Logf("healed after %v", net.now.Sub(start))
+}
+
+func TestRestartAtSameAuthority(t *testing.T) {
+	for _, down := range []time.Duration{time.Second, 20 * time.Second} {
+		t.Run(down.String(), func(t *testing.T) {
+			net := cluster(t, 10, 8)
+			victim := auth(5)
+			net.nodes[victim].crashed = true
+			net.run(down)
+			fresh := net.add("node-005-b", victim, nil)
+			net.join(victim, auth(0))
+			ok := net.runUntil(30*time.Second, func() bool {
+				if !net.converged() {
+					return false
+				}
+				for _, a := range net.live() {
+					if r, _ := net.nodes[a].c.Member(victim); r.NodeID != "node-005-b" {
+						return false
+					}
+				}
+				return true
+			})
+			if !ok {
+				t.Fatalf("the new instance did not replace the old one everywhere")
+			}
+			if inc := fresh.LocalNode().Incarnation; inc < 2 {
+				t.Fatalf("new instance at incarnation %d, want above the old one's", inc)
+			}
+			// A stale message of the old instance changes nothing.
+			old := NodeRecord{NodeID: nodeID(5), Authority: victim, Status: StatusUp, Incarnation: 1}
+			c := net.nodes[auth(0)].c
+			_, err := c.HandleGossip(net.now, GossipInbound{Message: Message{Kind: MessageGossip, From: victim, FromID: nodeID(5), Entries: []NodeRecord{old}}})
+			if r, _ := c.Member(victim); r.NodeID != "node-005-b" {
+				t.Fatalf("a stale message (err %v) revived the old instance: %+v", err, r)
+			}
+		})
+	}
+}
+
+func TestOldInstanceYieldsToNewer(t *testing.T) {
+	net := cluster(t, 5, 9)
+	old := net.nodes[auth(3)].c
+	net.run(30 * time.Second) // past the old instance's claim window
+	// A second instance appears at the same authority (the old one was
+	// presumed gone); the old one hears of it and must stop, not fight.
+	newer := NodeRecord{NodeID: "node-003-b", Authority: auth(3), Status: StatusUp, Incarnation: old.LocalNode().Incarnation + 1}
+	o, err := old.HandleGossip(net.now, GossipInbound{Message: Message{Kind: MessageGossip, From: auth(0), FromID: nodeID(0), Entries: []NodeRecord{newer}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.State() != CoordinatorStopped {
+		t.Fatalf("old instance state %v, want stopped", old.State())
+	}
+	if len(o.Members) != 1 || !o.Members[0].Conflict {
+		t.Fatalf("members events %+v, want one conflict", o.Members)
+	}
+}
+
+func TestPauseDoesNotBlameOthers(t *testing.T) {
+	net := cluster(t, 10, 10)
+	var bad []string
+	net.observe = func(at string, ev MemberEvent) {
+		if ev.To == StatusDead || (at == auth(3) && ev.To == StatusSuspect) {
+			bad = append(bad, at+" saw "+ev.Record.Authority+" "+ev.To.String())
+		}
+	}
+	c := net.nodes[auth(3)].c
+	net.nodes[auth(3)].paused = net.now.Add(3 * time.Second)
+	net.run(4 * time.Second)
+	if c.LocalHealth() == 0 || c.Stats().StallsForgiven == 0 {
+		t.Fatalf("a 3 s stall was not noticed: health %d, stats %+v", c.LocalHealth(), c.Stats())
+	}
+	net.run(30 * time.Second)
+	if len(bad) > 0 {
+		t.Fatalf("after a pause: %v", bad)
+	}
+	if c.LocalHealth() != 0 {
+		t.Fatalf("local health %d did not decay", c.LocalHealth())
+	}
+	if !net.converged() {
+		t.Fatal("not converged after the pause")
+	}
+}
+
+func TestQuarantineByOperator(t *testing.T) {
+	net := cluster(t, 5, 11)
+	c := net.nodes[auth(0)].c
+	target, _ := c.Member(auth(2))
+	o, err := c.HandleQuarantine(net.now, auth(2), target.Incarnation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Quarantine) != 1 || o.Quarantine[0].Authority != auth(2) || o.Quarantine[0].Expired {
+		t.Fatalf("quarantine events %+v", o.Quarantine)
+	}
+	if r, _ := c.Member(auth(2)); r.Status != StatusDead {
+		t.Fatalf("quarantined member is %v, want dead", r.Status)
+	}
+	if _, err := c.HandleQuarantine(net.now, auth(0), 1); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("quarantining oneself: %v", err)
+	}
+	// The live victim learns it was declared Dead and refutes at a higher
+	// incarnation, which the quarantine lets through.
+	net.deliver(auth(0), o)
+	if !net.runUntil(30*time.Second, net.converged) {
+		t.Fatal("the refutation did not bring the member back")
+	}
+	if r, _ := c.Member(auth(2)); r.Incarnation <= target.Incarnation {
+		t.Fatalf("member back at incarnation %d, want above %d", r.Incarnation, target.Incarnation)
+	}
+}
+
+func TestTombstonesAndQuarantineExpire(t *testing.T) {
+	mutate := func(cfg *Config) {
+		cfg.QuarantineTTL = 20 * time.Second
+		cfg.TombstoneRetention = 40 * time.Second
+	}
+	net := newTestNet(t, 12)
+	for i := 0; i < 5; i++ {
+		net.add(nodeID(i), auth(i), mutate)
+	}
+	net.join(auth(0))
+	for i := 1; i < 5; i++ {
+		net.join(auth(i), auth(0))
+	}
+	if !net.runUntil(20*time.Second, net.converged) {
+		t.Fatal("not converged")
+	}
+	var expired []QuarantineEvent
+	c := net.nodes[auth(0)].c
+	net.observeOutcome = func(at string, o Outcome) {
+		if at == auth(0) {
+			for _, q := range o.Quarantine {
+				if q.Expired {
+					expired = append(expired, q)
+				}
+			}
+		}
+	}
+	net.nodes[auth(4)].crashed = true
+	if !net.runUntil(30*time.Second, func() bool { return net.allSee(auth(4), StatusDead) }) {
+		t.Fatal("crash not detected")
+	}
+	net.run(25 * time.Second)
+	if len(expired) != 1 || expired[0].Authority != auth(4) {
+		t.Fatalf("expired quarantine events %+v, want one for %s", expired, auth(4))
+	}
+	if _, ok := c.Member(auth(4)); !ok {
+		t.Fatal("tombstone dropped before TombstoneRetention")
+	}
+	net.run(30 * time.Second)
+	if _, ok := c.Member(auth(4)); ok {
+		t.Fatal("tombstone kept after TombstoneRetention")
+	}
+}
+
+func TestTopologyUpdates(t *testing.T) {
+	net := newTestNet(t, 13)
+	var updates []*TopologyUpdate
+	net.observeOutcome = func(at string, o Outcome) {
+		if at == auth(0) && o.Topology != nil {
+			updates = append(updates, o.Topology)
+		}
+	}
+	for i := 0; i < 4; i++ {
+		net.add(nodeID(i), auth(i), nil)
+	}
+	net.join(auth(0))
+	for i := 1; i < 4; i++ {
+		net.join(auth(i), auth(0))
+	}
+	net.run(10 * time.Second)
+	net.nodes[auth(2)].crashed = true
+	net.run(20 * time.Second)
+	o, _ := net.nodes[auth(3)].c.HandleLeave(net.now)
+	net.deliver(auth(3), o)
+	net.run(10 * time.Second)
+	var joined, dead, left []string
+	interval := net.nodes[auth(0)].c.cfg.TopologyEmitInterval
+	for i, u := range updates {
+		if i > 0 && u.ObservedAt.Sub(updates[i-1].ObservedAt) < interval {
+			t.Errorf("updates %d and %d are %v apart, under %v", i-1, i, u.ObservedAt.Sub(updates[i-1].ObservedAt), interval)
+		}
+		if u.Hash != topologyHash(u.Members) {
+			t.Errorf("update %d: hash does not match its members", i)
+		}
+		seen := map[string]bool{}
+		for _, set := range [][]string{u.Joined, u.Left, u.Dead} {
+			if !slices.IsSorted(set) {
+				t.Errorf("update %d: set %v not sorted", i, set)
+			}
+			for _, a := range set {
+				if seen[a] {
+					t.Errorf("update %d: %s in two sets", i, a)
+				}
+				seen[a] = true
+			}
+		}
+		joined = append(joined, u.Joined...)
+		dead = append(dead, u.Dead...)
+		left = append(left, u.Left...)
+	}
+	slices.Sort(joined)
+	if want := []string{auth(0), auth(1), auth(2), auth(3)}; !slices.Equal(joined, want) {
+		t.Errorf("joined %v, want %v", joined, want)
+	}
+	if !slices.Equal(dead, []string{auth(2)}) || !slices.Equal(left, []string{auth(3)}) {
+		t.Errorf("dead %v left %v, want [%s] [%s]", dead, left, auth(2), auth(3))
+	}
+	last := updates[len(updates)-1]
+	if len(last.Members) != 2 {
+		t.Errorf("last update has %d members, want 2", len(last.Members))
+	}
+}
+
+func TestClientObservesWithoutBeingAMember(t *testing.T) {
+	net := cluster(t, 5, 14)
+	cfg := testConfig("observer", "10.9.9.9:7946", 99)
+	client, err := NewMembershipCoordinator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.nodes[cfg.Authority] = &testNode{c: client}
+	net.order = append(net.order, cfg.Authority)
+	o, err := client.StartClient(net.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.deliver(cfg.Authority, o)
+	net.join(cfg.Authority, auth(0))
+	net.run(5 * time.Second)
+	if got := len(client.Members()); got != 5 {
+		t.Fatalf("client sees %d members, want 5", got)
+	}
+	for _, a := range net.order[:5] {
+		if _, ok := net.nodes[a].c.Member(cfg.Authority); ok {
+			t.Fatalf("%s holds a record of the client", a)
+		}
+	}
+	net.nodes[auth(1)].crashed = true
+	if !net.runUntil(30*time.Second, func() bool { return net.statusAt(cfg.Authority, auth(1)) == StatusDead }) {
+		t.Fatal("the client did not learn of the crash")
+	}
+}
+
+func TestEveryMessageFitsInLongRuns(t *testing.T) {
+	mutate := func(cfg *Config) {
+		cfg.MaxMessageBytes = 300
+		cfg.Meta = []byte(fmt.Sprintf("%-60s", cfg.NodeID))
+	}
+	net := newTestNet(t, 15)
+	for i := 0; i < 40; i++ {
+		net.add(nodeID(i), auth(i), mutate)
+	}
+	net.join(auth(0))
+	for i := 1; i < 40; i++ {
+		net.join(auth(i), auth(0))
+	}
+	net.loss = 0.05
+	net.run(20 * time.Second)
+	net.nodes[auth(5)].crashed = true
+	o, _ := net.nodes[auth(6)].c.HandleLeave(net.now)
+	net.deliver(auth(6), o)
+	side := func(a string) bool { return a < auth(20) }
+	net.cut = func(from, to string) bool { return side(from) != side(to) }
+	net.run(20 * time.Second)
+	net.cut = nil
+	net.run(40 * time.Second) // testNet fails on any message over MaxMessageBytes
+	if net.sent == 0 {
+		t.Fatal("nothing sent")
 	}
 }

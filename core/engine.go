@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"time"
 )
 
@@ -160,7 +161,7 @@ func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 		return dst
 	}
 	limit := RetransmitLimit(e.mult, n)
-	budget -= arrayHeaderSize(1<<16) - arrayHeaderSize(0) // header may grow to its 3-byte form
+	budget -= headerGrowth // the Entries header may grow
 	e.moved = e.moved[:0]
 	for t := 0; t < len(e.levels) && budget >= minRecordBytes; t++ {
 		lvl := e.levels[t]
@@ -197,6 +198,9 @@ func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 		clear(lvl[i+1+kept:])
 		e.levels[t] = lvl[:i+1+kept]
 	}
+	// Taken newest first; filed oldest first, so the next level's tail (where
+	// Fill starts) is again the newest.
+	slices.Reverse(e.moved)
 	for _, b := range e.moved {
 		for len(e.levels) <= b.transmits {
 			e.levels = append(e.levels, nil)
@@ -343,14 +347,14 @@ func packMessages(base Message, records []NodeRecord, maxBytes int, withEmpty bo
 	var out []Message
 	cur := base
 	cur.Entries = nil
-	size := EstimateSize(cur) + arrayHeaderSize(1<<16) - arrayHeaderSize(0)
+	size := EstimateSize(cur) + headerGrowth
 	for _, r := range records {
 		sz := EstimateRecordSize(r)
 		if size+sz > maxBytes && len(cur.Entries) > 0 {
 			out = append(out, cur)
 			cur = base
 			cur.Entries, cur.Want, cur.Digest = nil, nil, nil
-			size = EstimateSize(cur) + arrayHeaderSize(1<<16) - arrayHeaderSize(0)
+			size = EstimateSize(cur) + headerGrowth
 		}
 		if size+sz > maxBytes {
 			continue // does not fit even alone
@@ -363,3 +367,7 @@ func packMessages(base Message, records []NodeRecord, maxBytes int, withEmpty bo
 	}
 	return out
 }
+
+// headerGrowth is the most the Entries array header can grow as records are
+// appended (from 1 byte to 5), as EstimateRecordSize documents.
+const headerGrowth = 4

@@ -26,6 +26,8 @@ type testNet struct {
 	sent    int
 	events  []MemberEvent // all member events, with the observer in Record? no: see observed
 	observe func(at string, ev MemberEvent)
+	// observeOutcome, if set, sees every outcome of every node.
+	observeOutcome func(at string, o Outcome)
 }
 
 type testNode struct {
@@ -86,6 +88,9 @@ func (n *testNet) join(auth string, seeds ...string) {
 }
 
 func (n *testNet) deliver(from string, o Outcome) {
+	if n.observeOutcome != nil {
+		n.observeOutcome(from, o)
+	}
 	for _, ev := range o.Members {
 		if n.observe != nil {
 			n.observe(from, ev)
