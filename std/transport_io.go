@@ -5,6 +5,10 @@ import (
 	"net/netip"
 )
 
+// maxCachedAddrs bounds the caches of addresses kept by the reader and the
+// writer (cleared when full).
+const maxCachedAddrs = 4096
+
 // recvd describes one datagram read into a receive buffer.
 type recvd struct {
 	n    int

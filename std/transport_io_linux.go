@@ -31,9 +31,6 @@ type batchIO struct {
 	addrs map[netip.AddrPort]*net.UDPAddr
 }
 
-// maxCachedAddrs bounds batchIO's cache of destination addresses.
-const maxCachedAddrs = 4096
-
 // newPacketIO returns batched I/O for conn, or plain I/O when the socket's
 // family cannot be told.
 func newPacketIO(conn *net.UDPConn, batch int) packetIO {
