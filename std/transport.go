@@ -48,6 +48,11 @@ type TransportStats struct {
 	// not open under any of its keys (plain, forged, altered, or sealed with
 	// a key not held).
 	DroppedAuth uint64
+	// DroppedFairShare counts datagrams dropped, before decoding, because the
+	// inbound queue was at least half full and their source already had a
+	// fair share (InboundCapacity/8) of it: one busy or hostile source
+	// cannot crowd the others' heartbeats out of the queue.
+	DroppedFairShare uint64
 	// DroppedInboundFull counts decoded messages dropped because
 	// InboundCapacity messages were already waiting for PollDeltas.
 	DroppedInboundFull uint64
@@ -72,7 +77,7 @@ type TransportStats struct {
 type transportCounters struct {
 	datagramsSent, bytesSent, datagramsReceived, bytesReceived, delivered                       atomic.Uint64
 	droppedFiltered, droppedOversize, droppedWrongLabel, droppedDecodeError, droppedInboundFull atomic.Uint64
-	droppedAuth                                                                                 atomic.Uint64
+	droppedAuth, droppedFairShare                                                               atomic.Uint64
 	sendQueueFull, sendOversize, sendBadTarget, sendEncodeError, sendClosed, sendErrors         atomic.Uint64
 }
 
@@ -103,6 +108,9 @@ type UDPTransport struct {
 	canV6     bool // the socket can send to IPv6 targets
 
 	in     chan core.GossipInbound
+	share  int            // messages one source may have waiting in a congested queue
+	pendMu sync.Mutex     // guards pend
+	pend   map[string]int // messages waiting in in, by source
 	out    chan outPacket
 	free   chan []byte // encode buffers
 	batch  int
@@ -161,6 +169,8 @@ func NewUDPTransport(cfg TransportConfig) (*UDPTransport, error) {
 		keyring:   cfg.Keyring,
 		log:       log.With("component", "hearsay.transport", "local", local.String()),
 		in:        make(chan core.GossipInbound, cfg.InboundCapacity),
+		share:     max(1, cfg.InboundCapacity/8),
+		pend:      make(map[string]int),
 		out:       make(chan outPacket, cfg.OutboundCapacity),
 		free:      make(chan []byte, cfg.OutboundCapacity+maxBatch),
 		batch:     batch,
@@ -346,10 +356,54 @@ func (t *UDPTransport) PollDeltas() []core.GossipInbound {
 		case m := <-t.in:
 			out = append(out, m)
 		default:
+			t.release(out)
 			return out
 		}
 	}
+	t.release(out)
 	return out
+}
+
+// admit reserves a place in the inbound queue for a message from src, and
+// reports false when the queue is at least half full and src already has
+// its fair share of it waiting.
+func (t *UDPTransport) admit(src string) bool {
+	t.pendMu.Lock()
+	defer t.pendMu.Unlock()
+	n := t.pend[src]
+	if n >= t.share && len(t.in) >= cap(t.in)/2 {
+		return false
+	}
+	t.pend[src] = n + 1
+	return true
+}
+
+// unadmit gives back a place admit reserved for a message that was not queued.
+func (t *UDPTransport) unadmit(src string) {
+	t.pendMu.Lock()
+	t.unpend(src)
+	t.pendMu.Unlock()
+}
+
+// release gives back the places of msgs, taken off the inbound queue.
+func (t *UDPTransport) release(msgs []core.GossipInbound) {
+	if len(msgs) == 0 {
+		return
+	}
+	t.pendMu.Lock()
+	defer t.pendMu.Unlock()
+	for _, m := range msgs {
+		t.unpend(m.Source)
+	}
+}
+
+// unpend counts one message of src off the queue; pendMu is held.
+func (t *UDPTransport) unpend(src string) {
+	if n := t.pend[src] - 1; n > 0 {
+		t.pend[src] = n
+	} else {
+		delete(t.pend, src)
+	}
 }
 
 // Stats returns a snapshot of the counters.
@@ -362,7 +416,8 @@ func (t *UDPTransport) Stats() TransportStats {
 		DroppedFiltered: c.droppedFiltered.Load(), DroppedOversize: c.droppedOversize.Load(),
 		DroppedWrongLabel: c.droppedWrongLabel.Load(), DroppedDecodeError: c.droppedDecodeError.Load(),
 		DroppedInboundFull: c.droppedInboundFull.Load(), DroppedAuth: c.droppedAuth.Load(),
-		SendQueueFull: c.sendQueueFull.Load(), SendOversize: c.sendOversize.Load(),
+		DroppedFairShare: c.droppedFairShare.Load(),
+		SendQueueFull:    c.sendQueueFull.Load(), SendOversize: c.sendOversize.Load(),
 		SendBadTarget: c.sendBadTarget.Load(), SendEncodeError: c.sendEncodeError.Load(),
 		SendClosed: c.sendClosed.Load(), SendErrors: c.sendErrors.Load(),
 	}
@@ -428,6 +483,37 @@ func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 		t.log.Debug("dropped oversize datagram", "from", from, "limit", t.maxBytes)
 		return
 	}
+	src, ok := sources[from]
+	if !ok {
+		if len(sources) >= maxCachedAddrs {
+			clear(sources)
+		}
+		src = from.String()
+		sources[from] = src
+	}
+	if !t.admit(src) {
+		t.stats.droppedFairShare.Add(1)
+		t.log.Debug("dropped datagram: its source has its share of a busy inbound queue", "from", from)
+		return
+	}
+	m, ok := t.decode(b, from)
+	if !ok {
+		t.unadmit(src)
+		return
+	}
+	select {
+	case t.in <- core.GossipInbound{Source: src, Message: m}:
+		t.stats.delivered.Add(1)
+	default:
+		t.unadmit(src)
+		t.stats.droppedInboundFull.Add(1)
+		t.log.Debug("dropped message: inbound queue full", "from", from, "kind", m.Kind)
+	}
+}
+
+// decode opens (with a keyring) and decodes one datagram, counting and
+// logging a failure.
+func (t *UDPTransport) decode(b []byte, from netip.AddrPort) (core.Message, bool) {
 	if t.keyring != nil {
 		var err error
 		t.opened, err = t.keyring.open(t.opened[:0], b, t.label)
@@ -438,7 +524,7 @@ func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 				t.stats.droppedAuth.Add(1)
 			}
 			t.log.Debug("dropped unauthenticated datagram", "from", from, "err", err)
-			return
+			return core.Message{}, false
 		}
 		b = t.opened
 	}
@@ -450,23 +536,9 @@ func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 			t.stats.droppedDecodeError.Add(1)
 		}
 		t.log.Debug("dropped undecodable datagram", "from", from, "err", err)
-		return
+		return core.Message{}, false
 	}
-	src, ok := sources[from]
-	if !ok {
-		if len(sources) >= maxCachedAddrs {
-			clear(sources)
-		}
-		src = from.String()
-		sources[from] = src
-	}
-	select {
-	case t.in <- core.GossipInbound{Source: src, Message: m}:
-		t.stats.delivered.Add(1)
-	default:
-		t.stats.droppedInboundFull.Add(1)
-		t.log.Debug("dropped message: inbound queue full", "from", from, "kind", m.Kind)
-	}
+	return m, true
 }
 
 // writeLoop is the writer goroutine. It exits when Close is called, after

@@ -224,10 +224,17 @@ func TestTransportFullOutboundQueue(t *testing.T) {
 }
 
 func TestTransportFullInboundQueue(t *testing.T) {
-	a := newTestTransport(t, "127.0.0.1:0", nil)
+	// Three sources: one source alone is held to its fair share of the
+	// queue (see TestOneSourceCannotFillTheInboundQueue) and cannot fill it.
+	var senders []*UDPTransport
+	for range 3 {
+		senders = append(senders, newTestTransport(t, "127.0.0.1:0", nil))
+	}
 	b := newTestTransport(t, "127.0.0.1:0", func(c *TransportConfig) { c.InboundCapacity = 2 })
 	eventually(t, waitTimeout, func() bool {
-		_ = a.Send(core.GossipOutbound{Target: b.AdvertiseAddr(), Message: testMessage("a", 1)})
+		for _, a := range senders {
+			_ = a.Send(core.GossipOutbound{Target: b.AdvertiseAddr(), Message: testMessage("a", 1)})
+		}
 		return b.Stats().DroppedInboundFull > 0
 	}, "inbound drops never counted")
 	assert.Len(t, b.PollDeltas(), 2)
