@@ -41,7 +41,7 @@ func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentN
 		Meta:         []byte(o.meta),
 		Core:         cfg,
 		TickInterval: tick,
-		Logger:       logger.With("component", "node"),
+		Logger:       logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
