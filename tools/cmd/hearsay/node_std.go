@@ -100,6 +100,8 @@ func (s *stdNode) Counters() Counters {
 			"oversize":        t.DroppedOversize,
 			"wrong_label":     t.DroppedWrongLabel,
 			"decode_error":    t.DroppedDecodeError,
+			"auth":            t.DroppedAuth,
+			"fair_share":      t.DroppedFairShare,
 			"inbound_full":    t.DroppedInboundFull,
 			"send_queue_full": t.SendQueueFull,
 			"send_oversize":   t.SendOversize,
