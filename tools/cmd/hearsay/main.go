@@ -4,9 +4,22 @@
 //	hearsay members [--http HOST:PORT]
 //
 // The agent runs one long-lived member of a cluster over UDP and serves its
-// view over HTTP: GET /v1/members, /v1/self, /healthz, /metrics (Prometheus)
-// and a live page at /. SIGINT or SIGTERM makes it leave the cluster
-// gracefully and exit 0. members prints an agent's view as a table.
+// view over HTTP. SIGINT or SIGTERM makes it leave the cluster gracefully and
+// exit 0. members prints an agent's view as a table, like serf members.
+//
+// HTTP API:
+//
+//	GET /v1/members  JSON array, one object per record the node holds, Dead and
+//	                 Removed tombstones included, sorted by authority:
+//	                 {"node_id","authority","status","incarnation","meta"};
+//	                 status is the lower-case name ("up", "suspect", "dead", ...),
+//	                 meta the metadata as a string
+//	GET /v1/self     this node's record, same shape
+//	GET /healthz     200 "ok", or 503 with the status once this node is a tombstone
+//	GET /metrics     Prometheus text: hearsay_members{status}, messages and bytes
+//	                 sent/received, hearsay_dropped_total{reason}, suspicions
+//	                 raised and refuted, tick lag, ...
+//	GET /            a live page of the cluster (embedded; refreshes every second)
 //
 // Exit codes: 0 success, 1 a runtime failure, 2 a usage error (bad flags).
 package main
