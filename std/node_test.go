@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,10 +118,34 @@ func TestCrashedNodeIsMarkedDead(t *testing.T) {
 }
 
 func TestGracefulLeaveShowsRemoved(t *testing.T) {
-	nodes := startCluster(t, "127.0.0.1:0", 4)
-	events, cancel := nodes[0].Subscribe()
+	first := startNode(t, localConfig("n0", "127.0.0.1:0"))
+	events, cancel := first.Subscribe()
 	defer cancel()
+	nodes := []*Node{first}
+	for i := 1; i < 4; i++ {
+		nodes = append(nodes, startNode(t, localConfig(fmt.Sprintf("n%d", i), "127.0.0.1:0", first.Addr())))
+	}
+	waitConverged(t, nodes)
 	leaver := nodes[3]
+	// Topology updates are batched: a member that joins and leaves within
+	// one TopologyEmitInterval appears in neither set. Wait until the first
+	// node has published a view with the leaver in it.
+	var seen []string
+	published := false
+	eventually(t, waitTimeout, func() bool {
+		for {
+			select {
+			case e := <-events:
+				seen = append(seen, describe(e))
+				if e.Topology != nil {
+					published = slices.ContainsFunc(e.Topology.Members, func(r core.NodeRecord) bool { return r.Authority == leaver.Addr() })
+				}
+			default:
+				return published
+			}
+		}
+	}, "no topology update with the leaver; seen:\n%s", strings.Join(seen, "\n"))
+	seen = nil
 	ctx, cancelCtx := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancelCtx()
 	require.NoError(t, leaver.Leave(ctx))
@@ -138,7 +163,6 @@ func TestGracefulLeaveShowsRemoved(t *testing.T) {
 	// nodes[0]'s subscriber saw the member event and a topology update
 	// naming the leaver as left, never as dead.
 	var sawRemoved, sawLeft bool
-	var seen []string
 	deadline := time.After(waitTimeout)
 	for !(sawRemoved && sawLeft) {
 		select {
