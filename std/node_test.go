@@ -355,3 +355,25 @@ func TestStartDefaults(t *testing.T) {
 	assert.NotEqual(t, "127.0.0.1:0", n.Addr())
 	assert.Equal(t, core.StatusUp, local.Status, "a node without seeds is Up alone")
 }
+
+func TestClientObservesWithoutJoining(t *testing.T) {
+	nodes := startCluster(t, "127.0.0.1:0", 3)
+	cfg := localConfig("observer", "127.0.0.1:0", nodes[0].Addr())
+	cfg.Client = true
+	obs := startNode(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	require.NoError(t, obs.Join(ctx))
+	eventually(t, waitTimeout, func() bool {
+		for _, n := range nodes {
+			if statusOf(obs, n.Addr()) != core.StatusUp {
+				return false
+			}
+		}
+		return true
+	}, "the client does not see every member: %s", views([]*Node{obs}))
+	for _, n := range nodes {
+		assert.Zero(t, statusOf(n, obs.Addr()), "a client has no record in the members' tables")
+	}
+	assert.Zero(t, obs.LocalNode().Status)
+}
