@@ -170,7 +170,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if tick == 0 {
 		tick = max(time.Millisecond, min(cc.GossipInterval, cc.HeartbeatInterval)/4)
 	}
-	seeds, err := resolveSeeds(ctx, cfg.Seeds)
+	bindIP, _, _ := parseBindAddr(tc.BindAddr)
+	seeds, err := resolveSeeds(ctx, cfg.Seeds, bindIP)
 	if err != nil {
 		return nil, err
 	}
@@ -249,8 +250,10 @@ func transportConfig(t TransportConfig) TransportConfig {
 	return t
 }
 
-// resolveSeeds turns "host:port" seeds into "ip:port", resolving host names.
-func resolveSeeds(ctx context.Context, seeds []string) ([]string, error) {
+// resolveSeeds turns "host:port" seeds into "ip:port", resolving host names
+// to an address of the bound address's family when there is one (an IPv4
+// socket cannot reach an IPv6 seed, nor the reverse).
+func resolveSeeds(ctx context.Context, seeds []string, bind netip.Addr) ([]string, error) {
 	out := make([]string, 0, len(seeds))
 	for _, s := range seeds {
 		if ap, err := netip.ParseAddrPort(s); err == nil {
@@ -269,7 +272,16 @@ func resolveSeeds(ctx context.Context, seeds []string) ([]string, error) {
 		if err != nil || len(ips) == 0 {
 			return nil, fmt.Errorf("hearsay: seed %q: cannot resolve: %v", s, err)
 		}
-		out = append(out, netip.AddrPortFrom(ips[0].Unmap(), uint16(p)).String())
+		ip := ips[0].Unmap()
+		if bind.IsValid() && !bind.IsUnspecified() {
+			for _, cand := range ips {
+				if cand.Unmap().Is4() == bind.Unmap().Is4() {
+					ip = cand.Unmap()
+					break
+				}
+			}
+		}
+		out = append(out, netip.AddrPortFrom(ip, uint16(p)).String())
 	}
 	return out, nil
 }
@@ -339,7 +351,7 @@ func (n *Node) Subscribe() (<-chan core.Event, func()) {
 // retrying after ctx ends. With no seeds it waits for the seeds given to
 // Start.
 func (n *Node) Join(ctx context.Context, seeds ...string) error {
-	resolved, err := resolveSeeds(ctx, seeds)
+	resolved, err := resolveSeeds(ctx, seeds, n.transport.LocalAddr().Addr())
 	if err != nil {
 		return err
 	}

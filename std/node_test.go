@@ -377,3 +377,13 @@ func TestClientObservesWithoutJoining(t *testing.T) {
 	}
 	assert.Zero(t, obs.LocalNode().Status)
 }
+
+func TestSeedHostNamesResolveToTheSocketFamily(t *testing.T) {
+	a := startNode(t, localConfig("a", "127.0.0.1:0"))
+	port := netip.MustParseAddrPort(a.Addr()).Port()
+	b := startNode(t, localConfig("b", "127.0.0.1:0", fmt.Sprintf("localhost:%d", port)))
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	require.NoError(t, b.Join(ctx))
+	waitConverged(t, []*Node{a, b})
+}
