@@ -177,20 +177,23 @@ type MembershipCoordinator struct {
 	detector   *PhiAccrualDetector
 	engine     *GossipEngine
 	ring       *ring
-	peers      []string // active authorities other than self, sorted
+	peers      []string       // active authorities other than self
+	peerIndex  map[string]int // position of each peer in peers
 	topo       *topologyTracker
 	health     *awareness
 
 	// failure detection
-	monitors    []string // successors: whom this node heartbeats
-	watched     []string // predecessors: whom this node's detector follows
-	ringSeen    uint64   // ring version monitors and watched were computed at
-	unreachable map[string]bool
-	deferred    map[string]bool      // lost by the detector, pending a stretched phi threshold
-	silent      map[string]time.Time // newly watched members not heard yet, since when
-	susp        map[string]*suspicion
-	suspNext    time.Time // earliest local suspicion deadline; zero when none
-	hbSeq       uint64
+	monitors       []string // successors: whom this node heartbeats
+	watched        []string // predecessors: whom this node's detector follows
+	ringSeen       uint64   // ring version monitors and watched were computed at
+	unreachable    map[string]bool
+	deferred       map[string]bool      // lost by the detector, pending a stretched phi threshold
+	silent         map[string]time.Time // newly watched members not heard yet, since when
+	mismatch       map[string]int       // heartbeats in a row whose table hash differed from ours, by sender
+	nextHashRepair time.Time
+	susp           map[string]*suspicion
+	suspNext       time.Time // earliest local suspicion deadline; zero when none
+	hbSeq          uint64
 
 	// anti-entropy: incremental bucket sums of the table
 	nbuckets int
@@ -255,9 +258,11 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		ring:        newRing(),
 		topo:        newTopologyTracker(cfg.TopologyEmitInterval),
 		health:      newAwareness(cfg),
+		peerIndex:   map[string]int{},
 		unreachable: map[string]bool{},
 		deferred:    map[string]bool{},
 		silent:      map[string]time.Time{},
+		mismatch:    map[string]int{},
 		susp:        map[string]*suspicion{},
 		dead:        map[string]*backoff{},
 		lastNotice:  map[string]time.Time{},
@@ -551,6 +556,9 @@ func (c *MembershipCoordinator) newMessage(kind MessageKind) Message {
 
 // send queues m for target in the outcome.
 func (c *MembershipCoordinator) send(target string, m Message) {
+	if target == c.cfg.Authority {
+		return // a reply to a message that names this node's authority as its sender
+	}
 	c.out.Outbound = append(c.out.Outbound, GossipOutbound{Target: target, Message: m})
 	c.stats.MessagesSent++
 }

@@ -57,6 +57,8 @@ func (c *MembershipCoordinator) validateMessage(m Message) error {
 		return fmt.Errorf("%w: a message from this node itself", ErrInvalidMessage)
 	case m.Kind == MessageDigest && !validBucketCount(len(m.Digest)):
 		return fmt.Errorf("%w: digest of %d buckets from %s", ErrInvalidMessage, len(m.Digest), m.From)
+	case m.Kind == MessageHeartbeat && len(m.Digest) > 1:
+		return fmt.Errorf("%w: heartbeat with %d hashes from %s", ErrInvalidMessage, len(m.Digest), m.From)
 	}
 	for _, r := range m.Entries {
 		if err := c.validateRecord(r); err != nil {
@@ -216,6 +218,11 @@ func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord, fro
 		c.yield(now, r)
 		return
 	}
+	if r.Incarnation >= maxRefutableIncarnation {
+		// Nothing this node could send would supersede it (only a forgery
+		// gets here): keep our record rather than wrap the incarnation to 0.
+		return
+	}
 	// Refute (our instance), or take over (another instance's tombstone, or
 	// an older instance during the claim window).
 	if r.NodeID != c.self.NodeID {
@@ -231,6 +238,11 @@ func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord, fro
 		c.notify(now, from, c.self)
 	}
 }
+
+// maxRefutableIncarnation is the highest incarnation of a record of this
+// node's authority that it answers by raising its own above it: one below
+// the largest, so that a leave can still raise it once more.
+const maxRefutableIncarnation = ^uint64(0) - 1
 
 // yield gives the authority up to a newer instance: a conflict event, and
 // the coordinator stops.
@@ -299,6 +311,7 @@ func (c *MembershipCoordinator) notifyRecords(now time.Time, target string, auth
 // and tells a sender held Suspect that it is.
 func (c *MembershipCoordinator) handleHeartbeat(now time.Time, m Message) {
 	c.stats.HeartbeatsReceived++
+	c.compareHash(now, m)
 	if c.isWatched(m.From) {
 		c.detector.Heartbeat(m.From, now)
 		delete(c.silent, m.From)
@@ -331,6 +344,36 @@ func (c *MembershipCoordinator) admit(now time.Time, m Message) {
 		}
 	}
 }
+
+// compareHash compares the table hash a heartbeat carries with ours. Views
+// that still differ after hashMismatches heartbeats in a row are repaired at
+// once by an anti-entropy exchange with the sender (at most one such exchange
+// per two heartbeat intervals), so a record that gossip missed does not wait
+// for the next periodic exchange.
+func (c *MembershipCoordinator) compareHash(now time.Time, m Message) {
+	if len(m.Digest) != 1 || c.state == CoordinatorStopped {
+		return
+	}
+	if m.Digest[0] == c.table.Hash() {
+		delete(c.mismatch, m.From)
+		return
+	}
+	c.mismatch[m.From]++
+	if c.mismatch[m.From] < hashMismatches || now.Before(c.nextHashRepair) {
+		return
+	}
+	if _, _, busy := c.engine.Exchange(); busy {
+		return
+	}
+	delete(c.mismatch, m.From)
+	c.nextHashRepair = now.Add(2 * c.cfg.HeartbeatInterval)
+	c.exchangeWith(now, m.From)
+}
+
+// hashMismatches is how many heartbeats in a row must carry a table hash
+// different from ours before an anti-entropy exchange repairs the difference:
+// enough for a change still spreading by gossip to arrive first.
+const hashMismatches = 3
 
 // serveJoin answers a join request with this node's view: the active records
 // and any record of the joiner's authority, over as many replies as needed.

@@ -116,19 +116,28 @@ func (c *MembershipCoordinator) forget(authority string) {
 	delete(c.silent, authority)
 }
 
-// addPeer inserts authority into the sorted peer list.
+// addPeer adds authority to the peer list (O(1); the order is arbitrary but
+// deterministic, which is all random selection needs).
 func (c *MembershipCoordinator) addPeer(authority string) {
-	i, found := slices.BinarySearch(c.peers, authority)
-	if !found {
-		c.peers = slices.Insert(c.peers, i, authority)
+	if _, ok := c.peerIndex[authority]; ok {
+		return
 	}
+	c.peerIndex[authority] = len(c.peers)
+	c.peers = append(c.peers, authority)
 }
 
-// removePeer deletes authority from the sorted peer list.
+// removePeer deletes authority from the peer list, moving the last peer into
+// its place.
 func (c *MembershipCoordinator) removePeer(authority string) {
-	if i, found := slices.BinarySearch(c.peers, authority); found {
-		c.peers = slices.Delete(c.peers, i, i+1)
+	i, ok := c.peerIndex[authority]
+	if !ok {
+		return
 	}
+	last := len(c.peers) - 1
+	c.peers[i] = c.peers[last]
+	c.peerIndex[c.peers[i]] = i
+	c.peers = c.peers[:last]
+	delete(c.peerIndex, authority)
 }
 
 // refreshRing recomputes the monitors and the watched members when the ring

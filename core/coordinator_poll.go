@@ -134,6 +134,7 @@ func (c *MembershipCoordinator) sendHeartbeats() {
 	for _, t := range c.monitors {
 		m := c.newMessage(MessageHeartbeat)
 		m.Seq = c.hbSeq
+		m.Digest = []uint64{c.table.Hash()}
 		c.piggyback(&m)
 		c.send(t, m)
 		c.stats.HeartbeatsSent++

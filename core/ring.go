@@ -2,7 +2,6 @@ package core
 
 import (
 	"cmp"
-	"hash/fnv"
 	"slices"
 )
 
@@ -14,13 +13,22 @@ import (
 // predecessors. Hashing the node ID (not the authority) spreads a restarted
 // node to a new place on the ring.
 //
-// The ring is kept sorted incrementally (binary search and one copy per
-// change), so a membership change costs O(N) memory moves and no sort, and
-// the common case — nothing changed — costs nothing.
+// Changes are recorded at once (byAuth is authoritative) and the sorted order
+// is settled lazily on the next read: a few changes by binary insertion, a
+// burst (a join reply of a thousand members) by one sort. The common case —
+// nothing changed — costs nothing.
 type ring struct {
-	nodes   []ringNode
+	nodes   []ringNode // sorted, once settled
 	byAuth  map[string]ringNode
-	version uint64 // bumped on every change, so cached neighbour sets know when to refresh
+	version uint64       // bumped on every change, so cached neighbour sets know when to refresh
+	pending []ringChange // changes not yet reflected in nodes, in order
+	rebuild bool         // too many changes pending: sort afresh
+}
+
+// ringChange is one change of the ring: old (if had) replaced by new (if has).
+type ringChange struct {
+	old, new      ringNode
+	hadOld, isNew bool
 }
 
 // ringNode is one member's place on the ring.
@@ -29,14 +37,16 @@ type ringNode struct {
 	authority string
 }
 
+// settleBatch is how many pending changes are applied one by one; beyond it
+// the order is rebuilt with one sort.
+const settleBatch = 16
+
 func newRing() *ring { return &ring{byAuth: map[string]ringNode{}} }
 
 // ringHash places a node ID on the ring (FNV-1a, finalised so that similar
 // IDs land far apart).
 func ringHash(nodeID string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(nodeID))
-	return mix64(h.Sum64())
+	return mix64(stringHash(nodeID))
 }
 
 func compareRingNodes(a, b ringNode) int {
@@ -50,31 +60,62 @@ func compareRingNodes(a, b ringNode) int {
 // ID changed. It reports whether the ring changed.
 func (r *ring) set(authority, nodeID string) bool {
 	n := ringNode{hash: ringHash(nodeID), authority: authority}
-	if old, ok := r.byAuth[authority]; ok {
-		if old == n {
-			return false
-		}
-		r.remove(authority)
+	old, ok := r.byAuth[authority]
+	if ok && old == n {
+		return false
 	}
-	i, _ := slices.BinarySearchFunc(r.nodes, n, compareRingNodes)
-	r.nodes = slices.Insert(r.nodes, i, n)
 	r.byAuth[authority] = n
-	r.version++
+	r.record(ringChange{old: old, hadOld: ok, new: n, isNew: true})
 	return true
 }
 
 // remove takes authority off the ring and reports whether it was there.
 func (r *ring) remove(authority string) bool {
-	n, ok := r.byAuth[authority]
+	old, ok := r.byAuth[authority]
 	if !ok {
 		return false
 	}
-	if i, found := slices.BinarySearchFunc(r.nodes, n, compareRingNodes); found {
-		r.nodes = slices.Delete(r.nodes, i, i+1)
-	}
 	delete(r.byAuth, authority)
-	r.version++
+	r.record(ringChange{old: old, hadOld: true})
 	return true
+}
+
+// record notes a change to apply at the next settle.
+func (r *ring) record(ch ringChange) {
+	r.version++
+	if r.rebuild {
+		return
+	}
+	if len(r.pending) == settleBatch {
+		r.rebuild, r.pending = true, r.pending[:0]
+		return
+	}
+	r.pending = append(r.pending, ch)
+}
+
+// settle brings the sorted order up to date with byAuth.
+func (r *ring) settle() {
+	if r.rebuild {
+		r.nodes = r.nodes[:0]
+		for _, n := range r.byAuth {
+			r.nodes = append(r.nodes, n)
+		}
+		slices.SortFunc(r.nodes, compareRingNodes)
+		r.rebuild = false
+		return
+	}
+	for _, ch := range r.pending {
+		if ch.hadOld {
+			if i, found := slices.BinarySearchFunc(r.nodes, ch.old, compareRingNodes); found {
+				r.nodes = slices.Delete(r.nodes, i, i+1)
+			}
+		}
+		if ch.isNew {
+			i, _ := slices.BinarySearchFunc(r.nodes, ch.new, compareRingNodes)
+			r.nodes = slices.Insert(r.nodes, i, ch.new)
+		}
+	}
+	r.pending = r.pending[:0]
 }
 
 // contains reports whether authority is on the ring.
@@ -84,7 +125,7 @@ func (r *ring) contains(authority string) bool {
 }
 
 // len returns the number of members on the ring.
-func (r *ring) len() int { return len(r.nodes) }
+func (r *ring) len() int { return len(r.byAuth) }
 
 // neighbours returns up to k distinct authorities following (step 1) or
 // preceding (step -1) authority on the ring, nearest first, appended to dst.
@@ -94,6 +135,7 @@ func (r *ring) neighbours(dst []string, authority string, k, step int) []string 
 	if !ok {
 		return dst
 	}
+	r.settle()
 	i, _ := slices.BinarySearchFunc(r.nodes, n, compareRingNodes)
 	k = min(k, len(r.nodes)-1)
 	for j := 1; j <= k; j++ {
