@@ -146,7 +146,7 @@ func NewUDPTransport(cfg TransportConfig) (*UDPTransport, error) {
 	}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
-	advertise, err := advertiseAddr(cfg.AdvertiseAddr, local)
+	advertise, err := advertiseAddr(cfg.AdvertiseAddr, local, network)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -199,14 +199,17 @@ func NewUDPTransport(cfg TransportConfig) (*UDPTransport, error) {
 }
 
 // advertiseAddr picks the address other members reach this node at.
-func advertiseAddr(configured string, local netip.AddrPort) (string, error) {
+// network is "udp4", "udp6" (one family) or "udp" (dual-stack).
+func advertiseAddr(configured string, local netip.AddrPort, network string) (string, error) {
 	if configured != "" {
 		return configured, nil
 	}
 	if !local.Addr().IsUnspecified() {
 		return local.String(), nil
 	}
-	ip, err := hostAddr()
+	ip, err := hostAddr(func(a netip.Addr) bool {
+		return network == "udp" || a.Is4() == (network == "udp4")
+	})
 	if err != nil {
 		return "", fmt.Errorf("%w: TransportConfig.AdvertiseAddr: bound to a wildcard address and %v; set AdvertiseAddr",
 			core.ErrInvalidConfig, err)
@@ -215,8 +218,8 @@ func advertiseAddr(configured string, local netip.AddrPort) (string, error) {
 }
 
 // hostAddr returns this host's first private unicast address, else its
-// first global unicast one.
-func hostAddr() (netip.Addr, error) {
+// first global unicast one, among those usable says yes to.
+func hostAddr(usable func(netip.Addr) bool) (netip.Addr, error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("cannot list interface addresses: %v", err)
@@ -228,7 +231,7 @@ func hostAddr() (netip.Addr, error) {
 			continue
 		}
 		ip := pfx.Addr().Unmap()
-		if !ip.IsGlobalUnicast() {
+		if !ip.IsGlobalUnicast() || !usable(ip) {
 			continue
 		}
 		if ip.IsPrivate() {
