@@ -97,14 +97,16 @@ type command struct {
 	fn    func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error)
 	reply chan error
 	// until, if set, delays the reply until until(c) holds after a step
-	// (or the caller gives up).
+	// (or the caller gives up: gone is closed).
 	until func(c *core.MembershipCoordinator) bool
+	gone  <-chan struct{}
 }
 
 // waiter is a reply waiting for a condition.
 type waiter struct {
 	until func(c *core.MembershipCoordinator) bool
 	reply chan error
+	gone  <-chan struct{} // closed when the caller stopped waiting
 }
 
 // NewGossiper returns a gossiper for c over transport, publishing events to
@@ -175,6 +177,11 @@ func (g *Gossiper) loop() {
 	check := func() {
 		kept := waiters[:0]
 		for _, w := range waiters {
+			select {
+			case <-w.gone: // the caller gave up: forget it
+				continue
+			default:
+			}
 			if w.until(g.coord) {
 				w.reply <- nil
 			} else {
@@ -212,7 +219,7 @@ func (g *Gossiper) loop() {
 			case cmd.until(g.coord):
 				cmd.reply <- nil
 			default:
-				waiters = append(waiters, waiter{until: cmd.until, reply: cmd.reply})
+				waiters = append(waiters, waiter{until: cmd.until, reply: cmd.reply, gone: cmd.gone})
 			}
 		}
 	}
@@ -230,7 +237,7 @@ func (g *Gossiper) do(ctx context.Context, fn func(now time.Time, c *core.Member
 	if state != gossiperRunning {
 		return ErrNotRunning
 	}
-	cmd := command{fn: fn, until: until, reply: make(chan error, 1)}
+	cmd := command{fn: fn, until: until, reply: make(chan error, 1), gone: ctx.Done()}
 	select {
 	case g.cmds <- cmd:
 	case <-g.done:
