@@ -78,9 +78,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		eqGossip = fs.Duration("eq-gossip", eq.Gossip, "equal timing: GossipInterval of both")
 		eqFanout = fs.Int("eq-fanout", eq.Fanout, "equal timing: GossipNodes of both")
 		eqDgram  = fs.Int("eq-datagram", eq.Datagram, "equal timing: largest UDP payload (memberlist UDPBufferSize, hearsay datagram budget)")
+		render   = fs.String("render", "", "print a report saved with -json (as text, or -md) instead of running")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *render != "" {
+		b, err := os.ReadFile(*render)
+		if err != nil {
+			return err
+		}
+		var rep bench.Report
+		if err := json.Unmarshal(b, &rep); err != nil {
+			return fmt.Errorf("%s: %w", *render, err)
+		}
+		return printReport(stdout, rep, *asJSON, *asMD)
 	}
 	o := d
 	if *quick {
@@ -137,26 +149,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.Progress = stderr
 	}
 
-	started := time.Now()
+	started, load0 := time.Now(), bench.ThisMachine().LoadAvg
 	results, err := bench.Run(ctx, chosen, o)
 	rep := bench.NewReport(chosen, o, results, started, "hearsay-bench "+strings.Join(args, " "))
+	rep.Machine.LoadAvgStart = load0
+	if perr := printReport(stdout, rep, *asJSON, *asMD); perr != nil {
+		return errors.Join(err, perr)
+	}
+	return err
+}
+
+func printReport(stdout io.Writer, rep bench.Report, asJSON, asMD bool) error {
 	switch {
-	case *asJSON:
+	case asJSON:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(rep); jerr != nil {
-			return errors.Join(err, jerr)
-		}
-	case *asMD:
+		return enc.Encode(rep)
+	case asMD:
 		rep.WriteMarkdown(stdout)
 	default:
 		m := rep.Machine
-		fmt.Fprintf(stdout, "hearsay-bench %s: %d CPUs (%s), %s, %s, took %.0fs\n\n", rep.Started, m.CPUs, m.CPUModel, m.GoVersion, m.OSArch, rep.Elapsed)
+		fmt.Fprintf(stdout, "hearsay-bench %s: %d CPUs (%s), %s, %s, load average %s at the start, %s at the end, took %.0fs\n\n",
+			rep.Started, m.CPUs, m.CPUModel, m.GoVersion, m.OSArch, m.LoadAvgStart, m.LoadAvg, rep.Elapsed)
 		rep.WriteText(stdout)
+		for _, s := range rep.Options.Settings {
+			fmt.Fprintf(stdout, "targets of the benchmark issue, setting %q:\n", s.Name)
+			rep.WriteTargets(stdout, s.Name, false)
+			fmt.Fprintln(stdout)
+		}
 		fmt.Fprintln(stdout, "settings:")
 		rep.WriteSettings(stdout, false)
 	}
-	return err
+	return nil
 }
 
 func parseSizes(s string) ([]int, error) {

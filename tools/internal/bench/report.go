@@ -36,12 +36,22 @@ type Machine struct {
 	CPUModel   string `json:"cpu_model"`
 	GoVersion  string `json:"go_version"`
 	OSArch     string `json:"os_arch"`
+	// LoadAvg is /proc/loadavg's 1, 5 and 15 minute load when the report
+	// was made: other work on the machine shares the cores.
+	LoadAvg string `json:"loadavg"`
+	// LoadAvgStart is the same when the run started (set by the caller).
+	LoadAvgStart string `json:"loadavg_start,omitempty"`
 }
 
 // ThisMachine reads the machine's description.
 func ThisMachine() Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
 		OSArch: runtime.GOOS + "/" + runtime.GOARCH, CPUModel: "unknown"}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.LoadAvg = strings.Join(f[:3], " ")
+		}
+	}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
@@ -249,4 +259,113 @@ func (rep Report) WriteSettings(w io.Writer, md bool) {
 			fmt.Fprintf(w, "%s, %s: %s\n", s.Library, s.Setting, strings.Join(s.Values, ", "))
 		}
 	}
+}
+
+// WriteTargets checks the targets of the benchmark issue against the
+// results of one setting and prints, for each, met or missed and by how much.
+// "p99" of join convergence is the largest of the samples taken.
+func (rep Report) WriteTargets(w io.Writer, setting string, md bool) {
+	if same := rep.reusedBoth(setting); same != "" {
+		fmt.Fprintf(w, "Setting %q ran both libraries exactly as %q: same verdicts.\n", setting, same)
+		return
+	}
+	type row struct{ target, figures, verdict string }
+	var rows []row
+	verdict := func(ok bool, miss string) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED: " + miss
+	}
+	var hsBytes []float64
+	var ns []int
+	for _, n := range rep.Options.Sizes {
+		m := find(rep.Results, "memberlist", setting, n)
+		h := find(rep.Results, "hearsay", setting, n)
+		if m == nil || h == nil {
+			continue
+		}
+		if len(m.CrashSeconds) > 0 && len(h.CrashSeconds) > 0 {
+			hm, mm := maxOf(h.CrashSeconds), maxOf(m.CrashSeconds)
+			falses := h.FalseSuspect + h.FalseDead
+			rows = append(rows, row{fmt.Sprintf("N=%d crash detection max ≤ 0.5 × memberlist's, no false suspect/dead", n),
+				fmt.Sprintf("%.2f s vs %.2f s (×%.2f); false suspect %d, dead %d", hm, mm, hm/mm, h.FalseSuspect, h.FalseDead),
+				verdict(hm <= 0.5*mm && falses == 0 && h.CrashTimeouts == 0, missBy(hm, 0.5*mm, "s", falses))})
+		}
+		if len(m.JoinSeconds) > 0 && len(h.JoinSeconds) > 0 {
+			hp, mmed := maxOf(h.JoinSeconds), median(m.JoinSeconds)
+			ok := hp <= mmed && h.JoinTimeouts == 0
+			fig := fmt.Sprintf("hearsay max %.2f s over %d joins; memberlist median %.2f s", hp, len(h.JoinSeconds), mmed)
+			target := fmt.Sprintf("N=%d join convergence p99 ≤ memberlist's median", n)
+			miss := missBy(hp, mmed, "s", 0)
+			if n == 64 {
+				target = "N=64 join convergence p99 ≤ 1.5 s and ≤ memberlist's median"
+				ok = ok && hp <= 1.5
+				miss = missBy(hp, min(1.5, mmed), "s", 0)
+			}
+			rows = append(rows, row{target, fig, verdict(ok, miss)})
+		}
+		if m.LeaveSeconds > 0 && h.LeaveSeconds > 0 {
+			rows = append(rows, row{fmt.Sprintf("N=%d graceful leave ≤ memberlist's", n),
+				fmt.Sprintf("%.2f s vs %.2f s", h.LeaveSeconds, m.LeaveSeconds),
+				verdict(h.LeaveSeconds <= m.LeaveSeconds && !h.LeaveTimeout, missBy(h.LeaveSeconds, m.LeaveSeconds, "s", 0))})
+		}
+		if m.QuietSeconds > 0 && h.QuietSeconds > 0 {
+			rows = append(rows, row{fmt.Sprintf("N=%d idle bytes/member/s ≤ 3 × memberlist's", n),
+				fmt.Sprintf("%.1f vs %.1f B/s (×%.2f)", h.BytesPerMemberSec, m.BytesPerMemberSec, h.BytesPerMemberSec/m.BytesPerMemberSec),
+				verdict(h.BytesPerMemberSec <= 3*m.BytesPerMemberSec, missBy(h.BytesPerMemberSec, 3*m.BytesPerMemberSec, "B/s", 0))})
+			rows = append(rows, row{fmt.Sprintf("N=%d CPU per member ≤ memberlist's", n),
+				fmt.Sprintf("%.3f vs %.3f CPU s/member/min (×%.2f)", h.CPUSecPerMemberMin, m.CPUSecPerMemberMin, h.CPUSecPerMemberMin/m.CPUSecPerMemberMin),
+				verdict(h.CPUSecPerMemberMin <= m.CPUSecPerMemberMin, missBy(h.CPUSecPerMemberMin, m.CPUSecPerMemberMin, "CPU s/member/min", 0))})
+			hsBytes = append(hsBytes, h.BytesPerMemberSec)
+			ns = append(ns, n)
+		}
+	}
+	if len(hsBytes) >= 2 {
+		growth := hsBytes[len(hsBytes)-1] / hsBytes[0]
+		rows = append(rows, row{fmt.Sprintf("idle bytes/member/s flat as N grows (N=%d → N=%d, within ±25%%)", ns[0], ns[len(ns)-1]),
+			fmt.Sprintf("%.1f → %.1f B/s (×%.2f)", hsBytes[0], hsBytes[len(hsBytes)-1], growth),
+			verdict(growth <= 1.25 && growth >= 0.75, fmt.Sprintf("×%.2f", growth))})
+	}
+	if md && len(rows) > 0 {
+		fmt.Fprintf(w, "| target (setting %q) | hearsay vs memberlist | verdict |\n|---|---|---|\n", setting)
+	}
+	for _, r := range rows {
+		if md {
+			fmt.Fprintf(w, "| %s | %s | %s |\n", r.target, r.figures, r.verdict)
+		} else {
+			fmt.Fprintf(w, "%-70s %-60s %s\n", r.target, r.figures, r.verdict)
+		}
+	}
+}
+
+// missBy says how far got is over want.
+func missBy(got, want float64, unit string, falses uint64) string {
+	s := ""
+	if got > want {
+		s = fmt.Sprintf("%.3g %s over (×%.2f of the bound)", got-want, unit, got/want)
+	}
+	if falses > 0 {
+		if s != "" {
+			s += "; "
+		}
+		s += fmt.Sprintf("%d false suspicions/deaths", falses)
+	}
+	return s
+}
+
+// reusedBoth returns the setting whose figures both libraries reused for
+// every N of setting, or "".
+func (rep Report) reusedBoth(setting string) string {
+	same := ""
+	for _, r := range rep.Results {
+		if r.Setting != setting {
+			continue
+		}
+		if r.SameAs == "" || (same != "" && r.SameAs != same) {
+			return ""
+		}
+		same = r.SameAs
+	}
+	return same
 }

@@ -248,11 +248,11 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 		all := seq(0, n)
 		d, ok := waitAll(ctx, start, o.JoinTimeout, o.Poll, all, func(i int) bool { return c.ActiveCount(i) == n },
 			func(d time.Duration, pending []int) {
-				counts := make([]int, len(pending))
-				for k, i := range pending {
-					counts[k] = c.ActiveCount(i)
+				var lag []string
+				for _, i := range pending {
+					lag = append(lag, fmt.Sprintf("%d lists %d", i, c.ActiveCount(i)))
 				}
-				o.logf("%s %s N=%d: join %d after %.0fs: %d members not converged, listing %v", lib.Name, s.Name, n, j, d.Seconds(), len(pending), counts)
+				o.logf("%s %s N=%d: join %d after %.0fs: %d members not converged: %v", lib.Name, s.Name, n, j, d.Seconds(), len(pending), lag)
 			})
 		r.JoinSeconds = append(r.JoinSeconds, d.Seconds())
 		if !ok {
