@@ -114,6 +114,9 @@ func timed(xs []float64, timeouts int, f func([]float64) float64) (float64, stri
 	return v, "", true
 }
 
+// udpIPv4HeaderBytes is what IPv4 and UDP add to each datagram's payload.
+const udpIPv4HeaderBytes = 28
+
 var figures = []figure{
 	{"join convergence, median (s)", func(r Result) (float64, string, bool) { return timed(r.JoinSeconds, r.JoinTimeouts, median) }, "%.2f"},
 	{"join convergence, max (s)", func(r Result) (float64, string, bool) { return timed(r.JoinSeconds, r.JoinTimeouts, maxOf) }, "%.2f"},
@@ -127,9 +130,12 @@ var figures = []figure{
 		return r.LeaveSeconds, p, r.LeaveSeconds > 0
 	}, "%.2f"},
 	{"idle datagrams /member/s", func(r Result) (float64, string, bool) { return r.DatagramsPerMemberSec, "", r.QuietSeconds > 0 }, "%.2f"},
-	{"idle bytes /member/s (UDP+TCP)", func(r Result) (float64, string, bool) { return r.BytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
-	{"  of which UDP", func(r Result) (float64, string, bool) { return r.UDPBytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
-	{"  of which TCP", func(r Result) (float64, string, bool) { return r.StreamBytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
+	{"idle bytes /member/s (UDP+TCP payload)", func(r Result) (float64, string, bool) { return r.BytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
+	{"  UDP payload part", func(r Result) (float64, string, bool) { return r.UDPBytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
+	{"  TCP payload part", func(r Result) (float64, string, bool) { return r.StreamBytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
+	{"  UDP+TCP + 28 B header/datagram", func(r Result) (float64, string, bool) {
+		return r.BytesPerMemberSec + udpIPv4HeaderBytes*r.DatagramsPerMemberSec, "", r.QuietSeconds > 0
+	}, "%.1f"},
 	{"CPU s /member/min", func(r Result) (float64, string, bool) { return r.CPUSecPerMemberMin, "", r.QuietSeconds > 0 }, "%.3f"},
 	{"heap KiB /member", func(r Result) (float64, string, bool) { return r.HeapBytesPerMember / 1024, "", r.QuietSeconds > 0 }, "%.0f"},
 	{"goroutines /member", func(r Result) (float64, string, bool) { return r.GoroutinesPerMember, "", r.QuietSeconds > 0 }, "%.1f"},
