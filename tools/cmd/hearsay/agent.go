@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hearsay-go/hearsay/core"
+	"github.com/hearsay-go/hearsay/std"
 )
 
 // agentOptions is the agent's command line.
@@ -25,6 +26,9 @@ type agentOptions struct {
 	label  string
 	preset string
 	meta   string
+	// keyringFile is --keyring; keyring holds its keys (nil without one).
+	keyringFile string
+	keyring     *std.Keyring
 	// leaveTimeout bounds the graceful leave on SIGINT/SIGTERM.
 	leaveTimeout time.Duration
 }
@@ -56,7 +60,7 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 	fs := flag.NewFlagSet("hearsay agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local]")
+		fmt.Fprintln(stderr, "usage: hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local] [--keyring FILE]")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.name, "name", "", "this node's name, unique in the cluster (required)")
@@ -66,6 +70,7 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 	fs.StringVar(&o.label, "label", "", "cluster label; nodes with another label ignore this one")
 	fs.StringVar(&o.preset, "preset", "lan", "timing preset: lan, wan or local")
 	fs.StringVar(&o.meta, "meta", "", "metadata this node publishes with its record")
+	fs.StringVar(&o.keyringFile, "keyring", "", keyringHelp)
 	fs.DurationVar(&o.leaveTimeout, "leave-timeout", 5*time.Second, "how long a graceful leave may take on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -93,6 +98,13 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 		if err := checkHostPort("--join", s); err != nil {
 			return o, err
 		}
+	}
+	if o.keyringFile != "" {
+		k, err := loadKeyring(o.keyringFile)
+		if err != nil {
+			return o, err
+		}
+		o.keyring = k
 	}
 	return o, nil
 }

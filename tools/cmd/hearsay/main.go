@@ -1,6 +1,6 @@
 // Command hearsay runs a hearsay agent and talks to one.
 //
-//	hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local]
+//	hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local] [--keyring FILE]
 //	hearsay members [--http HOST:PORT]
 //
 // The agent runs one long-lived member of a cluster over UDP and serves its

@@ -39,6 +39,7 @@ func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentN
 		Label:        o.label,
 		Seeds:        o.join,
 		Meta:         []byte(o.meta),
+		Keyring:      o.keyring,
 		Core:         cfg,
 		TickInterval: tick,
 		Logger:       logger,
