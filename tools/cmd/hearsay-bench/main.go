@@ -167,6 +167,13 @@ func printReport(stdout io.Writer, rep bench.Report, asJSON, asMD bool) error {
 		return enc.Encode(rep)
 	case asMD:
 		rep.WriteMarkdown(stdout)
+		fmt.Fprintln(stdout, "<!-- targets -->")
+		for _, s := range rep.Options.Settings {
+			rep.WriteTargets(stdout, s.Name, true)
+			fmt.Fprintln(stdout)
+		}
+		fmt.Fprintln(stdout, "<!-- settings -->")
+		rep.WriteSettings(stdout, true)
 	default:
 		m := rep.Machine
 		fmt.Fprintf(stdout, "hearsay-bench %s: %d CPUs (%s), %s, %s, load average %s at the start, %s at the end, took %.0fs\n\n",
