@@ -79,7 +79,8 @@ type ScenarioOptions struct {
 	// Duration is the length of the scenario's main phase: the lossy phase of
 	// "loss" (default 10 min), the partition (default 30 s), the observation
 	// after a pause (default 30 s), the pause itself is 3 s. The steady-state
-	// measurement of "bootstrap" and "spread" lasts 10 s whatever Duration.
+	// measurement of "bootstrap" and "spread" (after 15 s of settling, over two
+	// anti-entropy intervals) does not depend on Duration.
 	Duration time.Duration
 	// Limit bounds each wait for convergence or detection (default 2 min).
 	Limit time.Duration
@@ -128,7 +129,8 @@ type Report struct {
 	FalseSuspect int `json:"false_suspect"`
 	// MsgsPerNodePerSec and BytesPerNodePerSec are what a live member sent per
 	// second (bytes by core.EstimateSize), measured over the scenario's main
-	// phase, or over 10 s of steady state for "bootstrap" and "spread".
+	// phase, or in steady state for "bootstrap" and "spread" (from 15 s after
+	// the views agreed, over two anti-entropy intervals).
 	MsgsPerNodePerSec  float64 `json:"msgs_per_node_per_sec"`
 	BytesPerNodePerSec float64 `json:"bytes_per_node_per_sec"`
 	// LargestMessageBytes is the largest EstimateSize of any message sent;
@@ -259,18 +261,25 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 			r.BytesPerNodePerSec = float64(b1-b0) / live / secs
 		}
 	}
-	const steady = 10 * time.Second
+	// Steady state: once the views agree, the piggyback queues still drain
+	// for a while (about RetransmitMult*log N transmissions of every record
+	// the bootstrap created); traffic is measured after that, over two
+	// anti-entropy intervals so that the digests count at their true rate.
+	const settle = 15 * time.Second
+	steady := max(10*time.Second, 2*cfg.AntiEntropyInterval)
 	victim := 1 + c.Rand().IntN(o.Nodes-1) // never the seed
 
 	switch name {
 	case "bootstrap":
 		r.Converged = true
 		r.ConvergeRounds = rounds(took)
-		measure(func() { c.Run(2 * time.Second); c.Run(steady) })
+		c.Run(settle)
+		measure(func() { c.Run(steady) })
 
 	case "spread":
 		r.Converged = true
-		measure(func() { c.Run(2 * time.Second); c.Run(steady) })
+		c.Run(settle)
+		measure(func() { c.Run(steady) })
 		j, err := c.AddNode()
 		if err != nil {
 			return r, err

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// A small crash scenario, in process: the JSON object has every documented
+// field, with values that make sense.
+func TestJSONReport(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"-scenario", "crash", "-nodes", "12", "-seed", "2", "-json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr: %s; stdout: %s", code, errb.String(), out.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out.String())
+	}
+	for _, k := range []string{"scenario", "nodes", "seed", "converge_rounds", "epidemic_bound_rounds",
+		"detect_seconds_p50", "detect_seconds_max", "false_dead", "msgs_per_node_per_sec",
+		"bytes_per_node_per_sec", "virtual_seconds", "wall_seconds"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("field %s missing", k)
+		}
+	}
+	num := func(k string) float64 { f, _ := m[k].(float64); return f }
+	if m["scenario"] != "crash" || num("nodes") != 12 || num("seed") != 2 {
+		t.Errorf("scenario/nodes/seed: %v %v %v", m["scenario"], m["nodes"], m["seed"])
+	}
+	if num("detect_seconds_max") <= 0 || num("detect_seconds_p50") > num("detect_seconds_max") {
+		t.Errorf("detection: p50 %v, max %v", m["detect_seconds_p50"], m["detect_seconds_max"])
+	}
+	if num("false_dead") != 0 {
+		t.Errorf("false_dead %v", m["false_dead"])
+	}
+	if want := math.Log(12)/math.Log(4) + math.Log(12)/3; math.Abs(num("epidemic_bound_rounds")-want) > 1e-9 {
+		t.Errorf("epidemic_bound_rounds %v, want log_4 12 + ln 12 / 3 = %v", m["epidemic_bound_rounds"], want)
+	}
+	if num("msgs_per_node_per_sec") <= 0 || num("bytes_per_node_per_sec") <= num("msgs_per_node_per_sec") {
+		t.Errorf("traffic: %v msgs, %v bytes per node per second", m["msgs_per_node_per_sec"], m["bytes_per_node_per_sec"])
+	}
+	if num("virtual_seconds") <= 0 || num("wall_seconds") <= 0 || num("converge_rounds") <= 0 {
+		t.Errorf("times: virtual %v, wall %v, converge_rounds %v", m["virtual_seconds"], m["wall_seconds"], m["converge_rounds"])
+	}
+}
+
+// Without -json the summary names the scenario and lists the checks.
+func TestSummary(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"-scenario", "leave", "-nodes", "8"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d; stderr: %s; stdout: %s", code, errb.String(), out.String())
+	}
+	for _, want := range []string{"scenario", "leave: 8 nodes", "traffic", "checks:", "ok    left-member-never-dead"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// Bad flags: a clear message on stderr and exit status 2.
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-scenario", "nope"},
+		{"-nodes", "1"},
+		{"-loss", "1.5"},
+		{"-loss", "-0.1"},
+		{"-config", "moon"},
+		{"-duration", "-1s"},
+		{"-nodes", "many"},
+		{"-frobnicate"},
+		{"extra"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		if errb.Len() == 0 {
+			t.Errorf("%v: nothing on stderr", args)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%v: wrote to stdout: %s", args, out.String())
+		}
+	}
+}
