@@ -156,9 +156,43 @@ func TestPartitionHeals(t *testing.T) {
 
 // A node restarts at the same authority: its new NodeID replaces the old one
 // in every view, and the old instance never comes back.
+// The packaged scenario restarts the node one second after its crash, before
+// anyone noticed; here it restarts only once every member has declared the
+// old instance Dead (and quarantined it).
 func TestRestartAtSameAuthority(t *testing.T) {
 	r := runScenario(t, "restart", ScenarioOptions{Nodes: 50, Seed: 1})
 	expectChecks(t, r, "converged-after-restart", "new-instance-everywhere", "old-instance-never-back", "still-converged", "no-false-dead")
+
+	c, err := New(Options{Nodes: 50, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Bootstrap(0, time.Second, time.Minute); err != nil || !ok {
+		t.Fatalf("bootstrap: converged %v, %v", ok, err)
+	}
+	old := c.NodeID(7)
+	c.Crash(7)
+	if _, ok := c.RunUntil(func() bool { return c.AllLiveMarked(old, core.StatusDead) }, time.Minute); !ok {
+		t.Fatalf("the crashed instance was not declared Dead everywhere within a minute")
+	}
+	if err := c.Restart(7, 0); err != nil {
+		t.Fatal(err)
+	}
+	fresh := c.NodeID(7)
+	took, ok := c.RunUntil(c.Converged, 2*c.Config().AntiEntropyInterval)
+	if !ok {
+		t.Fatalf("after a restart at the quarantined authority the views did not agree within %v", 2*c.Config().AntiEntropyInterval)
+	}
+	c.Run(30 * time.Second)
+	for _, i := range c.LiveNodes() {
+		if r, ok := c.Record(i, c.Authority(7)); !ok || r.NodeID != fresh || r.Status != core.StatusUp {
+			t.Errorf("node %d's record at the restarted authority: %+v (found %v), want %s Up", i, r, ok, fresh)
+		}
+	}
+	if c.Ghosts() != 0 || len(c.FalseDead()) != 0 || !c.Converged() {
+		t.Errorf("30 s later: ghosts %d, false dead %v, converged %v", c.Ghosts(), c.FalseDead(), c.Converged())
+	}
+	t.Logf("restart after detection: one view again after %v", took)
 }
 
 // A node stalls for 3 s (a stop-the-world pause): on resume it declares no one
