@@ -372,3 +372,48 @@ func TestOneSourceCannotFillTheInboundQueue(t *testing.T) {
 	assert.Empty(t, tr.pend, "every place given back")
 	tr.pendMu.Unlock()
 }
+
+// TestForgeriesNeedTheKey sends a running cluster forged datagrams from a
+// raw socket: a fake member's join request, and gossip declaring a live
+// member Dead. Without a keyring they land (the cluster is open to anyone
+// on the network); with one they are dropped as unauthenticated and change
+// nothing.
+func TestForgeriesNeedTheKey(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keyring=%v", keyed), func(t *testing.T) {
+			al := newAlarm()
+			nodes := startWatchedCluster(t, al, "k", 3, func(int) Config {
+				c := localConfig("", "127.0.0.1:0")
+				if keyed {
+					c.Keyring = mustKeyring(t, testKey(5))
+				}
+				return c
+			})
+			target, victim := nodes[0], nodes[1]
+			const fake = "127.0.0.1:9"
+			held := victim.LocalNode()
+			held.Status = core.StatusDead
+			forged := [][]byte{
+				EncodeEnvelopeMust(t, "test", core.Message{Kind: core.MessageJoinRequest, From: fake, FromID: "mallory",
+					Entries: []core.NodeRecord{{NodeID: "mallory", Authority: fake, Status: core.StatusJoining, Incarnation: 1}}}),
+				EncodeEnvelopeMust(t, "test", core.Message{Kind: core.MessageGossip, From: fake, FromID: "mallory",
+					Entries: []core.NodeRecord{held}}),
+			}
+			for _, d := range forged {
+				rawSend(t, target.Addr(), d)
+			}
+			if !keyed {
+				eventually(t, waitTimeout, func() bool { return statusOf(target, fake) == core.StatusUp },
+					"the fake member was not admitted: %s", views(nodes))
+				eventually(t, waitTimeout, func() bool { return len(al.events()) > 0 }, "the forged death went unnoticed")
+				return
+			}
+			eventually(t, waitTimeout, func() bool { return target.Transport().Stats().DroppedAuth >= 2 },
+				"forgeries not dropped: %+v", target.Transport().Stats())
+			waitTraffic(t, nodes, 20)
+			assert.Zero(t, statusOf(target, fake), "the fake member got in")
+			assert.Empty(t, al.events())
+			assert.Equal(t, core.StatusUp, statusOf(target, victim.Addr()))
+		})
+	}
+}
