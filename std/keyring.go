@@ -78,6 +78,7 @@ var (
 //
 // A Keyring is safe for concurrent use: a transport seals and opens on its
 // goroutines while an operator rotates keys. Keys are copied in and out.
+// Create one with NewKeyring or ParseKeyring; the zero value is not usable.
 type Keyring struct {
 	mu    sync.Mutex // serialises changes; readers use state alone
 	state atomic.Pointer[keyringState]
