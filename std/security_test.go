@@ -251,14 +251,24 @@ func floodDatagrams(t *testing.T, victim string, rng *rand.Rand) [][]byte {
 // cluster with hostile datagrams from one socket, as fast as it can send
 // them, for a few seconds. No live member may be suspected, the node keeps
 // serving the cluster, and memory stays bounded.
+// With a keyring, the same flood is dropped as unauthenticated.
 func TestFloodDoesNotCauseFalseSuspicion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods a node for seconds")
 	}
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keyring=%v", keyed), func(t *testing.T) { testFlood(t, keyed) })
+	}
+}
+
+func testFlood(t *testing.T, keyed bool) {
 	al := newAlarm()
 	nodes := startWatchedCluster(t, al, "f", 5, func(int) Config {
 		c := localConfig("", "127.0.0.1:0")
 		c.Core.MaxMembers = 64
+		if keyed {
+			c.Keyring = mustKeyring(t, testKey(3))
+		}
 		return c
 	})
 	victim := nodes[0]
@@ -320,15 +330,21 @@ func TestFloodDoesNotCauseFalseSuspicion(t *testing.T) {
 	assert.Empty(t, al.events(), "false suspicions under a flood")
 
 	floodRecv := after.Transport.DatagramsReceived - before.Transport.DatagramsReceived
-	t.Logf("flood: %d datagrams sent, %d read by the victim (%.0f/s); dropped: decode %d, inbound-full %d, fair-share %d; coordinator rejected %d; heap %d KiB -> peak %d KiB",
+	t.Logf("flood: %d datagrams sent, %d read by the victim (%.0f/s); dropped: auth %d, decode %d, inbound-full %d, fair-share %d; coordinator rejected %d; heap %d KiB -> peak %d KiB",
 		sent.Load(), floodRecv, float64(floodRecv)/floodFor.Seconds(),
+		after.Transport.DroppedAuth-before.Transport.DroppedAuth,
 		after.Transport.DroppedDecodeError-before.Transport.DroppedDecodeError,
 		after.Transport.DroppedInboundFull-before.Transport.DroppedInboundFull,
 		after.Transport.DroppedFairShare-before.Transport.DroppedFairShare,
 		after.Coordinator.MessagesRejected-before.Coordinator.MessagesRejected, baseline>>10, peak>>10)
 	assert.Positive(t, floodRecv, "the flood reached the victim")
-	assert.Positive(t, after.Transport.DroppedDecodeError-before.Transport.DroppedDecodeError)
-	assert.Positive(t, after.Coordinator.MessagesRejected-before.Coordinator.MessagesRejected)
+	if keyed {
+		assert.Positive(t, after.Transport.DroppedAuth-before.Transport.DroppedAuth)
+		assert.Equal(t, before.Transport.DroppedDecodeError, after.Transport.DroppedDecodeError, "nothing unauthenticated is decoded")
+	} else {
+		assert.Positive(t, after.Transport.DroppedDecodeError-before.Transport.DroppedDecodeError)
+		assert.Positive(t, after.Coordinator.MessagesRejected-before.Coordinator.MessagesRejected)
+	}
 
 	// Memory: the flood may cost queues and buffers, all bounded, never
 	// memory proportional to what was sent. 64 MiB is far above what the
