@@ -217,7 +217,7 @@ type MembershipCoordinator struct {
 	nextPrune   time.Time
 	nextCheck   time.Time
 	nextWake    time.Time
-	quiet       bool // merging a join reply: changes are not queued for gossip
+	quiet       bool // merging a join reply or an anti-entropy repair: changes are not queued for gossip
 
 	out Outcome // accumulated by the current call, handed out by take
 }

@@ -116,7 +116,14 @@ func (c *MembershipCoordinator) dispatch(now time.Time, m Message) error {
 		c.applyRecords(now, m)
 		c.handleHeartbeat(now, m)
 	case MessageGossip:
-		c.applyRecords(now, m)
+		if m.Seq != 0 {
+			// The answer to our digest reply's Want: a repair, merged quietly.
+			c.quiet = true
+			c.stats.AntiEntropyRepairs += uint64(c.applyRecords(now, m))
+			c.quiet = false
+		} else {
+			c.applyRecords(now, m)
+		}
 	case MessageJoinRequest:
 		c.applyRecords(now, m)
 		c.admit(now, m)
@@ -134,8 +141,9 @@ func (c *MembershipCoordinator) dispatch(now time.Time, m Message) error {
 		c.applyRecords(now, m)
 		c.serveDigest(m)
 	case MessageDigestReply:
-		changed := c.applyRecords(now, m)
-		c.stats.AntiEntropyRepairs += uint64(changed)
+		c.quiet = true
+		c.stats.AntiEntropyRepairs += uint64(c.applyRecords(now, m))
+		c.quiet = false
 		c.answerWant(m)
 	}
 	return nil
@@ -435,7 +443,9 @@ func (c *MembershipCoordinator) answerWant(m Message) {
 		return
 	}
 	records := RecordsInBuckets(c.table.Snapshot(), c.nbuckets, want)
-	for _, msg := range packMessages(c.newMessage(MessageGossip), records, c.cfg.MaxMessageBytes, false) {
+	base := c.newMessage(MessageGossip)
+	base.Seq = m.Seq // marks the gossip as a repair
+	for _, msg := range packMessages(base, records, c.cfg.MaxMessageBytes, false) {
 		c.send(m.From, msg)
 	}
 }

@@ -80,7 +80,9 @@ type broadcast struct {
 	rec       NodeRecord
 	transmits int
 	seq       uint64 // insertion order: higher is newer
-	done      bool   // superseded or transmitted enough: no longer in queue
+	echoes    int    // times a peer sent us this very record (see Heard)
+	burst     bool   // queued or echoed while the queue was congested
+	done      bool   // superseded or retired: no longer in queue
 }
 
 // NewGossipEngine returns an engine whose records are retransmitted
@@ -102,7 +104,7 @@ func (e *GossipEngine) Enqueue(rec NodeRecord) {
 	if old, ok := e.queue[rec.Authority]; ok {
 		old.done = true
 	}
-	b := &broadcast{rec: rec.Clone(), seq: e.seq}
+	b := &broadcast{rec: rec.Clone(), seq: e.seq, burst: len(e.queue) > congestion}
 	e.queue[rec.Authority] = b
 	e.levels[0] = append(e.levels[0], b)
 }
@@ -123,30 +125,46 @@ func (e *GossipEngine) Queued(authority string) (NodeRecord, int, bool) {
 // Transmissions returns how many records the engine has handed out in total.
 func (e *GossipEngine) Transmissions() uint64 { return e.transmissions }
 
-// congestion is the queue length above which the engine retires records
-// whose news keeps coming back (see Heard): more than a few messages' worth.
-const congestion = 64
+// congestion is the queue length above which the engine is in a burst of
+// changes (many members joining at once): more than one message's worth.
+const congestion = 24
 
-// Heard tells the engine that rec arrived from a peer and was no news. When
-// the queue is congested (a burst of changes, such as many members joining
-// at once) and rec is the queued record of its authority, that counts as one
-// transmission: the rumour is already widespread ("feedback, counter" in
-// Demers et al.'s epidemic algorithms), so fresher news gets the room. With
-// a short queue — a single change spreading — nothing is retired early, so
-// every change still gets its full transmit budget.
+// Heard tells the engine that rec arrived from a peer and was no news to
+// this node. If rec is the queued record of its authority, the rumour is
+// already spreading without us ("feedback, counter" in Demers et al.'s
+// epidemic algorithms). In a burst of changes (the queue holds more than
+// congestion records, say many members joining at once) such echoes count
+// as transmissions, for every record queued or echoed during the burst, so
+// that members stop gossiping what everyone knows soon after the burst. A
+// change outside a burst ignores echoes and gets its whole budget of pushes,
+// which is what makes it reach every member in close to the epidemic bound.
 func (e *GossipEngine) Heard(rec NodeRecord, n int) {
-	if len(e.queue) <= congestion {
-		return
-	}
 	b, ok := e.queue[rec.Authority]
 	if !ok || !b.rec.Equal(rec) {
 		return
 	}
-	b.transmits++ // it stays in its level; Fill re-files it when it passes
-	if b.transmits >= RetransmitLimit(e.mult, n) {
-		b.done = true
-		delete(e.queue, rec.Authority)
+	b.echoes++
+	if len(e.queue) > congestion {
+		b.burst = true
 	}
+	if e.spent(b) >= RetransmitLimit(e.mult, n) {
+		e.retire(b)
+	}
+}
+
+// spent is how much of its retransmit budget b has used.
+func (e *GossipEngine) spent(b *broadcast) int {
+	if b.burst {
+		return b.transmits + b.echoes
+	}
+	return b.transmits
+}
+
+// retire takes b out of the queue (it stays in its level, marked done, until
+// Fill passes over it).
+func (e *GossipEngine) retire(b *broadcast) {
+	b.done = true
+	delete(e.queue, b.rec.Authority)
 }
 
 // Fill appends to dst the queued records that fit in budget bytes (by
@@ -169,11 +187,11 @@ func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 		i := len(lvl) - 1
 		for ; i >= 0 && budget >= minRecordBytes; i-- {
 			b := lvl[i]
-			switch {
-			case b.done:
+			if b.done {
 				continue
-			case b.transmits != t:
-				e.moved = append(e.moved, b) // counted by Heard: re-file
+			}
+			if e.spent(b) >= limit {
+				e.retire(b)
 				continue
 			}
 			sz := EstimateRecordSize(b.rec)
@@ -186,9 +204,8 @@ func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 			dst = append(dst, b.rec.Clone())
 			b.transmits++
 			e.transmissions++
-			if b.transmits >= limit {
-				b.done = true
-				delete(e.queue, b.rec.Authority)
+			if e.spent(b) >= limit {
+				e.retire(b)
 			} else {
 				e.moved = append(e.moved, b)
 			}

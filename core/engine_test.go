@@ -94,31 +94,39 @@ func TestEngineFillRespectsBudget(t *testing.T) {
 	}
 }
 
-func TestEngineHeardRetiresOnlyWhenCongested(t *testing.T) {
-	e := NewGossipEngine(1)
+func TestEngineHeardRetiresEchoedRumoursOfABurst(t *testing.T) {
+	e := NewGossipEngine(4) // limit 4 at n=5
 	e.Enqueue(qrec("a", 1, StatusUp))
 	for i := 0; i < 10; i++ {
 		e.Heard(qrec("a", 1, StatusUp), 5)
 	}
-	if _, sent, ok := e.Queued("a"); !ok || sent != 0 {
-		t.Fatalf("uncongested: queued %v sent %d; Heard must not count", ok, sent)
+	if _, _, ok := e.Queued("a"); !ok {
+		t.Fatal("outside a burst, echoes retired a record")
 	}
-	for i := 0; i < congestion; i++ {
+	// A burst: echoes count as transmissions.
+	for i := 0; i <= congestion; i++ {
 		e.Enqueue(qrec(fmt.Sprintf("n%d", i), 1, StatusUp))
 	}
+	e.Heard(qrec("b", 1, StatusSuspect), 5) // not queued: ignored
 	e.Heard(qrec("a", 1, StatusSuspect), 5) // not the queued record: ignored
-	if _, sent, _ := e.Queued("a"); sent != 0 {
-		t.Fatalf("a different record counted: sent %d", sent)
+	if _, _, ok := e.Queued("a"); !ok {
+		t.Fatal("a different record counted as an echo")
 	}
-	e.Heard(qrec("a", 1, StatusUp), 5) // limit 1: retired
+	e.Heard(qrec("a", 1, StatusUp), 5)
 	if _, _, ok := e.Queued("a"); ok {
-		t.Fatal("congested: a record heard back at its limit is still queued")
+		t.Fatal("in a burst, 11 echoes did not retire a record with limit 4")
 	}
-	// The retired record never comes out of Fill.
+	for i := 0; i < 4; i++ {
+		e.Heard(qrec("n3", 1, StatusUp), 5)
+	}
+	if _, _, ok := e.Queued("n3"); ok {
+		t.Fatal("in a burst, 4 echoes did not retire a record with limit 4")
+	}
+	// A retired record never comes out of Fill.
 	for e.Pending() > 0 {
 		for _, r := range e.Fill(nil, 1000, 5, "") {
-			if r.Authority == "a" {
-				t.Fatal("a retired record was filled")
+			if r.Authority == "a" || r.Authority == "n3" {
+				t.Fatalf("retired record %s was filled", r.Authority)
 			}
 		}
 	}
