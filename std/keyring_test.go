@@ -323,3 +323,49 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSealFullDatagram(b *testing.B) {
+	k := mustKeyring(b, testKey(1))
+	env, err := EncodeEnvelope("prod", fullDatagram())
+	require.NoError(b, err)
+	buf := make([]byte, 0, len(env)+SealOverhead)
+	b.SetBytes(int64(len(env)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = k.seal(buf[:0], env)
+	}
+}
+
+func BenchmarkOpenFullDatagram(b *testing.B) {
+	k := mustKeyring(b, testKey(1))
+	env, err := EncodeEnvelope("prod", fullDatagram())
+	require.NoError(b, err)
+	sealed, err := k.seal(nil, env)
+	require.NoError(b, err)
+	buf := make([]byte, 0, len(env))
+	b.SetBytes(int64(len(sealed)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if buf, err = k.open(buf[:0], sealed, "prod"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpenForgery is what a forged datagram costs a receiver holding
+// three keys: three failed tag checks.
+func BenchmarkOpenForgery(b *testing.B) {
+	k := mustKeyring(b, testKey(1), testKey(2), testKey(3))
+	env, err := EncodeEnvelope("prod", fullDatagram())
+	require.NoError(b, err)
+	forged, err := mustKeyring(b, testKey(4)).seal(nil, env)
+	require.NoError(b, err)
+	buf := make([]byte, 0, len(env))
+	b.SetBytes(int64(len(forged)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.open(buf[:0], forged, "prod"); err == nil {
+			b.Fatal("forgery opened")
+		}
+	}
+}

@@ -21,6 +21,9 @@ import (
 //	4       L     cluster label (opaque bytes; must equal the receiver's label)
 //	4+L     ...   the core.Message, msgpack-encoded as an array
 //
+// With a Keyring, the message is sealed (AES-256-GCM) and the version byte
+// is SealedWireVersion; the layout is documented in keyring.go.
+//
 // The message is a msgpack array of exactly 7 elements, the fields of
 // core.Message in declaration order:
 //
