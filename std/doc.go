@@ -34,6 +34,14 @@
 // source filter). Node.Stats gathers every counter: datagrams and bytes,
 // drops by reason, protocol activity, events lost by slow subscribers.
 //
+// # Security
+//
+// Without a keyring the cluster is open to anyone who can reach its port.
+// Config.Keyring (NewKeyring, ParseKeyring) seals every datagram with
+// AES-256-GCM and drops, before decoding, whatever does not open under one
+// of its keys; AddKey, UseKey and RemoveKey rotate keys on a running
+// cluster. SECURITY.md at the repository root has the threat model.
+//
 // # Layers
 //
 // Node is built from parts that can be used on their own:
