@@ -78,8 +78,9 @@ type ScenarioOptions struct {
 	Config core.Config
 	// Duration is the length of the scenario's main phase: the lossy phase of
 	// "loss" (default 10 min), the partition (default 30 s), the observation
-	// after a pause (default 30 s), the pause itself is 3 s. The steady-state
-	// measurement of "bootstrap" and "spread" (after 15 s of settling, over two
+	// after a pause (default 30 s), the pause itself is 3 s. Every scenario
+	// starts 15 s after the bootstrap converged, so that its traffic settles;
+	// the steady-state measurement of "bootstrap" and "spread" (over two
 	// anti-entropy intervals) does not depend on Duration.
 	Duration time.Duration
 	// Limit bounds each wait for convergence or detection (default 2 min).
@@ -129,8 +130,8 @@ type Report struct {
 	FalseSuspect int `json:"false_suspect"`
 	// MsgsPerNodePerSec and BytesPerNodePerSec are what a live member sent per
 	// second (bytes by core.EstimateSize), measured over the scenario's main
-	// phase, or in steady state for "bootstrap" and "spread" (from 15 s after
-	// the views agreed, over two anti-entropy intervals).
+	// phase, or in steady state for "bootstrap" and "spread" (over two
+	// anti-entropy intervals).
 	MsgsPerNodePerSec  float64 `json:"msgs_per_node_per_sec"`
 	BytesPerNodePerSec float64 `json:"bytes_per_node_per_sec"`
 	// LargestMessageBytes is the largest EstimateSize of any message sent;
@@ -174,7 +175,29 @@ func (r *Report) check(name string, ok bool, format string, args ...any) {
 }
 
 // RunScenario runs one named scenario (see Scenarios) and reports what it
-// measured and which of its checks passed. An error means the scenario could
+// measured and which of its checks passed. Each starts the same way: N nodes
+// join node 0 within one gossip round, the views converge, and 15 s pass.
+// Then:
+//
+//   - bootstrap: nothing more; traffic is measured in steady state.
+//   - crash: a random member (never node 0) crashes; every live member must
+//     mark it Dead, and no one else may ever be suspected.
+//   - leave: a random member leaves gracefully; every live member must mark
+//     it Removed and none Dead; it must report LeaveDone.
+//   - loss: every link loses Loss (default 20%) of its messages for Duration
+//     (default 10 min); no live member may be marked Dead.
+//   - partition: the live members split in two halves for Duration (default
+//     30 s); after the heal, one view within two AntiEntropyIntervals.
+//   - pause: a random member stalls for 3 s; it must mark no one Dead, and
+//     no one may mark it Dead; then Duration (default 30 s) of observation.
+//   - restart: a random member crashes and, 1 s later, restarts at the same
+//     authority with a new NodeID; the new instance must be Up everywhere and
+//     the old one never active again.
+//   - spread: steady-state traffic is measured, then one new node joins; it
+//     must reach every member within 1.5 times the epidemic bound.
+//
+// Every scenario also checks that no message exceeded MaxMessageBytes and,
+// but for partition, that no live member was ever marked Dead. An error means the scenario could
 // not run at all (unknown name, bad options, a node that failed to start);
 // a protocol that misbehaves gives failed checks, not an error.
 func RunScenario(name string, o ScenarioOptions) (Report, error) {
@@ -225,8 +248,8 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 	}
 	rounds := func(d time.Duration) float64 { return float64(d) / float64(round) }
 
-	// Every scenario starts from a converged cluster: all nodes join node 0
-	// within the first gossip round.
+	// Every scenario starts from a converged, settled cluster: all nodes join
+	// node 0 within the first gossip round.
 	took, ok, err := c.Bootstrap(0, round, o.Limit)
 	if err != nil {
 		return r, err
@@ -261,24 +284,24 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 			r.BytesPerNodePerSec = float64(b1-b0) / live / secs
 		}
 	}
-	// Steady state: once the views agree, the piggyback queues still drain
-	// for a while (about RetransmitMult*log N transmissions of every record
-	// the bootstrap created); traffic is measured after that, over two
-	// anti-entropy intervals so that the digests count at their true rate.
+	// Once the views agree, the piggyback queues still drain for a while
+	// (about RetransmitMult*log N transmissions of every record the bootstrap
+	// created): every scenario lets that settle before its main phase, and
+	// steady state is measured over two anti-entropy intervals so that the
+	// digests count at their true rate.
 	const settle = 15 * time.Second
 	steady := max(10*time.Second, 2*cfg.AntiEntropyInterval)
 	victim := 1 + c.Rand().IntN(o.Nodes-1) // never the seed
+	c.Run(settle)
 
 	switch name {
 	case "bootstrap":
 		r.Converged = true
 		r.ConvergeRounds = rounds(took)
-		c.Run(settle)
 		measure(func() { c.Run(steady) })
 
 	case "spread":
 		r.Converged = true
-		c.Run(settle)
 		measure(func() { c.Run(steady) })
 		j, err := c.AddNode()
 		if err != nil {
