@@ -211,6 +211,9 @@ func (rep Report) write(w io.Writer, md bool) {
 					first = r.Library
 				}
 			}
+			if m != nil && h != nil && m.Order == h.Order {
+				first = "?" // one side's figures were reused from another setting
+			}
 			if m != nil && h != nil && m.SameAs != "" && h.SameAs != "" && m.SameAs == h.SameAs {
 				// Both sides ran exactly their configuration of another setting.
 				line := fmt.Sprintf("%s: both libraries' configurations are identical to their %q ones; see that table.", title, m.SameAs)
@@ -221,7 +224,9 @@ func (rep Report) write(w io.Writer, md bool) {
 				}
 				continue
 			}
-			title += ", " + first + " ran first"
+			if first != "?" {
+				title += ", " + first + " ran first"
+			}
 			for _, r := range []*Result{m, h} {
 				if r != nil && r.SameAs != "" {
 					title += fmt.Sprintf("; %s's configuration is identical to its %q one, figures reused", r.Library, r.SameAs)

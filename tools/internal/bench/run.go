@@ -139,17 +139,27 @@ func Run(ctx context.Context, libs []Library, o Options) ([]Result, error) {
 	k := 0
 	for _, n := range o.Sizes {
 		for _, s := range o.Settings {
+			// Pairs where every library reuses earlier figures run nothing
+			// and do not count in the alternation.
+			reused := map[string]Result{}
+			for _, lib := range libs {
+				if prev, ok := reusable(results, lib, s, n, o); ok {
+					reused[lib.Name] = prev
+				}
+			}
 			order := slices.Clone(libs)
 			if k%2 == 1 {
 				slices.Reverse(order)
 			}
-			k++
+			if len(reused) < len(libs) {
+				k++
+			}
 			for pos, lib := range order {
 				if err := ctx.Err(); err != nil {
 					return results, err
 				}
-				if prev, ok := reusable(results, lib, s, n, o); ok {
-					prev.Setting, prev.SameAs, prev.Order = s.Name, prev.Setting, pos
+				if prev, ok := reused[lib.Name]; ok {
+					prev.Setting, prev.SameAs = s.Name, prev.Setting
 					o.logf("%s %s N=%d: configuration identical to %s, reusing it", lib.Name, s.Name, n, prev.SameAs)
 					results = append(results, prev)
 					continue
