@@ -397,7 +397,8 @@ func (c *Cluster) boot(i int, client bool, seeds []string) error {
 	}
 	n.gen++
 	n.id, n.coord, n.state, n.client = id, coord, stateRunning, client
-	n.leaving, n.paused, n.pending = false, false, n.pending[:0]
+	c.dropPending(n)
+	n.leaving, n.paused = false, false
 	c.instances[id] = &instance{slot: i}
 	now := c.Now()
 	var out core.Outcome
@@ -444,11 +445,7 @@ func (c *Cluster) Crash(i int) {
 	n.state = stateCrashed
 	n.gen++
 	n.paused = false
-	for _, ref := range n.pending {
-		c.release(ref)
-		c.stats.ToDown++
-	}
-	n.pending = n.pending[:0]
+	c.dropPending(n)
 	if inst := c.instances[n.id]; inst != nil {
 		inst.crashed, inst.crashedAt = true, c.now
 	}

@@ -120,6 +120,7 @@ func (c *Cluster) afterStep(n *node) {
 		n.state = stateLeft
 		n.gen++
 		n.paused = false
+		c.dropPending(n)
 		if inst := c.instances[n.id]; inst != nil {
 			inst.left = true
 		}
@@ -222,4 +223,13 @@ func cloneMessage(m core.Message) core.Message {
 		m.Want = append([]uint32(nil), m.Want...)
 	}
 	return m
+}
+
+// dropPending drops the messages queued at a paused node that stops.
+func (c *Cluster) dropPending(n *node) {
+	for _, ref := range n.pending {
+		c.release(ref)
+		c.stats.ToDown++
+	}
+	n.pending = n.pending[:0]
 }

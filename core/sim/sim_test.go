@@ -225,3 +225,40 @@ func TestEpidemicBound(t *testing.T) {
 		}
 	}
 }
+
+// With RecordEvents every member event is kept per node, and OnEvent sees the
+// same events as they happen.
+func TestEventLogAndHook(t *testing.T) {
+	hooked := map[int]int{}
+	c, err := New(Options{Nodes: 4, Seed: 1, RecordEvents: true,
+		OnEvent: func(node int, ev core.MemberEvent) { hooked[node]++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Bootstrap(0, time.Second, time.Minute); err != nil || !ok {
+		t.Fatalf("bootstrap: converged %v, %v", ok, err)
+	}
+	for i := range 4 {
+		evs := c.Events(i)
+		if len(evs) == 0 || len(evs) != hooked[i] {
+			t.Errorf("node %d: %d events logged, %d hooked", i, len(evs), hooked[i])
+		}
+		ups := 0
+		for _, ev := range evs {
+			if ev.At.Before(c.start) || ev.At.After(c.Now()) {
+				t.Errorf("node %d: event at %v outside the run [%v, %v]", i, ev.At, c.start, c.Now())
+			}
+			if ev.To == core.StatusUp && ev.Record.NodeID != c.NodeID(i) {
+				ups++
+			}
+		}
+		if ups < 3 || c.EventsTo(i, core.StatusUp) < ups {
+			t.Errorf("node %d: %d Up events about the 3 others (EventsTo says %d)", i, ups, c.EventsTo(i, core.StatusUp))
+		}
+	}
+	for j := range 4 {
+		if got := c.Marked(c.NodeID(j), core.StatusUp); got < 3 {
+			t.Errorf("node %d marked Up by %d nodes, want >= 3", j, got)
+		}
+	}
+}
