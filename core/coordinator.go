@@ -465,12 +465,12 @@ func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("%w: already leaving", ErrInvalidState)
 	}
 	c.observe(now)
+	c.refreshRing(now) // the monitors stay as they are now until the leave is done
 	c.leaving = true
 	c.joinPending = false
 	c.self.Status = StatusLeaving
 	c.self.Incarnation++
 	c.storeSelf(now)
-	c.refreshRing(now)
 	targets := slices.Clone(c.monitors)
 	for _, p := range c.randomPeers(c.cfg.GossipNodes) {
 		if !slices.Contains(targets, p) {

@@ -149,6 +149,12 @@ func (c *MembershipCoordinator) refreshRing(now time.Time) {
 		return
 	}
 	c.ringSeen = c.ring.version
+	if c.leaving {
+		// A leaving member keeps heartbeating the monitors it had (so they
+		// do not suspect it before the leave reaches them) and watches no one.
+		c.setWatched(now, nil)
+		return
+	}
 	c.monitors = c.monitors[:0]
 	if c.state != CoordinatorMember || !c.ring.contains(c.cfg.Authority) {
 		c.setWatched(now, nil)

@@ -449,3 +449,34 @@ func TestEveryMessageFitsInLongRuns(t *testing.T) {
 		t.Fatal("nothing sent")
 	}
 }
+
+func TestGracefulLeaveUnderLossIsNeverDead(t *testing.T) {
+	net := cluster(t, 20, 16)
+	var dead []string
+	net.observe = func(at string, ev MemberEvent) {
+		if ev.To == StatusDead {
+			dead = append(dead, at+" saw "+ev.Record.Authority+" dead")
+		}
+	}
+	net.loss = 0.2
+	for _, i := range []int{3, 9, 14} {
+		leaver := net.nodes[auth(i)].c
+		o, err := leaver.HandleLeave(net.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.deliver(auth(i), o)
+		if !net.runUntil(30*time.Second, leaver.LeaveDone) {
+			t.Fatalf("leave of %s not done", auth(i))
+		}
+	}
+	net.run(60 * time.Second)
+	for _, i := range []int{3, 9, 14} {
+		if !net.allSee(auth(i), StatusRemoved) {
+			t.Errorf("%s is not Removed everywhere", auth(i))
+		}
+	}
+	if len(dead) > 0 {
+		t.Fatalf("a leaver was declared Dead: %v", dead)
+	}
+}
