@@ -100,10 +100,13 @@ type CoordinatorStats struct {
 // Join. StartMember puts the node's own record in the table as Joining at
 // incarnation 1. HandleJoin sends a MessageJoinRequest carrying that record to
 // every seed, every JoinRetryInterval until one answers; a seed merges the
-// record and answers with its view (active records and any record of the
-// joiner's authority) split across MessageJoinReply messages. The joiner then
-// turns Up (same incarnation, higher precedence) and everyone learns of it by
-// gossip. A node with no seeds other than itself is Up at once.
+// record, admits it (Joining → Up at the same incarnation, as Akka's leader
+// does, so one record per joiner is gossiped) and answers with its view
+// (active records and any record of the joiner's authority) split across
+// MessageJoinReply messages. The joiner turns Up too — the same record — and
+// everyone learns of it by gossip. A node with no seeds other than itself (or
+// not asked to join before its first Poll, or asked to admit a joiner) is Up
+// at once.
 //
 // Failure detection. Members with status Joining, Up or Suspect sit on a ring
 // ordered by a hash of their node ID. Every HeartbeatInterval a member sends a
@@ -124,11 +127,21 @@ type CoordinatorStats struct {
 // detector and the local-health score rises, stretching this node's
 // suspicion timeouts and phi threshold (see awareness).
 //
-// Dissemination and repair. Every change enters the GossipEngine's piggyback
-// queue and rides on heartbeats and on periodic gossip to GossipNodes random
-// peers (sent only when something is queued). Every AntiEntropyInterval a
-// member compares a bucketed digest of its table with one random peer and
-// both repair what differs.
+// Dissemination and repair. Every change learnt from gossip or made locally
+// enters the GossipEngine's piggyback queue and rides on heartbeats and on
+// periodic gossip to GossipNodes random peers (sent only when something is
+// queued). Every AntiEntropyInterval a member compares a bucketed digest of
+// its table with one random peer and both repair what differs: the peer
+// answers with a MessageDigestReply, the originator answers its Want with a
+// MessageGossip whose Seq is the exchange number (plain gossip has Seq 0).
+// Records learnt from a join reply or an anti-entropy repair are merged
+// without being queued again: the sender already had them. Each heartbeat
+// also carries the sender's table hash as its only Digest value; a monitor
+// whose hash differs for three heartbeats in a row runs an anti-entropy
+// exchange with the sender at once, so a record gossip missed is repaired in
+// seconds. A joiner runs its first exchange about ten gossip rounds after
+// its join reply, and a newly watched member that sends no heartbeat within
+// two heartbeat intervals gets one too (it probably does not know us yet).
 //
 // Leave. HandleLeave raises the incarnation and gossips the record as
 // Leaving; receivers turn it into Removed at that incarnation (never Dead),

@@ -11,6 +11,11 @@ import (
 // an anti-entropy exchange, join retries, reconnect probes, tombstone and
 // quarantine expiry, and the topology update. When nothing is due it returns
 // at once without allocating. A Stopped coordinator returns an empty Outcome.
+//
+// Call it often: at least every GossipInterval, better a few times per
+// smallest interval. A gap of more than three of the smallest of
+// HeartbeatInterval and GossipInterval between two calls is taken for a
+// local stall (see "Local health").
 func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 	if c.state == CoordinatorStopped {
 		return Outcome{}
