@@ -1,0 +1,66 @@
+package core
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSuspicionTimeoutLifeguard(t *testing.T) {
+	lo, hi := 2*time.Second, 6*time.Second
+	for _, tc := range []struct {
+		c, k int
+		want time.Duration
+	}{
+		{0, 2, 6 * time.Second},
+		{1, 2, hi - time.Duration(float64(hi-lo)*0.6309297535714574)}, // log 2 / log 3
+		{2, 2, 2 * time.Second},
+		{5, 2, 2 * time.Second}, // never below the minimum
+		{1, 3, 4 * time.Second}, // log 2 / log 4 = 1/2
+	} {
+		if got := suspicionTimeout(lo, hi, tc.c, tc.k); got != tc.want {
+			t.Errorf("timeout(C=%d, K=%d) = %v, want %v", tc.c, tc.k, got, tc.want)
+		}
+	}
+	s := suspicion{start: epoch}
+	if !s.confirm("b") || !s.confirm("a") || s.confirm("a") {
+		t.Fatal("confirm must count each distinct confirmer once")
+	}
+	if got := s.deadline(lo, hi, 2, 3); !got.Equal(epoch.Add(3 * lo)) {
+		t.Errorf("deadline with 2 confirmations and multiplier 3 = %v, want start + 6 s", got.Sub(epoch))
+	}
+}
+
+func TestAwarenessStallAndDecay(t *testing.T) {
+	cfg := DefaultLANConfig() // smallest interval 200 ms: a gap over 600 ms is a stall
+	a := newAwareness(cfg)
+	now := epoch
+	if a.observe(now) != 0 || a.multiplier() != 1 {
+		t.Fatal("first call must not be a stall")
+	}
+	now = now.Add(100 * time.Millisecond)
+	if a.observe(now) != 0 {
+		t.Fatal("an on-time call counted as a stall")
+	}
+	now = now.Add(3 * time.Second)
+	forgive := a.observe(now)
+	if forgive != 3*time.Second-200*time.Millisecond {
+		t.Fatalf("forgiven %v, want the gap beyond one normal interval (2.8s)", forgive)
+	}
+	if a.Score() != 5 || a.multiplier() != 6 {
+		t.Fatalf("score %d after a 3 s stall, want 5 (3s / 600ms)", a.Score())
+	}
+	for i := 0; i < 100; i++ { // 10 s of on-time calls
+		now = now.Add(100 * time.Millisecond)
+		a.observe(now)
+	}
+	if a.Score() != 0 {
+		t.Fatalf("score %d after 10 s on time, want 0", a.Score())
+	}
+	for i := 0; i < 10; i++ {
+		now = now.Add(10 * time.Second)
+		a.observe(now)
+	}
+	if a.Score() != cfg.MaxLocalHealth {
+		t.Fatalf("score %d, want capped at MaxLocalHealth %d", a.Score(), cfg.MaxLocalHealth)
+	}
+}
