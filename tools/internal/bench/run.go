@@ -243,6 +243,7 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 	var c Cluster
 	for j := range o.Joins {
 		if c != nil {
+			collect(c)
 			_ = c.Close()
 			settledBaseline()
 		}
