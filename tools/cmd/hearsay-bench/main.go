@@ -79,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		eqFanout = fs.Int("eq-fanout", eq.Fanout, "equal timing: GossipNodes of both")
 		eqDgram  = fs.Int("eq-datagram", eq.Datagram, "equal timing: largest UDP payload (memberlist UDPBufferSize, hearsay datagram budget)")
 		render   = fs.String("render", "", "print a report saved with -json (as text, or -md) instead of running")
+		profDir  = fs.String("profile-dir", "", "write a CPU profile of every quiet window and a heap profile after it into this directory (go tool pprof); skews the CPU figure")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -121,6 +122,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	override("join-timeout", func() { o.JoinTimeout = *joinTO })
 	override("detect-timeout", func() { o.DetectTimeout = *detectTO })
 	override("seed", func() { o.Seed = *seed })
+	if *profDir != "" {
+		if err := os.MkdirAll(*profDir, 0o755); err != nil {
+			return err
+		}
+		o.ProfileDir = *profDir
+	}
 	eq = bench.Timing{Probe: *eqProbe, Gossip: *eqGossip, Fanout: *eqFanout, Datagram: *eqDgram}
 	o.Settings = nil
 	for _, s := range strings.Split(*settings, ",") {

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -44,6 +47,11 @@ type Options struct {
 	DetectTimeout time.Duration `json:"detect_timeout"`
 	// Seed seeds the choice of crashed and leaving members.
 	Seed uint64 `json:"seed"`
+	// ProfileDir, when set, receives a CPU profile of every quiet window and
+	// a heap profile taken right after it, named
+	// {cpu,heap}-<library>-<setting>-n<N>.pprof. Profiling costs some CPU,
+	// so the CPU figure of such a run is not comparable with others.
+	ProfileDir string `json:"profile_dir,omitempty"`
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer `json:"-"`
 }
@@ -276,9 +284,11 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 
 	// Quiet window.
 	sleep(ctx, o.Settle)
+	stopProfile := o.startCPUProfile(lib.Name, s.Name, n, fail)
 	tr0, cpu0, tt0, t0 := c.Traffic(), cpuTime(), c.Transitions(), time.Now()
 	sleep(ctx, o.Quiet)
 	tr1, cpu1, tt1, t1 := c.Traffic(), cpuTime(), c.Transitions(), time.Now()
+	stopProfile()
 	win := t1.Sub(t0).Seconds()
 	r.QuietSeconds = win
 	r.Idle = tr1.sub(tr0)
@@ -297,6 +307,7 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 		}
 	}
 	heap1, g1 := gcHeap()
+	o.writeHeapProfile(lib.Name, s.Name, n, fail)
 	r.HeapBytesPerMember = (float64(heap1) - float64(heap0)) / float64(n)
 	r.GoroutinesPerMember = float64(g1-g0)/float64(n) - harnessGoroutinesPerMember
 	o.logf("%s %s N=%d: quiet %.0fs: %.2f dgram/member/s, %.1f B/member/s, %.3f cpu-s/member/min, suspect %d dead %d",
@@ -439,4 +450,50 @@ func settledBaseline() (uint64, int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return gcHeap()
+}
+
+func (o *Options) profilePath(kind, lib, setting string, n int) string {
+	return filepath.Join(o.ProfileDir, fmt.Sprintf("%s-%s-%s-n%d.pprof", kind, lib, setting, n))
+}
+
+// startCPUProfile starts a CPU profile when ProfileDir is set and returns
+// the function that stops it.
+func (o *Options) startCPUProfile(lib, setting string, n int, fail func(string, ...any)) func() {
+	if o.ProfileDir == "" {
+		return func() {}
+	}
+	f, err := os.Create(o.profilePath("cpu", lib, setting, n))
+	if err != nil {
+		fail("cpu profile: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fail("cpu profile: %v", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fail("cpu profile: %v", err)
+		}
+	}
+}
+
+func (o *Options) writeHeapProfile(lib, setting string, n int, fail func(string, ...any)) {
+	if o.ProfileDir == "" {
+		return
+	}
+	f, err := os.Create(o.profilePath("heap", lib, setting, n))
+	if err != nil {
+		fail("heap profile: %v", err)
+		return
+	}
+	err = pprof.Lookup("heap").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fail("heap profile: %v", err)
+	}
 }
