@@ -63,6 +63,7 @@ type GossipEngine struct {
 	// superseded or finished broadcast stays there, marked done, until a
 	// Fill passes over it.
 	levels [][]*broadcast
+	filed  int          // entries in levels, live or done
 	moved  []*broadcast // scratch for Fill
 	seq    uint64
 
@@ -107,6 +108,22 @@ func (e *GossipEngine) Enqueue(rec NodeRecord) {
 	b := &broadcast{rec: rec.Clone(), seq: e.seq, burst: len(e.queue) > congestion}
 	e.queue[rec.Authority] = b
 	e.levels[0] = append(e.levels[0], b)
+	e.filed++
+	e.collect()
+}
+
+// collect drops the done entries from the levels once they outnumber the
+// live ones, so that superseded and retired records do not pile up.
+func (e *GossipEngine) collect() {
+	if e.filed <= 2*len(e.queue)+congestion {
+		return
+	}
+	e.filed = 0
+	for t, lvl := range e.levels {
+		kept := slices.DeleteFunc(lvl, func(b *broadcast) bool { return b.done })
+		e.levels[t] = kept
+		e.filed += len(kept)
+	}
 }
 
 // Pending returns how many records are queued.
@@ -149,6 +166,7 @@ func (e *GossipEngine) Heard(rec NodeRecord, n int) {
 	}
 	if e.spent(b) >= RetransmitLimit(e.mult, n) {
 		e.retire(b)
+		e.collect()
 	}
 }
 
@@ -213,6 +231,7 @@ func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 		// lvl[:i+1] was not scanned; lvl[w:] are the kept scanned entries.
 		kept := copy(lvl[i+1:], lvl[w:])
 		clear(lvl[i+1+kept:])
+		e.filed -= len(lvl) - (i + 1 + kept)
 		e.levels[t] = lvl[:i+1+kept]
 	}
 	// Taken newest first; filed oldest first, so the next level's tail (where
@@ -223,8 +242,10 @@ func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 			e.levels = append(e.levels, nil)
 		}
 		e.levels[b.transmits] = append(e.levels[b.transmits], b)
+		e.filed++
 	}
 	clear(e.moved)
+	e.collect()
 	return dst
 }
 

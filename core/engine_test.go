@@ -220,3 +220,37 @@ func TestPackMessagesSplitsWithinBudget(t *testing.T) {
 		t.Fatalf("nothing to send: %d messages, want 0", len(got))
 	}
 }
+
+// TestEngineDoesNotKeepDeadEntries: superseded and retired records do not
+// pile up in the queue's levels.
+func TestEngineDoesNotKeepDeadEntries(t *testing.T) {
+	e := NewGossipEngine(4)
+	filed := func() int {
+		n := 0
+		for _, l := range e.levels {
+			n += len(l)
+		}
+		return n
+	}
+	for i := 0; i < 10000; i++ {
+		e.Enqueue(qrec(fmt.Sprintf("n%d", i%7), uint64(i), StatusUp))
+		if i%3 == 0 {
+			e.Fill(nil, 200, 10, "")
+		}
+		if e.filed != filed() {
+			t.Fatalf("step %d: filed counter %d, levels hold %d", i, e.filed, filed())
+		}
+	}
+	if got := filed(); got > 2*e.Pending()+congestion+1 {
+		t.Fatalf("%d entries filed for %d pending", got, e.Pending())
+	}
+	for i := 0; i < 1000; i++ {
+		e.Enqueue(qrec(fmt.Sprintf("m%d", i), 1, StatusUp))
+	}
+	for e.Pending() > 0 {
+		e.Fill(nil, 1300, 1000, "")
+	}
+	if got := filed(); got > congestion+1 {
+		t.Fatalf("%d entries filed with nothing pending", got)
+	}
+}
