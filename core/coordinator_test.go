@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -478,5 +479,47 @@ func TestGracefulLeaveUnderLossIsNeverDead(t *testing.T) {
 	}
 	if len(dead) > 0 {
 		t.Fatalf("a leaver was declared Dead: %v", dead)
+	}
+}
+
+// TestRandomInputNeverPanics throws random messages — valid-looking and not —
+// at a member of a small cluster; nothing panics, and every record it holds
+// stays valid.
+func TestRandomInputNeverPanics(t *testing.T) {
+	net := cluster(t, 4, 17)
+	c := net.nodes[auth(0)].c
+	rng := rand.New(rand.NewPCG(17, 17))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	str := func() string { return pick("", auth(1), auth(2), auth(0), "x:1", nodeID(1), nodeID(0), "n") }
+	for i := 0; i < 20000; i++ {
+		m := Message{Kind: MessageKind(rng.IntN(9)), From: str(), FromID: str(), Seq: rng.Uint64() % 4}
+		for j := rng.IntN(4); j > 0; j-- {
+			m.Entries = append(m.Entries, NodeRecord{NodeID: str(), Authority: str(), Status: NodeStatus(rng.IntN(8)), Incarnation: rng.Uint64() % 5, Meta: make([]byte, rng.IntN(3)*300)})
+		}
+		if rng.IntN(3) == 0 {
+			m.Digest = make([]uint64, rng.IntN(3)*64+rng.IntN(2))
+		}
+		for j := rng.IntN(3); j > 0; j-- {
+			m.Want = append(m.Want, uint32(rng.IntN(2000)))
+		}
+		o, _ := c.HandleGossip(net.now, GossipInbound{Source: "fuzz", Message: m})
+		for _, out := range o.Outbound {
+			if EstimateSize(out.Message) > c.cfg.MaxMessageBytes {
+				t.Fatalf("reply of %d bytes", EstimateSize(out.Message))
+			}
+		}
+		if i%100 == 0 {
+			net.now = net.now.Add(100 * time.Millisecond)
+			c.Poll(net.now)
+		}
+		if c.State() == CoordinatorStopped {
+			t.Logf("stopped after %d messages: it yielded its authority to a forged newer instance", i)
+			break
+		}
+	}
+	for _, r := range c.Members() {
+		if err := c.validateRecord(r); err != nil {
+			t.Fatalf("table holds an invalid record: %v", err)
+		}
 	}
 }
