@@ -223,7 +223,7 @@ func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord, fro
 		return
 	}
 	if r.NodeID != c.self.NodeID && r.Status.IsActive() && now.Sub(c.startedAt) >= claimWindowFactor*c.cfg.AntiEntropyInterval {
-		c.yield(now, r)
+		c.yield(now)
 		return
 	}
 	if r.Incarnation >= maxRefutableIncarnation {
@@ -254,12 +254,11 @@ const maxRefutableIncarnation = ^uint64(0) - 1
 
 // yield gives the authority up to a newer instance: a conflict event, and
 // the coordinator stops.
-func (c *MembershipCoordinator) yield(now time.Time, winner NodeRecord) {
+func (c *MembershipCoordinator) yield(now time.Time) {
 	c.stats.Conflicts++
 	c.out.Members = append(c.out.Members, MemberEvent{Record: c.self.Clone(), From: c.self.Status, To: c.self.Status, At: now, Conflict: true})
 	c.state = CoordinatorStopped
 	c.leaving = false
-	_ = winner
 }
 
 // storeSelf writes the own record into the table; it always supersedes the
