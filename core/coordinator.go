@@ -137,11 +137,15 @@ type CoordinatorStats struct {
 // Records learnt from a join reply or an anti-entropy repair are merged
 // without being queued again: the sender already had them. Each heartbeat
 // also carries the sender's table hash as its only Digest value; a monitor
-// whose hash differs for three heartbeats in a row runs an anti-entropy
-// exchange with the sender at once, so a record gossip missed is repaired in
-// seconds. A joiner runs its first exchange about ten gossip rounds after
-// its join reply, and a newly watched member that sends no heartbeat within
-// two heartbeat intervals gets one too (it probably does not know us yet).
+// whose hash differs runs an anti-entropy exchange with the sender at once —
+// on the first mismatch when it has nothing queued for gossip itself, else
+// after three heartbeats in a row — so a record gossip missed is repaired in
+// seconds. A joiner runs three early exchanges with random peers, three
+// gossip rounds apart, starting three gossip rounds after its join reply
+// (many members joining at once gossip their records in a burst, and a few
+// members miss a few of them), and a newly watched member that sends no
+// heartbeat within two heartbeat intervals gets one too (it probably does
+// not know us yet).
 //
 // Leave. HandleLeave raises the incarnation and gossips the record as
 // Leaving; receivers turn it into Removed at that incarnation (never Dead),
@@ -217,6 +221,7 @@ type MembershipCoordinator struct {
 	seeds       []string
 	joinPending bool
 	joinSeq     uint64
+	joinRepairs int                 // early anti-entropy exchanges still to run after joining
 	dead        map[string]*backoff // Dead members to probe
 	seedBackoff backoff
 	lastNotice  map[string]time.Time
@@ -246,8 +251,17 @@ type backoff struct {
 const maxReconnectBackoff = 4
 
 // joinRepairRounds is how many gossip intervals after joining a member runs
-// its first anti-entropy exchange.
-const joinRepairRounds = 10
+// its first anti-entropy exchange, and then the next ones of the
+// joinRepairCount early exchanges.
+const joinRepairRounds = 3
+
+// joinRepairCount is how many anti-entropy exchanges a member runs, each
+// joinRepairRounds gossip intervals after the previous one, once it has
+// joined: when many members join at once, their records are gossiped in a
+// burst and a few members miss some; each exchange with a random peer repairs
+// both sides, so the stragglers are found in about a second rather than at
+// the next periodic exchange.
+const joinRepairCount = 3
 
 // claimWindowFactor: a started node takes its authority over from another
 // live instance during claimWindowFactor × AntiEntropyInterval, and yields
@@ -450,16 +464,27 @@ func (c *MembershipCoordinator) sendJoinRequest(seed string) {
 func (c *MembershipCoordinator) joined(now time.Time) {
 	if c.joinPending {
 		// Changes that happened while the seed's view travelled are repaired
-		// by an early anti-entropy exchange, once gossip has had its go.
-		early := now.Add(joinRepairRounds*c.cfg.GossipInterval + time.Duration(c.rng.Int64N(int64(c.cfg.GossipInterval))))
-		if early.Before(c.nextAE) {
-			c.nextAE = early
-		}
+		// by early anti-entropy exchanges, once gossip has had its go.
+		c.joinRepairs = joinRepairCount
+		c.scheduleJoinRepair(now)
 	}
 	c.joinPending = false
 	if c.state == CoordinatorMember && c.self.Status == StatusJoining {
 		c.self.Status = StatusUp
 		c.storeSelf(now)
+	}
+}
+
+// scheduleJoinRepair brings the next anti-entropy exchange forward to
+// joinRepairRounds gossip intervals (plus jitter) from now, if one of the
+// early post-join exchanges is left.
+func (c *MembershipCoordinator) scheduleJoinRepair(now time.Time) {
+	if c.joinRepairs <= 0 {
+		return
+	}
+	early := now.Add(joinRepairRounds*c.cfg.GossipInterval + time.Duration(c.rng.Int64N(int64(c.cfg.GossipInterval))))
+	if early.Before(c.nextAE) {
+		c.nextAE = early
 	}
 }
 

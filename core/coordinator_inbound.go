@@ -353,10 +353,12 @@ func (c *MembershipCoordinator) admit(now time.Time, m Message) {
 }
 
 // compareHash compares the table hash a heartbeat carries with ours. Views
-// that still differ after hashMismatches heartbeats in a row are repaired at
-// once by an anti-entropy exchange with the sender (at most one such exchange
-// per two heartbeat intervals), so a record that gossip missed does not wait
-// for the next periodic exchange.
+// that differ are repaired at once by an anti-entropy exchange with the
+// sender (at most one such exchange per two heartbeat intervals), so a record
+// that gossip missed does not wait for the next periodic exchange: on the
+// first mismatch when this node has nothing queued for gossip (its own
+// gossip will not close the gap), else after hashMismatches heartbeats in a
+// row (a change still spreading gets the chance to arrive first).
 func (c *MembershipCoordinator) compareHash(now time.Time, m Message) {
 	if len(m.Digest) != 1 || c.state == CoordinatorStopped {
 		return
@@ -366,7 +368,12 @@ func (c *MembershipCoordinator) compareHash(now time.Time, m Message) {
 		return
 	}
 	c.mismatch[m.From]++
-	if c.mismatch[m.From] < hashMismatches || now.Before(c.nextHashRepair) {
+	need := hashMismatches
+	if c.engine.Pending() == 0 {
+		// Nothing queued here: gossip from this node will not close the gap.
+		need = 1
+	}
+	if c.mismatch[m.From] < need || now.Before(c.nextHashRepair) {
 		return
 	}
 	if _, _, busy := c.engine.Exchange(); busy {

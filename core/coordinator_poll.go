@@ -52,6 +52,10 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 	if !now.Before(c.nextAE) {
 		c.nextAE = now.Add(c.aeInterval())
 		c.startAntiEntropy(now)
+		if c.joinRepairs > 0 {
+			c.joinRepairs--
+			c.scheduleJoinRepair(now)
+		}
 	}
 	if !now.Before(c.nextProbe) {
 		c.nextProbe = now.Add(c.cfg.ReconnectInterval)
