@@ -53,6 +53,7 @@ func (c *mlCluster) config(name string) *memberlist.Config {
 	conf.Name = name
 	conf.BindAddr = "127.0.0.1"
 	conf.LogOutput = io.Discard
+	conf.MetricLabels = []metrics.Label{{Name: clusterLabel, Value: fmt.Sprint(c.formation)}}
 	if t := c.setting.Timing; t != nil {
 		conf.ProbeInterval = t.Probe
 		if conf.ProbeTimeout >= t.Probe {
@@ -89,6 +90,7 @@ func (c *mlCluster) Settings() []string {
 		"SecretKey=none Label=none",
 		"Transport=NetTransport{BindAddrs:[127.0.0.1] BindPort:0} wrapped to count sends",
 		"LogOutput=io.Discard",
+		"MetricLabels=[bench_cluster=<cluster number>] (to count this cluster's suspect/dead metrics only)",
 		"join=memberlist.Join([seed]) per member, retried every 200ms on error",
 		"crash=Shutdown() without Leave; leave=Leave(10s) then Shutdown()",
 	}
@@ -280,7 +282,7 @@ func (c *mlCluster) Traffic() Traffic {
 }
 
 func (c *mlCluster) Transitions() Transitions {
-	return Transitions{Suspect: mlSink.suspect.Load(), Dead: mlSink.dead.Load()}
+	return mlSink.counts(fmt.Sprint(c.formation))
 }
 
 func (c *mlCluster) Close() error {
@@ -392,15 +394,20 @@ func (c *countingConn) Write(b []byte) (int, error) {
 }
 
 // mlSink counts memberlist's "memberlist.msg.suspect" and
-// "memberlist.msg.dead" metrics: memberlist increments them each time a member
-// marks another suspect, and dead or left (a Leave is counted too, which is
-// why the quiet window, without leaves, is where false ones are counted).
-// It is installed once as go-metrics' global sink, filtered to those two
-// keys; every other metric is dropped by the filter before reaching it.
+// "memberlist.msg.dead" metrics, per cluster (by the bench_cluster metric
+// label every member carries): memberlist increments them each time a member
+// marks another suspect, and dead or left (a Leave is counted too, which is why
+// the quiet window, without leaves, is where false ones are counted). Counting
+// per cluster matters: a stopped memberlist's suspicion timers still fire and
+// count, and they must not be charged to the next cluster. The sink is
+// installed once as go-metrics' global sink, filtered to those two keys; every
+// other metric is dropped by the filter before reaching it.
 var (
-	mlSink     = &transitionSink{}
+	mlSink     = &transitionSink{byCluster: map[string]*Transitions{}}
 	mlSinkOnce sync.Once
 )
+
+const clusterLabel = "bench_cluster"
 
 func installMemberlistSink() {
 	mlSinkOnce.Do(func() {
@@ -416,21 +423,44 @@ func installMemberlistSink() {
 
 type transitionSink struct {
 	metrics.BlackholeSink
-	suspect, dead atomic.Uint64
+	mu        sync.Mutex
+	byCluster map[string]*Transitions
+}
+
+func (s *transitionSink) counts(cluster string) Transitions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.byCluster[cluster]; t != nil {
+		return *t
+	}
+	return Transitions{}
 }
 
 func (s *transitionSink) IncrCounter(key []string, val float32) {
 	s.IncrCounterWithLabels(key, val, nil)
 }
 
-func (s *transitionSink) IncrCounterWithLabels(key []string, val float32, _ []metrics.Label) {
+func (s *transitionSink) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
 	if len(key) != 3 || key[0] != "memberlist" || key[1] != "msg" {
 		return
 	}
+	cluster := ""
+	for _, l := range labels {
+		if l.Name == clusterLabel {
+			cluster = l.Value
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.byCluster[cluster]
+	if t == nil {
+		t = &Transitions{}
+		s.byCluster[cluster] = t
+	}
 	switch key[2] {
 	case "suspect":
-		s.suspect.Add(uint64(val))
+		t.Suspect += uint64(val)
 	case "dead":
-		s.dead.Add(uint64(val))
+		t.Dead += uint64(val)
 	}
 }
