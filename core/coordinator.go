@@ -66,6 +66,10 @@ type CoordinatorStats struct {
 	HeartbeatsSent uint64
 	// HeartbeatsReceived counts heartbeats received.
 	HeartbeatsReceived uint64
+	// HeartbeatsStale counts heartbeats from watched members ignored because
+	// their Seq was not above the last one seen from that instance (replays,
+	// reordering).
+	HeartbeatsStale uint64
 	// GossipSent counts periodic gossip messages sent.
 	GossipSent uint64
 	// JoinRequestsSent counts join requests sent to seeds.
@@ -211,6 +215,7 @@ type MembershipCoordinator struct {
 	susp           map[string]*suspicion
 	suspNext       time.Time // earliest local suspicion deadline; zero when none
 	hbSeq          uint64
+	hbSeen         map[string]heartbeatSeen // watched members: the latest heartbeat fed to the detector
 
 	// anti-entropy: incremental bucket sums of the table
 	nbuckets int
@@ -238,6 +243,13 @@ type MembershipCoordinator struct {
 	quiet       bool // merging a join reply or an anti-entropy repair: changes are not queued for gossip
 
 	out Outcome // accumulated by the current call, handed out by take
+}
+
+// heartbeatSeen is the instance and sequence number of the latest heartbeat
+// from a watched member that was fed to the detector.
+type heartbeatSeen struct {
+	nodeID string
+	seq    uint64
 }
 
 // backoff is the reconnect schedule of one target.
@@ -290,6 +302,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		deferred:    map[string]bool{},
 		silent:      map[string]time.Time{},
 		mismatch:    map[string]int{},
+		hbSeen:      map[string]heartbeatSeen{},
 		susp:        map[string]*suspicion{},
 		dead:        map[string]*backoff{},
 		lastNotice:  map[string]time.Time{},
@@ -354,6 +367,12 @@ func (c *MembershipCoordinator) StartMember(now time.Time) (Outcome, error) {
 	}
 	c.self = NodeRecord{NodeID: c.cfg.NodeID, Authority: c.cfg.Authority, Status: StatusJoining, Incarnation: inc, Meta: slicesClone(c.cfg.Meta)}
 	c.state, c.leaving, c.startedAt = CoordinatorMember, false, now
+	// Heartbeat numbers start from the clock, so that a restarted instance
+	// that reuses its NodeID still sends numbers above its previous life's,
+	// which monitors would otherwise ignore as replays.
+	if ns := now.UnixNano(); ns > 0 && uint64(ns) > c.hbSeq {
+		c.hbSeq = uint64(ns)
+	}
 	if _, err := c.table.Merge(now, c.self); err != nil {
 		c.state = CoordinatorStopped
 		return Outcome{}, err
@@ -490,7 +509,9 @@ func (c *MembershipCoordinator) scheduleJoinRepair(now time.Time) {
 
 // HandleLeave starts a graceful leave: the own record turns Leaving at a
 // higher incarnation and is sent at once to the monitors and GossipNodes
-// random peers, then piggybacked until LeaveDone. A client simply stops. It
+// random peers, then piggybacked until LeaveDone. A member with no monitor
+// and no peer to tell is done at once (LeaveDone holds on return). A client
+// simply stops. It
 // returns ErrNotStarted when Stopped and ErrInvalidState when already leaving.
 func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
 	switch {
@@ -517,6 +538,11 @@ func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
 	}
 	for _, t := range targets {
 		c.sendGossip(t)
+	}
+	if len(targets) == 0 {
+		// Nobody to tell (a cluster of one, or every other member gone):
+		// the leave is done at once.
+		c.state = CoordinatorStopped
 	}
 	return c.finish(), nil
 }

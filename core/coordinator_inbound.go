@@ -315,17 +315,29 @@ func (c *MembershipCoordinator) notifyRecords(now time.Time, target string, auth
 }
 
 // handleHeartbeat feeds a heartbeat from a watched member to the detector,
-// and tells a sender held Suspect that it is.
+// and tells a sender held Suspect that it is. A heartbeat from a watched
+// member whose Seq is not above the last one fed to the detector from the
+// same instance (a replayed or reordered datagram) is not an arrival: it
+// neither feeds the detector nor has its table hash compared.
 func (c *MembershipCoordinator) handleHeartbeat(now time.Time, m Message) {
 	c.stats.HeartbeatsReceived++
-	c.compareHash(now, m)
 	if c.isWatched(m.From) {
+		if seen, ok := c.hbSeen[m.From]; ok && seen.nodeID == m.FromID && m.Seq <= seen.seq {
+			c.stats.HeartbeatsStale++
+			return
+		}
+		c.hbSeen[m.From] = heartbeatSeen{nodeID: m.FromID, seq: m.Seq}
+		c.compareHash(now, m)
 		c.detector.Heartbeat(m.From, now)
 		delete(c.silent, m.From)
-	} else if c.state == CoordinatorMember {
-		// The sender takes us for one of its monitors, so it misses members
-		// between it and us that we know: tell it who our predecessors are.
-		c.notifyRecords(now, m.From, c.watched)
+	} else {
+		c.compareHash(now, m)
+		if c.state == CoordinatorMember {
+			// The sender takes us for one of its monitors, so it misses
+			// members between it and us that we know: tell it who our
+			// predecessors are.
+			c.notifyRecords(now, m.From, c.watched)
+		}
 	}
 	if s, ok := c.susp[m.From]; ok {
 		if r, held := c.table.Get(m.From); held && r.NodeID == m.FromID && r.Status == StatusSuspect && r.Incarnation == s.incarnation {

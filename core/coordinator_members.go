@@ -114,6 +114,7 @@ func (c *MembershipCoordinator) forget(authority string) {
 	delete(c.unreachable, authority)
 	delete(c.deferred, authority)
 	delete(c.silent, authority)
+	delete(c.hbSeen, authority)
 }
 
 // addPeer adds authority to the peer list (O(1); the order is arbitrary but

@@ -523,3 +523,72 @@ func TestRandomInputNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// A member alone in its cluster has no one to tell that it leaves: the leave
+// is done as soon as it is asked for.
+func TestLoneMemberLeaveIsDoneAtOnce(t *testing.T) {
+	net := newTestNet(t, 11)
+	c := net.add(nodeID(0), auth(0), nil)
+	net.join(auth(0))
+	net.run(time.Second)
+	o, err := c.HandleLeave(net.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.LeaveDone() {
+		t.Fatalf("a lone member's leave is not done at once (state %s, %d messages)", c.State(), len(o.Outbound))
+	}
+	if got := c.LocalNode().Status; got != StatusLeaving {
+		t.Errorf("LocalNode().Status = %s, want leaving", got)
+	}
+}
+
+// A captured heartbeat replayed to a monitor after the sender crashed is
+// not an arrival: the monitor's detector still loses the member, which is
+// declared Dead as if nothing had been replayed.
+func TestReplayedHeartbeatDoesNotFeedTheDetector(t *testing.T) {
+	net := cluster(t, 2, 12)
+	a, b := auth(0), auth(1)
+	var captured []GossipInbound
+	net.observeOutcome = func(at string, o Outcome) {
+		for _, out := range o.Outbound {
+			if at == b && out.Target == a && out.Message.Kind == MessageHeartbeat {
+				captured = append(captured, GossipInbound{Source: b, Message: out.Message})
+			}
+		}
+	}
+	net.run(5 * time.Second)
+	if len(captured) < 3 {
+		t.Fatalf("captured %d heartbeats of %s, want at least 3", len(captured), b)
+	}
+	if first, last := captured[0].Message.Seq, captured[len(captured)-1].Message.Seq; last <= first {
+		t.Fatalf("heartbeat Seq went from %d to %d, want increasing", first, last)
+	}
+	if min := uint64(epoch.UnixNano()); captured[0].Message.Seq < min {
+		t.Errorf("heartbeat Seq %d does not start from the start time's UnixNano %d", captured[0].Message.Seq, min)
+	}
+	net.nodes[b].crashed = true
+	crashed := net.now
+	monitor := net.nodes[a].c
+	replays := 0
+	dead := net.runUntil(60*time.Second, func() bool {
+		if net.now.Sub(crashed) >= time.Duration(replays+1)*300*time.Millisecond {
+			o, err := monitor.HandleGossip(net.now, captured[replays%len(captured)])
+			if err != nil {
+				t.Fatalf("replay %d refused: %v", replays, err)
+			}
+			net.deliver(a, o)
+			replays++
+		}
+		return net.statusAt(a, b) == StatusDead
+	})
+	if !dead {
+		t.Fatalf("%s not declared Dead while its heartbeats were replayed (status %s)", b, net.statusAt(a, b))
+	}
+	if took := net.now.Sub(crashed); took > 12*time.Second { // detector ~4.5 s + the unconfirmed timeout 6 s
+		t.Errorf("Dead after %v with replays, want within 12 s", took)
+	}
+	if got := monitor.Stats().HeartbeatsStale; got == 0 || int(got) > replays {
+		t.Errorf("HeartbeatsStale = %d after %d replays, want between 1 and %d", got, replays, replays)
+	}
+}

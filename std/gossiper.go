@@ -305,23 +305,7 @@ func (g *Gossiper) Leave(ctx context.Context) error {
 			return o, nil
 		}
 		return o, err
-	}, leaveDone)
-}
-
-// leaveDone reports whether a leave has spread: the coordinator says so, or
-// there is no active member left to tell (a node alone has no one to gossip
-// its leave to, and would otherwise wait for ever).
-func leaveDone(c *core.MembershipCoordinator) bool {
-	if c.LeaveDone() {
-		return true
-	}
-	self := c.LocalNode().Authority
-	for _, m := range c.Members() {
-		if m.Authority != self && m.Status.IsActive() {
-			return false
-		}
-	}
-	return true
+	}, (*core.MembershipCoordinator).LeaveDone)
 }
 
 // query runs read on the gossiper goroutine, or on the final snapshot once
