@@ -51,6 +51,9 @@ func TestTinyRun(t *testing.T) {
 		if len(r.JoinSeconds) != 1 || r.JoinSeconds[0] <= 0 || r.JoinTimeouts != 0 {
 			t.Errorf("%s: join %v (timeouts %d), want one positive sample", lib, r.JoinSeconds, r.JoinTimeouts)
 		}
+		if len(r.JoinP90Seconds) != 1 || r.JoinP90Seconds[0] <= 0 || r.JoinP90Seconds[0] > r.JoinSeconds[0] {
+			t.Errorf("%s: join p90 %v, want one sample in (0, %v]", lib, r.JoinP90Seconds, r.JoinSeconds)
+		}
 		if len(r.CrashSeconds) != 1 || r.CrashSeconds[0] <= 0 || r.CrashTimeouts != 0 {
 			t.Errorf("%s: crash %v (timeouts %d), want one positive sample", lib, r.CrashSeconds, r.CrashTimeouts)
 		}

@@ -120,6 +120,9 @@ const udpIPv4HeaderBytes = 28
 var figures = []figure{
 	{"join convergence, median (s)", func(r Result) (float64, string, bool) { return timed(r.JoinSeconds, r.JoinTimeouts, median) }, "%.2f"},
 	{"join convergence, max (s)", func(r Result) (float64, string, bool) { return timed(r.JoinSeconds, r.JoinTimeouts, maxOf) }, "%.2f"},
+	{"  90 % of members converged, median (s)", func(r Result) (float64, string, bool) {
+		return timed(r.JoinP90Seconds, r.JoinTimeouts, median)
+	}, "%.2f"},
 	{"crash detection, median (s)", func(r Result) (float64, string, bool) { return timed(r.CrashSeconds, r.CrashTimeouts, median) }, "%.2f"},
 	{"crash detection, max (s)", func(r Result) (float64, string, bool) { return timed(r.CrashSeconds, r.CrashTimeouts, maxOf) }, "%.2f"},
 	{"graceful leave seen by all (s)", func(r Result) (float64, string, bool) {
@@ -239,9 +242,9 @@ func (rep Report) write(w io.Writer, md bool) {
 				}
 				fmt.Fprintln(w)
 			} else {
-				fmt.Fprintf(w, "%s\n%-32s %12s %12s %20s\n", title, "figure", "memberlist", "hearsay", "hearsay/memberlist")
+				fmt.Fprintf(w, "%s\n%-40s %12s %12s %20s\n", title, "figure", "memberlist", "hearsay", "hearsay/memberlist")
 				for _, f := range figures {
-					fmt.Fprintf(w, "%-32s %12s %12s %20s\n", f.name, f.cell(m), f.cell(h), ratio(f, h, m))
+					fmt.Fprintf(w, "%-40s %12s %12s %20s\n", f.name, f.cell(m), f.cell(h), ratio(f, h, m))
 				}
 				fmt.Fprintln(w)
 			}

@@ -102,6 +102,9 @@ type Result struct {
 	// JoinSeconds: start of the N-1 joiners → every member lists N alive.
 	JoinSeconds  []float64 `json:"join_seconds"`
 	JoinTimeouts int       `json:"join_timeouts"`
+	// JoinP90Seconds: per sample, when 90 % of the members (rounded up) had
+	// converged; shows whether the last members lag behind the rest.
+	JoinP90Seconds []float64 `json:"join_p90_seconds"`
 	// CrashSeconds: hard stop of one member → every live member shows it
 	// dead (or no longer lists it).
 	CrashSeconds  []float64 `json:"crash_seconds"`
@@ -192,6 +195,7 @@ func reusable(results []Result, lib Library, s Setting, n int, o Options) (Resul
 		for _, os := range o.Settings {
 			if os.Name == r.Setting && slices.Equal(lib.New(os, -1).Settings(), want) {
 				r.JoinSeconds = slices.Clone(r.JoinSeconds)
+				r.JoinP90Seconds = slices.Clone(r.JoinP90Seconds)
 				r.CrashSeconds = slices.Clone(r.CrashSeconds)
 				r.Errors = slices.Clone(r.Errors)
 				return r, true
@@ -265,7 +269,15 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 		start := time.Now()
 		c.Grow(ctx, n)
 		all := seq(0, n)
-		d, ok := waitAll(ctx, start, o.JoinTimeout, o.Poll, all, func(i int) bool { return c.ActiveCount(i) == n },
+		var doneAt []float64 // when each member converged, in seconds
+		converged := func(i int) bool {
+			if c.ActiveCount(i) != n {
+				return false
+			}
+			doneAt = append(doneAt, time.Since(start).Seconds())
+			return true
+		}
+		d, ok := waitAll(ctx, start, o.JoinTimeout, o.Poll, all, converged,
 			func(d time.Duration, pending []int) {
 				var lag []string
 				for _, i := range pending {
@@ -274,6 +286,12 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 				o.logf("%s %s N=%d: join %d after %.0fs: %d members not converged: %v", lib.Name, s.Name, n, j, d.Seconds(), len(pending), lag)
 			})
 		r.JoinSeconds = append(r.JoinSeconds, d.Seconds())
+		slices.Sort(doneAt)
+		p90 := o.JoinTimeout.Seconds()
+		if k := (9*n+9)/10 - 1; k < len(doneAt) { // ceil(0.9 n)-th member
+			p90 = doneAt[k]
+		}
+		r.JoinP90Seconds = append(r.JoinP90Seconds, p90)
 		if !ok {
 			r.JoinTimeouts++
 			fail("join %d: not converged after %v", j, o.JoinTimeout)
