@@ -1,17 +1,11 @@
 package core
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
 )
-
-// ErrInvalidMessage is returned (wrapped) for an inbound message that is
-// malformed: unknown kind, empty sender, a digest of a bad size, or a record
-// that fails validation (then it also matches ErrInvalidRecord).
-var ErrInvalidMessage = errors.New("hearsay: invalid message")
 
 // CoordinatorState is the coordinator's life-cycle state.
 type CoordinatorState uint8
@@ -134,8 +128,9 @@ type CoordinatorStats struct {
 // Dissemination and repair. Every change learnt from gossip or made locally
 // enters the GossipEngine's piggyback queue and rides on heartbeats and on
 // periodic gossip to GossipNodes random peers (sent only when something is
-// queued). Every AntiEntropyInterval a member compares a bucketed digest of
-// its table with one random peer and both repair what differs: the peer
+// queued). Every AntiEntropyInterval (±25%, drawn afresh each time, so that
+// members whose timers lined up drift apart) a member compares a bucketed
+// digest of its table with one random peer and both repair what differs: the peer
 // answers with a MessageDigestReply, the originator answers its Want with a
 // MessageGossip whose Seq is the exchange number (plain gossip has Seq 0).
 // Records learnt from a join reply or an anti-entropy repair are merged

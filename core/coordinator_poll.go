@@ -36,7 +36,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 		c.expireSuspicions(now)
 	}
 	if c.engine.Expire(now) {
-		c.nextAE = now.Add(c.aeInterval())
+		c.nextAE = c.nextAntiEntropy(now)
 	}
 	if c.joinPending && !now.Before(c.nextJoin) {
 		c.sendJoinRequests(now)
@@ -50,7 +50,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 		c.gossipRound()
 	}
 	if !now.Before(c.nextAE) {
-		c.nextAE = now.Add(c.aeInterval())
+		c.nextAE = c.nextAntiEntropy(now)
 		c.startAntiEntropy(now)
 		if c.joinRepairs > 0 {
 			c.joinRepairs--
@@ -157,6 +157,16 @@ func (c *MembershipCoordinator) gossipRound() {
 			return
 		}
 	}
+}
+
+// nextAntiEntropy is when the periodic exchange after one at now is due:
+// aeInterval on average, drawn uniformly from ±25% around it, so that members
+// whose timers were aligned (say, by joining together and running their early
+// post-join exchanges at the same moment) drift apart rather than all sending
+// digests in the same second.
+func (c *MembershipCoordinator) nextAntiEntropy(now time.Time) time.Time {
+	d := c.aeInterval()
+	return now.Add(d*3/4 + time.Duration(c.rng.Int64N(int64(d/2)+1)))
 }
 
 // startAntiEntropy sends a digest of the table to one random peer.

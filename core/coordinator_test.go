@@ -592,3 +592,32 @@ func TestReplayedHeartbeatDoesNotFeedTheDetector(t *testing.T) {
 		t.Errorf("HeartbeatsStale = %d after %d replays, want between 1 and %d", got, replays, replays)
 	}
 }
+
+// Periodic anti-entropy is jittered per exchange, within ±25% of the
+// interval, so that members whose timers were aligned (they joined together)
+// do not all send their digests in the same second, period after period.
+func TestAntiEntropyIntervalIsJittered(t *testing.T) {
+	c, err := NewMembershipCoordinator(testConfig(nodeID(0), auth(0), 13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.cfg.AntiEntropyInterval
+	lo, hi := d*3/4, d*5/4
+	var sum, smallest, largest time.Duration
+	smallest = hi
+	const draws = 2000
+	for range draws {
+		got := c.nextAntiEntropy(epoch).Sub(epoch)
+		if got < lo || got > hi {
+			t.Fatalf("next exchange after %v, want within [%v, %v]", got, lo, hi)
+		}
+		sum += got
+		smallest, largest = min(smallest, got), max(largest, got)
+	}
+	if mean := sum / draws; mean < d*95/100 || mean > d*105/100 {
+		t.Errorf("mean interval %v, want %v ± 5%%", mean, d)
+	}
+	if largest-smallest < d/4 {
+		t.Errorf("intervals span only [%v, %v]: not jittered", smallest, largest)
+	}
+}

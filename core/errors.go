@@ -28,6 +28,10 @@ var (
 	// ErrInvalidRecord: a record is malformed (empty ID or authority, unknown
 	// status, metadata over the limit).
 	ErrInvalidRecord = errors.New("hearsay: invalid record")
+	// ErrInvalidMessage: an inbound message is malformed (unknown kind, empty
+	// sender, a digest of a bad size, or a record that fails validation, in
+	// which case it also matches ErrInvalidRecord).
+	ErrInvalidMessage = errors.New("hearsay: invalid message")
 )
 
 // AuthorityConflictError reports that Authority is held by ExistingID while a

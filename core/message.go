@@ -6,10 +6,19 @@ type MessageKind uint8
 
 const (
 	// MessageHeartbeat: a member tells one of its monitors it is alive. Seq
-	// counts the sender's heartbeats. Entries piggyback gossip.
+	// counts the sender's heartbeats: it starts from the sender's start time
+	// in nanoseconds and grows by one per heartbeat round, and a monitor
+	// ignores a heartbeat whose Seq is not above the last one it took from
+	// that instance (a replay). Digest holds exactly one value, the sender's
+	// table hash (MembershipTable.Hash), which the monitor compares with its
+	// own to start an anti-entropy exchange when the views differ; it may be
+	// empty. Entries piggyback gossip.
 	MessageHeartbeat MessageKind = 1
-	// MessageGossip: periodic dissemination to random peers; Entries carry the
-	// piggybacked records.
+	// MessageGossip: dissemination; Entries carry the records. With Seq 0 it
+	// is periodic or direct gossip, whose news the receiver gossips on. With
+	// Seq != 0 it is an anti-entropy repair: the digest sender's answer to the
+	// Want of a MessageDigestReply, Seq being the exchange's number; the
+	// receiver merges it without gossiping it on (the sender already had it).
 	MessageGossip MessageKind = 2
 	// MessageJoinRequest: a new node asks a seed for its view. Entries hold the
 	// joiner's own record.
@@ -60,13 +69,15 @@ type Message struct {
 	// FromID is the sender's node ID.
 	FromID string
 	// Seq is the heartbeat sequence number, or the exchange number that ties
-	// replies to a join request or a digest.
+	// replies to a join request or a digest (and marks a MessageGossip as an
+	// anti-entropy repair).
 	Seq uint64
 	// Entries are records: piggybacked gossip, a join reply's view, or an
 	// anti-entropy repair.
 	Entries []NodeRecord
 	// Digest holds the anti-entropy bucket hashes (MessageDigest and
-	// MessageDigestReply).
+	// MessageDigestReply), or the sender's table hash as its one value
+	// (MessageHeartbeat).
 	Digest []uint64
 	// Want lists bucket indexes the receiver should send records for.
 	Want []uint32
