@@ -125,8 +125,9 @@ type Result struct {
 	// CPUSecPerMemberMin is process CPU (user+sys, getrusage) over the quiet
 	// window / N / window minutes.
 	CPUSecPerMemberMin float64 `json:"cpu_sec_per_member_min"`
-	// HeapBytesPerMember is (HeapInuse after GC with the cluster running −
-	// HeapInuse after GC before it started) / N.
+	// HeapBytesPerMember is the live heap the cluster adds, per member:
+	// (HeapAlloc right after a GC with the cluster running − the same before
+	// it started) / N.
 	HeapBytesPerMember float64 `json:"heap_bytes_per_member"`
 	// GoroutinesPerMember is the goroutine count added by the cluster / N,
 	// without the harness's own (one per member on both sides).
@@ -147,6 +148,12 @@ func Run(ctx context.Context, libs []Library, o Options) ([]Result, error) {
 	o.fill()
 	var results []Result
 	formation := 0
+	// Warm up: a two-member cluster of each library, so that one-time
+	// allocations (package-level caches, the metrics sink) are made before any
+	// baseline is taken and are not charged to the first N measured.
+	for _, lib := range libs {
+		warmUp(ctx, lib, o.Settings[0], &formation)
+	}
 	k := 0
 	for _, n := range o.Sizes {
 		for _, s := range o.Settings {
@@ -370,6 +377,17 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 	return r
 }
 
+func warmUp(ctx context.Context, lib Library, s Setting, formation *int) {
+	c := lib.New(s, *formation)
+	*formation++
+	defer func() { _ = c.Close() }()
+	if c.Seed(ctx) != nil {
+		return
+	}
+	c.Grow(ctx, 2)
+	waitAll(ctx, time.Now(), 5*time.Second, 50*time.Millisecond, []int{0, 1}, func(i int) bool { return c.ActiveCount(i) == 2 }, nil)
+}
+
 // harnessGoroutinesPerMember is the goroutines the harness itself adds per
 // member, on both sides: memberlist's stream-counting forwarder, hearsay's
 // event counter. They are not counted in GoroutinesPerMember.
@@ -448,11 +466,11 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func gcHeap() (heapInuse uint64, goroutines int) {
+func gcHeap() (liveHeap uint64, goroutines int) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse, runtime.NumGoroutine()
+	return ms.HeapAlloc, runtime.NumGoroutine()
 }
 
 // settledBaseline waits (up to 10 s) for the goroutines of a closed cluster to
