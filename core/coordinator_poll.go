@@ -81,6 +81,28 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 	return c.finish()
 }
 
+// NextDeadline returns when Poll next has work to do: the earliest of the
+// next heartbeat, failure-detector check, gossip round (when something is
+// queued), suspicion timeout, join retry, anti-entropy exchange or its
+// timeout, reconnect probe, housekeeping, pruning and topology update —
+// and never later than the smaller of HeartbeatInterval and GossipInterval
+// after the last call, so that a caller that sleeps until it is not taken
+// for a stalled process (see "Local health"). Poll called before it returns
+// at once with nothing to do. Every call (Start*, Handle*, Poll) may bring
+// it forward: read it after each. A time not after the last call means Poll
+// has work now. It reads two fields and allocates nothing. A Stopped
+// coordinator has nothing to do: it returns the zero Time (check State).
+func (c *MembershipCoordinator) NextDeadline() time.Time {
+	if c.state == CoordinatorStopped {
+		return time.Time{}
+	}
+	limit := c.health.last.Add(min(c.cfg.HeartbeatInterval, c.cfg.GossipInterval))
+	if c.nextWake.Before(limit) {
+		return c.nextWake
+	}
+	return limit
+}
+
 // scheduleWake computes the earliest time Poll has anything to do.
 func (c *MembershipCoordinator) scheduleWake() {
 	w := c.nextCheck

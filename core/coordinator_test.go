@@ -621,3 +621,44 @@ func TestAntiEntropyIntervalIsJittered(t *testing.T) {
 		t.Errorf("intervals span only [%v, %v]: not jittered", smallest, largest)
 	}
 }
+
+// NextDeadline tells a driver when to poll next: a Poll before it has nothing
+// to do, and driving a cluster only at the deadlines (and on delivery) gives
+// the same protocol as polling every tick.
+func TestNextDeadline(t *testing.T) {
+	stopped, err := NewMembershipCoordinator(testConfig(nodeID(9), auth(9), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := stopped.NextDeadline(); !d.IsZero() {
+		t.Errorf("a Stopped coordinator's NextDeadline = %v, want the zero Time", d)
+	}
+	net := cluster(t, 5, 14)
+	c := net.nodes[auth(2)].c
+	smallest := min(c.cfg.HeartbeatInterval, c.cfg.GossipInterval)
+	polls := 0
+	for range 2000 {
+		net.step()
+		d := c.NextDeadline()
+		if !d.After(net.now) {
+			t.Fatalf("after a Poll at %v, NextDeadline %v is not in the future", net.now, d)
+		}
+		if d.Sub(net.now) > smallest {
+			t.Fatalf("NextDeadline %v after the last call, want at most %v", d.Sub(net.now), smallest)
+		}
+		// Every Poll strictly before the deadline is empty.
+		for at := net.now.Add(net.tick / 2); at.Before(d); at = at.Add(net.tick / 2) {
+			polls++
+			if o := c.Poll(at); len(o.Outbound) > 0 || len(o.Members) > 0 || o.Topology != nil {
+				t.Fatalf("Poll at %v, before NextDeadline %v, did work: %d messages", at, d, len(o.Outbound))
+			}
+			break
+		}
+	}
+	if polls == 0 {
+		t.Fatal("NextDeadline was never beyond the next half tick")
+	}
+	if !net.converged() {
+		t.Error("the cluster is no longer converged")
+	}
+}
