@@ -247,6 +247,15 @@ type heartbeatSeen struct {
 	seq    uint64
 }
 
+// heartbeatEpoch: a member's heartbeat numbers start from the number of
+// HeartbeatIntervals from heartbeatEpoch to its start, and grow by one per
+// heartbeat round (at most one per interval), so they never run ahead of the
+// clock and a later instance starts above them (once a heartbeat interval has
+// passed). Counted in intervals rather than nanoseconds so that the number
+// stays small on the wire (a msgpack uint32 for the LAN preset until 2156,
+// not a uint64: 4 bytes less on every heartbeat).
+var heartbeatEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // backoff is the reconnect schedule of one target.
 type backoff struct {
 	next  time.Time
@@ -368,8 +377,8 @@ func (c *MembershipCoordinator) StartMember(now time.Time) (Outcome, error) {
 	// Heartbeat numbers start from the clock, so that a restarted instance
 	// that reuses its NodeID still sends numbers above its previous life's,
 	// which monitors would otherwise ignore as replays.
-	if ns := now.UnixNano(); ns > 0 && uint64(ns) > c.hbSeq {
-		c.hbSeq = uint64(ns)
+	if n := now.Sub(heartbeatEpoch) / c.cfg.HeartbeatInterval; n > 0 && uint64(n) > c.hbSeq {
+		c.hbSeq = uint64(n)
 	}
 	if _, err := c.table.Merge(now, c.self); err != nil {
 		c.state = CoordinatorStopped

@@ -564,8 +564,9 @@ func TestReplayedHeartbeatDoesNotFeedTheDetector(t *testing.T) {
 	if first, last := captured[0].Message.Seq, captured[len(captured)-1].Message.Seq; last <= first {
 		t.Fatalf("heartbeat Seq went from %d to %d, want increasing", first, last)
 	}
-	if min := uint64(epoch.UnixNano()); captured[0].Message.Seq < min {
-		t.Errorf("heartbeat Seq %d does not start from the start time's UnixNano %d", captured[0].Message.Seq, min)
+	hb := net.nodes[b].c.cfg.HeartbeatInterval
+	if min := uint64(epoch.Sub(heartbeatEpoch) / hb); captured[0].Message.Seq < min {
+		t.Errorf("heartbeat Seq %d does not start from the heartbeat intervals since heartbeatEpoch at the start, %d", captured[0].Message.Seq, min)
 	}
 	net.nodes[b].crashed = true
 	crashed := net.now

@@ -6,8 +6,9 @@ type MessageKind uint8
 
 const (
 	// MessageHeartbeat: a member tells one of its monitors it is alive. Seq
-	// counts the sender's heartbeats: it starts from the sender's start time
-	// in nanoseconds and grows by one per heartbeat round, and a monitor
+	// counts the sender's heartbeats: it starts from the number of
+	// heartbeat intervals between 2020-01-01 UTC and the sender's start, and
+	// grows by one per heartbeat round, and a monitor
 	// ignores a heartbeat whose Seq is not above the last one it took from
 	// that instance (a replay). Digest holds exactly one value, the sender's
 	// table hash (MembershipTable.Hash), which the monitor compares with its
