@@ -75,17 +75,7 @@ func (c *MembershipCoordinator) validateMessage(m Message) error {
 
 // validateRecord checks one record against the record rules.
 func (c *MembershipCoordinator) validateRecord(r NodeRecord) error {
-	switch {
-	case r.NodeID == "":
-		return fmt.Errorf("%w: empty NodeID (authority %q)", ErrInvalidRecord, r.Authority)
-	case r.Authority == "":
-		return fmt.Errorf("%w: empty Authority (node %q)", ErrInvalidRecord, r.NodeID)
-	case !r.Status.Valid():
-		return fmt.Errorf("%w: unknown status %d for %s", ErrInvalidRecord, uint8(r.Status), r.Authority)
-	case len(r.Meta) > c.cfg.MaxMetadataBytes:
-		return fmt.Errorf("%w: metadata of %s is %d bytes", ErrInvalidRecord, r.Authority, len(r.Meta))
-	}
-	return nil
+	return r.validate(c.cfg.MaxMetadataBytes)
 }
 
 // dispatch handles a valid message.

@@ -1,6 +1,9 @@
 package core
 
-import "bytes"
+import (
+	"bytes"
+	"fmt"
+)
 
 // NodeRecord is what every member knows about one member of the cluster. It is
 // a value: copies are independent once Clone has been called on the metadata.
@@ -49,4 +52,22 @@ func (r NodeRecord) Supersedes(o NodeRecord) bool {
 		return r.NodeID > o.NodeID
 	}
 	return bytes.Compare(r.Meta, o.Meta) > 0
+}
+
+// validate checks r against the record rules: a node ID, an authority, a
+// defined status, and metadata of at most maxMeta bytes (no bound when
+// maxMeta <= 0). Errors wrap ErrInvalidRecord. The table and the coordinator
+// both hold records to these rules.
+func (r NodeRecord) validate(maxMeta int) error {
+	switch {
+	case r.NodeID == "":
+		return fmt.Errorf("%w: empty NodeID (authority %q)", ErrInvalidRecord, r.Authority)
+	case r.Authority == "":
+		return fmt.Errorf("%w: empty Authority (node %q)", ErrInvalidRecord, r.NodeID)
+	case !r.Status.Valid():
+		return fmt.Errorf("%w: unknown status %d for %s", ErrInvalidRecord, uint8(r.Status), r.Authority)
+	case maxMeta > 0 && len(r.Meta) > maxMeta:
+		return fmt.Errorf("%w: metadata of %s is %d bytes, over %d", ErrInvalidRecord, r.Authority, len(r.Meta), maxMeta)
+	}
+	return nil
 }

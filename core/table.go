@@ -337,17 +337,7 @@ func mix64(x uint64) uint64 {
 
 // validate checks r against the record rules and the metadata bound.
 func (t *MembershipTable) validate(r NodeRecord) error {
-	switch {
-	case r.NodeID == "":
-		return fmt.Errorf("%w: empty NodeID (authority %q)", ErrInvalidRecord, r.Authority)
-	case r.Authority == "":
-		return fmt.Errorf("%w: empty Authority (node %q)", ErrInvalidRecord, r.NodeID)
-	case !r.Status.Valid():
-		return fmt.Errorf("%w: unknown status %d for %s", ErrInvalidRecord, uint8(r.Status), r.Authority)
-	case t.cfg.MaxMetadataBytes > 0 && len(r.Meta) > t.cfg.MaxMetadataBytes:
-		return fmt.Errorf("%w: metadata of %s is %d bytes, over %d", ErrInvalidRecord, r.Authority, len(r.Meta), t.cfg.MaxMetadataBytes)
-	}
-	return nil
+	return r.validate(t.cfg.MaxMetadataBytes)
 }
 
 // checkQuarantine refuses an active record of a quarantined instance.
