@@ -31,10 +31,10 @@ type hsCluster struct {
 	setting   Setting
 	formation int
 
-	mu      sync.Mutex
-	n       int
-	slots   []*hsSlot
-	errs    []error
+	mu    sync.Mutex
+	n     int
+	slots []*hsSlot
+	errorLog
 	cancel  context.CancelFunc
 	growing sync.WaitGroup
 	readers sync.WaitGroup
@@ -160,20 +160,6 @@ func (c *hsCluster) Grow(ctx context.Context, n int) {
 			}
 		}()
 	}
-}
-
-func (c *hsCluster) addErr(err error) {
-	c.mu.Lock()
-	c.errs = append(c.errs, err)
-	c.mu.Unlock()
-}
-
-func (c *hsCluster) Errors() []error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	errs := c.errs
-	c.errs = nil
-	return errs
 }
 
 func (c *hsCluster) Size() int {

@@ -31,10 +31,10 @@ type mlCluster struct {
 	setting   Setting
 	formation int
 
-	mu      sync.Mutex
-	n       int
-	slots   []*mlSlot
-	errs    []error
+	mu    sync.Mutex
+	n     int
+	slots []*mlSlot
+	errorLog
 	cancel  context.CancelFunc
 	growing sync.WaitGroup
 }
@@ -184,20 +184,6 @@ func (c *mlCluster) Grow(ctx context.Context, n int) {
 			}
 		}()
 	}
-}
-
-func (c *mlCluster) addErr(err error) {
-	c.mu.Lock()
-	c.errs = append(c.errs, err)
-	c.mu.Unlock()
-}
-
-func (c *mlCluster) Errors() []error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	errs := c.errs
-	c.errs = nil
-	return errs
 }
 
 func (c *mlCluster) Size() int {
