@@ -42,13 +42,25 @@ func (c *GossiperConfig) Validate() error {
 	return nil
 }
 
-// GossiperStats are the counters of the driver and the coordinator, read on
-// the gossiper's goroutine.
+// GossiperStats are the counters of the driver and the coordinator, and the
+// gossiper's tick lag, read on the gossiper's goroutine.
+//
+// A tick's lag is how late its step began: the time the step started less
+// the time the ticker fired. It grows when the goroutine is held up (a slow
+// command, a long step, the Go scheduler, a paused process). A tick the
+// ticker dropped because the loop was busy is not counted: the next tick
+// that runs carries the lag since the first one missed.
 type GossiperStats struct {
 	// Driver are the driver's counters (Steps counts ticks).
 	Driver core.DriverStats
 	// Coordinator are the coordinator's counters.
 	Coordinator core.CoordinatorStats
+	// TickLagTotal is the sum of every tick's lag since Start.
+	TickLagTotal time.Duration
+	// TickLagMax is the largest lag of a single tick since Start.
+	TickLagMax time.Duration
+	// LastTickLag is the lag of the latest tick (0 before the first).
+	LastTickLag time.Duration
 }
 
 // Gossiper drives a core.MembershipCoordinator over a transport with a
@@ -69,6 +81,9 @@ type Gossiper struct {
 	cmds chan command
 	quit chan struct{} // closed to ask the loop to exit
 	done chan struct{} // closed when the loop has exited
+
+	// The tick lag, owned by the loop goroutine (read through query).
+	lagTotal, lagMax, lagLast time.Duration
 
 	mu      sync.Mutex
 	state   gossiperState
@@ -198,13 +213,15 @@ func (g *Gossiper) loop() {
 				w.reply <- ErrNotRunning
 			}
 			g.mu.Lock()
-			g.final = snapshot{members: g.coord.Members(), local: g.coord.LocalNode(),
-				stats: GossiperStats{Driver: g.driver.Stats(), Coordinator: g.coord.Stats()}}
+			g.final = snapshot{members: g.coord.Members(), local: g.coord.LocalNode(), stats: g.stats()}
 			g.mu.Unlock()
 			return
-		case <-ticker.C:
-			// The tick's own time may be stale under load: read the clock.
-			if err := g.driver.Step(time.Now()); err != nil {
+		case t := <-ticker.C:
+			// The tick's own time is stale when the loop runs late: step at
+			// the clock's time, and count the difference as lag.
+			now := time.Now()
+			g.observeLag(now.Sub(t))
+			if err := g.driver.Step(now); err != nil {
 				g.log.Debug("step", "err", err)
 			}
 			check()
@@ -223,6 +240,20 @@ func (g *Gossiper) loop() {
 			}
 		}
 	}
+}
+
+// observeLag adds one tick's lag to the stats. Loop goroutine only.
+func (g *Gossiper) observeLag(lag time.Duration) {
+	lag = max(lag, 0) // both times are monotonic; never count a negative lag
+	g.lagTotal += lag
+	g.lagMax = max(g.lagMax, lag)
+	g.lagLast = lag
+}
+
+// stats returns the counters. Loop goroutine only.
+func (g *Gossiper) stats() GossiperStats {
+	return GossiperStats{Driver: g.driver.Stats(), Coordinator: g.coord.Stats(),
+		TickLagTotal: g.lagTotal, TickLagMax: g.lagMax, LastTickLag: g.lagLast}
 }
 
 // do runs fn on the gossiper goroutine and applies its outcome; with until,
@@ -347,12 +378,12 @@ func (g *Gossiper) LocalNode() (core.NodeRecord, error) {
 	return out, err
 }
 
-// Stats returns the driver's and the coordinator's counters.
+// Stats returns the driver's and the coordinator's counters and the tick
+// lag. After Stop it returns the final ones.
 func (g *Gossiper) Stats() (GossiperStats, error) {
 	var out GossiperStats
-	err := g.query(func(c *core.MembershipCoordinator) {
-		out = GossiperStats{Driver: g.driver.Stats(), Coordinator: c.Stats()}
-	}, func(s *snapshot) { out = s.stats })
+	err := g.query(func(*core.MembershipCoordinator) { out = g.stats() },
+		func(s *snapshot) { out = s.stats })
 	return out, err
 }
 
