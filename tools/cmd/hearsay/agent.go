@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -142,6 +143,31 @@ func checkBind(v string) error {
 	return nil
 }
 
+// reloadKeyring applies the --keyring file to the running keyring and logs
+// what changed; a bad file is logged and changes nothing.
+func (o agentOptions) reloadKeyring(logger *slog.Logger) {
+	if o.keyring == nil {
+		logger.Warn("reload requested, but there is no keyring to reload (no --keyring)")
+		return
+	}
+	ch, err := reloadKeyring(o.keyring, o.keyringFile)
+	if err != nil {
+		// A bad file fails before any change; the counts are for a failure
+		// applying a good one, which only a concurrent change could cause.
+		logger.Error("keyring reload failed", "file", o.keyringFile, "err", err, "added", ch.Added, "removed", ch.Removed)
+		return
+	}
+	primary := "unchanged"
+	switch {
+	case ch.PrimaryWas < 0:
+		primary = "new key"
+	case ch.PrimaryWas > 0:
+		primary = fmt.Sprintf("installed key %d", ch.PrimaryWas+1)
+	}
+	logger.Info("keyring reloaded", "file", o.keyringFile, "added", ch.Added, "removed", ch.Removed,
+		"keys", ch.Keys, "primary", primary)
+}
+
 // agentNode is the running member the agent serves.
 type agentNode interface {
 	Source
@@ -151,9 +177,11 @@ type agentNode interface {
 	Close() error
 }
 
-// runAgent runs one member until ctx ends, then leaves gracefully. ready, if
-// not nil, is called with the node and the HTTP address once both serve.
-func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer, ready func(n agentNode, httpAddr string)) (err error) {
+// runAgent runs one member until ctx ends, then leaves gracefully. Each value
+// from reload (nil: none) reloads the keyring file. ready, if not nil, is
+// called with the node and the HTTP address once both serve.
+func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer, reload <-chan os.Signal,
+	ready func(n agentNode, httpAddr string)) (err error) {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	ln, err := net.Listen("tcp", o.http)
@@ -176,11 +204,18 @@ func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer, rea
 		ready(node, ln.Addr().String())
 	}
 
-	select {
-	case <-ctx.Done():
-		logger.Info("signal received, leaving the cluster")
-	case err = <-served:
-		err = fmt.Errorf("http: %w", err)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("signal received, leaving the cluster")
+			break wait
+		case err = <-served:
+			err = fmt.Errorf("http: %w", err)
+			break wait
+		case <-reload:
+			o.reloadKeyring(logger)
+		}
 	}
 
 	leaveCtx, cancel := context.WithTimeout(context.Background(), o.leaveTimeout)

@@ -55,7 +55,7 @@ func startAgents(t *testing.T, names ...string) []*testAgent {
 		if i > 0 {
 			args = append(args, "--join", agents[0].gossip)
 		}
-		go func() { a.done <- run(ctx, args, &bytes.Buffer{}, a.stderr) }()
+		go func() { a.done <- run(ctx, args, &bytes.Buffer{}, a.stderr, nil) }()
 		select {
 		case r := <-ready:
 			a.gossip, a.http = r[0], r[1]
@@ -155,7 +155,7 @@ func TestAgentCluster(t *testing.T) {
 
 	// hearsay members prints the table.
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"members", "--http", agents[0].http}, &out, &errOut); code != exitOK {
+	if code := run(context.Background(), []string{"members", "--http", agents[0].http}, &out, &errOut, nil); code != exitOK {
 		t.Fatalf("members = %d: %s", code, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -207,7 +207,7 @@ func TestAgentBadBindAddress(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	// 192.0.2.1 (TEST-NET-1) is not an address of this machine: the bind
 	// fails before anything is sent.
-	code := run(context.Background(), []string{"agent", "--name", "x", "--bind", "192.0.2.1:7946", "--http", "127.0.0.1:0"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"agent", "--name", "x", "--bind", "192.0.2.1:7946", "--http", "127.0.0.1:0"}, &stdout, &stderr, nil)
 	if code != exitFailure {
 		t.Errorf("agent on a foreign address = %d, want %d; stderr: %s", code, exitFailure, stderr.String())
 	}

@@ -209,7 +209,7 @@ func TestMembersCommandTable(t *testing.T) {
 	defer srv.Close()
 	var stdout, stderr bytes.Buffer
 	addr := strings.TrimPrefix(srv.URL, "http://")
-	if code := run(context.Background(), []string{"members", "--http", addr}, &stdout, &stderr); code != exitOK {
+	if code := run(context.Background(), []string{"members", "--http", addr}, &stdout, &stderr, nil); code != exitOK {
 		t.Fatalf("members = %d: %s", code, stderr.String())
 	}
 	want := "" +
@@ -223,7 +223,7 @@ func TestMembersCommandTable(t *testing.T) {
 	}
 
 	stdout.Reset()
-	if code := run(context.Background(), []string{"members", "--http", addr, "--status", "dead"}, &stdout, &stderr); code != exitOK {
+	if code := run(context.Background(), []string{"members", "--http", addr, "--status", "dead"}, &stdout, &stderr, nil); code != exitOK {
 		t.Fatalf("members --status dead = %d: %s", code, stderr.String())
 	}
 	if got := stdout.String(); !strings.Contains(got, "127.0.0.1:7004") || strings.Contains(got, "127.0.0.1:7001") {
@@ -236,7 +236,7 @@ func TestMembersCommandUnreachable(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	srv.Close()
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"members", "--http", addr, "--timeout", "2s"}, &stdout, &stderr); code != exitFailure {
+	if code := run(context.Background(), []string{"members", "--http", addr, "--timeout", "2s"}, &stdout, &stderr, nil); code != exitFailure {
 		t.Fatalf("members against a closed port = %d, want %d", code, exitFailure)
 	}
 	if !strings.Contains(stderr.String(), "hearsay members:") {

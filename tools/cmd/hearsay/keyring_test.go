@@ -38,7 +38,7 @@ func TestKeyringFileReadableByOthersIsRefused(t *testing.T) {
 	for _, perm := range []os.FileMode{0o644, 0o640, 0o604, 0o660, 0o602, 0o620, 0o666} {
 		path := writeKeyring(t, b64Key(1)+"\n", perm)
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), agentArgs("--keyring", path), &stdout, &stderr)
+		code := run(context.Background(), agentArgs("--keyring", path), &stdout, &stderr, nil)
 		if code != exitUsage {
 			t.Errorf("mode %04o: exit %d, want %d; stderr: %s", perm, code, exitUsage, stderr.String())
 		}
@@ -67,7 +67,7 @@ func TestKeyringFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), agentArgs("--keyring", tt.path), &stdout, &stderr)
+			code := run(context.Background(), agentArgs("--keyring", tt.path), &stdout, &stderr, nil)
 			if code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr: %s", code, exitUsage, stderr.String())
 			}
@@ -107,7 +107,7 @@ func TestAgentWithKeyring(t *testing.T) {
 	done := make(chan int, 1)
 	var stdout bytes.Buffer
 	stderr := &syncBuffer{}
-	go func() { done <- run(ctx, agentArgs("--keyring", path, "--label", "sealed"), &stdout, stderr) }()
+	go func() { done <- run(ctx, agentArgs("--keyring", path, "--label", "sealed"), &stdout, stderr, nil) }()
 	select {
 	case n := <-ready:
 		tr := n.(*stdNode).Transport()

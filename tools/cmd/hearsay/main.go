@@ -5,7 +5,8 @@
 //
 // The agent runs one long-lived member of a cluster over UDP and serves its
 // view over HTTP. SIGINT or SIGTERM makes it leave the cluster gracefully and
-// exit 0. members prints an agent's view as a table, like serf members.
+// exit 0. SIGHUP makes it reload its --keyring file (see Key rotation).
+// members prints an agent's view as a table, like serf members.
 //
 // HTTP API:
 //
@@ -22,6 +23,32 @@
 //	GET /            a live page of the cluster (embedded; refreshes every second)
 //
 // Exit codes: 0 success, 1 a runtime failure, 2 a usage error (bad flags).
+//
+// # Key rotation
+//
+// With --keyring FILE every datagram is sealed with the file's first key,
+// and accepted under any of its keys. On SIGHUP the agent reads FILE again,
+// with the checks made at start (readable by its owner only, one base64 key
+// of 32 bytes per line), and applies it to the running keyring in an order
+// that is safe at every instant: it installs the keys it does not hold yet,
+// then makes the file's first key primary, then drops the keys the file no
+// longer lists. A file that fails the checks is logged as an error and
+// changes nothing; the agent keeps running. The log tells how many keys were
+// added and removed and whether the primary changed, never the keys.
+// Without --keyring, SIGHUP is logged and ignored.
+//
+// To replace key OLD by key NEW in a running cluster without losing a
+// datagram, finish each step on every agent before starting the next:
+//
+//  1. Install NEW: append NEW to FILE (OLD stays first), then SIGHUP. Every
+//     agent now accepts both and still sends under OLD.
+//  2. Use NEW: put NEW first in FILE (OLD second), then SIGHUP. Agents send
+//     under NEW as they reload; every agent accepts both meanwhile.
+//  3. Remove OLD: delete OLD from FILE, then SIGHUP.
+//
+// Check each step in an agent's log ("keyring reloaded") on every node; a
+// step skipped on one node cuts it off from the cluster (its datagrams are
+// dropped and counted as hearsay_dropped_total{reason="auth"}).
 package main
 
 import (
@@ -46,7 +73,10 @@ const defaultHTTP = "127.0.0.1:8946"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	reload := make(chan os.Signal, 1)
+	signal.Notify(reload, syscall.SIGHUP)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, reload)
+	signal.Stop(reload)
 	stop()
 	os.Exit(code)
 }
@@ -61,8 +91,9 @@ Run "hearsay <command> -h" for the flags of a command.
 `
 
 // run executes the command in args and returns the process exit code. ctx
-// ends the agent (as SIGINT/SIGTERM do).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// ends the agent (as SIGINT/SIGTERM do); each value from reload makes it
+// reload its keyring (as SIGHUP does). reload may be nil.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-chan os.Signal) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -73,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return usageExit(err, stderr)
 		}
-		if err := runAgent(ctx, opts, stdout, stderr, onAgentReady); err != nil {
+		if err := runAgent(ctx, opts, stdout, stderr, reload, onAgentReady); err != nil {
 			fmt.Fprintf(stderr, "hearsay agent: %v\n", err)
 			return exitFailure
 		}

@@ -46,7 +46,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), tt.args, &stdout, &stderr)
+			code := run(context.Background(), tt.args, &stdout, &stderr, nil)
 			if code != exitUsage {
 				t.Errorf("run(%q) = %d, want %d; stderr:\n%s", tt.args, code, exitUsage, stderr.String())
 			}
@@ -60,7 +60,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 func TestHelpExits0(t *testing.T) {
 	for _, args := range [][]string{{"help"}, {"agent", "-h"}, {"members", "--help"}} {
 		var stdout, stderr bytes.Buffer
-		if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+		if code := run(context.Background(), args, &stdout, &stderr, nil); code != exitOK {
 			t.Errorf("run(%q) = %d, want 0", args, code)
 		}
 		if stdout.Len()+stderr.Len() == 0 {
