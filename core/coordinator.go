@@ -212,10 +212,15 @@ type MembershipCoordinator struct {
 	hbSeq          uint64
 	hbSeen         map[string]heartbeatSeen // watched members: the latest heartbeat fed to the detector
 
-	// anti-entropy: incremental bucket sums of the table
-	nbuckets int
-	buckets  []uint64
-	aeSeq    uint64
+	// anti-entropy: incremental bucket sums of the table, over nbuckets
+	// buckets (BucketsFor the table's size, at most maxBuckets); resized
+	// only when an exchange starts, and bucketsSince is the exchange number
+	// from which replies refer to the current count.
+	nbuckets     int
+	maxBuckets   int
+	buckets      []uint64
+	aeSeq        uint64
+	bucketsSince uint64
 
 	// join and reconnect
 	seeds       []string
@@ -313,7 +318,8 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		susp:        map[string]*suspicion{},
 		dead:        map[string]*backoff{},
 		lastNotice:  map[string]time.Time{},
-		nbuckets:    DigestBuckets(cfg.MaxMessageBytes, cfg.Authority, cfg.NodeID),
+		nbuckets:    1,
+		maxBuckets:  DigestBuckets(cfg.MaxMessageBytes, cfg.Authority, cfg.NodeID),
 	}
 	c.buckets = make([]uint64, c.nbuckets)
 	return c, nil

@@ -438,9 +438,14 @@ func (c *MembershipCoordinator) serveDigest(m Message) {
 }
 
 // answerWant ends the exchange and sends the peer this node's records of the
-// buckets it wants.
+// buckets it wants. A late reply to a digest sent before the bucket count
+// last changed names buckets of the old count: it is not answered (the next
+// exchange repairs what it would have).
 func (c *MembershipCoordinator) answerWant(m Message) {
 	c.engine.EndExchange(m.Seq)
+	if m.Seq < c.bucketsSince {
+		return
+	}
 	var want []uint32
 	for _, w := range m.Want {
 		if int(w) < c.nbuckets {

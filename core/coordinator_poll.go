@@ -206,12 +206,27 @@ func (c *MembershipCoordinator) startAntiEntropy(now time.Time) {
 // exchangeWith sends peer a digest of the table, starting an exchange.
 func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
 	c.aeSeq++
+	c.resizeBuckets()
 	m := c.newMessage(MessageDigest)
 	m.Seq = c.aeSeq
 	m.Digest = slices.Clone(c.buckets)
 	c.send(peer, m)
 	c.engine.StartExchange(peer, c.aeSeq, now.Add(c.aeInterval()/2))
 	c.stats.AntiEntropyRounds++
+}
+
+// resizeBuckets fits the digest's bucket count to the table before a new
+// exchange: it grows as soon as the table outgrows it, and shrinks only once
+// the table fits a quarter of it, so a table whose size hovers around a
+// boundary does not flip the count (and recompute the sums) every exchange.
+func (c *MembershipCoordinator) resizeBuckets() {
+	want := BucketsFor(c.table.Len(), c.maxBuckets)
+	if want == c.nbuckets || (want < c.nbuckets && 4*want > c.nbuckets) {
+		return
+	}
+	c.nbuckets = want
+	c.buckets = Digest(c.table.Snapshot(), want)
+	c.bucketsSince = c.aeSeq
 }
 
 // reconnect probes one Dead member whose backoff has passed, and the seeds

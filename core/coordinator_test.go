@@ -663,3 +663,32 @@ func TestNextDeadline(t *testing.T) {
 		t.Error("the cluster is no longer converged")
 	}
 }
+
+// The digest's bucket count follows the table as the cluster grows and
+// shrinks, and the incrementally kept bucket sums always equal a digest
+// computed afresh over the same count.
+func TestDigestBucketsFollowTheTable(t *testing.T) {
+	net := cluster(t, 40, 11)
+	cfg := net.nodes[auth(0)].c.cfg
+	net.run(3 * cfg.AntiEntropyInterval)
+	consistent := func(want int) {
+		t.Helper()
+		for _, a := range net.live() {
+			c := net.nodes[a].c
+			if c.nbuckets != want {
+				t.Fatalf("%s digests over %d buckets with %d records, want %d", a, c.nbuckets, c.table.Len(), want)
+			}
+			if got := Digest(c.table.Snapshot(), c.nbuckets); !slices.Equal(got, c.buckets) {
+				t.Fatalf("%s: incremental bucket sums %v differ from the digest %v", a, c.buckets, got)
+			}
+		}
+	}
+	consistent(BucketsFor(40, 128)) // 8
+	// 35 crash; once their tombstones are pruned the table holds 5 records
+	// and the digest shrinks to one bucket.
+	for i := 5; i < 40; i++ {
+		net.nodes[auth(i)].crashed = true
+	}
+	net.run(cfg.TombstoneRetention + cfg.SuspicionMaxTimeout + 30*time.Second + 3*cfg.AntiEntropyInterval)
+	consistent(1)
+}

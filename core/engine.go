@@ -50,8 +50,10 @@ func (s EngineState) String() string {
 // Anti-entropy. Periodically the coordinator sends one random peer a digest:
 // the table split into B buckets by a hash of the authority, each bucket
 // summarised by the sum (mod 2^64) of RecordHash over its records — order
-// independent, so equal bucket contents give equal sums. B is the largest
-// power of two up to maxDigestBuckets whose digest fits one message. The peer
+// independent, so equal bucket contents give equal sums. B grows with the
+// table (BucketsFor: about recordsPerBucket records per bucket), up to the
+// largest power of two up to maxDigestBuckets whose digest fits one message
+// (DigestBuckets); the peer sums its own table over the same B. The peer
 // answers with its records of the buckets that differ and, in Want, those
 // bucket indexes; the originator answers Want with its own records, so both
 // sides repair only what differs. While an exchange is in flight the engine
@@ -313,6 +315,25 @@ func DigestBuckets(maxBytes int, from, fromID string) int {
 		}
 	}
 	return 1
+}
+
+// recordsPerBucket is how many records an anti-entropy bucket holds on
+// average once the digest has grown to fit the table: a differing bucket
+// then costs about this many records to repair.
+const recordsPerBucket = 8
+
+// BucketsFor returns the bucket count a digest of a table of size records
+// uses: the smallest power of two giving at most recordsPerBucket records per
+// bucket, and at most limit (DigestBuckets). A digest so sized costs about one
+// byte per member, so an idle exchange at 8 members is a few dozen bytes
+// rather than the 128 hashes a fixed count would send, and the idle traffic
+// per member stays flat as the cluster grows.
+func BucketsFor(size, limit int) int {
+	b := 1
+	for b*recordsPerBucket < size && b < limit {
+		b *= 2
+	}
+	return b
 }
 
 // validBucketCount reports whether n is a bucket count a peer may send: a

@@ -254,3 +254,17 @@ func TestEngineDoesNotKeepDeadEntries(t *testing.T) {
 		t.Fatalf("%d entries filed with nothing pending", got)
 	}
 }
+
+func TestBucketsForGrowsWithTheTable(t *testing.T) {
+	for _, tc := range []struct{ size, limit, want int }{
+		{0, 128, 1}, {1, 128, 1}, {8, 128, 1}, {9, 128, 2}, {64, 128, 8},
+		{65, 128, 16}, {1000, 128, 128}, {100000, 128, 128}, {1000, 32, 32},
+	} {
+		if got := BucketsFor(tc.size, tc.limit); got != tc.want {
+			t.Errorf("BucketsFor(%d, %d) = %d, want %d", tc.size, tc.limit, got, tc.want)
+		}
+		if !validBucketCount(BucketsFor(tc.size, tc.limit)) {
+			t.Errorf("BucketsFor(%d, %d) is not a valid bucket count", tc.size, tc.limit)
+		}
+	}
+}
