@@ -79,6 +79,9 @@ type NodeStats struct {
 	Driver core.DriverStats
 	// Coordinator counts protocol activity.
 	Coordinator core.CoordinatorStats
+	// TickLagTotal, TickLagMax and LastTickLag are how late the gossip
+	// loop's ticks ran: in total, at worst and last (see GossiperStats).
+	TickLagTotal, TickLagMax, LastTickLag time.Duration
 	// EventsDelivered counts events handed to subscribers.
 	EventsDelivered uint64
 	// EventsDropped counts events lost because a subscriber's buffer was full.
@@ -433,6 +436,9 @@ func (n *Node) Stats() NodeStats {
 		Transport:       n.transport.Stats(),
 		Driver:          gs.Driver,
 		Coordinator:     gs.Coordinator,
+		TickLagTotal:    gs.TickLagTotal,
+		TickLagMax:      gs.TickLagMax,
+		LastTickLag:     gs.LastTickLag,
 		EventsDelivered: n.delivered.Load(),
 		EventsDropped:   n.dropped.Load(),
 		Subscribers:     subs,

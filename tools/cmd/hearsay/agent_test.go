@@ -144,13 +144,18 @@ func TestAgentCluster(t *testing.T) {
 	// /metrics reflects the live node.
 	_, _, metrics := get(t, "http://"+agents[0].http, "/metrics")
 	for _, want := range []string{`hearsay_members{status="up"} 3`, "hearsay_messages_sent_total ", "hearsay_bytes_received_total ",
-		"hearsay_suspicions_raised_total ", "hearsay_tick_lag_seconds_total ", `hearsay_dropped_total{reason="decode_error"} 0`} {
+		"hearsay_suspicions_raised_total ", "hearsay_tick_lag_seconds_total ", "hearsay_tick_lag_max_seconds ",
+		`hearsay_dropped_total{reason="decode_error"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
 	if strings.Contains(metrics, "hearsay_messages_sent_total 0\n") {
 		t.Errorf("/metrics: no message sent by a live member")
+	}
+	// Every tick runs some time after it fired: a measured lag is never 0.
+	if strings.Contains(metrics, "hearsay_tick_lag_seconds_total 0\n") || strings.Contains(metrics, "hearsay_tick_lag_max_seconds 0\n") {
+		t.Errorf("/metrics: the tick lag of a live member is 0, not measured")
 	}
 
 	// hearsay members prints the table.

@@ -47,10 +47,12 @@ type Counters struct {
 	DeadDeclared uint64
 	// Ticks counts the gossip loop's ticks.
 	Ticks uint64
-	// TickLag is how far, in total since start, the gossip loop fell behind
-	// its tick schedule (ticks that could not run on time, times the tick
-	// interval).
+	// TickLag is the sum, since start, of every tick's lag: how late the
+	// gossip loop began the tick's step after the ticker fired, as the loop
+	// measured it.
 	TickLag time.Duration
+	// TickLagMax is the largest lag of a single tick since start.
+	TickLagMax time.Duration
 	// StallsForgiven counts ticks late enough that the node blamed itself,
 	// not its peers (Lifeguard local health).
 	StallsForgiven uint64

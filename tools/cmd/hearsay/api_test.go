@@ -56,7 +56,8 @@ func newFakeSource() *fakeSource {
 			MessagesSent: 10, MessagesReceived: 12, BytesSent: 1000, BytesReceived: 1200,
 			Drops:            map[string]uint64{"decode": 2, "filtered": 1},
 			SuspicionsRaised: 4, SuspicionsRefuted: 1, Refutations: 2, DeadDeclared: 1,
-			Ticks: 500, TickLag: 1500 * time.Microsecond, StallsForgiven: 3, EventsDropped: 7,
+			Ticks: 500, TickLag: 1500 * time.Microsecond, TickLagMax: 250 * time.Millisecond,
+			StallsForgiven: 3, EventsDropped: 7,
 		},
 	}
 }
@@ -174,7 +175,10 @@ func TestMetricsText(t *testing.T) {
 		"hearsay_refutations_total 2",
 		"hearsay_dead_declared_total 1",
 		"hearsay_ticks_total 500",
+		"# TYPE hearsay_tick_lag_seconds_total counter",
 		"hearsay_tick_lag_seconds_total 0.0015",
+		"# TYPE hearsay_tick_lag_max_seconds gauge",
+		"hearsay_tick_lag_max_seconds 0.25",
 		"hearsay_tick_stalls_total 3",
 		"hearsay_events_dropped_total 7",
 		"hearsay_local_incarnation 1",

@@ -19,7 +19,7 @@
 //	GET /healthz     200 "ok", or 503 with the status once this node is a tombstone
 //	GET /metrics     Prometheus text: hearsay_members{status}, messages and bytes
 //	                 sent/received, hearsay_dropped_total{reason}, suspicions
-//	                 raised and refuted, tick lag, ...
+//	                 raised and refuted, tick lag (total and largest), ...
 //	GET /            a live page of the cluster (embedded; refreshes every second)
 //
 // Exit codes: 0 success, 1 a runtime failure, 2 a usage error (bad flags).

@@ -21,7 +21,7 @@ type collector struct {
 	members, incarnation                              *prometheus.Desc
 	msgsSent, msgsRecv, bytesSent, bytesRecv, dropped *prometheus.Desc
 	suspRaised, suspRefuted, refutations, deadDecl    *prometheus.Desc
-	ticks, tickLag, stalls, eventsDrop                *prometheus.Desc
+	ticks, tickLag, tickLagMax, stalls, eventsDrop    *prometheus.Desc
 }
 
 func newCollector(src Source) *collector {
@@ -42,7 +42,8 @@ func newCollector(src Source) *collector {
 		refutations: d("refutations_total", "Times this node raised its incarnation to refute a suspicion or a death."),
 		deadDecl:    d("dead_declared_total", "Members this node declared Dead itself."),
 		ticks:       d("ticks_total", "Ticks of the gossip loop."),
-		tickLag:     d("tick_lag_seconds_total", "Time the gossip loop fell behind its tick schedule, in total since start."),
+		tickLag:     d("tick_lag_seconds_total", "Sum of the gossip loop's tick lags since start: how late each tick's step began after its tick fired."),
+		tickLagMax:  d("tick_lag_max_seconds", "Largest lag of a single tick of the gossip loop since start."),
 		stalls:      d("tick_stalls_total", "Ticks so late that the node blamed itself, not its peers (local health)."),
 		eventsDrop:  d("events_dropped_total", "Events a slow subscriber did not take."),
 	}
@@ -51,7 +52,7 @@ func newCollector(src Source) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.members, c.incarnation, c.msgsSent, c.msgsRecv, c.bytesSent,
 		c.bytesRecv, c.dropped, c.suspRaised, c.suspRefuted, c.refutations, c.deadDecl, c.ticks,
-		c.tickLag, c.stalls, c.eventsDrop} {
+		c.tickLag, c.tickLagMax, c.stalls, c.eventsDrop} {
 		ch <- d
 	}
 }
@@ -82,6 +83,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.stalls, k.StallsForgiven)
 	counter(c.eventsDrop, k.EventsDropped)
 	ch <- prometheus.MustNewConstMetric(c.tickLag, prometheus.CounterValue, k.TickLag.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.tickLagMax, prometheus.GaugeValue, k.TickLagMax.Seconds())
 	reasons := make([]string, 0, len(k.Drops))
 	for r := range k.Drops {
 		reasons = append(reasons, r)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/hearsay-go/hearsay/core"
 	"github.com/hearsay-go/hearsay/std"
@@ -13,41 +12,27 @@ import (
 // stdNode serves a std Node to the HTTP API and logs its member events.
 type stdNode struct {
 	*std.Node
-	// tick is the gossip loop's tick interval and started when it began,
-	// for the tick lag.
-	tick    time.Duration
-	started time.Time
-	logged  chan struct{} // closed when the event logger has exited
+	logged chan struct{} // closed when the event logger has exited
 }
 
 var _ agentNode = (*stdNode)(nil)
 
-// tickInterval is the agent's gossip tick: a quarter of the shorter of the
-// gossip and heartbeat intervals (std's default, set explicitly so that the
-// agent knows it).
-func tickInterval(cfg core.Config) time.Duration {
-	return max(time.Millisecond, min(cfg.GossipInterval, cfg.HeartbeatInterval)/4)
-}
-
 // startNode starts the std node the agent serves, from its options.
 func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentNode, error) {
-	cfg := presets[o.preset]()
-	tick := tickInterval(cfg)
 	n, err := std.Start(ctx, std.Config{
-		NodeID:       o.name,
-		BindAddr:     o.bind,
-		Label:        o.label,
-		Seeds:        o.join,
-		Meta:         []byte(o.meta),
-		Keyring:      o.keyring,
-		Core:         cfg,
-		TickInterval: tick,
-		Logger:       logger,
+		NodeID:   o.name,
+		BindAddr: o.bind,
+		Label:    o.label,
+		Seeds:    o.join,
+		Meta:     []byte(o.meta),
+		Keyring:  o.keyring,
+		Core:     presets[o.preset](),
+		Logger:   logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	s := &stdNode{Node: n, tick: tick, started: time.Now(), logged: make(chan struct{})}
+	s := &stdNode{Node: n, logged: make(chan struct{})}
 	events, _ := n.Subscribe() // Close ends the subscription
 	go s.logEvents(events, logger)
 	return s, nil
@@ -85,12 +70,6 @@ func (s *stdNode) Close() error {
 func (s *stdNode) Counters() Counters {
 	st := s.Node.Stats()
 	t := st.Transport
-	// Ticks that could not run on time are skipped (time.Ticker drops them),
-	// so the loop's lag is the ticks the schedule expected but did not get.
-	var lag time.Duration
-	if expected := uint64(time.Since(s.started) / s.tick); expected > st.Driver.Steps {
-		lag = time.Duration(expected-st.Driver.Steps) * s.tick
-	}
 	return Counters{
 		MessagesSent:     t.DatagramsSent,
 		BytesSent:        t.BytesSent,
@@ -117,7 +96,8 @@ func (s *stdNode) Counters() Counters {
 		Refutations:       st.Coordinator.Refutations,
 		DeadDeclared:      st.Coordinator.DeadDeclared,
 		Ticks:             st.Driver.Steps,
-		TickLag:           lag,
+		TickLag:           st.TickLagTotal,
+		TickLagMax:        st.TickLagMax,
 		StallsForgiven:    st.Coordinator.StallsForgiven,
 		EventsDropped:     st.EventsDropped,
 	}
