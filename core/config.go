@@ -93,26 +93,39 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultLANConfig returns timings for a local network: 1 s heartbeats, 200 ms
-// gossip, 3 monitors, fanout 3. Identity fields (NodeID, Authority, Rand) are
-// left for the caller.
+// DefaultLANConfig returns timings for a local network: 500 ms heartbeats,
+// 200 ms gossip, 3 monitors, fanout 3. Identity fields (NodeID, Authority,
+// Rand) are left for the caller.
+//
+// The detector is Akka's default (DefaultPhiConfig: threshold 8, window
+// 1,000, 100 ms minimum deviation, a pause allowance of three heartbeat
+// intervals) run at twice Akka's heartbeat rate, with the allowance scaled
+// to match: a crashed member is suspected about 2.1–2.6 s after it crashed
+// instead of 4.1–4.6 s, and Dead everywhere within about 4 s at 8 to 64
+// members (BENCHMARKS.md), for heartbeats of about 40 bytes each. A process
+// that stalls for more than about 2 s is suspected (and refutes when it
+// resumes); raise PhiAcceptablePause where longer stalls are normal.
 func DefaultLANConfig() Config {
 	return Config{
-		HeartbeatInterval: time.Second,
+		HeartbeatInterval: 500 * time.Millisecond,
 		MonitorCount:      3,
 
+		// DefaultPhiConfig(500 * time.Millisecond).
 		PhiThreshold:              8,
 		PhiWindowSize:             1000,
 		PhiMinStdDev:              100 * time.Millisecond,
-		PhiAcceptablePause:        3 * time.Second,
-		PhiFirstHeartbeatEstimate: time.Second,
+		PhiAcceptablePause:        1500 * time.Millisecond,
+		PhiFirstHeartbeatEstimate: 500 * time.Millisecond,
 
 		// Dead needs the detector to still hear nothing when the timeout
 		// ends, and reaching the minimum needs SuspicionConfirmations other
 		// monitors to have lost the member too: by then phi has been above
 		// the threshold on three independent detectors. In the simulator's
 		// 20%-loss scenario (N=50, 10 min) 1 s gives no false Dead over 100
-		// seeds; 500 ms gave one in 40.
+		// seeds (and so did 500 ms at these heartbeats; at 1 s heartbeats
+		// 500 ms gave one in 40), and a member stalled for 3 s is suspected
+		// but never declared Dead (100 seeds of the "pause" scenario), which
+		// a 500 ms minimum would no longer guarantee.
 		SuspicionMinTimeout:    time.Second,
 		SuspicionMaxTimeout:    6 * time.Second,
 		SuspicionConfirmations: 2,

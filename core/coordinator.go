@@ -210,6 +210,7 @@ type MembershipCoordinator struct {
 	susp           map[string]*suspicion
 	suspNext       time.Time // earliest local suspicion deadline; zero when none
 	hbSeq          uint64
+	hbHash         uint64                   // the table hash last sent in a heartbeat round
 	hbSeen         map[string]heartbeatSeen // watched members: the latest heartbeat fed to the detector
 
 	// anti-entropy: incremental bucket sums of the table, over nbuckets

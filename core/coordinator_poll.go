@@ -157,15 +157,26 @@ func (c *MembershipCoordinator) observe(now time.Time) {
 }
 
 // sendHeartbeats sends a heartbeat, with piggybacked gossip, to each monitor.
+// The table hash rides on every other round, and on any round where it
+// changed since it was last sent: monitors still compare views about once
+// per two heartbeat intervals in steady state and at once after a change,
+// and a steady-state heartbeat is 9 bytes shorter half the time.
 func (c *MembershipCoordinator) sendHeartbeats() {
 	if !c.self.Status.IsActive() {
 		return
 	}
 	c.hbSeq++
+	h := c.table.Hash()
+	withHash := c.hbSeq%2 == 0 || h != c.hbHash
+	if withHash {
+		c.hbHash = h
+	}
 	for _, t := range c.monitors {
 		m := c.newMessage(MessageHeartbeat)
 		m.Seq = c.hbSeq
-		m.Digest = []uint64{c.table.Hash()}
+		if withHash {
+			m.Digest = []uint64{h}
+		}
 		c.piggyback(&m)
 		c.send(t, m)
 		c.stats.HeartbeatsSent++

@@ -87,6 +87,22 @@ type PhiConfig struct {
 	FirstHeartbeatEstimate time.Duration
 }
 
+// DefaultPhiConfig returns Akka's defaults for a peer heartbeating every
+// heartbeat: threshold 8, a window of 1,000 samples, a 100 ms minimum
+// standard deviation, an acceptable pause of three heartbeat intervals and a
+// first estimate of one interval. At a 1 s heartbeat (Akka's) that is a 3 s
+// pause allowance; DefaultLANConfig uses it at 500 ms (1.5 s), the WAN and
+// Local presets tune their own.
+func DefaultPhiConfig(heartbeat time.Duration) PhiConfig {
+	return PhiConfig{
+		Threshold:              8,
+		WindowSize:             1000,
+		MinStdDev:              100 * time.Millisecond,
+		AcceptablePause:        3 * heartbeat,
+		FirstHeartbeatEstimate: heartbeat,
+	}
+}
+
 // PhiConfigFrom returns the detector settings of c (PhiThreshold,
 // PhiWindowSize, PhiMinStdDev, PhiAcceptablePause, PhiFirstHeartbeatEstimate).
 func PhiConfigFrom(c Config) PhiConfig {

@@ -24,7 +24,7 @@ func steadyPhi(cfg PhiConfig, interval time.Duration, n int) (*PhiAccrualDetecto
 	return d, at
 }
 
-func lanPhi() PhiConfig { return PhiConfigFrom(DefaultLANConfig()) }
+func akkaPhi() PhiConfig { return DefaultPhiConfig(time.Second) }
 
 // TestPhiHandComputed checks phi against values computed by hand from the
 // formula (in milliseconds):
@@ -49,10 +49,10 @@ func lanPhi() PhiConfig { return PhiConfigFrom(DefaultLANConfig()) }
 //     (750²+1250²+10·800²+10·1200²)/22 − 1000² = 42045.45, sd 205.05; pause 0.
 //     t=1500: y=2.43843, phi=2.13935.
 func TestPhiHandComputed(t *testing.T) {
-	noPause := lanPhi()
+	noPause := akkaPhi()
 	noPause.AcceptablePause = 0
 
-	steady, steadyLast := steadyPhi(lanPhi(), time.Second, 20)
+	steady, steadyLast := steadyPhi(akkaPhi(), time.Second, 20)
 	first, firstLast := steadyPhi(noPause, 0, 0)
 	alt := NewPhiAccrualDetector(noPause)
 	altLast := t0
@@ -134,7 +134,7 @@ func TestPhiOfMatchesAkkaForm(t *testing.T) {
 }
 
 func TestDetectorSuspectOnceThenReachable(t *testing.T) {
-	d, last := steadyPhi(lanPhi(), time.Second, 30)
+	d, last := steadyPhi(akkaPhi(), time.Second, 30)
 	var suspects, reachables int
 	now := last
 	var suspectedAt time.Time
@@ -195,7 +195,7 @@ func TestDetectorForgive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, last := steadyPhi(lanPhi(), time.Second, 30)
+			d, last := steadyPhi(akkaPhi(), time.Second, 30)
 			// The local node stalls for 9 s; its first Check is at last + 10 s.
 			d.Forgive(tt.forgive)
 			now := last.Add(10 * time.Second)
@@ -216,7 +216,7 @@ func TestDetectorForgive(t *testing.T) {
 }
 
 func TestDetectorEventsSortedAndRemove(t *testing.T) {
-	d := NewPhiAccrualDetector(lanPhi())
+	d := NewPhiAccrualDetector(akkaPhi())
 	for _, a := range []string{"c:1", "a:1", "b:1"} {
 		d.Heartbeat(a, t0)
 	}
@@ -241,7 +241,7 @@ func TestDetectorEventsSortedAndRemove(t *testing.T) {
 }
 
 func TestDetectorHeartbeatBeforeLastArrival(t *testing.T) {
-	d, last := steadyPhi(lanPhi(), time.Second, 10)
+	d, last := steadyPhi(akkaPhi(), time.Second, 10)
 	d.Forgive(5 * time.Second) // last arrival now at last+5s
 	d.Heartbeat("p", last.Add(time.Second))
 	if got := d.Phi("p", last.Add(5*time.Second+4*time.Second)); math.Abs(got-math.Log10(2)) > 1e-9 {
@@ -280,7 +280,7 @@ func TestPhiWindow(t *testing.T) {
 }
 
 func TestPhiWindowSlides(t *testing.T) {
-	cfg := lanPhi()
+	cfg := akkaPhi()
 	cfg.WindowSize = 4
 	cfg.AcceptablePause = 0
 	// Four samples of 2 s push both seeds out: mean 2000, sd 0 → 100.
@@ -317,7 +317,7 @@ func TestPhiConfig(t *testing.T) {
 		{"FirstHeartbeatEstimate", func(c *PhiConfig) { c.FirstHeartbeatEstimate = 0 }},
 	}
 	for _, tt := range tests {
-		c := lanPhi()
+		c := akkaPhi()
 		tt.mut(&c)
 		err := c.Validate()
 		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.field) {
@@ -335,7 +335,7 @@ func TestDetectorEventKindString(t *testing.T) {
 }
 
 func TestDetectorZeroStdDevNoNaN(t *testing.T) {
-	cfg := lanPhi()
+	cfg := akkaPhi()
 	cfg.MinStdDev, cfg.AcceptablePause, cfg.WindowSize = 0, 0, 1
 	d, last := steadyPhi(cfg, time.Second, 3)
 	for _, after := range []time.Duration{0, time.Second, 2 * time.Second} {
@@ -346,11 +346,29 @@ func TestDetectorZeroStdDevNoNaN(t *testing.T) {
 }
 
 func BenchmarkPhiHeartbeat(b *testing.B) {
-	d := NewPhiAccrualDetector(lanPhi())
+	d := NewPhiAccrualDetector(akkaPhi())
 	at := t0
 	b.ReportAllocs()
 	for b.Loop() {
 		at = at.Add(time.Second)
 		d.Heartbeat("p", at)
+	}
+}
+
+// DefaultPhiConfig is Akka's detector: at a 1 s heartbeat, threshold 8,
+// window 1,000, 100 ms minimum deviation, 3 s acceptable pause; and the LAN
+// preset runs exactly it at its own heartbeat.
+func TestDefaultPhiConfigIsAkkas(t *testing.T) {
+	want := PhiConfig{Threshold: 8, WindowSize: 1000, MinStdDev: 100 * time.Millisecond,
+		AcceptablePause: 3 * time.Second, FirstHeartbeatEstimate: time.Second}
+	if got := DefaultPhiConfig(time.Second); got != want {
+		t.Fatalf("DefaultPhiConfig(1s) = %+v, want %+v", got, want)
+	}
+	if err := want.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	lan := DefaultLANConfig()
+	if got, want := PhiConfigFrom(lan), DefaultPhiConfig(lan.HeartbeatInterval); got != want {
+		t.Fatalf("the LAN preset's detector %+v is not DefaultPhiConfig(%v) = %+v", got, lan.HeartbeatInterval, want)
 	}
 }

@@ -51,7 +51,7 @@ func ExampleMembershipTable_Merge() {
 // A monitor feeds heartbeat arrivals to the detector and checks it as time
 // passes; phi grows with the silence, and Check reports the loss once.
 func ExamplePhiAccrualDetector() {
-	d := core.NewPhiAccrualDetector(core.PhiConfigFrom(core.DefaultLANConfig()))
+	d := core.NewPhiAccrualDetector(core.DefaultPhiConfig(time.Second)) // Akka's defaults at a 1 s heartbeat
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	last := start
 	for i := range 30 { // a heartbeat every second

@@ -12,8 +12,9 @@ const (
 	// ignores a heartbeat whose Seq is not above the last one it took from
 	// that instance (a replay). Digest holds exactly one value, the sender's
 	// table hash (MembershipTable.Hash), which the monitor compares with its
-	// own to start an anti-entropy exchange when the views differ; it may be
-	// empty. Entries piggyback gossip.
+	// own to start an anti-entropy exchange when the views differ, or is
+	// empty: the coordinator sends the hash every other round and on any
+	// round where it changed. Entries piggyback gossip.
 	MessageHeartbeat MessageKind = 1
 	// MessageGossip: dissemination; Entries carry the records. With Seq 0 it
 	// is periodic or direct gossip, whose news the receiver gossips on. With

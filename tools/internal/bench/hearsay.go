@@ -19,7 +19,10 @@ import (
 // default tick; the default event buffer). With an "equal" Setting the
 // Timing's four values are applied: Core.HeartbeatInterval,
 // Core.GossipInterval, Core.GossipNodes and Transport.MaxDatagramBytes (Start
-// derives Core.MaxMessageBytes from it).
+// derives Core.MaxMessageBytes from it); the detector's two durations follow
+// the heartbeat as in the LAN preset (core.DefaultPhiConfig: a pause
+// allowance of three intervals, a first estimate of one), as memberlist's
+// ProbeTimeout follows its ProbeInterval.
 //
 // Each member has one subscription, read by one harness goroutine that counts
 // the Suspect and Dead status changes it reports about other members.
@@ -55,6 +58,9 @@ func (c *hsCluster) config(id string) std.Config {
 	cfg := std.Config{NodeID: id, BindAddr: "127.0.0.1:0", Core: core.DefaultLANConfig()}
 	if t := c.setting.Timing; t != nil {
 		cfg.Core.HeartbeatInterval = t.Probe
+		phi := core.DefaultPhiConfig(t.Probe)
+		cfg.Core.PhiAcceptablePause = phi.AcceptablePause
+		cfg.Core.PhiFirstHeartbeatEstimate = phi.FirstHeartbeatEstimate
 		cfg.Core.GossipInterval = t.Gossip
 		cfg.Core.GossipNodes = t.Fanout
 		cfg.Transport.MaxDatagramBytes = t.Datagram
