@@ -217,6 +217,45 @@ func TestRestartAtSameAuthority(t *testing.T) {
 	}
 }
 
+// An operator restarts a crashed process under the same node ID (as the
+// agent does with the same --name): the new instance starts at incarnation
+// 1, learns that the cluster holds its old life as Up, Suspect or Dead
+// (quarantined), takes that record over or raises its incarnation above it,
+// and is Up everywhere.
+func TestRestartWithTheSameNodeID(t *testing.T) {
+	for _, tc := range []struct {
+		down time.Duration
+		held NodeStatus // the old life, in the seed's view, at the restart
+	}{{time.Second, StatusUp}, {2800 * time.Millisecond, StatusSuspect}, {20 * time.Second, StatusDead}} {
+		down := tc.down
+		t.Run(down.String(), func(t *testing.T) {
+			net := cluster(t, 10, 12)
+			victim := auth(5)
+			before := net.nodes[victim].c.LocalNode().Incarnation
+			net.nodes[victim].crashed = true
+			net.run(down)
+			if got := net.statusAt(auth(0), victim); got != tc.held {
+				t.Fatalf("after %v down the seed holds the old life %s, want %s", down, got, tc.held)
+			}
+			fresh := net.add(nodeID(5), victim, nil)
+			net.join(victim, auth(0))
+			ok := net.runUntil(30*time.Second, func() bool {
+				return net.converged() && net.allSee(victim, StatusUp)
+			})
+			if !ok {
+				t.Fatalf("the restarted instance is not Up everywhere (seed sees %s)", net.statusAt(auth(0), victim))
+			}
+			// Within 1 s the old life was still Up at the same incarnation:
+			// the new instance simply is that record. After 20 s it was
+			// Dead, and only a higher incarnation gets past the tombstone.
+			inc := fresh.LocalNode().Incarnation
+			if inc < before || (down > 10*time.Second && inc <= before) {
+				t.Fatalf("restarted instance at incarnation %d after %v down, old life at %d", inc, down, before)
+			}
+		})
+	}
+}
+
 func TestOldInstanceYieldsToNewer(t *testing.T) {
 	net := cluster(t, 5, 9)
 	old := net.nodes[auth(3)].c
