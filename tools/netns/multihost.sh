@@ -12,7 +12,8 @@
 #   3. a host whose link is cut is marked Dead by the other four;
 #   4. the cut host declares the members it monitors Dead too (two-sided
 #      partition); when its link is restored it rejoins and all five are Up;
-#   5. an agent killed with SIGKILL is marked Dead by the others;
+#   5. an agent killed with SIGKILL is marked Dead by the others; restarted
+#      with the same --name at the same address, it is Up in every view;
 #   6. an agent sent SIGTERM exits 0 and is Removed in the others' views.
 #
 # Requires root and `ip netns`; without them it says so and fails. Every wait
@@ -244,6 +245,13 @@ mapfile -t up_1235 < <(expect_all up 1 2 3 5)
 check "n4 (SIGKILL) is marked dead by n1, n2, n3, n5" -views "$(views 1 2 3 5)" \
 	-expect "$(gossip 4)=dead" "${up_1235[@]}"
 
+# 5b. restart n4 under the same name: the new process must out-rank its old
+# life's tombstone (and quarantine) and be Up everywhere.
+say "restarting n4 with the same --name at the same address"
+start_agent 4
+check "the restarted n4 is up in every view (n1..n5)" -views "$(views 1 2 3 4 5)" \
+	-count 5 "${up_all[@]}"
+
 # 6. SIGTERM n5
 say "sending SIGTERM to n5 (pid ${PID[5]})"
 kill -TERM "${PID[5]}"
@@ -264,9 +272,9 @@ else
 	say "FAIL n5 after SIGTERM: exit status '${rc5:-still running after ${WAIT}s}'"
 	FAILED=$((FAILED + 1))
 fi
-mapfile -t up_123 < <(expect_all up 1 2 3)
-check "n5 (SIGTERM) is removed in the views of n1, n2, n3" -views "$(views 1 2 3)" \
-	-expect "$(gossip 5)=removed" -expect "$(gossip 4)=dead" "${up_123[@]}"
+mapfile -t up_1234 < <(expect_all up 1 2 3 4)
+check "n5 (SIGTERM) is removed in the views of n1, n2, n3, n4" -views "$(views 1 2 3 4)" \
+	-expect "$(gossip 5)=removed" "${up_1234[@]}"
 
 say "members table of n1 (hearsay members):"
 ip netns exec hs-obs "$WORK/hearsay" members --http "$(httpaddr 1)" | sed 's/^/    /'
