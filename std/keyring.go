@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/hearsay-go/hearsay/core"
 )
 
 // SEALED DATAGRAMS — how a UDPTransport with a Keyring frames a datagram.
@@ -66,6 +68,56 @@ var (
 	ErrUnauthenticated = errors.New("hearsay: unauthenticated datagram")
 )
 
+// PlaintextPolicy says what a transport with a Keyring does with unsealed
+// (plain) datagrams. It exists to turn encryption on in a running cluster
+// that has no keyring, without downtime, one node at a time; each step must
+// be finished on every node before the next one starts:
+//
+//  1. Restart every node, one at a time, with the keyring and
+//     PlaintextSent. Restarted nodes still send plain datagrams, so the
+//     nodes not yet restarted understand them, and they already read
+//     sealed ones.
+//  2. On every node, SetPlaintextPolicy(PlaintextAccepted). Nodes start
+//     sealing what they send; every node still accepts both, and every node
+//     can read sealed datagrams since step 1.
+//  3. On every node, SetPlaintextPolicy(PlaintextRefused). Plain datagrams
+//     are dropped from now on (TransportStats.DroppedAuth).
+//
+// Step 3 is safe once TransportStats.ReceivedPlaintext stops growing on
+// every node: no one sends plain any more.
+//
+// Under PlaintextSent and PlaintextAccepted the cluster is as open as one
+// without a keyring: anyone who can reach a node's port can send it plain
+// datagrams, which are accepted. Only PlaintextRefused authenticates.
+type PlaintextPolicy int
+
+const (
+	// PlaintextRefused seals every datagram sent and drops every unsealed
+	// one received (counted in TransportStats.DroppedAuth). The default.
+	PlaintextRefused PlaintextPolicy = iota
+	// PlaintextAccepted seals every datagram sent and also accepts unsealed
+	// ones (counted in TransportStats.ReceivedPlaintext): step 2 of enabling
+	// encryption.
+	PlaintextAccepted
+	// PlaintextSent sends unsealed datagrams and accepts both sealed and
+	// unsealed ones: step 1 of enabling encryption.
+	PlaintextSent
+)
+
+func (p PlaintextPolicy) String() string {
+	switch p {
+	case PlaintextRefused:
+		return "refused"
+	case PlaintextAccepted:
+		return "accepted"
+	case PlaintextSent:
+		return "sent"
+	}
+	return fmt.Sprintf("PlaintextPolicy(%d)", int(p))
+}
+
+func (p PlaintextPolicy) valid() bool { return p >= PlaintextRefused && p <= PlaintextSent }
+
 // Keyring holds the keys that seal and open datagrams: one primary key that
 // seals everything sent, and any number of other keys that are accepted on
 // receipt. It lets a cluster rotate keys without downtime, one node at a
@@ -76,12 +128,17 @@ var (
 //     are accepted everywhere);
 //  3. RemoveKey(old) on every node.
 //
+// A keyring also holds a PlaintextPolicy (default PlaintextRefused), which
+// lets a cluster without a keyring turn encryption on without downtime.
+//
 // A Keyring is safe for concurrent use: a transport seals and opens on its
-// goroutines while an operator rotates keys. Keys are copied in and out.
-// Create one with NewKeyring or ParseKeyring; the zero value is not usable.
+// goroutines while an operator rotates keys or changes the policy. Keys are
+// copied in and out. Create one with NewKeyring or ParseKeyring; the zero
+// value is not usable.
 type Keyring struct {
-	mu    sync.Mutex // serialises changes; readers use state alone
-	state atomic.Pointer[keyringState]
+	mu     sync.Mutex // serialises key changes; readers use state alone
+	state  atomic.Pointer[keyringState]
+	policy atomic.Int32 // a PlaintextPolicy
 }
 
 // keyringState is one immutable version of a keyring: keys[0] is primary.
@@ -237,6 +294,21 @@ func (k *Keyring) Keys() [][]byte { return cloneKeys(k.state.Load().keys) }
 // PrimaryKey returns a copy of the primary key.
 func (k *Keyring) PrimaryKey() []byte { return bytes.Clone(k.state.Load().keys[0]) }
 
+// SetPlaintextPolicy changes what the keyring does with unsealed datagrams,
+// effective for the next datagram sent or received (see PlaintextPolicy for
+// the procedure). An unknown value fails with an error wrapping
+// core.ErrInvalidConfig and changes nothing.
+func (k *Keyring) SetPlaintextPolicy(p PlaintextPolicy) error {
+	if !p.valid() {
+		return fmt.Errorf("%w: unknown %v", core.ErrInvalidConfig, p)
+	}
+	k.policy.Store(int32(p))
+	return nil
+}
+
+// PlaintextPolicy returns the current policy for unsealed datagrams.
+func (k *Keyring) PlaintextPolicy() PlaintextPolicy { return PlaintextPolicy(k.policy.Load()) }
+
 // seal appends to dst the sealed datagram of the plain envelope env (as
 // AppendEnvelope writes it): env's header with the sealed version, a random
 // nonce, and the sealing of env's message under the primary key.
@@ -286,6 +358,12 @@ func (k *Keyring) open(dst, b []byte, label string) ([]byte, error) {
 		}
 	}
 	return dst[:start], ErrUnauthenticated
+}
+
+// isPlain reports whether b starts like an unsealed envelope: magic and
+// WireVersion. Whether the rest is sound is for the decoder to say.
+func isPlain(b []byte) bool {
+	return len(b) >= 3 && b[0] == wireMagic[0] && b[1] == wireMagic[1] && b[2] == WireVersion
 }
 
 // headerLen returns the length of the clear envelope header of b (magic,

@@ -45,9 +45,15 @@ type TransportStats struct {
 	// wrong version, malformed, truncated, over a decode limit).
 	DroppedDecodeError uint64
 	// DroppedAuth counts datagrams dropped, with a Keyring, because they did
-	// not open under any of its keys (plain, forged, altered, or sealed with
-	// a key not held).
+	// not open under any of its keys (plain under PlaintextRefused, forged,
+	// altered, or sealed with a key not held).
 	DroppedAuth uint64
+	// ReceivedPlaintext counts unsealed datagrams accepted, and decoded,
+	// although a Keyring is set: its PlaintextPolicy was PlaintextAccepted
+	// or PlaintextSent. While encryption is being turned on, it shows who
+	// still sends plain: once it stays put on every node, every node seals
+	// and PlaintextRefused is safe. It stays 0 without a keyring.
+	ReceivedPlaintext uint64
 	// DroppedFairShare counts datagrams dropped, before decoding, because the
 	// inbound queue was at least half full and their source already had a
 	// fair share (InboundCapacity/8) of it: one busy or hostile source
@@ -77,7 +83,7 @@ type TransportStats struct {
 type transportCounters struct {
 	datagramsSent, bytesSent, datagramsReceived, bytesReceived, delivered                       atomic.Uint64
 	droppedFiltered, droppedOversize, droppedWrongLabel, droppedDecodeError, droppedInboundFull atomic.Uint64
-	droppedAuth, droppedFairShare                                                               atomic.Uint64
+	droppedAuth, droppedFairShare, receivedPlaintext                                            atomic.Uint64
 	sendQueueFull, sendOversize, sendBadTarget, sendEncodeError, sendClosed, sendErrors         atomic.Uint64
 }
 
@@ -101,7 +107,7 @@ type UDPTransport struct {
 	maxBytes  int
 	filter    Filter
 	decoder   *Decoder // reader goroutine only
-	keyring   *Keyring // nil: plain datagrams
+	keyring   *Keyring // nil: plain datagrams; else see its PlaintextPolicy
 	opened    []byte   // reader goroutine only: the envelope of the datagram just opened
 	log       *slog.Logger
 	canV4     bool // the socket can send to IPv4 targets
@@ -302,7 +308,7 @@ func (t *UDPTransport) Send(out core.GossipOutbound) error {
 		t.stats.sendEncodeError.Add(1)
 		return fmt.Errorf("%w: encode: %w", core.ErrSendFailed, err)
 	}
-	if t.keyring != nil {
+	if t.keyring != nil && t.keyring.PlaintextPolicy() != PlaintextSent {
 		plain := buf
 		buf, err = t.keyring.seal(t.getBuf()[:0], plain)
 		t.putBuf(plain)
@@ -419,8 +425,8 @@ func (t *UDPTransport) Stats() TransportStats {
 		DroppedFiltered: c.droppedFiltered.Load(), DroppedOversize: c.droppedOversize.Load(),
 		DroppedWrongLabel: c.droppedWrongLabel.Load(), DroppedDecodeError: c.droppedDecodeError.Load(),
 		DroppedInboundFull: c.droppedInboundFull.Load(), DroppedAuth: c.droppedAuth.Load(),
-		DroppedFairShare: c.droppedFairShare.Load(),
-		SendQueueFull:    c.sendQueueFull.Load(), SendOversize: c.sendOversize.Load(),
+		DroppedFairShare: c.droppedFairShare.Load(), ReceivedPlaintext: c.receivedPlaintext.Load(),
+		SendQueueFull: c.sendQueueFull.Load(), SendOversize: c.sendOversize.Load(),
 		SendBadTarget: c.sendBadTarget.Load(), SendEncodeError: c.sendEncodeError.Load(),
 		SendClosed: c.sendClosed.Load(), SendErrors: c.sendErrors.Load(),
 	}
@@ -515,9 +521,11 @@ func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 }
 
 // decode opens (with a keyring) and decodes one datagram, counting and
-// logging a failure.
+// logging a failure. With a keyring whose policy accepts plaintext, an
+// unsealed datagram is decoded as a transport without a keyring would.
 func (t *UDPTransport) decode(b []byte, from netip.AddrPort) (core.Message, bool) {
-	if t.keyring != nil {
+	plain := t.keyring != nil && isPlain(b) && t.keyring.PlaintextPolicy() != PlaintextRefused
+	if t.keyring != nil && !plain {
 		var err error
 		t.opened, err = t.keyring.open(t.opened[:0], b, t.label)
 		if err != nil {
@@ -540,6 +548,9 @@ func (t *UDPTransport) decode(b []byte, from netip.AddrPort) (core.Message, bool
 		}
 		t.log.Debug("dropped undecodable datagram", "from", from, "err", err)
 		return core.Message{}, false
+	}
+	if plain {
+		t.stats.receivedPlaintext.Add(1)
 	}
 	return m, true
 }

@@ -60,8 +60,11 @@ type TransportConfig struct {
 	// (AES-256-GCM, the label authenticated) and drops, before decoding,
 	// every datagram that does not open under one of its keys (counted in
 	// TransportStats.DroppedAuth). Nil sends and accepts plain datagrams:
-	// the cluster is then open to anyone who can reach its port. See
-	// Keyring and SECURITY.md.
+	// the cluster is then open to anyone who can reach its port. The
+	// keyring's PlaintextPolicy, changeable while the transport runs, can
+	// relax this to accept plain datagrams too (and send them), so that
+	// encryption can be turned on in a running cluster. See Keyring,
+	// PlaintextPolicy and SECURITY.md.
 	Keyring *Keyring
 	// Logger receives the transport's logs; nil discards them.
 	Logger *slog.Logger
