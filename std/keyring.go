@@ -38,6 +38,10 @@ import (
 // keys, primary first, so a cluster in the middle of a rotation (some nodes
 // sending under the new key, some under the old) keeps working as long as
 // every node still accepts both.
+//
+// The version byte tells a sealed datagram from a plain one (WireVersion).
+// Under PlaintextRefused, the default, a plain datagram is dropped; under
+// the other PlaintextPolicy values it is decoded as without a keyring.
 
 const (
 	// KeySize is the length of every keyring key: AES-256.

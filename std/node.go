@@ -38,7 +38,8 @@ type Config struct {
 	Label string
 	// Keyring authenticates and encrypts every datagram (see Keyring); it
 	// overrides Transport.Keyring when set. Without one the cluster is open
-	// to anyone who can reach its port.
+	// to anyone who can reach its port. To turn encryption on in a running
+	// cluster, set the keyring's PlaintextPolicy before Start.
 	Keyring *Keyring
 	// Seeds are members to join at start ("host:port"; host names are
 	// resolved once, at Start). A seed equal to this node is ignored.
