@@ -30,6 +30,8 @@ type agentOptions struct {
 	// keyringFile is --keyring; keyring holds its keys (nil without one).
 	keyringFile string
 	keyring     *std.Keyring
+	// plaintext is --keyring-plaintext, applied to keyring at start.
+	plaintext std.PlaintextPolicy
 	// leaveTimeout bounds the graceful leave on SIGINT/SIGTERM.
 	leaveTimeout time.Duration
 }
@@ -39,6 +41,13 @@ var presets = map[string]func() core.Config{
 	"lan":   core.DefaultLANConfig,
 	"wan":   core.DefaultWANConfig,
 	"local": core.DefaultLocalConfig,
+}
+
+// plaintextPolicies maps --keyring-plaintext to the keyring's policy.
+var plaintextPolicies = map[string]std.PlaintextPolicy{
+	"refuse": std.PlaintextRefused,
+	"accept": std.PlaintextAccepted,
+	"send":   std.PlaintextSent,
 }
 
 // joinList is a repeatable, comma-separated --join.
@@ -61,7 +70,7 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 	fs := flag.NewFlagSet("hearsay agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local] [--keyring FILE]")
+		fmt.Fprintln(stderr, "usage: hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local] [--keyring FILE [--keyring-plaintext refuse|accept|send]]")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.name, "name", "", "this node's name, unique in the cluster (required)")
@@ -72,6 +81,7 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 	fs.StringVar(&o.preset, "preset", "lan", "timing preset: lan, wan or local")
 	fs.StringVar(&o.meta, "meta", "", "metadata this node publishes with its record")
 	fs.StringVar(&o.keyringFile, "keyring", "", keyringHelp)
+	plaintext := fs.String("keyring-plaintext", "refuse", plaintextHelp)
 	fs.DurationVar(&o.leaveTimeout, "leave-timeout", 5*time.Second, "how long a graceful leave may take on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -100,13 +110,26 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 			return o, err
 		}
 	}
-	if o.keyringFile != "" {
-		k, err := loadKeyring(o.keyringFile)
-		if err != nil {
-			return o, err
-		}
-		o.keyring = k
+	policy, ok := plaintextPolicies[*plaintext]
+	if !ok {
+		return o, usagef("agent: --keyring-plaintext must be refuse, accept or send, got %q", *plaintext)
 	}
+	if o.keyringFile == "" {
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "keyring-plaintext" })
+		if set {
+			return o, usagef("agent: --keyring-plaintext needs --keyring")
+		}
+		return o, nil
+	}
+	k, err := loadKeyring(o.keyringFile)
+	if err != nil {
+		return o, err
+	}
+	if err := k.SetPlaintextPolicy(policy); err != nil {
+		return o, usagef("agent: --keyring-plaintext: %v", err)
+	}
+	o.keyring, o.plaintext = k, policy
 	return o, nil
 }
 
@@ -196,6 +219,10 @@ func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer, rel
 	self := node.LocalNode()
 	logger.Info("agent started", "node", self.NodeID, "authority", self.Authority,
 		"http", ln.Addr().String(), "preset", o.preset, "seeds", strings.Join(o.join, ","))
+	if o.keyring != nil && o.plaintext != std.PlaintextRefused {
+		logger.Warn("keyring set, but plain datagrams are accepted: the cluster is as open as without a keyring until --keyring-plaintext refuse",
+			"keyring_plaintext", o.plaintext.String())
+	}
 
 	srv := &http.Server{Handler: newHandler(node, logger), ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)

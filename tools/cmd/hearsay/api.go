@@ -58,6 +58,10 @@ type Counters struct {
 	StallsForgiven uint64
 	// EventsDropped counts events a slow subscriber did not take.
 	EventsDropped uint64
+	// PlaintextReceived counts unsealed datagrams accepted although a
+	// keyring is set (--keyring-plaintext accept or send): while it grows,
+	// some node still sends plain.
+	PlaintextReceived uint64
 }
 
 // Member is the JSON shape of one record in /v1/members and /v1/self.

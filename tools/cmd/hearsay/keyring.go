@@ -102,5 +102,9 @@ func indexKey(keys [][]byte, key []byte) int {
 	return -1
 }
 
+// plaintextHelp is the --keyring-plaintext flag's help.
+const plaintextHelp = "with --keyring, what to do with unsealed datagrams, to turn encryption on in a running cluster: " +
+	"refuse (seal all, drop plain), accept (seal all, accept plain too) or send (send plain, accept both); see SECURITY.md"
+
 // keyringHelp is the --keyring flag's help.
 var keyringHelp = fmt.Sprintf("file of base64 %d-byte keys, one per line, the first is primary: authenticate and encrypt every datagram (must be readable by its owner only; SIGHUP reloads it)", std.KeySize)

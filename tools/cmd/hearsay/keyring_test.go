@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hearsay-go/hearsay/core"
 	"github.com/hearsay-go/hearsay/std"
 )
 
@@ -95,6 +97,38 @@ func TestParseAgentFlagsKeyring(t *testing.T) {
 	}
 }
 
+func TestParseAgentFlagsKeyringPlaintext(t *testing.T) {
+	path := writeKeyring(t, b64Key(1)+"\n", 0o600)
+	tests := []struct {
+		args []string
+		want std.PlaintextPolicy
+	}{
+		{nil, std.PlaintextRefused},
+		{[]string{"--keyring-plaintext", "refuse"}, std.PlaintextRefused},
+		{[]string{"--keyring-plaintext", "accept"}, std.PlaintextAccepted},
+		{[]string{"--keyring-plaintext=send"}, std.PlaintextSent},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		o, err := parseAgentFlags(agentArgs(append([]string{"--keyring", path}, tt.args...)...)[1:], &stderr)
+		if err != nil {
+			t.Errorf("%q: %v (%s)", tt.args, err, stderr.String())
+			continue
+		}
+		if got := o.keyring.PlaintextPolicy(); got != tt.want {
+			t.Errorf("%q: keyring policy %v, want %v", tt.args, got, tt.want)
+		}
+	}
+	var stderr bytes.Buffer
+	for _, bad := range []string{"", "Accept", "sent", "refused"} {
+		_, err := parseAgentFlags(agentArgs("--keyring", path, "--keyring-plaintext", bad)[1:], &stderr)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "refuse, accept or send") {
+			t.Errorf("--keyring-plaintext %q: err %v, want a usage error naming the values", bad, err)
+		}
+	}
+}
+
 // TestAgentWithKeyring runs an agent with --keyring: its transport seals
 // (its messages leave room for the sealing) and it exits cleanly.
 func TestAgentWithKeyring(t *testing.T) {
@@ -118,6 +152,64 @@ func TestAgentWithKeyring(t *testing.T) {
 		t.Fatalf("agent exited %d: %s", code, stderr.String())
 	case <-time.After(30 * time.Second):
 		t.Fatal("agent not ready")
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestAgentKeyringPlaintextSend runs an agent with --keyring-plaintext send
+// and a node without a keyring joining it: the two talk (step 1 of turning
+// encryption on), and the agent's /metrics counts the plain datagrams.
+func TestAgentKeyringPlaintextSend(t *testing.T) {
+	path := writeKeyring(t, b64Key(1)+"\n", 0o600)
+	type up struct{ gossip, http string }
+	ready := make(chan up, 1)
+	onAgentReady = func(n agentNode, httpAddr string) { ready <- up{n.LocalNode().Authority, httpAddr} }
+	t.Cleanup(func() { onAgentReady = nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	stderr := &syncBuffer{}
+	go func() {
+		done <- run(ctx, agentArgs("--keyring", path, "--keyring-plaintext", "send", "--label", "mixed"), &bytes.Buffer{}, stderr, nil)
+	}()
+	var a up
+	select {
+	case a = <-ready:
+	case code := <-done:
+		t.Fatalf("agent exited %d: %s", code, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent not ready")
+	}
+	if !strings.Contains(stderr.String(), "keyring_plaintext=sent") {
+		t.Errorf("the agent did not warn that plaintext is accepted: %s", stderr.String())
+	}
+
+	startCtx, startCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer startCancel()
+	plain, err := std.Start(startCtx, std.Config{NodeID: "plain", BindAddr: "127.0.0.1:0", Label: "mixed",
+		Seeds: []string{a.gossip}, Core: core.DefaultLocalConfig()})
+	if err != nil {
+		t.Fatalf("start the plain node: %v", err)
+	}
+	defer plain.Close()
+	waitFor(t, "the agent and the plain node see each other Up", 30*time.Second, func() (bool, string) {
+		view, body := statuses(t, &testAgent{http: a.http})
+		upThere := false
+		for _, m := range plain.Members() {
+			upThere = upThere || (m.Authority == a.gossip && m.Status == core.StatusUp)
+		}
+		return view[plain.Addr()] == "up" && upThere, body
+	})
+	waitFor(t, "plaintext counted in /metrics", 30*time.Second, func() (bool, string) {
+		_, _, metrics := get(t, "http://"+a.http, "/metrics")
+		return strings.Contains(metrics, "hearsay_plaintext_received_total ") &&
+			!strings.Contains(metrics, "hearsay_plaintext_received_total 0\n"), metrics
+	})
+	if s := plain.Stats().Transport; s.DroppedDecodeError != 0 {
+		t.Errorf("the plain node could not decode %d datagrams of the agent", s.DroppedDecodeError)
 	}
 	cancel()
 	if code := <-done; code != exitOK {

@@ -1,6 +1,7 @@
 // Command hearsay runs a hearsay agent and talks to one.
 //
-//	hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local] [--keyring FILE]
+//	hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local]
+//	              [--keyring FILE [--keyring-plaintext refuse|accept|send]]
 //	hearsay members [--http HOST:PORT]
 //
 // The agent runs one long-lived member of a cluster over UDP and serves its
@@ -19,7 +20,8 @@
 //	GET /healthz     200 "ok", or 503 with the status once this node is a tombstone
 //	GET /metrics     Prometheus text: hearsay_members{status}, messages and bytes
 //	                 sent/received, hearsay_dropped_total{reason}, suspicions
-//	                 raised and refuted, tick lag (total and largest), ...
+//	                 raised and refuted, tick lag (total and largest),
+//	                 hearsay_plaintext_received_total (see below), ...
 //	GET /            a live page of the cluster (embedded; refreshes every second)
 //
 // Exit codes: 0 success, 1 a runtime failure, 2 a usage error (bad flags).
@@ -49,6 +51,25 @@
 // Check each step in an agent's log ("keyring reloaded") on every node; a
 // step skipped on one node cuts it off from the cluster (its datagrams are
 // dropped and counted as hearsay_dropped_total{reason="auth"}).
+//
+// # Turning encryption on
+//
+// --keyring-plaintext (with --keyring only; default refuse) says what the
+// agent does with unsealed datagrams: refuse seals everything and drops
+// plain datagrams; accept seals everything and accepts plain ones too; send
+// sends plain and accepts both. Under accept and send the cluster is as
+// open as without a keyring. To turn encryption on in a running cluster
+// that has no keyring, finish each step on every agent before the next:
+//
+//  1. Restart each agent, one at a time, with --keyring FILE
+//     --keyring-plaintext send. It still talks plain to the others.
+//  2. Restart each agent, one at a time, with --keyring-plaintext accept.
+//     It seals what it sends; all agents read both.
+//  3. Once hearsay_plaintext_received_total stops growing on every agent
+//     (nobody sends plain any more), restart each agent, one at a time,
+//     with --keyring-plaintext refuse (or without the flag).
+//
+// The policy is read at start only; SIGHUP reloads keys, not the policy.
 package main
 
 import (

@@ -40,6 +40,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bad preset", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--preset", "moon"}, "--preset must be lan, wan or local"},
 		{"stray argument", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "extra"}, `unexpected argument "extra"`},
 		{"bad duration", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--leave-timeout", "soon"}, "invalid value"},
+		{"plaintext without keyring", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--keyring-plaintext", "accept"}, "--keyring-plaintext needs --keyring"},
+		{"plaintext refuse without keyring", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--keyring-plaintext", "refuse"}, "--keyring-plaintext needs --keyring"},
+		{"plaintext bad value", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--keyring-plaintext", "maybe"}, "--keyring-plaintext must be refuse, accept or send"},
 		{"members bad http", []string{"members", "--http", "nowhere"}, `--http "nowhere"`},
 		{"members stray", []string{"members", "x"}, `unexpected argument "x"`},
 	}

@@ -22,6 +22,7 @@ type collector struct {
 	msgsSent, msgsRecv, bytesSent, bytesRecv, dropped *prometheus.Desc
 	suspRaised, suspRefuted, refutations, deadDecl    *prometheus.Desc
 	ticks, tickLag, tickLagMax, stalls, eventsDrop    *prometheus.Desc
+	plainRecv                                         *prometheus.Desc
 }
 
 func newCollector(src Source) *collector {
@@ -46,13 +47,14 @@ func newCollector(src Source) *collector {
 		tickLagMax:  d("tick_lag_max_seconds", "Largest lag of a single tick of the gossip loop since start."),
 		stalls:      d("tick_stalls_total", "Ticks so late that the node blamed itself, not its peers (local health)."),
 		eventsDrop:  d("events_dropped_total", "Events a slow subscriber did not take."),
+		plainRecv:   d("plaintext_received_total", "Unsealed datagrams accepted although a keyring is set (--keyring-plaintext accept or send); stays put once every node seals."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.members, c.incarnation, c.msgsSent, c.msgsRecv, c.bytesSent,
 		c.bytesRecv, c.dropped, c.suspRaised, c.suspRefuted, c.refutations, c.deadDecl, c.ticks,
-		c.tickLag, c.tickLagMax, c.stalls, c.eventsDrop} {
+		c.tickLag, c.tickLagMax, c.stalls, c.eventsDrop, c.plainRecv} {
 		ch <- d
 	}
 }
@@ -82,6 +84,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.ticks, k.Ticks)
 	counter(c.stalls, k.StallsForgiven)
 	counter(c.eventsDrop, k.EventsDropped)
+	counter(c.plainRecv, k.PlaintextReceived)
 	ch <- prometheus.MustNewConstMetric(c.tickLag, prometheus.CounterValue, k.TickLag.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.tickLagMax, prometheus.GaugeValue, k.TickLagMax.Seconds())
 	reasons := make([]string, 0, len(k.Drops))

@@ -100,5 +100,6 @@ func (s *stdNode) Counters() Counters {
 		TickLagMax:        st.TickLagMax,
 		StallsForgiven:    st.Coordinator.StallsForgiven,
 		EventsDropped:     st.EventsDropped,
+		PlaintextReceived: t.ReceivedPlaintext,
 	}
 }
