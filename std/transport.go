@@ -113,9 +113,14 @@ type UDPTransport struct {
 	canV4     bool // the socket can send to IPv4 targets
 	canV6     bool // the socket can send to IPv6 targets
 
-	in     chan core.GossipInbound
+	// The inbound queue is a slice that grows as messages arrive, up to
+	// inCap, and is handed over whole by PollDeltas: bounded like a channel
+	// of inCap, without preallocating inCap messages per transport.
+	inMu   sync.Mutex // guards in and pend
+	in     []core.GossipInbound
+	inCap  int
+	inLen  int            // how many messages the last PollDeltas took: the next queue's first capacity
 	share  int            // messages one source may have waiting in a congested queue
-	pendMu sync.Mutex     // guards pend
 	pend   map[string]int // messages waiting in in, by source
 	out    chan outPacket
 	free   chan []byte // encode buffers
@@ -174,7 +179,7 @@ func NewUDPTransport(cfg TransportConfig) (*UDPTransport, error) {
 		decoder:   NewDecoder(cfg.Label, limits),
 		keyring:   cfg.Keyring,
 		log:       log.With("component", "hearsay.transport", "local", local.String()),
-		in:        make(chan core.GossipInbound, cfg.InboundCapacity),
+		inCap:     cfg.InboundCapacity,
 		share:     max(1, cfg.InboundCapacity/8),
 		pend:      make(map[string]int),
 		out:       make(chan outPacket, cfg.OutboundCapacity),
@@ -358,18 +363,16 @@ func (t *UDPTransport) putBuf(b []byte) {
 // InboundCapacity of them, without blocking. It returns an empty, non-nil
 // slice when nothing has arrived (or the transport is closed).
 func (t *UDPTransport) PollDeltas() []core.GossipInbound {
-	n := len(t.in)
-	out := make([]core.GossipInbound, 0, n)
-	for range cap(t.in) {
-		select {
-		case m := <-t.in:
-			out = append(out, m)
-		default:
-			t.release(out)
-			return out
-		}
+	t.inMu.Lock()
+	defer t.inMu.Unlock()
+	out := t.in
+	if len(out) == 0 {
+		return []core.GossipInbound{}
 	}
-	t.release(out)
+	t.in, t.inLen = nil, len(out)
+	for _, m := range out {
+		t.unpend(m.Source)
+	}
 	return out
 }
 
@@ -377,10 +380,10 @@ func (t *UDPTransport) PollDeltas() []core.GossipInbound {
 // reports false when the queue is at least half full and src already has
 // its fair share of it waiting.
 func (t *UDPTransport) admit(src string) bool {
-	t.pendMu.Lock()
-	defer t.pendMu.Unlock()
+	t.inMu.Lock()
+	defer t.inMu.Unlock()
 	n := t.pend[src]
-	if n >= t.share && len(t.in) >= cap(t.in)/2 {
+	if n >= t.share && len(t.in) >= t.inCap/2 {
 		return false
 	}
 	t.pend[src] = n + 1
@@ -389,24 +392,28 @@ func (t *UDPTransport) admit(src string) bool {
 
 // unadmit gives back a place admit reserved for a message that was not queued.
 func (t *UDPTransport) unadmit(src string) {
-	t.pendMu.Lock()
+	t.inMu.Lock()
 	t.unpend(src)
-	t.pendMu.Unlock()
+	t.inMu.Unlock()
 }
 
-// release gives back the places of msgs, taken off the inbound queue.
-func (t *UDPTransport) release(msgs []core.GossipInbound) {
-	if len(msgs) == 0 {
-		return
+// enqueue puts a decoded message from src (admitted) on the inbound queue,
+// or reports false, giving its place back, when the queue is full.
+func (t *UDPTransport) enqueue(src string, m core.Message) bool {
+	t.inMu.Lock()
+	defer t.inMu.Unlock()
+	if len(t.in) >= t.inCap {
+		t.unpend(src)
+		return false
 	}
-	t.pendMu.Lock()
-	defer t.pendMu.Unlock()
-	for _, m := range msgs {
-		t.unpend(m.Source)
+	if t.in == nil {
+		t.in = make([]core.GossipInbound, 0, min(t.inCap, max(4, t.inLen)))
 	}
+	t.in = append(t.in, core.GossipInbound{Source: src, Message: m})
+	return true
 }
 
-// unpend counts one message of src off the queue; pendMu is held.
+// unpend counts one message of src off the queue; inMu is held.
 func (t *UDPTransport) unpend(src string) {
 	if n := t.pend[src] - 1; n > 0 {
 		t.pend[src] = n
@@ -510,14 +517,12 @@ func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 		t.unadmit(src)
 		return
 	}
-	select {
-	case t.in <- core.GossipInbound{Source: src, Message: m}:
-		t.stats.delivered.Add(1)
-	default:
-		t.unadmit(src)
+	if !t.enqueue(src, m) {
 		t.stats.droppedInboundFull.Add(1)
 		t.log.Debug("dropped message: inbound queue full", "from", from, "kind", m.Kind)
+		return
 	}
+	t.stats.delivered.Add(1)
 }
 
 // decode opens (with a keyring) and decodes one datagram, counting and

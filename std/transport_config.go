@@ -46,7 +46,8 @@ type TransportConfig struct {
 	// larger datagram that arrives is counted and dropped, never half-read.
 	MaxDatagramBytes int
 	// InboundCapacity is how many decoded messages wait for PollDeltas before
-	// new arrivals are dropped (counted). Default 1024.
+	// new arrivals are dropped (counted). Default 1024. The queue grows to it
+	// only under load; it is not allocated up front.
 	InboundCapacity int
 	// OutboundCapacity is how many encoded datagrams wait for the socket
 	// before Send fails with a full queue. Default 1024.
