@@ -22,9 +22,10 @@ func TestGossiperTickLagIsMeasured(t *testing.T) {
 	defer cancel()
 	require.NoError(t, g.Start(ctx))
 
+	// No bound on the lag before the stall: on a loaded machine ticks can
+	// run late on their own; the stall is what must show.
 	before, err := g.Stats()
 	require.NoError(t, err)
-	assert.Less(t, before.TickLagMax, stall/4, "no stall yet")
 
 	// The sleep simulates a stall of the gossiper goroutine; it waits for
 	// nothing.
