@@ -27,11 +27,10 @@ type agentOptions struct {
 	label  string
 	preset string
 	meta   string
-	// keyringFile is --keyring; keyring holds its keys (nil without one).
+	// keyringFile is --keyring; keyring holds its keys (nil without one)
+	// and, as its PlaintextPolicy, --keyring-plaintext.
 	keyringFile string
 	keyring     *std.Keyring
-	// plaintext is --keyring-plaintext, applied to keyring at start.
-	plaintext std.PlaintextPolicy
 	// leaveTimeout bounds the graceful leave on SIGINT/SIGTERM.
 	leaveTimeout time.Duration
 }
@@ -129,7 +128,7 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 	if err := k.SetPlaintextPolicy(policy); err != nil {
 		return o, usagef("agent: --keyring-plaintext: %v", err)
 	}
-	o.keyring, o.plaintext = k, policy
+	o.keyring = k
 	return o, nil
 }
 
@@ -219,9 +218,9 @@ func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer, rel
 	self := node.LocalNode()
 	logger.Info("agent started", "node", self.NodeID, "authority", self.Authority,
 		"http", ln.Addr().String(), "preset", o.preset, "seeds", strings.Join(o.join, ","))
-	if o.keyring != nil && o.plaintext != std.PlaintextRefused {
+	if o.keyring != nil && o.keyring.PlaintextPolicy() != std.PlaintextRefused {
 		logger.Warn("keyring set, but plain datagrams are accepted: the cluster is as open as without a keyring until --keyring-plaintext refuse",
-			"keyring_plaintext", o.plaintext.String())
+			"keyring_plaintext", o.keyring.PlaintextPolicy().String())
 	}
 
 	srv := &http.Server{Handler: newHandler(node, logger), ReadHeaderTimeout: 5 * time.Second}
