@@ -33,6 +33,8 @@ type agentOptions struct {
 	keyring     *std.Keyring
 	// leaveTimeout bounds the graceful leave on SIGINT/SIGTERM.
 	leaveTimeout time.Duration
+	// pprof serves net/http/pprof under /debug/pprof/ (debugging only).
+	pprof bool
 }
 
 // presets maps --preset to core's timing presets.
@@ -82,6 +84,7 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 	fs.StringVar(&o.keyringFile, "keyring", "", keyringHelp)
 	plaintext := fs.String("keyring-plaintext", "refuse", plaintextHelp)
 	fs.DurationVar(&o.leaveTimeout, "leave-timeout", 5*time.Second, "how long a graceful leave may take on SIGINT/SIGTERM")
+	fs.BoolVar(&o.pprof, "pprof", false, "debugging: serve Go profiles under /debug/pprof/ on the HTTP API (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -223,7 +226,11 @@ func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer, rel
 			"keyring_plaintext", o.keyring.PlaintextPolicy().String())
 	}
 
-	srv := &http.Server{Handler: newHandler(node, logger), ReadHeaderTimeout: 5 * time.Second}
+	handler := newHandler(node, logger)
+	if o.pprof {
+		handler = withPprof(handler)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if ready != nil {

@@ -23,6 +23,7 @@
 //	                 raised and refuted, tick lag (total and largest),
 //	                 hearsay_plaintext_received_total (see below), ...
 //	GET /            a live page of the cluster (embedded; refreshes every second)
+//	GET /debug/pprof/ Go's runtime profiles (net/http/pprof), only with --pprof
 //
 // Exit codes: 0 success, 1 a runtime failure, 2 a usage error (bad flags).
 //
