@@ -231,6 +231,9 @@ func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer, rel
 		handler = withPprof(handler)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	if es, ok := node.(eventStreamer); ok {
+		srv.RegisterOnShutdown(es.eventStream().Close) // /v1/events streams never go idle
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if ready != nil {

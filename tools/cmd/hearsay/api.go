@@ -105,7 +105,8 @@ func sortedMembers(src Source) []Member {
 var webFiles embed.FS
 
 // newHandler returns the agent's HTTP API over src: /v1/members, /v1/self,
-// /healthz, /metrics and the live page at /.
+// /healthz, /metrics, /v1/events when src is an eventStreamer, and the live
+// page at /.
 func newHandler(src Source, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -124,6 +125,9 @@ func newHandler(src Source, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/self", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, toMember(src.LocalNode()))
 	})
+	if es, ok := src.(eventStreamer); ok {
+		mux.Handle("GET /v1/events", es.eventStream())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		self := src.LocalNode()

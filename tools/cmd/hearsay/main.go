@@ -17,6 +17,13 @@
 //	                 status is the lower-case name ("up", "suspect", "dead", ...),
 //	                 meta the metadata as a string
 //	GET /v1/self     this node's record, same shape
+//	GET /v1/events   Server-Sent Events, one message per change as it happens:
+//	                 "member" for a member's status change (JSON: kind — join, up,
+//	                 suspect, leaving, left, dead, update or conflict — from, to,
+//	                 time, and the record as in /v1/members); "dropped" with the
+//	                 number of events this client missed (it read too slowly);
+//	                 "shutdown" when the agent stops. Last-Event-ID resumes a
+//	                 stream; ?history=1 first replays the last 256 events
 //	GET /healthz     200 "ok", or 503 with the status once this node is a tombstone
 //	GET /metrics     Prometheus text: hearsay_members{status}, messages and bytes
 //	                 sent/received, hearsay_dropped_total{reason}, suspicions

@@ -13,6 +13,7 @@ import (
 type stdNode struct {
 	*std.Node
 	logged chan struct{} // closed when the event logger has exited
+	events *eventHub     // /v1/events, fed by the event logger
 }
 
 var _ agentNode = (*stdNode)(nil)
@@ -32,17 +33,18 @@ func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentN
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	s := &stdNode{Node: n, logged: make(chan struct{})}
+	s := &stdNode{Node: n, logged: make(chan struct{}), events: newEventHub()}
 	events, _ := n.Subscribe() // Close ends the subscription
 	go s.logEvents(events, logger)
 	return s, nil
 }
 
-// logEvents logs member and topology events until the subscription closes
-// (at Close).
+// logEvents logs member and topology events, and hands them to /v1/events,
+// until the subscription closes (at Close).
 func (s *stdNode) logEvents(events <-chan core.Event, logger *slog.Logger) {
 	defer close(s.logged)
 	for e := range events {
+		s.events.Publish(e)
 		switch {
 		case e.Member != nil:
 			from := "new"
@@ -63,8 +65,12 @@ func (s *stdNode) logEvents(events <-chan core.Event, logger *slog.Logger) {
 func (s *stdNode) Close() error {
 	err := s.Node.Close()
 	<-s.logged
+	s.events.Close()
 	return err
 }
+
+// eventStream is the hub /v1/events serves.
+func (s *stdNode) eventStream() *eventHub { return s.events }
 
 // Counters maps std's statistics to what /metrics exports.
 func (s *stdNode) Counters() Counters {
@@ -99,7 +105,7 @@ func (s *stdNode) Counters() Counters {
 		TickLag:           st.TickLagTotal,
 		TickLagMax:        st.TickLagMax,
 		StallsForgiven:    st.Coordinator.StallsForgiven,
-		EventsDropped:     st.EventsDropped,
+		EventsDropped:     st.EventsDropped + s.events.Dropped(),
 		PlaintextReceived: t.ReceivedPlaintext,
 	}
 }
