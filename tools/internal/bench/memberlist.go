@@ -5,15 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
 	"github.com/hashicorp/memberlist"
+
+	"github.com/hearsay-go/hearsay/tools/internal/bench/mlcount"
 )
 
 // NewMemberlist is the Factory of the memberlist side. Every member runs
@@ -41,7 +41,7 @@ type mlCluster struct {
 
 type mlSlot struct {
 	ml   atomic.Pointer[memberlist.Memberlist]
-	tr   atomic.Pointer[countingTransport]
+	tr   atomic.Pointer[mlcount.Transport]
 	name string
 	dead atomic.Bool // crashed or left
 }
@@ -96,29 +96,13 @@ func (c *mlCluster) Settings() []string {
 	}
 }
 
-// start creates member i; it retries the racy TCP+UDP bind on port 0 as
-// memberlist.Create itself does.
+// start creates member i on memberlist's NetTransport, wrapped to count
+// what it sends.
 func (c *mlCluster) start(i int) (*memberlist.Memberlist, error) {
 	slot := c.slots[i]
-	var tr *countingTransport
-	var err error
-	for range 10 {
-		var nt *memberlist.NetTransport
-		nt, err = memberlist.NewNetTransport(&memberlist.NetTransportConfig{
-			BindAddrs: []string{"127.0.0.1"},
-			BindPort:  0,
-			Logger:    log.New(io.Discard, "", 0),
-		})
-		if err == nil {
-			tr = newCountingTransport(nt)
-			break
-		}
-		if !strings.Contains(err.Error(), "address already in use") {
-			break
-		}
-	}
+	tr, err := mlcount.Listen("127.0.0.1", 0, mlcount.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("memberlist %s: transport: %w", slot.name, err)
+		return nil, fmt.Errorf("memberlist %s: %w", slot.name, err)
 	}
 	conf := c.config(slot.name)
 	conf.BindPort = tr.GetAutoBindPort()
@@ -259,9 +243,10 @@ func (c *mlCluster) Traffic() Traffic {
 	var t Traffic
 	for _, s := range slots {
 		if tr := s.tr.Load(); tr != nil {
-			t.Datagrams += tr.datagrams.Load()
-			t.Bytes += tr.bytes.Load()
-			t.StreamBytes += tr.streamBytes.Load()
+			k := tr.Counts()
+			t.Datagrams += k.DatagramsSent
+			t.Bytes += k.BytesSent
+			t.StreamBytes += k.StreamBytesSent
 		}
 	}
 	return t
@@ -286,97 +271,6 @@ func (c *mlCluster) Close() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// countingTransport is memberlist's NetTransport with counters on everything
-// it sends: datagrams and their bytes, and bytes written on streams (both the
-// streams it dials and the ones it accepts).
-type countingTransport struct {
-	*memberlist.NetTransport
-	datagrams, bytes, streamBytes atomic.Uint64
-
-	streams  chan net.Conn
-	done     chan struct{}
-	stopOnce sync.Once
-	fwd      sync.WaitGroup
-}
-
-var _ memberlist.NodeAwareTransport = (*countingTransport)(nil)
-
-func newCountingTransport(nt *memberlist.NetTransport) *countingTransport {
-	t := &countingTransport{NetTransport: nt, streams: make(chan net.Conn), done: make(chan struct{})}
-	t.fwd.Add(1)
-	go t.forwardStreams() // exits on Shutdown
-	return t
-}
-
-func (t *countingTransport) forwardStreams() {
-	defer t.fwd.Done()
-	in := t.NetTransport.StreamCh()
-	for {
-		select {
-		case conn := <-in:
-			select {
-			case t.streams <- &countingConn{Conn: conn, n: &t.streamBytes}:
-			case <-t.done:
-				_ = conn.Close()
-				return
-			}
-		case <-t.done:
-			return
-		}
-	}
-}
-
-func (t *countingTransport) WriteTo(b []byte, addr string) (time.Time, error) {
-	t.datagrams.Add(1)
-	t.bytes.Add(uint64(len(b)))
-	return t.NetTransport.WriteTo(b, addr)
-}
-
-func (t *countingTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
-	t.datagrams.Add(1)
-	t.bytes.Add(uint64(len(b)))
-	return t.NetTransport.WriteToAddress(b, a)
-}
-
-func (t *countingTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
-	conn, err := t.NetTransport.DialTimeout(addr, timeout)
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: conn, n: &t.streamBytes}, nil
-}
-
-func (t *countingTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
-	conn, err := t.NetTransport.DialAddressTimeout(a, timeout)
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: conn, n: &t.streamBytes}, nil
-}
-
-func (t *countingTransport) StreamCh() <-chan net.Conn { return t.streams }
-
-// Shutdown closes the listeners first, with the forwarder still draining
-// the accepted streams (NetTransport's accept loop blocks until its stream is
-// taken), then stops the forwarder.
-func (t *countingTransport) Shutdown() error {
-	err := t.NetTransport.Shutdown()
-	t.stopOnce.Do(func() { close(t.done) })
-	t.fwd.Wait()
-	return err
-}
-
-type countingConn struct {
-	net.Conn
-	n *atomic.Uint64
-}
-
-func (c *countingConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.n.Add(uint64(n))
-	return n, err
 }
 
 // mlSink counts memberlist's "memberlist.msg.suspect" and
