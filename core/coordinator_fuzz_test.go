@@ -133,7 +133,7 @@ func FuzzCoordinatorInbound(f *testing.F) {
 			var what string
 			switch op := r.pick(8); op {
 			case 0, 1, 2, 3:
-				m := r.fuzzMessage(c.nbuckets)
+				m := r.fuzzMessage(c.ae.nbuckets)
 				what = fmt.Sprintf("HandleGossip(%+v)", m)
 				o, err = c.HandleGossip(now, GossipInbound{Source: m.From, Message: m})
 				if err != nil && c.State() != CoordinatorStopped && !errors.Is(err, ErrInvalidMessage) && !errors.Is(err, ErrQuarantined) {

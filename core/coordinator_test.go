@@ -716,18 +716,18 @@ func TestDigestBucketsFollowTheTable(t *testing.T) {
 		t.Helper()
 		for _, a := range net.live() {
 			c := net.nodes[a].c
-			want := BucketsFor(c.table.Len(), c.maxBuckets)
-			if c.nbuckets < want || c.nbuckets >= 4*want {
-				t.Fatalf("%s digests over %d buckets with %d records, want %d to %d", a, c.nbuckets, c.table.Len(), want, 4*want-1)
+			want := BucketsFor(c.table.Len(), c.ae.maxBuckets)
+			if c.ae.nbuckets < want || c.ae.nbuckets >= 4*want {
+				t.Fatalf("%s digests over %d buckets with %d records, want %d to %d", a, c.ae.nbuckets, c.table.Len(), want, 4*want-1)
 			}
-			if got := Digest(c.table.Snapshot(), c.nbuckets); !slices.Equal(got, c.buckets) {
-				t.Fatalf("%s: incremental bucket sums %v differ from the digest %v", a, c.buckets, got)
+			if got := Digest(c.table.Snapshot(), c.ae.nbuckets); !slices.Equal(got, c.ae.buckets) {
+				t.Fatalf("%s: incremental bucket sums %v differ from the digest %v", a, c.ae.buckets, got)
 			}
 		}
 	}
 	consistent()
-	if c := net.nodes[auth(0)].c; c.nbuckets != 8 {
-		t.Fatalf("40 members digest over %d buckets, want 8", c.nbuckets)
+	if c := net.nodes[auth(0)].c; c.ae.nbuckets != 8 {
+		t.Fatalf("40 members digest over %d buckets, want 8", c.ae.nbuckets)
 	}
 	// 35 crash; once their tombstones are pruned the table holds 5 records
 	// and the digest shrinks.
@@ -736,7 +736,34 @@ func TestDigestBucketsFollowTheTable(t *testing.T) {
 	}
 	net.run(cfg.TombstoneRetention + cfg.SuspicionMaxTimeout + 30*time.Second + 3*cfg.AntiEntropyInterval)
 	consistent()
-	if c := net.nodes[auth(0)].c; c.table.Len() != 5 || c.nbuckets > 2 {
-		t.Fatalf("after the prune: %d records over %d buckets, want 5 over at most 2", c.table.Len(), c.nbuckets)
+	if c := net.nodes[auth(0)].c; c.table.Len() != 5 || c.ae.nbuckets > 2 {
+		t.Fatalf("after the prune: %d records over %d buckets, want 5 over at most 2", c.table.Len(), c.ae.nbuckets)
+	}
+}
+
+// PeerStateEntries counts the coordinator's bookkeeping about other nodes:
+// it grows with the members, stays put while the membership is steady, and
+// falls back once the crashed members' tombstones, quarantine entries and
+// reconnect probes are gone.
+func TestPeerStateEntriesFollowTheMembers(t *testing.T) {
+	net := cluster(t, 12, 21)
+	c := net.nodes[auth(0)].c
+	cfg := c.cfg
+	net.run(2 * cfg.AntiEntropyInterval)
+	steady := c.PeerStateEntries()
+	net.run(2 * cfg.AntiEntropyInterval)
+	if got := c.PeerStateEntries(); got != steady {
+		t.Errorf("steady cluster of 12: %d entries, then %d", steady, got)
+	}
+	for i := 6; i < 12; i++ {
+		net.nodes[auth(i)].crashed = true
+	}
+	net.run(cfg.SuspicionMaxTimeout + 10*time.Second)
+	dead := c.PeerStateEntries()
+	net.run(cfg.TombstoneRetention + 2*cfg.AntiEntropyInterval)
+	after := c.PeerStateEntries()
+	t.Logf("12 members: %d entries; 6 just crashed: %d; tombstones pruned: %d", steady, dead, after)
+	if steady < 12 || after >= steady || after >= dead {
+		t.Errorf("entries: %d with 12 members, %d with 6 Dead, %d after the prune: want fewer after the prune than before", steady, dead, after)
 	}
 }

@@ -5,10 +5,14 @@
 // binds a coordinator to a GossipTransport.
 //
 // Core uses the standard library only. It never starts a goroutine, opens a
-// socket, reads the clock or touches a global random source: every entry
-// point takes now, and randomness comes from Config.Rand, so a run is
-// reproducible from a seed. Package core/sim runs many coordinators over a
-// simulated network in virtual time; package std (a sibling module) adds UDP.
+// socket, reads the clock or touches a global random source: every entry point
+// takes now, and randomness comes from Config.Rand, so a run is reproducible
+// from a seed. Package core/sim runs many coordinators over a simulated
+// network in virtual time; package std (a sibling module) adds UDP.
+//
+// The sections after Usage describe the protocol a MembershipCoordinator runs,
+// one concern each; the coordinator keeps the state of each concern in its own
+// file.
 //
 // # Usage
 //
@@ -25,4 +29,104 @@
 //	for now := range ticker.C {
 //		if err := d.Step(now); err != nil { ... } // drain, poll, publish, send
 //	}
+//
+// # Join
+//
+// StartMember puts the node's own record in the table as Joining at
+// incarnation 1. HandleJoin sends a MessageJoinRequest carrying that record to
+// every seed, every JoinRetryInterval until one answers; a seed merges the
+// record, admits it (Joining → Up at the same incarnation, as Akka's leader
+// does, so one record per joiner is gossiped) and answers with its view
+// (active records and any record of the joiner's authority) split across
+// MessageJoinReply messages. The joiner turns Up too — the same record — and
+// everyone learns of it by gossip. A node with no seeds other than itself (or
+// not asked to join before its first Poll, or asked to admit a joiner) is Up
+// at once.
+//
+// # Failure detection
+//
+// Members with status Joining, Up or Suspect sit on a ring ordered by a hash
+// of their node ID. Every HeartbeatInterval a member sends a MessageHeartbeat
+// to its MonitorCount successors; a member feeds the heartbeats of its
+// MonitorCount predecessors (and only those) to its phi-accrual detector. When
+// the detector loses a member, that member is marked Suspect at its current
+// incarnation, the record is gossiped and sent to the suspect itself. A node
+// that learns it is suspected (or Dead) at its incarnation refutes: it raises
+// its incarnation, turns Up and gossips that; a member that heartbeats a node
+// holding it Suspect is told so directly. Only a node whose own detector lost
+// the suspect may declare it Dead, when the suspicion times out (Lifeguard's
+// timeout, which confirmations shorten) and the detector still does not hear
+// it; the Dead instance is quarantined for QuarantineTTL. Each distinct sender
+// of the Suspect record is a confirmation that shortens the timeout.
+//
+// # Local health
+//
+// A call that comes more than three of the smallest intervals after the
+// previous one is a local stall: the gap is forgiven in the detector and the
+// local-health score rises, stretching this node's suspicion timeouts and phi
+// threshold.
+//
+// # Dissemination and repair
+//
+// Every change learnt from gossip or made locally enters the GossipEngine's
+// piggyback queue and rides on heartbeats and on periodic gossip to
+// GossipNodes random peers (sent only when something is queued). Every
+// AntiEntropyInterval (±25%, drawn afresh each time, so that members whose
+// timers lined up drift apart) a member compares a bucketed digest of its
+// table with one random peer and both repair what differs: the peer answers
+// with a MessageDigestReply, the originator answers its Want with a
+// MessageGossip whose Seq is the exchange number (plain gossip has Seq 0).
+// Records learnt from a join reply or an anti-entropy repair are merged
+// without being queued again: the sender already had them. Each heartbeat also
+// carries the sender's table hash as its only Digest value; a monitor whose
+// hash differs runs an anti-entropy exchange with the sender at once — on the
+// first mismatch when it has nothing queued for gossip itself, else after
+// three heartbeats in a row — so a record gossip missed is repaired in
+// seconds. A joiner runs six early exchanges with random peers, one gossip
+// round apart, starting one gossip round after its join reply (many members
+// joining at once gossip their records in a burst, and a few members miss a
+// few of them), and a newly watched member that sends no heartbeat within two
+// heartbeat intervals gets one too (it probably does not know us yet).
+//
+// # Leave
+//
+// HandleLeave raises the incarnation and gossips the record as Leaving;
+// receivers turn it into Removed at that incarnation (never Dead), take it off
+// the ring and stop monitoring it. The leaver keeps gossiping and heartbeating
+// until its Leaving record has been transmitted as often as any change is
+// (LeaveDone), then stops.
+//
+// # Restart and conflicts
+//
+// A node that sees a record of its own authority that would win the merge
+// against its own record acts by whose it is: its own instance (same node ID)
+// suspected, dead or stale → refute with a higher incarnation; another
+// instance's tombstone → take over with an incarnation above it; another
+// instance's active record → take over during the claim window (2 ×
+// AntiEntropyInterval after StartMember: the new instance of a restart wins),
+// and after it yield: emit a MemberEvent with Conflict set and stop. So two
+// live instances never fight forever: the newer one wins.
+//
+// # Partition heal
+//
+// Every ReconnectInterval a member probes one Dead member whose backoff has
+// passed (the backoff doubles from ReconnectInterval up to four times that and
+// the entry is dropped when the member is alive again or its tombstone is
+// pruned); with no live peer at all, it sends join requests to its seeds. A
+// probe carries the prober's record and the target's record as held, so a live
+// target learns it was declared Dead and refutes; a message from an instance
+// held Dead is refused, but its sender is told (at most once per
+// HeartbeatInterval) with the record held for it, so it refutes too.
+// Quarantine is per (authority, incarnation), so refutations pass.
+//
+// # Tombstones and quarantine
+//
+// Dead and Removed records are pruned after TombstoneRetention; quarantine
+// entries expire after QuarantineTTL and are reported with
+// QuarantineEvent.Expired.
+//
+// # Topology
+//
+// Member changes mark the view dirty; Poll emits a TopologyUpdate at most once
+// per TopologyEmitInterval, when the active set changed.
 package core

@@ -266,6 +266,12 @@ func (e *GossipEngine) Exchange() (peer string, seq uint64, ok bool) {
 	return e.exchangePeer, e.exchangeSeq, e.reconciling
 }
 
+// ExchangeDeadline returns when the exchange in flight is abandoned if no
+// reply comes, and whether one is in flight.
+func (e *GossipEngine) ExchangeDeadline() (time.Time, bool) {
+	return e.exchangeEnd, e.reconciling
+}
+
 // EndExchange marks the exchange numbered seq complete; it reports whether
 // that exchange was in flight.
 func (e *GossipEngine) EndExchange(seq uint64) bool {
@@ -337,9 +343,9 @@ func BucketsFor(size, limit int) int {
 }
 
 // validBucketCount reports whether n is a bucket count a peer may send: a
-// power of two between 1 and 1024.
+// power of two between 1 and maxPeerDigestBuckets.
 func validBucketCount(n int) bool {
-	return n >= 1 && n <= 1024 && bits.OnesCount(uint(n)) == 1
+	return n >= 1 && n <= maxPeerDigestBuckets && bits.OnesCount(uint(n)) == 1
 }
 
 // digestBucket returns the bucket of authority among n (a power of two).

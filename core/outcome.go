@@ -54,8 +54,9 @@ type MemberEvent struct {
 	// At is when the coordinator learnt of the change.
 	At time.Time
 	// Conflict is true when two instances claimed one authority and Record is
-	// the one that lost (see MembershipCoordinator for what the local node
-	// does when it loses its own authority).
+	// the one that lost (see "Restart and conflicts" in the package
+	// documentation for what the local node does when it loses its own
+	// authority).
 	Conflict bool
 }
 

@@ -1,0 +1,230 @@
+package core
+
+import (
+	"slices"
+	"time"
+)
+
+// antiEntropyState is anti-entropy: the bucket sums of the table that a
+// digest carries, the exchanges this node starts (periodically, after a
+// heartbeat whose table hash differs, and around joins), and its answers to
+// the peers' digests. The exchange in flight is the GossipEngine's
+// (Reconciling). See "Dissemination and repair" in the package
+// documentation.
+type antiEntropyState struct {
+	// Incremental bucket sums of the table, over nbuckets buckets
+	// (BucketsFor the table's size, at most maxBuckets); resized only when
+	// an exchange starts, and bucketsSince is the exchange number from which
+	// replies refer to the current count.
+	nbuckets     int
+	maxBuckets   int
+	buckets      []uint64
+	bucketsSince uint64
+
+	seq  uint64    // number of the last exchange started
+	next time.Time // next periodic exchange
+
+	mismatch       map[string]int // heartbeats in a row whose table hash differed from ours, by sender
+	nextHashRepair time.Time      // no exchange for a hash mismatch before this
+}
+
+func newAntiEntropyState(cfg Config) antiEntropyState {
+	return antiEntropyState{
+		nbuckets:   1,
+		maxBuckets: DigestBuckets(cfg.MaxMessageBytes, cfg.Authority, cfg.NodeID),
+		buckets:    make([]uint64, 1),
+		mismatch:   map[string]int{},
+	}
+}
+
+// maxPeerDigestBuckets bounds what a peer may send: a digest of at most this
+// many buckets, and Want indexes below it. It is 8 × maxDigestBuckets, so
+// that a later version may send larger digests, and small enough that a
+// hostile digest or Want costs little to answer.
+const maxPeerDigestBuckets = 1024
+
+// hashMismatches is how many heartbeats in a row must carry a table hash
+// different from ours before an anti-entropy exchange repairs the difference:
+// enough for a change still spreading by gossip to arrive first.
+const hashMismatches = 3
+
+// aeInterval is how often anti-entropy runs: AntiEntropyInterval for a
+// member; a client, which nobody gossips to, pulls every HeartbeatInterval.
+func (c *MembershipCoordinator) aeInterval() time.Duration {
+	if c.state == CoordinatorClient {
+		return min(c.cfg.AntiEntropyInterval, c.cfg.HeartbeatInterval)
+	}
+	return c.cfg.AntiEntropyInterval
+}
+
+// nextAntiEntropy is when the periodic exchange after one at now is due:
+// aeInterval on average, drawn uniformly from ±25% around it, so that members
+// whose timers were aligned (say, by joining together and running their early
+// post-join exchanges at the same moment) drift apart rather than all sending
+// digests in the same second.
+func (c *MembershipCoordinator) nextAntiEntropy(now time.Time) time.Time {
+	d := c.aeInterval()
+	return now.Add(d*3/4 + time.Duration(c.rng.Int64N(int64(d/2)+1)))
+}
+
+// pollExchangeTimeout abandons an exchange whose reply did not come in time;
+// the next periodic exchange is then drawn afresh.
+func (c *MembershipCoordinator) pollExchangeTimeout(now time.Time) {
+	if c.engine.Expire(now) {
+		c.ae.next = c.nextAntiEntropy(now)
+	}
+}
+
+// pollAntiEntropy starts the periodic exchange when it is due (and the next
+// early exchange after a join, if one is left).
+func (c *MembershipCoordinator) pollAntiEntropy(now time.Time) {
+	if now.Before(c.ae.next) {
+		return
+	}
+	c.ae.next = c.nextAntiEntropy(now)
+	c.startAntiEntropy(now)
+	c.nextJoinRepair(now)
+}
+
+// startAntiEntropy sends a digest of the table to one random peer.
+func (c *MembershipCoordinator) startAntiEntropy(now time.Time) {
+	if _, _, busy := c.engine.Exchange(); busy {
+		return
+	}
+	peers := c.randomPeers(1)
+	if len(peers) == 0 {
+		return
+	}
+	c.exchangeWith(now, peers[0])
+}
+
+// exchangeWith sends peer a digest of the table, starting an exchange.
+func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
+	ae := &c.ae
+	ae.seq++
+	c.resizeBuckets()
+	m := c.newMessage(MessageDigest)
+	m.Seq = ae.seq
+	m.Digest = slices.Clone(ae.buckets)
+	c.send(peer, m)
+	c.engine.StartExchange(peer, ae.seq, now.Add(c.aeInterval()/2))
+	c.stats.AntiEntropyRounds++
+}
+
+// resizeBuckets fits the digest's bucket count to the table before a new
+// exchange: it grows as soon as the table outgrows it, and shrinks only once
+// the table fits a quarter of it, so a table whose size hovers around a
+// boundary does not flip the count (and recompute the sums) every exchange.
+func (c *MembershipCoordinator) resizeBuckets() {
+	ae := &c.ae
+	want := BucketsFor(c.table.Len(), ae.maxBuckets)
+	if want == ae.nbuckets || (want < ae.nbuckets && 4*want > ae.nbuckets) {
+		return
+	}
+	ae.nbuckets = want
+	ae.buckets = Digest(c.table.Snapshot(), want)
+	ae.bucketsSince = ae.seq
+}
+
+// updateBuckets keeps the bucket sums in step with a change of the table.
+func (c *MembershipCoordinator) updateBuckets(ev TableEvent) {
+	ae := &c.ae
+	b := digestBucket(ev.Record.Authority, ae.nbuckets)
+	if ev.HadPrevious {
+		ae.buckets[b] -= RecordHash(ev.Previous)
+	}
+	ae.buckets[b] += RecordHash(ev.Record)
+}
+
+// removeFromBuckets takes a pruned record out of the bucket sums.
+func (c *MembershipCoordinator) removeFromBuckets(r NodeRecord) {
+	c.ae.buckets[digestBucket(r.Authority, c.ae.nbuckets)] -= RecordHash(r)
+}
+
+// compareHash compares the table hash a heartbeat carries with ours. Views
+// that differ are repaired at once by an anti-entropy exchange with the
+// sender (at most one such exchange per two heartbeat intervals), so a record
+// that gossip missed does not wait for the next periodic exchange: on the
+// first mismatch when this node has nothing queued for gossip (its own
+// gossip will not close the gap), else after hashMismatches heartbeats in a
+// row (a change still spreading gets the chance to arrive first).
+func (c *MembershipCoordinator) compareHash(now time.Time, m Message) {
+	ae := &c.ae
+	if len(m.Digest) != 1 || c.state == CoordinatorStopped {
+		return
+	}
+	if m.Digest[0] == c.table.Hash() {
+		delete(ae.mismatch, m.From)
+		return
+	}
+	ae.mismatch[m.From]++
+	need := hashMismatches
+	if c.engine.Pending() == 0 {
+		// Nothing queued here: gossip from this node will not close the gap.
+		need = 1
+	}
+	if ae.mismatch[m.From] < need || now.Before(ae.nextHashRepair) {
+		return
+	}
+	if _, _, busy := c.engine.Exchange(); busy {
+		return
+	}
+	delete(ae.mismatch, m.From)
+	ae.nextHashRepair = now.Add(2 * c.cfg.HeartbeatInterval)
+	c.exchangeWith(now, m.From)
+}
+
+// serveDigest answers a digest with the records of the buckets that differ,
+// and asks for the sender's records of those buckets.
+func (c *MembershipCoordinator) serveDigest(m Message) {
+	n := len(m.Digest)
+	mine := c.ae.buckets
+	var snapshot []NodeRecord
+	if n != c.ae.nbuckets {
+		snapshot = c.table.Snapshot()
+		mine = Digest(snapshot, n)
+	}
+	diff := DiffBuckets(m.Digest, mine)
+	base := c.newMessage(MessageDigestReply)
+	base.Seq = m.Seq
+	base.Want = diff
+	for len(base.Want) > 0 && EstimateSize(base)+minRecordBytes > c.cfg.MaxMessageBytes {
+		base.Want = base.Want[:len(base.Want)/2]
+	}
+	var records []NodeRecord
+	if len(diff) > 0 {
+		if snapshot == nil {
+			snapshot = c.table.Snapshot()
+		}
+		records = RecordsInBuckets(snapshot, n, diff)
+	}
+	for _, reply := range packMessages(base, records, c.cfg.MaxMessageBytes, true) {
+		c.send(m.From, reply)
+	}
+}
+
+// answerWant ends the exchange and sends the peer this node's records of the
+// buckets it wants. A late reply to a digest sent before the bucket count
+// last changed names buckets of the old count: it is not answered (the next
+// exchange repairs what it would have).
+func (c *MembershipCoordinator) answerWant(m Message) {
+	c.engine.EndExchange(m.Seq)
+	if m.Seq < c.ae.bucketsSince {
+		return
+	}
+	var want []uint32
+	for _, w := range m.Want {
+		if int(w) < c.ae.nbuckets {
+			want = append(want, w)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	records := RecordsInBuckets(c.table.Snapshot(), c.ae.nbuckets, want)
+	base := c.newMessage(MessageGossip)
+	base.Seq = m.Seq // marks the gossip as a repair
+	for _, msg := range packMessages(base, records, c.cfg.MaxMessageBytes, false) {
+		c.send(m.From, msg)
+	}
+}

@@ -1,0 +1,337 @@
+package core
+
+import (
+	"slices"
+	"time"
+)
+
+// detectionState is failure detection: the ring that picks each member's
+// monitors, the heartbeats this node sends to its monitors and takes from
+// the members it watches, the phi-accrual detector those feed, local health,
+// and the suspicions held here (coordinator_suspicion.go). See "Failure
+// detection" and "Local health" in the package documentation.
+type detectionState struct {
+	detector *PhiAccrualDetector
+	health   *awareness
+	ring     *ring
+
+	monitors []string // successors: whom this node heartbeats
+	watched  []string // predecessors: whom this node's detector follows
+	ringSeen uint64   // ring version monitors and watched were computed at
+
+	unreachable map[string]bool          // lost by the detector and not heard again
+	deferred    map[string]bool          // lost by the detector, pending a stretched phi threshold
+	silent      map[string]time.Time     // newly watched members not heard yet, since when
+	hbSeen      map[string]heartbeatSeen // watched members: the latest heartbeat fed to the detector
+
+	susp     map[string]*suspicion
+	suspNext time.Time // earliest local suspicion deadline; zero when none
+
+	lastNotice  map[string]time.Time // when each peer was last told the record held for it
+	noticeSweep time.Time            // when lastNotice is next swept
+
+	hbSeq     uint64    // the number of the last heartbeat round
+	hbHash    uint64    // the table hash last sent in a heartbeat round
+	nextHB    time.Time // next heartbeat round
+	nextCheck time.Time // next consultation of the detector
+}
+
+func newDetectionState(cfg Config) detectionState {
+	return detectionState{
+		detector:    NewPhiAccrualDetector(PhiConfigFrom(cfg)),
+		health:      newAwareness(cfg),
+		ring:        newRing(),
+		unreachable: map[string]bool{},
+		deferred:    map[string]bool{},
+		silent:      map[string]time.Time{},
+		hbSeen:      map[string]heartbeatSeen{},
+		susp:        map[string]*suspicion{},
+		lastNotice:  map[string]time.Time{},
+	}
+}
+
+// heartbeatSeen is the instance and sequence number of the latest heartbeat
+// from a watched member that was fed to the detector.
+type heartbeatSeen struct {
+	nodeID string
+	seq    uint64
+}
+
+// heartbeatEpoch: a member's heartbeat numbers start from the number of
+// HeartbeatIntervals from heartbeatEpoch to its start, and grow by one per
+// heartbeat round (at most one per interval), so they never run ahead of the
+// clock and a later instance starts above them (once a heartbeat interval has
+// passed). Counted in intervals rather than nanoseconds so that the number
+// stays small on the wire (a msgpack uint32 for the LAN preset until 2156,
+// not a uint64: 4 bytes less on every heartbeat).
+var heartbeatEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// startHeartbeatSeq starts the heartbeat numbers of a member started at now
+// from the clock, so that a restarted instance that reuses its NodeID still
+// sends numbers above its previous life's, which monitors would otherwise
+// ignore as replays.
+func (d *detectionState) startHeartbeatSeq(now time.Time, interval time.Duration) {
+	if n := now.Sub(heartbeatEpoch) / interval; n > 0 && uint64(n) > d.hbSeq {
+		d.hbSeq = uint64(n)
+	}
+}
+
+// PeerStateEntries returns the number of entries in every map and list the
+// coordinator keeps about other nodes outside the membership table itself:
+// the ring, monitors and watched members, detector histories, unreachable,
+// deferred and silent members, heartbeat numbers seen, suspicions and their
+// confirmers, notice times, heartbeat-hash mismatch counters, Dead members
+// to probe, the peer list, the piggyback queue, quarantine entries and the
+// last topology update's members. Each is bounded by the members held or
+// swept on a timer, so on a cluster whose membership has settled it stays
+// within a small multiple of the table's size; a fault test can check that.
+func (c *MembershipCoordinator) PeerStateEntries() int {
+	d := &c.detect
+	n := d.ring.len() + len(d.monitors) + len(d.watched) + d.detector.Len() +
+		len(d.unreachable) + len(d.deferred) + len(d.silent) + len(d.hbSeen) +
+		len(d.susp) + len(d.lastNotice)
+	for _, s := range d.susp {
+		n += len(s.confirmers)
+	}
+	n += len(c.ae.mismatch) + len(c.join.dead) + len(c.gossip.peers)
+	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last)
+	return n
+}
+
+// LocalHealth returns the local-health score (0 when healthy).
+func (c *MembershipCoordinator) LocalHealth() int { return c.detect.health.Score() }
+
+// observe feeds the call time to the local-health tracker: a late call is a
+// local stall, forgiven in the detector.
+func (c *MembershipCoordinator) observe(now time.Time) {
+	d := &c.detect
+	if gap := d.health.observe(now); gap > 0 {
+		c.stats.StallsForgiven++
+		d.detector.Forgive(gap)
+		// Suspicions held here must not time out because of our own stall.
+		for _, s := range d.susp {
+			s.start = s.start.Add(gap)
+		}
+		c.updateSuspicionDeadline()
+	}
+}
+
+// checkInterval is how often the failure detector is consulted.
+func (c *MembershipCoordinator) checkInterval() time.Duration {
+	return max(time.Millisecond, c.cfg.HeartbeatInterval/4)
+}
+
+// updateRing keeps the ring in step with the table: Joining, Up and Suspect
+// members are monitored.
+func (c *MembershipCoordinator) updateRing(r NodeRecord) {
+	switch r.Status {
+	case StatusJoining, StatusUp, StatusSuspect:
+		c.detect.ring.set(r.Authority, r.NodeID)
+	default:
+		c.detect.ring.remove(r.Authority)
+	}
+}
+
+// refreshRing recomputes the monitors and the watched members when the ring
+// changed. A member newly watched starts with a synthetic heartbeat at the
+// time it is first watched, so a member that is already silent is still
+// detected; a member no longer watched leaves the detector.
+func (c *MembershipCoordinator) refreshRing(now time.Time) {
+	d := &c.detect
+	if d.ring.version == d.ringSeen {
+		return
+	}
+	d.ringSeen = d.ring.version
+	if c.life.leaving {
+		// A leaving member keeps heartbeating the monitors it had (so they
+		// do not suspect it before the leave reaches them) and watches no one.
+		c.setWatched(now, nil)
+		return
+	}
+	d.monitors = d.monitors[:0]
+	if c.state != CoordinatorMember || !d.ring.contains(c.cfg.Authority) {
+		c.setWatched(now, nil)
+		return
+	}
+	d.monitors = d.ring.successors(d.monitors, c.cfg.Authority, c.cfg.MonitorCount)
+	c.setWatched(now, d.ring.predecessors(nil, c.cfg.Authority, c.cfg.MonitorCount))
+}
+
+// setWatched replaces the watched set.
+func (c *MembershipCoordinator) setWatched(now time.Time, next []string) {
+	d := &c.detect
+	for _, a := range d.watched {
+		if !slices.Contains(next, a) {
+			c.forget(a)
+		}
+	}
+	for _, a := range next {
+		if !slices.Contains(d.watched, a) {
+			d.detector.Heartbeat(a, now)
+			d.silent[a] = now
+		}
+	}
+	d.watched = next
+}
+
+// isWatched reports whether this node's detector follows authority.
+func (c *MembershipCoordinator) isWatched(authority string) bool {
+	return slices.Contains(c.detect.watched, authority)
+}
+
+// forget stops following authority in the failure detector.
+func (c *MembershipCoordinator) forget(authority string) {
+	d := &c.detect
+	d.detector.Remove(authority)
+	delete(d.unreachable, authority)
+	delete(d.deferred, authority)
+	delete(d.silent, authority)
+	delete(d.hbSeen, authority)
+}
+
+// forgetGone stops following another member that is leaving, left or was
+// declared Dead.
+func (c *MembershipCoordinator) forgetGone(r NodeRecord) {
+	switch {
+	case r.Authority == c.cfg.Authority:
+	case r.Status == StatusDead, r.Status == StatusRemoved, r.Status == StatusLeaving:
+		c.forget(r.Authority)
+	}
+}
+
+// pollDetector consults the failure detector when its check is due, and
+// acts on the suspicions whose timeout passed.
+func (c *MembershipCoordinator) pollDetector(now time.Time) {
+	d := &c.detect
+	if !now.Before(d.nextCheck) {
+		d.nextCheck = now.Add(c.checkInterval())
+		c.checkDetector(now)
+	}
+	if !d.suspNext.IsZero() && !now.Before(d.suspNext) {
+		c.expireSuspicions(now)
+	}
+}
+
+// checkDetector consults the failure detector. A lost member is suspected
+// unless local health is poor, in which case its phi must also reach the
+// threshold times the local-health multiplier (re-checked on every later
+// check until it does or the member comes back).
+func (c *MembershipCoordinator) checkDetector(now time.Time) {
+	d := &c.detect
+	mult := float64(d.health.multiplier())
+	c.checkSilent(now)
+	for _, ev := range d.detector.Check(now) {
+		a := ev.Authority
+		switch ev.Kind {
+		case DetectorSuspect:
+			if !c.isWatched(a) {
+				c.forget(a)
+				continue
+			}
+			d.unreachable[a] = true
+			if ev.Phi < c.cfg.PhiThreshold*mult {
+				d.deferred[a] = true
+				continue
+			}
+			c.suspect(now, a)
+		case DetectorReachable:
+			delete(d.unreachable, a)
+			delete(d.deferred, a)
+		}
+	}
+	if len(d.deferred) == 0 {
+		return
+	}
+	for _, a := range sortedKeys(d.deferred) {
+		if d.detector.Phi(a, now) >= c.cfg.PhiThreshold*mult {
+			delete(d.deferred, a)
+			c.suspect(now, a)
+		}
+	}
+}
+
+// checkSilent repairs views around a newly watched member that has not sent
+// a heartbeat within two heartbeat intervals: it likely does not know this
+// node (or this node misses members it knows), so the two run an
+// anti-entropy exchange, once, before the detector would suspect it.
+func (c *MembershipCoordinator) checkSilent(now time.Time) {
+	d := &c.detect
+	if len(d.silent) == 0 {
+		return
+	}
+	if _, _, busy := c.engine.Exchange(); busy {
+		return
+	}
+	for _, a := range sortedKeys(d.silent) {
+		if now.Sub(d.silent[a]) >= 2*c.cfg.HeartbeatInterval {
+			delete(d.silent, a)
+			c.exchangeWith(now, a)
+			return
+		}
+	}
+}
+
+// pollHeartbeats runs a heartbeat round when one is due.
+func (c *MembershipCoordinator) pollHeartbeats(now time.Time) {
+	if c.state == CoordinatorMember && !now.Before(c.detect.nextHB) {
+		c.detect.nextHB = now.Add(c.cfg.HeartbeatInterval)
+		c.sendHeartbeats()
+	}
+}
+
+// sendHeartbeats sends a heartbeat, with piggybacked gossip, to each monitor.
+// The table hash rides on every other round, and on any round where it
+// changed since it was last sent: monitors still compare views about once
+// per two heartbeat intervals in steady state and at once after a change,
+// and a steady-state heartbeat is 9 bytes shorter half the time.
+func (c *MembershipCoordinator) sendHeartbeats() {
+	d := &c.detect
+	if !c.life.self.Status.IsActive() {
+		return
+	}
+	d.hbSeq++
+	h := c.table.Hash()
+	withHash := d.hbSeq%2 == 0 || h != d.hbHash
+	if withHash {
+		d.hbHash = h
+	}
+	for _, t := range d.monitors {
+		m := c.newMessage(MessageHeartbeat)
+		m.Seq = d.hbSeq
+		if withHash {
+			m.Digest = []uint64{h}
+		}
+		c.piggyback(&m)
+		c.send(t, m)
+		c.stats.HeartbeatsSent++
+	}
+}
+
+// handleHeartbeat feeds a heartbeat from a watched member to the detector,
+// and tells a sender held Suspect that it is. A heartbeat from a watched
+// member whose Seq is not above the last one fed to the detector from the
+// same instance (a replayed or reordered datagram) is not an arrival: it
+// neither feeds the detector nor has its table hash compared.
+func (c *MembershipCoordinator) handleHeartbeat(now time.Time, m Message) {
+	d := &c.detect
+	c.stats.HeartbeatsReceived++
+	if c.isWatched(m.From) {
+		if seen, ok := d.hbSeen[m.From]; ok && seen.nodeID == m.FromID && m.Seq <= seen.seq {
+			c.stats.HeartbeatsStale++
+			return
+		}
+		d.hbSeen[m.From] = heartbeatSeen{nodeID: m.FromID, seq: m.Seq}
+		c.compareHash(now, m)
+		d.detector.Heartbeat(m.From, now)
+		delete(d.silent, m.From)
+	} else {
+		c.compareHash(now, m)
+		if c.state == CoordinatorMember {
+			// The sender takes us for one of its monitors, so it misses
+			// members between it and us that we know: tell it who our
+			// predecessors are.
+			c.notifyRecords(now, m.From, d.watched)
+		}
+	}
+	c.remindSuspect(now, m)
+}

@@ -1,0 +1,137 @@
+package core
+
+import (
+	"slices"
+	"time"
+)
+
+// disseminationState is dissemination: the active peers gossip goes to, and
+// the gossip rounds. The changes themselves wait in the GossipEngine's
+// piggyback queue and ride on heartbeats and gossip. See "Dissemination and
+// repair" in the package documentation.
+type disseminationState struct {
+	peers      []string       // active authorities other than self
+	peerIndex  map[string]int // position of each peer in peers
+	nextGossip time.Time      // next gossip round, when something is queued
+}
+
+func newDisseminationState() disseminationState {
+	return disseminationState{peerIndex: map[string]int{}}
+}
+
+// typicalRecordBytes sizes the Entries of a piggybacked message up front.
+const typicalRecordBytes = 40
+
+// spread queues a changed record for gossip, unless it is old news (the
+// records of this node's own authority always are news).
+func (c *MembershipCoordinator) spread(r NodeRecord, n news) {
+	if n == gossipOn || r.Authority == c.cfg.Authority {
+		c.engine.Enqueue(r)
+	}
+}
+
+// updatePeers keeps the peer list in step with the table: every active
+// member other than this node.
+func (c *MembershipCoordinator) updatePeers(r NodeRecord) {
+	switch {
+	case r.Authority == c.cfg.Authority:
+	case r.Status.IsActive():
+		c.gossip.addPeer(r.Authority)
+	default:
+		c.gossip.removePeer(r.Authority)
+	}
+}
+
+// addPeer adds authority to the peer list (O(1); the order is arbitrary but
+// deterministic, which is all random selection needs).
+func (g *disseminationState) addPeer(authority string) {
+	if _, ok := g.peerIndex[authority]; ok {
+		return
+	}
+	g.peerIndex[authority] = len(g.peers)
+	g.peers = append(g.peers, authority)
+}
+
+// removePeer deletes authority from the peer list, moving the last peer into
+// its place.
+func (g *disseminationState) removePeer(authority string) {
+	i, ok := g.peerIndex[authority]
+	if !ok {
+		return
+	}
+	last := len(g.peers) - 1
+	g.peers[i] = g.peers[last]
+	g.peerIndex[g.peers[i]] = i
+	g.peers = g.peers[:last]
+	delete(g.peerIndex, authority)
+}
+
+// clusterSize is N for the retransmit limit: the active members known.
+func (c *MembershipCoordinator) clusterSize() int {
+	return len(c.gossip.peers) + 1
+}
+
+// randomPeers returns up to k distinct random peers.
+func (c *MembershipCoordinator) randomPeers(k int) []string {
+	peers := c.gossip.peers
+	n := len(peers)
+	if k >= n {
+		return slices.Clone(peers)
+	}
+	out := make([]string, 0, k)
+	for len(out) < k {
+		p := peers[c.rng.IntN(n)]
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// pollGossip runs a gossip round when one is due and something is queued.
+func (c *MembershipCoordinator) pollGossip(now time.Time) {
+	if !now.Before(c.gossip.nextGossip) && c.engine.Pending() > 0 {
+		c.gossip.nextGossip = now.Add(c.cfg.GossipInterval)
+		c.gossipRound()
+	}
+}
+
+// gossipRound sends a gossip message to GossipNodes random peers.
+func (c *MembershipCoordinator) gossipRound() {
+	for _, p := range c.randomPeers(c.cfg.GossipNodes) {
+		if !c.sendGossip(p) {
+			return
+		}
+	}
+}
+
+// sendGossip sends target one gossip message filled from the piggyback queue,
+// if anything is queued.
+func (c *MembershipCoordinator) sendGossip(target string) bool {
+	m := c.newMessage(MessageGossip)
+	c.piggyback(&m)
+	if len(m.Entries) == 0 {
+		return false
+	}
+	c.send(target, m)
+	c.stats.GossipSent++
+	return true
+}
+
+// piggyback fills m's Entries from the piggyback queue, up to the size
+// budget.
+func (c *MembershipCoordinator) piggyback(m *Message) {
+	if c.engine.Pending() == 0 {
+		return
+	}
+	budget := c.cfg.MaxMessageBytes - EstimateSize(*m)
+	m.Entries = c.engine.Fill(make([]NodeRecord, 0, min(c.engine.Pending(), budget/typicalRecordBytes+1)), budget, c.clusterSize(), "")
+}
+
+// sendRecords sends target the records in as few gossip messages as the size
+// budget allows.
+func (c *MembershipCoordinator) sendRecords(target string, records []NodeRecord) {
+	for _, m := range packMessages(c.newMessage(MessageGossip), records, c.cfg.MaxMessageBytes, false) {
+		c.send(target, m)
+	}
+}

@@ -1,0 +1,88 @@
+package core
+
+import "time"
+
+// news says whether the table changes being folded in are news to gossip on.
+type news bool
+
+const (
+	// gossipOn: changes learnt from gossip or decided here; every change is
+	// queued for dissemination.
+	gossipOn news = true
+	// oldNews: changes merged from a join reply's view or an anti-entropy
+	// repair, which the sender already had; they are not queued again
+	// (changes of this node's own record always are).
+	oldNews news = false
+)
+
+// drain folds the table's change events into the coordinator, one by one,
+// until the table has none left: a Leaving member is turned into Removed
+// while its event is folded in, which produces one more event in the same
+// loop.
+func (c *MembershipCoordinator) drain(now time.Time, n news) {
+	for {
+		events := c.table.DrainEvents()
+		if len(events) == 0 {
+			return
+		}
+		for _, ev := range events {
+			c.onTableEvent(now, ev, n)
+		}
+	}
+}
+
+// onTableEvent hands one change of the table to every concern that follows
+// the table, in this order.
+func (c *MembershipCoordinator) onTableEvent(now time.Time, ev TableEvent, n news) {
+	if ev.Kind == TableConflict {
+		c.countConflict(ev.Record)
+		return
+	}
+	r := ev.Record
+	c.updateBuckets(ev)           // anti-entropy: the digest's bucket sums
+	c.spread(r, n)                // dissemination: the piggyback queue
+	c.reportMemberChange(now, ev) // the member event and the topology
+	c.updateRing(r)               // detection: who monitors whom
+	c.updatePeers(r)              // dissemination: whom to gossip to
+	c.updateSuspicion(now, r)     // detection: suspicions held
+	c.forgetGone(r)               // detection: stop following the gone
+	c.trackDead(now, r)           // reconnect: Dead members to probe
+	c.settleTombstone(now, r)     // quarantine the Dead, complete leaves
+}
+
+// countConflict counts a record of another instance that lost against the
+// active record held for its authority. Conflicts over this node's own
+// authority are counted where they are resolved (applySelfRecord).
+func (c *MembershipCoordinator) countConflict(r NodeRecord) {
+	if r.Authority != c.cfg.Authority {
+		c.stats.Conflicts++
+	}
+}
+
+// reportMemberChange emits a MemberEvent when the status changed (or a new
+// instance appeared), and marks the topology dirty when the active set
+// changed.
+func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev TableEvent) {
+	r := ev.Record
+	if from := memberEventFrom(ev); from != r.Status {
+		c.out.Members = append(c.out.Members, MemberEvent{Record: r.Clone(), From: from, To: r.Status, At: now})
+	}
+	wasActive := ev.HadPrevious && ev.Previous.Status.IsActive()
+	if wasActive != r.Status.IsActive() || !ev.HadPrevious || ev.Previous.NodeID != r.NodeID {
+		c.topo.touch()
+	}
+}
+
+// memberEventFrom is the From of the MemberEvent for ev: the previous status
+// of the same instance, or 0 for a new instance (or one back from a
+// tombstone); between two tombstones of one instance, the previous one.
+func memberEventFrom(ev TableEvent) NodeStatus {
+	prev, r := ev.Previous, ev.Record
+	if !ev.HadPrevious || prev.NodeID != r.NodeID {
+		return 0
+	}
+	if !prev.Status.IsTombstone() || r.Status.IsTombstone() {
+		return prev.Status
+	}
+	return 0
+}

@@ -1,0 +1,181 @@
+package core
+
+import "time"
+
+// This file is the suspicion half of failure detection (detectionState):
+// raising a suspicion when the detector loses a member, confirming it as
+// other members report it, declaring the member Dead when it times out, and
+// telling nodes what this node holds about them so that a live one refutes.
+
+// suspect marks a watched member Suspect at its current incarnation (or
+// joins an existing suspicion as a local one) and tells the suspect.
+func (c *MembershipCoordinator) suspect(now time.Time, a string) {
+	r, ok := c.table.Get(a)
+	if !ok || !(r.Status == StatusJoining || r.Status == StatusUp || r.Status == StatusSuspect) {
+		c.forget(a)
+		return
+	}
+	if r.Status != StatusSuspect {
+		next, err := c.table.Transition(now, a, StatusSuspect, r.Incarnation)
+		if err != nil {
+			return
+		}
+		r = next
+		c.stats.SuspicionsRaised++
+		c.drain(now, gossipOn)
+	}
+	if s, ok := c.detect.susp[a]; ok {
+		s.local = true
+	}
+	c.notify(now, a, r)
+	c.updateSuspicionDeadline()
+}
+
+// updateSuspicion keeps the suspicions in step with the table: a suspicion
+// ends when its record changes (refuted at a higher incarnation, left, or
+// declared Dead), and every Suspect record of another member opens one,
+// local when this node's own detector lost the member.
+func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
+	d := &c.detect
+	if s, ok := d.susp[r.Authority]; ok && (r.Status != StatusSuspect || r.Incarnation != s.incarnation) {
+		if r.Incarnation > s.incarnation && r.Status.IsActive() {
+			c.stats.SuspicionsRefuted++
+		}
+		delete(d.susp, r.Authority)
+		c.updateSuspicionDeadline()
+	}
+	if r.Status == StatusSuspect && r.Authority != c.cfg.Authority {
+		if _, ok := d.susp[r.Authority]; !ok {
+			d.susp[r.Authority] = &suspicion{incarnation: r.Incarnation, start: now, local: d.unreachable[r.Authority]}
+			c.updateSuspicionDeadline()
+		}
+	}
+}
+
+// confirmSuspicion counts from, which sent the Suspect record r, as a
+// confirmation of the suspicion held for r at its incarnation.
+func (c *MembershipCoordinator) confirmSuspicion(r NodeRecord, from string) {
+	if s, ok := c.detect.susp[r.Authority]; ok && s.incarnation == r.Incarnation && s.confirm(from) {
+		c.updateSuspicionDeadline()
+	}
+}
+
+// expireSuspicions acts on the local suspicions whose timeout passed: a
+// suspect the detector still does not hear is declared Dead; one it hears
+// again (but that never refuted) is told once more and given another
+// timeout.
+func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
+	d := &c.detect
+	mult := d.health.multiplier()
+	for _, a := range sortedKeys(d.susp) {
+		s, ok := d.susp[a]
+		if !ok || !s.local {
+			continue
+		}
+		if now.Before(c.suspicionDeadline(s, mult)) {
+			continue
+		}
+		if !d.unreachable[a] {
+			s.start = now
+			if r, ok := c.table.Get(a); ok {
+				c.notify(now, a, r)
+			}
+			continue
+		}
+		if _, err := c.table.Transition(now, a, StatusDead, s.incarnation); err == nil {
+			c.stats.DeadDeclared++
+		}
+		c.drain(now, gossipOn)
+	}
+	c.updateSuspicionDeadline()
+}
+
+// updateSuspicionDeadline recomputes the earliest local suspicion deadline.
+func (c *MembershipCoordinator) updateSuspicionDeadline() {
+	d := &c.detect
+	var next time.Time
+	mult := d.health.multiplier()
+	for _, s := range d.susp {
+		if !s.local {
+			continue
+		}
+		if t := c.suspicionDeadline(s, mult); next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	d.suspNext = next
+}
+
+// suspicionDeadline is when s times out, with the local-health multiplier
+// mult.
+func (c *MembershipCoordinator) suspicionDeadline(s *suspicion, mult int) time.Time {
+	return s.deadline(c.cfg.SuspicionMinTimeout, c.cfg.SuspicionMaxTimeout, c.cfg.SuspicionConfirmations, mult)
+}
+
+// remindSuspect tells the sender of heartbeat m that this node holds it
+// Suspect, when it does, at the instance and incarnation suspected.
+func (c *MembershipCoordinator) remindSuspect(now time.Time, m Message) {
+	s, ok := c.detect.susp[m.From]
+	if !ok {
+		return
+	}
+	if r, held := c.table.Get(m.From); held && r.NodeID == m.FromID && r.Status == StatusSuspect && r.Incarnation == s.incarnation {
+		c.notify(now, m.From, r)
+	}
+}
+
+// notify sends target the record held for it (at most once per
+// HeartbeatInterval per target), so that a live node held Suspect or Dead
+// learns it and refutes, and a node that holds stale news of us learns
+// better.
+func (c *MembershipCoordinator) notify(now time.Time, target string, r NodeRecord) {
+	if !c.noticeDue(now, target) {
+		return
+	}
+	records := []NodeRecord{r.Clone()}
+	if c.state == CoordinatorMember && r.Authority != c.cfg.Authority {
+		records = append(records, c.life.self.Clone())
+	}
+	c.sendRecords(target, records)
+}
+
+// notifyRecords sends target the records held for authorities, under the
+// same rate limit as notify.
+func (c *MembershipCoordinator) notifyRecords(now time.Time, target string, authorities []string) {
+	if !c.noticeDue(now, target) {
+		return
+	}
+	records := []NodeRecord{c.life.self.Clone()}
+	for _, a := range authorities {
+		if r, ok := c.table.Get(a); ok && a != target {
+			records = append(records, r)
+		}
+	}
+	c.sendRecords(target, records)
+}
+
+// noticeDue reports whether target may be sent a notice at now (none in the
+// last HeartbeatInterval), and if so notes the notice.
+func (c *MembershipCoordinator) noticeDue(now time.Time, target string) bool {
+	d := &c.detect
+	if t, ok := d.lastNotice[target]; ok && now.Sub(t) < c.cfg.HeartbeatInterval {
+		return false
+	}
+	d.lastNotice[target] = now
+	return true
+}
+
+// sweepNotices forgets the notice times that no longer limit anything, at
+// most once per AntiEntropyInterval.
+func (c *MembershipCoordinator) sweepNotices(now time.Time) {
+	d := &c.detect
+	if len(d.lastNotice) == 0 || now.Before(d.noticeSweep) {
+		return
+	}
+	d.noticeSweep = now.Add(c.cfg.AntiEntropyInterval)
+	for a, t := range d.lastNotice {
+		if now.Sub(t) > c.cfg.HeartbeatInterval {
+			delete(d.lastNotice, a)
+		}
+	}
+}
