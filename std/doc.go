@@ -1,17 +1,18 @@
-// Package std runs the hearsay protocol on a real network: a msgpack wire
-// codec, a UDP transport with address filters and bounded queues, a
-// ticker-driven Gossiper, and the Node façade most users want.
+// Package std runs the hearsay protocol on a real network: a Node is a
+// cluster member over UDP, with a msgpack wire codec, address filters,
+// bounded queues, an optional keyring, and one goroutine that drives the
+// core coordinator.
 //
 // # Usage
 //
-// Start a node, give it seeds to join, and read the membership or subscribe
-// to its events:
+// Start a node from DefaultConfig, give it seeds to join, and read the
+// membership or subscribe to its events:
 //
-//	n, err := std.Start(ctx, std.Config{
-//		NodeID:   "a", // default: random
-//		BindAddr: "10.0.0.1:7946",
-//		Seeds:    []string{"10.0.0.2:7946"},
-//	})
+//	cfg := std.DefaultConfig() // the LAN preset over UDP
+//	cfg.Core.NodeID = "a"      // default: random
+//	cfg.Transport.BindAddr = "10.0.0.1:7946"
+//	cfg.Seeds = []string{"10.0.0.2:7946"}
+//	n, err := std.Start(ctx, cfg)
 //	if err != nil { ... }
 //	defer n.Close()
 //	if err := n.Join(ctx); err != nil { ... } // optional: wait until a seed answered
@@ -28,35 +29,42 @@
 //	n.Leave(ctx) // graceful: the others see this node Removed, not Dead
 //	n.Close()    // Close alone is a crash: the others declare the node Dead
 //
-// Config.Core takes the protocol's timings (core.DefaultLANConfig by
-// default; core.DefaultWANConfig and core.DefaultLocalConfig are the other
-// presets), Config.Transport the socket's (datagram size, queues, the
-// source filter). Node.Stats gathers every counter: datagrams and bytes,
-// drops by reason, protocol activity, events lost by slow subscribers.
+// Config has one place for each setting: Config.Core holds the node's
+// identity and the protocol's timings (core.DefaultLANConfig in
+// DefaultConfig; core.DefaultWANConfig and core.DefaultLocalConfig are the
+// other presets), Config.Transport the socket's (addresses, label, keyring,
+// datagram size, queues, the source filter). Changing one field keeps every
+// other; Start rejects a bad value with an error wrapping
+// core.ErrInvalidConfig that names the field. Node.Stats gathers every
+// counter: datagrams and bytes, drops by reason, protocol activity, events
+// lost by slow subscribers.
 //
 // # Security
 //
 // Without a keyring the cluster is open to anyone who can reach its port.
-// Config.Keyring (NewKeyring, ParseKeyring) seals every datagram with
-// AES-256-GCM and drops, before decoding, whatever does not open under one
-// of its keys; AddKey, UseKey and RemoveKey rotate keys on a running
+// Config.Transport.Keyring (NewKeyring, ParseKeyring) seals every datagram
+// with AES-256-GCM and drops, before decoding, whatever does not open under
+// one of its keys; AddKey, UseKey and RemoveKey rotate keys on a running
 // cluster. SECURITY.md at the repository root has the threat model.
 //
-// # Layers
+// # Inside a Node
 //
-// Node is built from parts that can be used on their own:
-//
-//   - The wire codec (AppendEnvelope, Decoder): one envelope per datagram —
+//   - The wire codec (wire.go, wire_decode.go): one envelope per datagram —
 //     magic, version, cluster label, then the core.Message as a msgpack
-//     array; see wire.go for the format. Decoding is strict and bounded
-//     (DecodeLimits) and fails with a *DecodeError, never a panic.
-//   - UDPTransport implements core.GossipTransport: Send encodes and queues
-//     without blocking, PollDeltas drains what arrived; a reader and a
-//     writer goroutine do the I/O, batched with recvmmsg/sendmmsg on Linux.
-//   - Gossiper owns a core.MembershipCoordinator and its core.Driver on one
-//     goroutine and steps them every TickInterval; joins, leaves and
-//     queries are commands to that goroutine.
+//     array. Decoding is strict and bounded and fails with an error, never
+//     a panic.
+//   - The UDP transport (transport.go) implements core.GossipTransport:
+//     Send encodes and queues without blocking, PollDeltas drains what
+//     arrived; a reader and a writer goroutine do the I/O, batched with
+//     recvmmsg/sendmmsg on Linux.
+//   - The gossiper (gossiper.go) owns the core.MembershipCoordinator and its
+//     core.Driver on one goroutine and steps them on a ticker; joins, leaves
+//     and queries are commands to that goroutine.
 //
-// Every goroutine has an owner that stops it: UDPTransport.Close,
-// Gossiper.Stop/Halt and Node.Close return only once theirs have exited.
+// Every goroutine has an owner that stops it: Node.Close returns only once
+// all of them have exited.
+//
+// To run the protocol over another transport (QUIC, an actor system's
+// remoting), use package core alone: implement core.GossipTransport and
+// drive a core.Driver.
 package std

@@ -17,14 +17,21 @@ import (
 func ExampleStart() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	timings := core.DefaultLocalConfig() // fast timings for one host
+	config := func(id string, seeds ...string) std.Config {
+		cfg := std.DefaultConfig()
+		cfg.Core = core.DefaultLocalConfig() // fast timings for one host
+		cfg.Core.NodeID = id
+		cfg.Transport.BindAddr = "127.0.0.1:0" // port 0: any free port
+		cfg.Seeds = seeds
+		return cfg
+	}
 
-	a, err := std.Start(ctx, std.Config{NodeID: "a", BindAddr: "127.0.0.1:0", Core: timings})
+	a, err := std.Start(ctx, config("a"))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer a.Close()
-	b, err := std.Start(ctx, std.Config{NodeID: "b", BindAddr: "127.0.0.1:0", Core: timings, Seeds: []string{a.Addr()}})
+	b, err := std.Start(ctx, config("b", a.Addr()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -47,6 +54,24 @@ func ExampleStart() {
 	// a up
 	// b up
 	// b left: removed
+}
+
+// A config starts from DefaultConfig, the LAN preset; each setting has one
+// place: identity and timings in Core, the socket in Transport.
+func ExampleDefaultConfig() {
+	cfg := std.DefaultConfig()
+	cfg.Core.NodeID = "a"
+	cfg.Core.HeartbeatInterval = time.Second // the rest of the preset stays
+	cfg.Transport.BindAddr = "127.0.0.1:7946"
+	cfg.Transport.Label = "prod"
+	cfg.Seeds = []string{"127.0.0.1:7947"}
+	fmt.Println(cfg.Validate())
+
+	cfg.Transport.MaxDatagramBytes = 100
+	fmt.Println(cfg.Validate())
+	// Output:
+	// <nil>
+	// hearsay: invalid config: Config.Transport.MaxDatagramBytes must be in [512, 65507], got 100
 }
 
 // waitFor polls n until it holds authority at status, or ctx ends.

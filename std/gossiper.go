@@ -11,16 +11,17 @@ import (
 	"github.com/hearsay-go/hearsay/core"
 )
 
-// Gossiper errors.
+// Errors of the gossip loop.
 var (
-	// ErrAlreadyStarted: Start was called on a gossiper already started.
-	ErrAlreadyStarted = errors.New("hearsay: gossiper already started")
-	// ErrNotRunning: the gossiper is not running (never started, or stopped).
-	ErrNotRunning = errors.New("hearsay: gossiper not running")
+	// ErrNotRunning: the node is not running: it has left or closed (its
+	// gossip loop was never started, or has stopped).
+	ErrNotRunning = errors.New("hearsay: not running")
+	// errAlreadyStarted: Start was called on a gossiper already started.
+	errAlreadyStarted = errors.New("hearsay: gossiper already started")
 )
 
-// GossiperConfig configures a Gossiper.
-type GossiperConfig struct {
+// gossiperConfig configures a gossiper.
+type gossiperConfig struct {
 	// TickInterval is how often the gossiper steps the driver (drains the
 	// transport, polls the coordinator, publishes events, sends). It bounds
 	// the protocol's timing resolution: keep it well under the coordinator's
@@ -35,14 +36,14 @@ type GossiperConfig struct {
 
 // Validate returns an error wrapping core.ErrInvalidConfig naming the first
 // bad field, or nil.
-func (c *GossiperConfig) Validate() error {
+func (c *gossiperConfig) Validate() error {
 	if c.TickInterval <= 0 {
 		return fmt.Errorf("%w: GossiperConfig.TickInterval must be > 0, got %v", core.ErrInvalidConfig, c.TickInterval)
 	}
 	return nil
 }
 
-// GossiperStats are the counters of the driver and the coordinator, and the
+// gossiperStats are the counters of the driver and the coordinator, and the
 // gossiper's tick lag, read on the gossiper's goroutine.
 //
 // A tick's lag is how late its step began: the time the step started less
@@ -50,7 +51,7 @@ func (c *GossiperConfig) Validate() error {
 // command, a long step, the Go scheduler, a paused process). A tick the
 // ticker dropped because the loop was busy is not counted: the next tick
 // that runs carries the lag since the first one missed.
-type GossiperStats struct {
+type gossiperStats struct {
 	// Driver are the driver's counters (Steps counts ticks).
 	Driver core.DriverStats
 	// Coordinator are the coordinator's counters.
@@ -63,7 +64,7 @@ type GossiperStats struct {
 	LastTickLag time.Duration
 }
 
-// Gossiper drives a core.MembershipCoordinator over a transport with a
+// gossiper drives a core.MembershipCoordinator over a transport with a
 // ticker, in the manner of etcd's raft.Node around a RawNode: one goroutine
 // owns the coordinator and its core.Driver, and every other call (join,
 // leave, queries) is a command sent to that goroutine, so whatever a call
@@ -72,8 +73,8 @@ type GossiperStats struct {
 // The goroutine starts in Start and exits in Stop (after a graceful leave)
 // or Halt (at once); both return only once it has exited. The gossiper
 // does not own the transport: close it after Stop.
-type Gossiper struct {
-	cfg    GossiperConfig
+type gossiper struct {
+	cfg    gossiperConfig
 	coord  *core.MembershipCoordinator
 	driver *core.Driver
 	log    *slog.Logger
@@ -103,7 +104,7 @@ const (
 type snapshot struct {
 	members []core.NodeRecord
 	local   core.NodeRecord
-	stats   GossiperStats
+	stats   gossiperStats
 }
 
 // command is work for the loop: fn runs on the loop goroutine; its outcome
@@ -124,9 +125,9 @@ type waiter struct {
 	gone  <-chan struct{} // closed when the caller stopped waiting
 }
 
-// NewGossiper returns a gossiper for c over transport, publishing events to
+// newGossiper returns a gossiper for c over transport, publishing events to
 // sink (nil discards them). c must be Stopped; Start starts it.
-func NewGossiper(cfg GossiperConfig, c *core.MembershipCoordinator, transport core.GossipTransport, sink core.EventSink) (*Gossiper, error) {
+func newGossiper(cfg gossiperConfig, c *core.MembershipCoordinator, transport core.GossipTransport, sink core.EventSink) (*gossiper, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ func NewGossiper(cfg GossiperConfig, c *core.MembershipCoordinator, transport co
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gossiper{
+	return &gossiper{
 		cfg:    cfg,
 		coord:  c,
 		driver: core.NewDriver(c, transport, sink),
@@ -149,9 +150,9 @@ func NewGossiper(cfg GossiperConfig, c *core.MembershipCoordinator, transport co
 }
 
 // Start starts the coordinator (as a member, or a client) at the current
-// time and the goroutine that drives it. It returns ErrAlreadyStarted when
+// time and the goroutine that drives it. It returns errAlreadyStarted when
 // called twice, ErrNotRunning after Stop, and ctx's error if ctx is done.
-func (g *Gossiper) Start(ctx context.Context) error {
+func (g *gossiper) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -159,7 +160,7 @@ func (g *Gossiper) Start(ctx context.Context) error {
 	defer g.mu.Unlock()
 	switch g.state {
 	case gossiperRunning:
-		return ErrAlreadyStarted
+		return errAlreadyStarted
 	case gossiperStopped:
 		return fmt.Errorf("%w: stopped gossipers cannot restart", ErrNotRunning)
 	}
@@ -184,7 +185,7 @@ func (g *Gossiper) Start(ctx context.Context) error {
 
 // loop is the gossiper goroutine: it steps the driver every TickInterval and
 // runs commands in between. It exits when quit is closed.
-func (g *Gossiper) loop() {
+func (g *gossiper) loop() {
 	defer close(g.done)
 	ticker := time.NewTicker(g.cfg.TickInterval)
 	defer ticker.Stop()
@@ -243,7 +244,7 @@ func (g *Gossiper) loop() {
 }
 
 // observeLag adds one tick's lag to the stats. Loop goroutine only.
-func (g *Gossiper) observeLag(lag time.Duration) {
+func (g *gossiper) observeLag(lag time.Duration) {
 	lag = max(lag, 0) // both times are monotonic; never count a negative lag
 	g.lagTotal += lag
 	g.lagMax = max(g.lagMax, lag)
@@ -251,8 +252,8 @@ func (g *Gossiper) observeLag(lag time.Duration) {
 }
 
 // stats returns the counters. Loop goroutine only.
-func (g *Gossiper) stats() GossiperStats {
-	return GossiperStats{Driver: g.driver.Stats(), Coordinator: g.coord.Stats(),
+func (g *gossiper) stats() gossiperStats {
+	return gossiperStats{Driver: g.driver.Stats(), Coordinator: g.coord.Stats(),
 		TickLagTotal: g.lagTotal, TickLagMax: g.lagMax, LastTickLag: g.lagLast}
 }
 
@@ -260,7 +261,7 @@ func (g *Gossiper) stats() GossiperStats {
 // it then waits until until holds. It returns ErrNotRunning when the
 // gossiper is not running and ctx's error when ctx ends first (fn may still
 // have run, and its effects stay).
-func (g *Gossiper) do(ctx context.Context, fn func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error),
+func (g *gossiper) do(ctx context.Context, fn func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error),
 	until func(c *core.MembershipCoordinator) bool) error {
 	g.mu.Lock()
 	state := g.state
@@ -285,16 +286,16 @@ func (g *Gossiper) do(ctx context.Context, fn func(now time.Time, c *core.Member
 }
 
 // Do runs fn on the gossiper goroutine with the coordinator and sends what
-// its outcome holds, for calls the Gossiper has no method for (e.g.
+// its outcome holds, for calls the gossiper has no method for (e.g.
 // HandleQuarantine). fn must not keep c.
-func (g *Gossiper) Do(ctx context.Context, fn func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error)) error {
+func (g *gossiper) Do(ctx context.Context, fn func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error)) error {
 	return g.do(ctx, fn, nil)
 }
 
 // Join sends join requests to seeds ("ip:port"); the coordinator retries
 // until one answers. Join returns once the requests are sent; see
 // JoinAndWait to wait for the answer.
-func (g *Gossiper) Join(ctx context.Context, seeds []string) error {
+func (g *gossiper) Join(ctx context.Context, seeds []string) error {
 	return g.do(ctx, func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
 		return c.HandleJoin(now, seeds)
 	}, nil)
@@ -303,7 +304,7 @@ func (g *Gossiper) Join(ctx context.Context, seeds []string) error {
 // JoinAndWait is Join, then waits until this node is Up (a seed answered,
 // or there was no seed but itself) or ctx ends. A client waits until it
 // knows of at least one member.
-func (g *Gossiper) JoinAndWait(ctx context.Context, seeds []string) error {
+func (g *gossiper) JoinAndWait(ctx context.Context, seeds []string) error {
 	return g.do(ctx, func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
 		return c.HandleJoin(now, seeds)
 	}, g.joined)
@@ -311,7 +312,7 @@ func (g *Gossiper) JoinAndWait(ctx context.Context, seeds []string) error {
 
 // joined reports whether the node has joined: a member is Up, a client knows
 // of an active member.
-func (g *Gossiper) joined(c *core.MembershipCoordinator) bool {
+func (g *gossiper) joined(c *core.MembershipCoordinator) bool {
 	if g.cfg.Client {
 		for _, m := range c.Members() {
 			if m.Status.IsActive() {
@@ -326,7 +327,7 @@ func (g *Gossiper) joined(c *core.MembershipCoordinator) bool {
 // Leave starts a graceful leave and waits until it has been gossiped enough
 // (the coordinator's LeaveDone) or ctx ends. The gossiper keeps running; Stop
 // it afterwards. Leaving twice waits for the same leave.
-func (g *Gossiper) Leave(ctx context.Context) error {
+func (g *gossiper) Leave(ctx context.Context) error {
 	return g.do(ctx, func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
 		if c.LeaveDone() {
 			return core.Outcome{}, nil
@@ -341,7 +342,7 @@ func (g *Gossiper) Leave(ctx context.Context) error {
 
 // query runs read on the gossiper goroutine, or on the final snapshot once
 // the loop has exited.
-func (g *Gossiper) query(read func(c *core.MembershipCoordinator), final func(s *snapshot)) error {
+func (g *gossiper) query(read func(c *core.MembershipCoordinator), final func(s *snapshot)) error {
 	err := g.do(context.Background(), func(_ time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
 		read(c)
 		return core.Outcome{}, nil
@@ -363,7 +364,7 @@ func (g *Gossiper) query(read func(c *core.MembershipCoordinator), final func(s 
 
 // Members returns a copy of every record the coordinator holds, tombstones
 // included, sorted by authority. After Stop it returns the last view.
-func (g *Gossiper) Members() ([]core.NodeRecord, error) {
+func (g *gossiper) Members() ([]core.NodeRecord, error) {
 	var out []core.NodeRecord
 	err := g.query(func(c *core.MembershipCoordinator) { out = c.Members() },
 		func(s *snapshot) { out = cloneRecords(s.members) })
@@ -371,7 +372,7 @@ func (g *Gossiper) Members() ([]core.NodeRecord, error) {
 }
 
 // LocalNode returns this node's own record. After Stop it returns the last one.
-func (g *Gossiper) LocalNode() (core.NodeRecord, error) {
+func (g *gossiper) LocalNode() (core.NodeRecord, error) {
 	var out core.NodeRecord
 	err := g.query(func(c *core.MembershipCoordinator) { out = c.LocalNode() },
 		func(s *snapshot) { out = s.local.Clone() })
@@ -380,8 +381,8 @@ func (g *Gossiper) LocalNode() (core.NodeRecord, error) {
 
 // Stats returns the driver's and the coordinator's counters and the tick
 // lag. After Stop it returns the final ones.
-func (g *Gossiper) Stats() (GossiperStats, error) {
-	var out GossiperStats
+func (g *gossiper) Stats() (gossiperStats, error) {
+	var out gossiperStats
 	err := g.query(func(*core.MembershipCoordinator) { out = g.stats() },
 		func(s *snapshot) { out = s.stats })
 	return out, err
@@ -391,7 +392,7 @@ func (g *Gossiper) Stats() (GossiperStats, error) {
 // returns once it has exited, even when ctx ends first (the leave is then
 // cut short and ctx's error returned). It returns ErrNotRunning when the
 // gossiper was never started or is already stopped.
-func (g *Gossiper) Stop(ctx context.Context) error {
+func (g *gossiper) Stop(ctx context.Context) error {
 	g.mu.Lock()
 	state := g.state
 	g.mu.Unlock()
@@ -411,9 +412,9 @@ func (g *Gossiper) Stop(ctx context.Context) error {
 // Halt stops the goroutine at once, without leaving: to the cluster this
 // node has crashed, and it will be declared Dead. It returns once the
 // goroutine has exited, and ErrNotRunning when the gossiper is not running.
-func (g *Gossiper) Halt() error { return g.halt() }
+func (g *gossiper) Halt() error { return g.halt() }
 
-func (g *Gossiper) halt() error {
+func (g *gossiper) halt() error {
 	g.mu.Lock()
 	if g.state != gossiperRunning {
 		g.mu.Unlock()

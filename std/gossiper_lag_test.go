@@ -33,7 +33,7 @@ func TestGossiperTickLagIsMeasured(t *testing.T) {
 		time.Sleep(stall)
 		return core.Outcome{}, nil
 	}))
-	var s GossiperStats
+	var s gossiperStats
 	eventually(t, waitTimeout, func() bool {
 		s, err = g.Stats()
 		require.NoError(t, err)

@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-func newTestGossiper(t *testing.T, tick time.Duration) (*Gossiper, *UDPTransport) {
+func newTestGossiper(t *testing.T, tick time.Duration) (*gossiper, *udpTransport) {
 	t.Helper()
 	tr := newTestTransport(t, "127.0.0.1:0", nil)
 	cfg := core.DefaultLocalConfig()
@@ -20,19 +20,19 @@ func newTestGossiper(t *testing.T, tick time.Duration) (*Gossiper, *UDPTransport
 	cfg.MaxMessageBytes = MaxMessageBytes(tr.MaxDatagramBytes(), tr.Label())
 	c, err := core.NewMembershipCoordinator(cfg)
 	require.NoError(t, err)
-	g, err := NewGossiper(GossiperConfig{TickInterval: tick}, c, tr, nil)
+	g, err := newGossiper(gossiperConfig{TickInterval: tick}, c, tr, nil)
 	require.NoError(t, err)
 	return g, tr
 }
 
 func TestGossiperConfig(t *testing.T) {
 	for _, tick := range []time.Duration{0, -time.Millisecond} {
-		c := GossiperConfig{TickInterval: tick}
+		c := gossiperConfig{TickInterval: tick}
 		err := c.Validate()
 		require.ErrorIs(t, err, core.ErrInvalidConfig)
 		assert.Contains(t, err.Error(), "TickInterval")
 	}
-	_, err := NewGossiper(GossiperConfig{}, nil, nil, nil)
+	_, err := newGossiper(gossiperConfig{}, nil, nil, nil)
 	require.ErrorIs(t, err, core.ErrInvalidConfig)
 }
 
@@ -47,7 +47,7 @@ func TestGossiperLifecycle(t *testing.T) {
 	_, err := g.Members()
 	require.ErrorIs(t, err, ErrNotRunning, "query before start")
 	require.NoError(t, g.Start(ctx))
-	require.ErrorIs(t, g.Start(ctx), ErrAlreadyStarted)
+	require.ErrorIs(t, g.Start(ctx), errAlreadyStarted)
 
 	require.NoError(t, g.JoinAndWait(ctx, nil), "alone, a node is Up at once")
 	local, err := g.LocalNode()

@@ -15,16 +15,16 @@ import (
 	"github.com/hearsay-go/hearsay/core"
 )
 
-// SEALED DATAGRAMS — how a UDPTransport with a Keyring frames a datagram.
+// SEALED DATAGRAMS — how the UDP transport with a Keyring frames a datagram.
 //
 // A sealed datagram keeps the envelope header of the wire format (magic,
 // version, label length, label) in the clear, with the version byte set to
-// SealedWireVersion, and replaces the msgpack message by its AES-256-GCM
+// sealedWireVersion, and replaces the msgpack message by its AES-256-GCM
 // sealing:
 //
 //	offset  size  field
 //	0       2     magic: 'h' 's'
-//	2       1     SealedWireVersion (0x81)
+//	2       1     sealedWireVersion (0x81)
 //	3       1     label length L
 //	4       L     cluster label
 //	4+L     12    nonce, random (crypto/rand) for every datagram
@@ -39,15 +39,15 @@ import (
 // sending under the new key, some under the old) keeps working as long as
 // every node still accepts both.
 //
-// The version byte tells a sealed datagram from a plain one (WireVersion).
+// The version byte tells a sealed datagram from a plain one (wireVersion).
 // Under PlaintextRefused, the default, a plain datagram is dropped; under
 // the other PlaintextPolicy values it is decoded as without a keyring.
 
 const (
 	// KeySize is the length of every keyring key: AES-256.
 	KeySize = 32
-	// SealedWireVersion is the version byte of a sealed datagram's header.
-	SealedWireVersion = 0x81
+	// sealedWireVersion is the version byte of a sealed datagram's header.
+	sealedWireVersion = 0x81
 	// SealOverhead is how many bytes sealing adds to a datagram: the nonce
 	// and the GCM tag.
 	SealOverhead = nonceBytes + tagBytes
@@ -67,9 +67,9 @@ var (
 	// ErrRemovePrimary: the primary key cannot be removed; make another key
 	// primary first.
 	ErrRemovePrimary = errors.New("hearsay: cannot remove the primary key")
-	// ErrUnauthenticated: a datagram is not sealed, or not under any key of
+	// errUnauthenticated: a datagram is not sealed, or not under any key of
 	// the keyring, or was altered.
-	ErrUnauthenticated = errors.New("hearsay: unauthenticated datagram")
+	errUnauthenticated = errors.New("hearsay: unauthenticated datagram")
 )
 
 // PlaintextPolicy says what a transport with a Keyring does with unsealed
@@ -314,16 +314,16 @@ func (k *Keyring) SetPlaintextPolicy(p PlaintextPolicy) error {
 func (k *Keyring) PlaintextPolicy() PlaintextPolicy { return PlaintextPolicy(k.policy.Load()) }
 
 // seal appends to dst the sealed datagram of the plain envelope env (as
-// AppendEnvelope writes it): env's header with the sealed version, a random
+// appendEnvelope writes it): env's header with the sealed version, a random
 // nonce, and the sealing of env's message under the primary key.
 func (k *Keyring) seal(dst, env []byte) ([]byte, error) {
 	hl, ok := headerLen(env)
-	if !ok || env[2] != WireVersion {
+	if !ok || env[2] != wireVersion {
 		return dst, fmt.Errorf("hearsay: seal: not a plain envelope")
 	}
 	start := len(dst)
 	dst = append(dst, env[:hl]...)
-	dst[start+2] = SealedWireVersion
+	dst[start+2] = sealedWireVersion
 	dst = append(dst, make([]byte, nonceBytes)...)
 	nonce := dst[start+hl : start+hl+nonceBytes]
 	if _, err := rand.Read(nonce); err != nil {
@@ -334,40 +334,40 @@ func (k *Keyring) seal(dst, env []byte) ([]byte, error) {
 }
 
 // open checks and opens a sealed datagram and appends the plain envelope it
-// carries to dst. It fails with ErrWrongLabel (in a *DecodeError) when the
+// carries to dst. It fails with errWrongLabel (in a *decodeError) when the
 // datagram has a readable header with another label than label, and with
-// ErrUnauthenticated for anything else that does not open under a key of
+// errUnauthenticated for anything else that does not open under a key of
 // the keyring: a plain envelope, random bytes, an altered or truncated
 // datagram, a key the keyring does not hold.
 func (k *Keyring) open(dst, b []byte, label string) ([]byte, error) {
 	hl, ok := headerLen(b)
 	if !ok {
-		return dst, ErrUnauthenticated
+		return dst, errUnauthenticated
 	}
 	if string(b[4:hl]) != label {
-		return dst, &DecodeError{Field: "label", Index: -1, Offset: 4, Err: ErrWrongLabel,
+		return dst, &decodeError{Field: "label", Index: -1, Offset: 4, Err: errWrongLabel,
 			Detail: fmt.Sprintf("got %q, want %q", b[4:hl], label)}
 	}
-	if b[2] != SealedWireVersion || len(b) < hl+SealOverhead {
-		return dst, ErrUnauthenticated
+	if b[2] != sealedWireVersion || len(b) < hl+SealOverhead {
+		return dst, errUnauthenticated
 	}
 	start := len(dst)
 	nonce, sealed := b[hl:hl+nonceBytes], b[hl+nonceBytes:]
 	for _, aead := range k.state.Load().aeads {
 		// A failed Open may scribble over dst: write the header each time.
 		dst = append(dst[:start], b[:hl]...)
-		dst[start+2] = WireVersion
+		dst[start+2] = wireVersion
 		if out, err := aead.Open(dst, nonce, sealed, b[:hl]); err == nil {
 			return out, nil
 		}
 	}
-	return dst[:start], ErrUnauthenticated
+	return dst[:start], errUnauthenticated
 }
 
 // isPlain reports whether b starts like an unsealed envelope: magic and
-// WireVersion. Whether the rest is sound is for the decoder to say.
+// wireVersion. Whether the rest is sound is for the decoder to say.
 func isPlain(b []byte) bool {
-	return len(b) >= 3 && b[0] == wireMagic[0] && b[1] == wireMagic[1] && b[2] == WireVersion
+	return len(b) >= 3 && b[0] == wireMagic[0] && b[1] == wireMagic[1] && b[2] == wireVersion
 }
 
 // headerLen returns the length of the clear envelope header of b (magic,

@@ -26,7 +26,7 @@ func mustKeyring(t testing.TB, primary []byte, others ...[]byte) *Keyring {
 
 func plainEnvelope(t testing.TB, label string) []byte {
 	t.Helper()
-	b, err := EncodeEnvelope(label, testMessage("127.0.0.1:7946", 3))
+	b, err := encodeEnvelope(label, testMessage("127.0.0.1:7946", 3))
 	require.NoError(t, err)
 	return b
 }
@@ -48,7 +48,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	sealed, err := k.seal(nil, env)
 	require.NoError(t, err)
 	assert.Len(t, sealed, len(env)+SealOverhead)
-	assert.Equal(t, byte(SealedWireVersion), sealed[2])
+	assert.Equal(t, byte(sealedWireVersion), sealed[2])
 	assert.Equal(t, env[:4+len("prod")][3:], sealed[3:4+len("prod")], "label in the clear")
 	assert.NotContains(t, string(sealed), "127.0.0.1:7946", "message is encrypted")
 
@@ -72,7 +72,7 @@ func TestOpenRejectsEverythingNotSealedUnderAnAcceptedKey(t *testing.T) {
 	relabelled := bytes.Clone(sealed)
 	copy(relabelled[4:8], "dorp") // same length, another label
 	asPlain := bytes.Clone(sealed)
-	asPlain[2] = WireVersion
+	asPlain[2] = wireVersion
 
 	tests := []struct {
 		name  string
@@ -80,15 +80,15 @@ func TestOpenRejectsEverythingNotSealedUnderAnAcceptedKey(t *testing.T) {
 		label string
 		want  error
 	}{
-		{"plain envelope", env, "prod", ErrUnauthenticated},
-		{"empty", nil, "prod", ErrUnauthenticated},
-		{"random bytes", []byte("this is not a hearsay datagram at all"), "prod", ErrUnauthenticated},
-		{"unknown key", other, "prod", ErrUnauthenticated},
-		{"truncated header", sealed[:6], "prod", ErrUnauthenticated},
-		{"no tag", sealed[:4+4+nonceBytes+tagBytes-1], "prod", ErrUnauthenticated},
-		{"version rewritten", asPlain, "prod", ErrUnauthenticated},
-		{"label rewritten", relabelled, "dorp", ErrUnauthenticated},
-		{"another cluster", sealed, "test", ErrWrongLabel},
+		{"plain envelope", env, "prod", errUnauthenticated},
+		{"empty", nil, "prod", errUnauthenticated},
+		{"random bytes", []byte("this is not a hearsay datagram at all"), "prod", errUnauthenticated},
+		{"unknown key", other, "prod", errUnauthenticated},
+		{"truncated header", sealed[:6], "prod", errUnauthenticated},
+		{"no tag", sealed[:4+4+nonceBytes+tagBytes-1], "prod", errUnauthenticated},
+		{"version rewritten", asPlain, "prod", errUnauthenticated},
+		{"label rewritten", relabelled, "dorp", errUnauthenticated},
+		{"another cluster", sealed, "test", errWrongLabel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestKeyRotationSteps(t *testing.T) {
 	s, err := mustKeyring(t, oldKey).seal(nil, env)
 	require.NoError(t, err)
 	_, err = a.open(nil, s, "prod")
-	assert.ErrorIs(t, err, ErrUnauthenticated)
+	assert.ErrorIs(t, err, errUnauthenticated)
 
 	assert.ErrorIs(t, a.UseKey(oldKey), ErrUnknownKey)
 	assert.ErrorIs(t, a.RemoveKey(oldKey), ErrUnknownKey)
@@ -274,9 +274,9 @@ func TestTransportSealedDatagramsFit(t *testing.T) {
 	got := collect(t, a, 1)
 	assert.Equal(t, m, got[0].Message)
 
-	cfg := DefaultTransportConfig()
+	cfg := defaultTransportConfig()
 	cfg.MaxDatagramBytes, cfg.Label, cfg.Keyring = MinDatagramBytes, strings.Repeat("l", 240), kr
-	err := cfg.Validate()
+	err := cfg.validate()
 	assert.True(t, errors.Is(err, core.ErrInvalidConfig) && strings.Contains(err.Error(), "sealing"), "got %v", err)
 }
 
@@ -302,14 +302,14 @@ func FuzzOpen(f *testing.F) {
 			if !bytes.Equal(out, env) {
 				t.Fatalf("opened bytes that were never sealed: %x -> %x", b, out)
 			}
-		} else if !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrWrongLabel) {
+		} else if !errors.Is(err, errUnauthenticated) && !errors.Is(err, errWrongLabel) {
 			t.Fatalf("open: unexpected error %v", err)
 		}
 		if !asPlain {
 			return
 		}
 		// Treat b as a message after a plain header: seal, open, compare.
-		plain := append([]byte{'h', 's', WireVersion, 4, 'p', 'r', 'o', 'd'}, b...)
+		plain := append([]byte{'h', 's', wireVersion, 4, 'p', 'r', 'o', 'd'}, b...)
 		s, err := k.seal(nil, plain)
 		if err != nil {
 			t.Fatalf("seal: %v", err)
@@ -326,7 +326,7 @@ func FuzzOpen(f *testing.F) {
 
 func BenchmarkSealFullDatagram(b *testing.B) {
 	k := mustKeyring(b, testKey(1))
-	env, err := EncodeEnvelope("prod", fullDatagram())
+	env, err := encodeEnvelope("prod", fullDatagram())
 	require.NoError(b, err)
 	buf := make([]byte, 0, len(env)+SealOverhead)
 	b.SetBytes(int64(len(env)))
@@ -338,7 +338,7 @@ func BenchmarkSealFullDatagram(b *testing.B) {
 
 func BenchmarkOpenFullDatagram(b *testing.B) {
 	k := mustKeyring(b, testKey(1))
-	env, err := EncodeEnvelope("prod", fullDatagram())
+	env, err := encodeEnvelope("prod", fullDatagram())
 	require.NoError(b, err)
 	sealed, err := k.seal(nil, env)
 	require.NoError(b, err)
@@ -356,7 +356,7 @@ func BenchmarkOpenFullDatagram(b *testing.B) {
 // three keys: three failed tag checks.
 func BenchmarkOpenForgery(b *testing.B) {
 	k := mustKeyring(b, testKey(1), testKey(2), testKey(3))
-	env, err := EncodeEnvelope("prod", fullDatagram())
+	env, err := encodeEnvelope("prod", fullDatagram())
 	require.NoError(b, err)
 	forged, err := mustKeyring(b, testKey(4)).seal(nil, env)
 	require.NoError(b, err)

@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,57 +18,27 @@ import (
 	"github.com/hearsay-go/hearsay/core"
 )
 
-// DefaultEventBuffer is the default buffer of each subscription.
-const DefaultEventBuffer = 256
+// nodeTransport is what a Node needs of its transport: std's UDP transport,
+// or an in-memory one in tests (see start).
+type nodeTransport interface {
+	core.GossipTransport
+	// AdvertiseAddr is the "ip:port" other members reach this node at.
+	AdvertiseAddr() string
+	// LocalAddr is the bound address; its family decides how seed host
+	// names resolve.
+	LocalAddr() netip.AddrPort
+	// Stats returns the transport's counters.
+	Stats() TransportStats
+	// Close stops the transport and returns once its goroutines have exited.
+	Close() error
+}
 
-// Config configures a Node. Only BindAddr is usually needed (and Seeds to
-// join a cluster); everything else has a default.
-type Config struct {
-	// NodeID identifies this instance; empty picks a random one. Use a new
-	// one on every restart.
-	NodeID string
-	// BindAddr is the UDP address to listen on ("ip:port", ":port"); it
-	// overrides Transport.BindAddr when set. Port 0 picks a free port.
-	BindAddr string
-	// AdvertiseAddr is the "ip:port" other members reach this node at; it
-	// overrides Transport.AdvertiseAddr when set. Default: the bound address.
-	AdvertiseAddr string
-	// Label is the cluster label; it overrides Transport.Label when set.
-	Label string
-	// Keyring authenticates and encrypts every datagram (see Keyring); it
-	// overrides Transport.Keyring when set. Without one the cluster is open
-	// to anyone who can reach its port. To turn encryption on in a running
-	// cluster, set the keyring's PlaintextPolicy before Start.
-	Keyring *Keyring
-	// Seeds are members to join at start ("host:port"; host names are
-	// resolved once, at Start). A seed equal to this node is ignored.
-	Seeds []string
-	// Meta is this node's user metadata (at most Core.MaxMetadataBytes); it
-	// overrides Core.Meta when set.
-	Meta []byte
-	// Core holds the protocol's tunables. When every timing and size field is
-	// zero, core.DefaultLANConfig() is used. Start fills in NodeID, Authority
-	// (the advertised address), Rand (randomly seeded when nil), Logger and
-	// MaxMessageBytes (MaxDatagramBytes - EnvelopeOverhead(Label), less
-	// SealOverhead with a keyring).
-	Core core.Config
-	// Transport configures the UDP transport; zero fields take the values
-	// of DefaultTransportConfig. Its Decode.MaxMetaBytes defaults to
-	// Core.MaxMetadataBytes.
-	Transport TransportConfig
-	// TickInterval is how often the gossiper steps; default a quarter of the
-	// smaller of Core.GossipInterval and Core.HeartbeatInterval, at least 1 ms.
-	// Negative is an error.
-	TickInterval time.Duration
-	// EventBuffer is the buffer of each subscription (default
-	// DefaultEventBuffer); a subscriber that lets it fill loses events, which
-	// are counted in NodeStats.EventsDropped.
-	EventBuffer int
-	// Client makes the node an observer: it follows the membership without a
-	// record of its own.
-	Client bool
-	// Logger receives the node's logs; nil discards them.
-	Logger *slog.Logger
+// listenFunc opens a Node's transport from the validated cfg.
+type listenFunc func(cfg TransportConfig, decode decodeLimits, log *slog.Logger) (nodeTransport, error)
+
+// listenUDP is Start's listenFunc: a UDP socket.
+func listenUDP(cfg TransportConfig, decode decodeLimits, log *slog.Logger) (nodeTransport, error) {
+	return newUDPTransport(cfg, decode, log)
 }
 
 // NodeStats gathers every counter of a node.
@@ -81,7 +50,9 @@ type NodeStats struct {
 	// Coordinator counts protocol activity.
 	Coordinator core.CoordinatorStats
 	// TickLagTotal, TickLagMax and LastTickLag are how late the gossip
-	// loop's ticks ran: in total, at worst and last (see GossiperStats).
+	// loop's ticks ran: in total, at worst and last. A tick's lag is how
+	// late its step began: it grows when the loop is held up (a slow step,
+	// the Go scheduler, a paused process).
 	TickLagTotal, TickLagMax, LastTickLag time.Duration
 	// EventsDelivered counts events handed to subscribers.
 	EventsDelivered uint64
@@ -92,11 +63,11 @@ type NodeStats struct {
 }
 
 // Node is a running cluster member: a UDP transport, a coordinator and the
-// gossiper that drives them. Start one with Start; all methods are safe for
-// concurrent use.
+// gossip loop that drives them. Start one with Start; all methods are safe
+// for concurrent use.
 type Node struct {
-	transport *UDPTransport
-	gossiper  *Gossiper
+	transport nodeTransport
+	gossiper  *gossiper
 	log       *slog.Logger
 	bufSize   int
 
@@ -108,86 +79,46 @@ type Node struct {
 	dropped   atomic.Uint64
 }
 
-// Start validates cfg, binds the transport, starts the protocol and, when
-// cfg.Seeds is not empty, sends join requests to them (retried until one
-// answers; use Join to wait for that). Errors wrap core.ErrInvalidConfig for
-// a bad config.
+// Start validates cfg (see Config.Validate), binds the transport, starts
+// the protocol and, when cfg.Seeds is not empty, sends join requests to
+// them (retried until one answers; use Join to wait for that). Errors wrap
+// core.ErrInvalidConfig for a bad config.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
+	return start(ctx, cfg, listenUDP)
+}
+
+// start is Start over the transport listen opens: tests pass an in-memory
+// network to run nodes in virtual time.
+func start(ctx context.Context, cfg Config, listen listenFunc) (*Node, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	set, err := cfg.settings()
+	if err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.TickInterval < 0 {
-		return nil, fmt.Errorf("%w: Config.TickInterval must be >= 0 (0 = default), got %v", core.ErrInvalidConfig, cfg.TickInterval)
+	cc := set.core
+	if cc.NodeID == "" {
+		cc.NodeID = randomNodeID()
 	}
-	if cfg.EventBuffer < 0 {
-		return nil, fmt.Errorf("%w: Config.EventBuffer must be >= 0 (0 = default), got %d", core.ErrInvalidConfig, cfg.EventBuffer)
+	if cc.Rand == nil {
+		cc.Rand = rand.New(rand.NewPCG(randomUint64(), randomUint64()))
 	}
-	if cfg.NodeID == "" {
-		cfg.NodeID = randomNodeID()
-	}
-
-	cc := coreConfig(cfg.Core)
-	cc.NodeID = cfg.NodeID
-	if cfg.Meta != nil {
-		cc.Meta = cfg.Meta
-	}
-	cc.Logger = log
-
-	tc := transportConfig(cfg.Transport)
-	if cfg.BindAddr != "" {
-		tc.BindAddr = cfg.BindAddr
-	}
-	if cfg.AdvertiseAddr != "" {
-		tc.AdvertiseAddr = cfg.AdvertiseAddr
-	}
-	if cfg.Label != "" {
-		tc.Label = cfg.Label
-	}
-	if cfg.Keyring != nil {
-		tc.Keyring = cfg.Keyring
-	}
-	if tc.Logger == nil {
-		tc.Logger = log
-	}
-	if tc.Decode.MaxMetaBytes == 0 && cc.MaxMetadataBytes > 0 {
-		tc.Decode.MaxMetaBytes = cc.MaxMetadataBytes
-	}
-	if err := tc.Validate(); err != nil {
-		return nil, err
-	}
-	cc.MaxMessageBytes = tc.maxMessageBytes()
-	// Validate core before binding, with a stand-in authority of the right
-	// length class, so a bad config fails without touching the network.
-	probe := cc
-	probe.Authority = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"
-	if probe.Rand == nil {
-		probe.Rand = rand.New(rand.NewPCG(0, 0))
-	}
-	if err := probe.Validate(); err != nil {
-		return nil, fmt.Errorf("Config.Core: %w", err)
-	}
-	tick := cfg.TickInterval
-	if tick == 0 {
-		tick = max(time.Millisecond, min(cc.GossipInterval, cc.HeartbeatInterval)/4)
-	}
-	bindIP, _, _ := parseBindAddr(tc.BindAddr)
+	bindIP, _, _ := parseBindAddr(cfg.Transport.BindAddr)
 	seeds, err := resolveSeeds(ctx, cfg.Seeds, bindIP)
 	if err != nil {
 		return nil, err
 	}
 
-	t, err := NewUDPTransport(tc)
+	t, err := listen(cfg.Transport, set.decode, log)
 	if err != nil {
 		return nil, err
 	}
 	cc.Authority = t.AdvertiseAddr()
-	if cc.Rand == nil {
-		cc.Rand = rand.New(rand.NewPCG(randomUint64(), randomUint64()))
-	}
 	coord, err := core.NewMembershipCoordinator(cc)
 	if err != nil {
 		t.Close()
@@ -199,10 +130,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		bufSize:   cfg.EventBuffer,
 		subs:      make(map[uint64]chan core.Event),
 	}
-	if n.bufSize == 0 {
-		n.bufSize = DefaultEventBuffer
-	}
-	g, err := NewGossiper(GossiperConfig{TickInterval: tick, Client: cfg.Client, Logger: log}, coord, t, core.EventSinkFunc(n.publish))
+	g, err := newGossiper(gossiperConfig{TickInterval: set.tick, Client: cfg.Client, Logger: log}, coord, t, core.EventSinkFunc(n.publish))
 	if err != nil {
 		t.Close()
 		return nil, err
@@ -219,39 +147,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		t.Close()
 		return nil, fmt.Errorf("hearsay: join: %w", err)
 	}
-	n.log.Info("started", "seeds", seeds, "tick", tick)
+	n.log.Info("started", "seeds", seeds, "tick", set.tick)
 	return n, nil
-}
-
-// coreConfig returns c, or the LAN preset with c's identity fields when c
-// sets no tunable.
-func coreConfig(c core.Config) core.Config {
-	tunables := c
-	tunables.NodeID, tunables.Authority, tunables.Meta, tunables.Rand, tunables.Logger = "", "", nil, nil, nil
-	if !reflect.ValueOf(tunables).IsZero() {
-		return c
-	}
-	p := core.DefaultLANConfig()
-	p.NodeID, p.Authority, p.Meta, p.Rand, p.Logger = c.NodeID, c.Authority, c.Meta, c.Rand, c.Logger
-	return p
-}
-
-// transportConfig fills t's zero fields from DefaultTransportConfig.
-func transportConfig(t TransportConfig) TransportConfig {
-	d := DefaultTransportConfig()
-	if t.BindAddr == "" {
-		t.BindAddr = d.BindAddr
-	}
-	if t.MaxDatagramBytes == 0 {
-		t.MaxDatagramBytes = d.MaxDatagramBytes
-	}
-	if t.InboundCapacity == 0 {
-		t.InboundCapacity = d.InboundCapacity
-	}
-	if t.OutboundCapacity == 0 {
-		t.OutboundCapacity = d.OutboundCapacity
-	}
-	return t
 }
 
 // resolveSeeds turns "host:port" seeds into "ip:port", resolving host names
@@ -370,7 +267,8 @@ func (n *Node) Join(ctx context.Context, seeds ...string) error {
 // Leave leaves the cluster gracefully: this node's record turns Leaving and
 // is gossiped until it has spread (others then hold it Removed), bounded by
 // ctx; then the node stops gossiping. Call Close afterwards to release the
-// socket. Members and LocalNode keep returning the last view.
+// socket. Members and LocalNode keep returning the last view. Leaving a
+// node that has already left or closed fails with ErrNotRunning.
 func (n *Node) Leave(ctx context.Context) error {
 	err := n.gossiper.Stop(ctx)
 	if errors.Is(err, ErrNotRunning) {
@@ -423,9 +321,6 @@ func (n *Node) LocalNode() core.NodeRecord {
 
 // Addr returns the address this node advertises ("ip:port").
 func (n *Node) Addr() string { return n.transport.AdvertiseAddr() }
-
-// Transport returns the node's transport (for its address and counters).
-func (n *Node) Transport() *UDPTransport { return n.transport }
 
 // Stats returns every counter of the node.
 func (n *Node) Stats() NodeStats {

@@ -17,13 +17,13 @@ import (
 
 // localConfig is a node config with the fast local timings on loopback.
 func localConfig(id, bind string, seeds ...string) Config {
-	return Config{
-		NodeID:   id,
-		BindAddr: bind,
-		Label:    "test",
-		Seeds:    seeds,
-		Core:     core.DefaultLocalConfig(),
-	}
+	cfg := DefaultConfig()
+	cfg.Core = core.DefaultLocalConfig()
+	cfg.Core.NodeID = id
+	cfg.Transport.BindAddr = bind
+	cfg.Transport.Label = "test"
+	cfg.Seeds = seeds
+	return cfg
 }
 
 func startNode(t *testing.T, cfg Config) *Node {
@@ -232,11 +232,11 @@ func TestBadDatagramsAreDroppedAndNodeKeepsWorking(t *testing.T) {
 	target := nodes[0]
 	before := target.Stats().Transport
 
-	oversize := make([]byte, DefaultDatagramBytes+100)
-	copy(oversize, EncodeEnvelopeMust(t, "test", testMessage("x", 1)))
+	oversize := make([]byte, defaultDatagramBytes+100)
+	copy(oversize, encodeEnvelopeMust(t, "test", testMessage("x", 1)))
 	rawSend(t, target.Addr(), oversize)
 	rawSend(t, target.Addr(), []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x02})
-	rawSend(t, target.Addr(), EncodeEnvelopeMust(t, "another-cluster", testMessage("x", 1)))
+	rawSend(t, target.Addr(), encodeEnvelopeMust(t, "another-cluster", testMessage("x", 1)))
 
 	eventually(t, waitTimeout, func() bool {
 		s := target.Stats().Transport
@@ -320,25 +320,32 @@ func TestSubscriptionsCloseOnClose(t *testing.T) {
 }
 
 func TestStartRejectsBadConfig(t *testing.T) {
-	badCore := core.DefaultLocalConfig()
-	badCore.PhiThreshold = -1
 	tests := []struct {
 		name string
-		cfg  Config
+		mod  func(c *Config)
 		want string
 	}{
-		{"tick", Config{BindAddr: "127.0.0.1:0", TickInterval: -time.Second}, "TickInterval"},
-		{"event buffer", Config{BindAddr: "127.0.0.1:0", EventBuffer: -1}, "EventBuffer"},
-		{"bind", Config{BindAddr: "nowhere"}, "BindAddr"},
-		{"label", Config{BindAddr: "127.0.0.1:0", Label: string(make([]byte, 300))}, "Label"},
-		{"core", Config{BindAddr: "127.0.0.1:0", Core: badCore}, "PhiThreshold"},
-		{"meta", Config{BindAddr: "127.0.0.1:0", Meta: make([]byte, 10000)}, "Meta"},
-		{"datagram", Config{BindAddr: "127.0.0.1:0", Transport: TransportConfig{MaxDatagramBytes: 100}}, "MaxDatagramBytes"},
-		{"seed", Config{BindAddr: "127.0.0.1:0", Seeds: []string{"no-port"}}, "seed"},
+		{"event buffer", func(c *Config) { c.EventBuffer = -1 }, "Config.EventBuffer"},
+		{"event buffer zero", func(c *Config) { c.EventBuffer = 0 }, "Config.EventBuffer"},
+		{"bind", func(c *Config) { c.Transport.BindAddr = "nowhere" }, "Config.Transport.BindAddr"},
+		{"label", func(c *Config) { c.Transport.Label = string(make([]byte, 300)) }, "Config.Transport.Label"},
+		{"core", func(c *Config) { c.Core.PhiThreshold = -1 }, "PhiThreshold"},
+		{"core zero", func(c *Config) { c.Core = core.Config{} }, "Config.Core"},
+		{"authority", func(c *Config) { c.Core.Authority = "127.0.0.1:7946" }, "Config.Core.Authority"},
+		{"meta", func(c *Config) { c.Core.Meta = make([]byte, 10000) }, "Meta"},
+		{"datagram", func(c *Config) { c.Transport.MaxDatagramBytes = 100 }, "Config.Transport.MaxDatagramBytes"},
+		{"transport zero", func(c *Config) { c.Transport = TransportConfig{BindAddr: "127.0.0.1:0"} }, "Config.Transport.MaxDatagramBytes"},
+		{"seed", func(c *Config) { c.Seeds = []string{"no-port"} }, "Config.Seeds[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := Start(context.Background(), tt.cfg)
+			cfg := DefaultConfig()
+			cfg.Transport.BindAddr = "127.0.0.1:0"
+			tt.mod(&cfg)
+			err := cfg.Validate()
+			require.ErrorIs(t, err, core.ErrInvalidConfig)
+			assert.Contains(t, err.Error(), tt.want)
+			n, err := Start(context.Background(), cfg)
 			require.Error(t, err)
 			assert.Nil(t, n)
 			assert.ErrorIs(t, err, core.ErrInvalidConfig)
@@ -347,8 +354,43 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// TestConfigOneWayToSetEach: each setting of DefaultConfig is used as set,
+// and changing one timing keeps every other value of the preset (no rule
+// swaps the whole preset behind the caller's back).
+func TestConfigOneWayToSetEach(t *testing.T) {
+	cfg := DefaultConfig()
+	assert.Equal(t, core.DefaultLANConfig(), cfg.Core, "DefaultConfig holds the LAN preset as is")
+	require.NoError(t, cfg.Validate())
+
+	cfg.Core.GossipInterval = 300 * time.Millisecond
+	set, err := cfg.settings()
+	require.NoError(t, err)
+	want := core.DefaultLANConfig()
+	want.GossipInterval = 300 * time.Millisecond
+	assert.Equal(t, want, set.core, "one timing changed, the rest of the preset kept")
+	assert.Equal(t, want.MaxMetadataBytes, set.decode.MaxMetaBytes, "the decoder takes the metadata bound from Core")
+
+	// Both Core.MaxMessageBytes and the datagram bound a message: the
+	// coordinator gets the smaller.
+	cfg.Core.MaxMessageBytes = 100000
+	set, err = cfg.settings()
+	require.NoError(t, err)
+	assert.Equal(t, MaxMessageBytes(cfg.Transport.MaxDatagramBytes, ""), set.core.MaxMessageBytes)
+	cfg.Transport.Label = "prod"
+	cfg.Transport.Keyring = mustKeyring(t, testKey(1))
+	set, err = cfg.settings()
+	require.NoError(t, err)
+	assert.Equal(t, MaxMessageBytes(cfg.Transport.MaxDatagramBytes, "prod")-SealOverhead, set.core.MaxMessageBytes)
+	cfg.Core.MaxMessageBytes = 700
+	set, err = cfg.settings()
+	require.NoError(t, err)
+	assert.Equal(t, 700, set.core.MaxMessageBytes)
+}
+
 func TestStartDefaults(t *testing.T) {
-	n := startNode(t, Config{BindAddr: "127.0.0.1:0"})
+	cfg := DefaultConfig()
+	cfg.Transport.BindAddr = "127.0.0.1:0"
+	n := startNode(t, cfg)
 	local := n.LocalNode()
 	assert.Len(t, local.NodeID, 32, "random node ID")
 	assert.Equal(t, n.Addr(), local.Authority, "authority is the bound address with its real port")

@@ -93,7 +93,7 @@ func TestDecodePlaintextUnderKeyringAllocatesNothing(t *testing.T) {
 	kr := mustKeyring(t, testKey(1))
 	require.NoError(t, kr.SetPlaintextPolicy(PlaintextAccepted))
 	tr := newTestTransport(t, "127.0.0.1:0", func(c *TransportConfig) { c.Keyring = kr; c.Label = "prod" })
-	b, err := EncodeEnvelope("prod", heartbeat())
+	b, err := encodeEnvelope("prod", heartbeat())
 	require.NoError(t, err)
 	from := netip.MustParseAddrPort("127.0.0.1:7946")
 	// No datagram reaches tr, so its reader goroutine never decodes: the
@@ -124,10 +124,10 @@ func FuzzPlaintextAccepted(f *testing.F) {
 	require.NoError(f, kr.SetPlaintextPolicy(PlaintextAccepted))
 	// Nothing is sent to these transports, so their reader goroutines never
 	// decode: the fuzz function may use their decoders.
-	idle := func(k *Keyring) *UDPTransport {
-		cfg := DefaultTransportConfig()
+	idle := func(k *Keyring) *udpTransport {
+		cfg := defaultTransportConfig()
 		cfg.BindAddr, cfg.Label, cfg.Keyring = "127.0.0.1:0", "prod", k
-		tr, err := NewUDPTransport(cfg)
+		tr, err := newUDPTransport(cfg, decodeLimits{}, nil)
 		require.NoError(f, err)
 		f.Cleanup(func() { tr.Close() })
 		return tr
@@ -157,7 +157,7 @@ func TestEnableEncryptionOnLiveCluster(t *testing.T) {
 	al := newAlarm()
 	nodes := startWatchedCluster(t, al, "p", 4, func(int) Config { return localConfig("", "127.0.0.1:0") })
 	waitTraffic(t, nodes, 20)
-	plainOld := func(n *Node) bool { return n.Transport().keyring == nil }
+	plainOld := func(n *Node) bool { return n.transport.(*udpTransport).keyring == nil }
 
 	// Step 1: a rolling replacement by keyed nodes that still send plain.
 	rings := make([]*Keyring, len(nodes))
@@ -178,9 +178,9 @@ func TestEnableEncryptionOnLiveCluster(t *testing.T) {
 			}
 		}
 		c := localConfig(fmt.Sprintf("q%d", i), "127.0.0.1:0", seeds...)
-		c.Keyring = mustKeyring(t, testKey(1))
-		require.NoError(t, c.Keyring.SetPlaintextPolicy(PlaintextSent))
-		rings[i] = c.Keyring
+		c.Transport.Keyring = mustKeyring(t, testKey(1))
+		require.NoError(t, c.Transport.Keyring.SetPlaintextPolicy(PlaintextSent))
+		rings[i] = c.Transport.Keyring
 		nodes[i] = startNode(t, c)
 		al.watch(nodes[i])
 		waitConverged(t, nodes)
@@ -188,7 +188,7 @@ func TestEnableEncryptionOnLiveCluster(t *testing.T) {
 	}
 	for _, n := range nodes {
 		assert.False(t, plainOld(n))
-		assert.Positive(t, n.Transport().Stats().ReceivedPlaintext, "%s read no plaintext in step 1", n.LocalNode().NodeID)
+		assert.Positive(t, n.Stats().Transport.ReceivedPlaintext, "%s read no plaintext in step 1", n.LocalNode().NodeID)
 	}
 
 	// Step 2: every node seals, one at a time; all still accept both.
@@ -211,7 +211,7 @@ func TestEnableEncryptionOnLiveCluster(t *testing.T) {
 
 	waitConverged(t, nodes)
 	for _, n := range nodes {
-		s := n.Transport().Stats()
+		s := n.Stats().Transport
 		assert.Zero(t, s.DroppedAuth, "%s dropped datagrams while encryption was turned on", n.LocalNode().NodeID)
 		assert.Zero(t, s.DroppedDecodeError, "%s could not decode datagrams while encryption was turned on", n.LocalNode().NodeID)
 	}
@@ -219,16 +219,16 @@ func TestEnableEncryptionOnLiveCluster(t *testing.T) {
 
 	// A plain datagram is now refused.
 	rawSend(t, nodes[0].Addr(), plainEnvelope(t, "test"))
-	eventually(t, waitTimeout, func() bool { return nodes[0].Transport().Stats().DroppedAuth == 1 },
+	eventually(t, waitTimeout, func() bool { return nodes[0].Stats().Transport.DroppedAuth == 1 },
 		"a plain datagram was not refused after step 3")
-	assert.Equal(t, before[0], nodes[0].Transport().Stats().ReceivedPlaintext)
+	assert.Equal(t, before[0], nodes[0].Stats().Transport.ReceivedPlaintext)
 }
 
 // plaintextReceived returns each node's ReceivedPlaintext.
 func plaintextReceived(nodes []*Node) []uint64 {
 	out := make([]uint64, len(nodes))
 	for i, n := range nodes {
-		out[i] = n.Transport().Stats().ReceivedPlaintext
+		out[i] = n.Stats().Transport.ReceivedPlaintext
 	}
 	return out
 }

@@ -66,9 +66,9 @@ func startWatchedCluster(t *testing.T, al *alarm, prefix string, size int, cfg f
 	var nodes []*Node
 	for i := range size {
 		c := cfg(i)
-		c.NodeID = fmt.Sprintf("%s%d", prefix, i)
-		if c.BindAddr == "" {
-			c.BindAddr = "127.0.0.1:0"
+		c.Core.NodeID = fmt.Sprintf("%s%d", prefix, i)
+		if c.Transport.BindAddr == "" {
+			c.Transport.BindAddr = "127.0.0.1:0"
 		}
 		if i > 0 {
 			c.Seeds = append(c.Seeds, nodes[0].Addr())
@@ -87,7 +87,7 @@ func startWatchedCluster(t *testing.T, al *alarm, prefix string, size int, cfg f
 func received(nodes []*Node) []uint64 {
 	out := make([]uint64, len(nodes))
 	for i, n := range nodes {
-		out[i] = n.Transport().Stats().DatagramsReceived
+		out[i] = n.Stats().Transport.DatagramsReceived
 	}
 	return out
 }
@@ -118,8 +118,8 @@ func TestLiveKeyRotation(t *testing.T) {
 	var rings []*Keyring
 	nodes := startWatchedCluster(t, al, "r", 5, func(int) Config {
 		c := localConfig("", "127.0.0.1:0")
-		c.Keyring = mustKeyring(t, oldKey)
-		rings = append(rings, c.Keyring)
+		c.Transport.Keyring = mustKeyring(t, oldKey)
+		rings = append(rings, c.Transport.Keyring)
 		return c
 	})
 	waitTraffic(t, nodes, 20)
@@ -140,7 +140,7 @@ func TestLiveKeyRotation(t *testing.T) {
 
 	for i, n := range nodes {
 		assert.Equal(t, [][]byte{newKey}, rings[i].Keys())
-		s := n.Transport().Stats()
+		s := n.Stats().Transport
 		assert.Zero(t, s.DroppedAuth, "%s dropped datagrams during the rotation", n.LocalNode().NodeID)
 		for _, o := range nodes {
 			assert.Equal(t, core.StatusUp, statusOf(n, o.Addr()))
@@ -150,9 +150,9 @@ func TestLiveKeyRotation(t *testing.T) {
 
 	// A node still on the old key cannot get in.
 	c := localConfig("stale", "127.0.0.1:0", nodes[0].Addr())
-	c.Keyring = mustKeyring(t, oldKey)
+	c.Transport.Keyring = mustKeyring(t, oldKey)
 	stale := startNode(t, c)
-	eventually(t, waitTimeout, func() bool { return nodes[0].Transport().Stats().DroppedAuth > 0 },
+	eventually(t, waitTimeout, func() bool { return nodes[0].Stats().Transport.DroppedAuth > 0 },
 		"the stale node's join was not dropped")
 	assert.Equal(t, core.StatusJoining, stale.LocalNode().Status)
 	assert.Zero(t, statusOf(nodes[0], stale.Addr()))
@@ -168,9 +168,9 @@ func TestClustersWithDifferentLabelsNeverMerge(t *testing.T) {
 			cluster := func(label string) func(int) Config {
 				return func(int) Config {
 					c := localConfig("", "127.0.0.1:0")
-					c.Label = label
+					c.Transport.Label = label
 					if keyed {
-						c.Keyring = mustKeyring(t, testKey(9)) // the same key: the label still separates
+						c.Transport.Keyring = mustKeyring(t, testKey(9)) // the same key: the label still separates
 					}
 					return c
 				}
@@ -184,13 +184,13 @@ func TestClustersWithDifferentLabelsNeverMerge(t *testing.T) {
 			require.NoError(t, green[1].Join(ctx, blue[2].Addr()))
 
 			eventually(t, waitTimeout, func() bool {
-				return blue[2].Transport().Stats().DroppedWrongLabel > 0 && green[2].Transport().Stats().DroppedWrongLabel > 0
-			}, "foreign datagrams not counted: blue %+v, green %+v", blue[2].Transport().Stats(), green[2].Transport().Stats())
+				return blue[2].Stats().Transport.DroppedWrongLabel > 0 && green[2].Stats().Transport.DroppedWrongLabel > 0
+			}, "foreign datagrams not counted: blue %+v, green %+v", blue[2].Stats().Transport, green[2].Stats().Transport)
 			waitTraffic(t, append(blue, green...), 20)
 			for _, side := range [][]*Node{blue, green} {
 				for _, n := range side {
 					assert.Len(t, n.Members(), 3, "%s: %s", n.LocalNode().NodeID, views(side))
-					assert.Zero(t, n.Transport().Stats().DroppedAuth, "foreign datagrams are counted by label, not as forgeries")
+					assert.Zero(t, n.Stats().Transport.DroppedAuth, "foreign datagrams are counted by label, not as forgeries")
 				}
 			}
 		})
@@ -204,19 +204,19 @@ func TestClustersWithDifferentLabelsNeverMerge(t *testing.T) {
 func floodDatagrams(t *testing.T, victim string, rng *rand.Rand) [][]byte {
 	var out [][]byte
 	for range 64 { // random bytes, some with the right header
-		b := make([]byte, 1+rng.IntN(DefaultDatagramBytes))
+		b := make([]byte, 1+rng.IntN(defaultDatagramBytes))
 		for i := range b {
 			b[i] = byte(rng.Uint32())
 		}
 		if rng.IntN(2) == 0 && len(b) > 8 {
-			copy(b, []byte{'h', 's', WireVersion, 4, 't', 'e', 's', 't'})
+			copy(b, []byte{'h', 's', wireVersion, 4, 't', 'e', 's', 't'})
 		}
 		out = append(out, b)
 	}
 	fake := func() string {
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + rng.IntN(200))}), uint16(1+rng.IntN(60000))).String()
 	}
-	env := func(m core.Message) []byte { return EncodeEnvelopeMust(t, "test", m) }
+	env := func(m core.Message) []byte { return encodeEnvelopeMust(t, "test", m) }
 	for range 64 {
 		from := fake()
 		rec := core.NodeRecord{NodeID: fmt.Sprint("junk", rng.Uint32()), Authority: fake(), Status: core.StatusUp, Incarnation: rng.Uint64()}
@@ -274,7 +274,7 @@ func testFlood(t *testing.T, keyed bool) {
 		// at all) is unchanged.
 		c.Core.PhiAcceptablePause = core.DefaultPhiConfig(time.Second).AcceptablePause
 		if keyed {
-			c.Keyring = mustKeyring(t, testKey(3))
+			c.Transport.Keyring = mustKeyring(t, testKey(3))
 		}
 		return c
 	})
@@ -319,7 +319,7 @@ func testFlood(t *testing.T, keyed bool) {
 		<-sampler.C
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapAlloc)
-		tr := victim.Transport()
+		tr := victim.transport.(*udpTransport)
 		tr.inMu.Lock()
 		queued := len(tr.in)
 		tr.inMu.Unlock()
@@ -412,7 +412,7 @@ func TestForgeriesNeedTheKey(t *testing.T) {
 			nodes := startWatchedCluster(t, al, "k", 3, func(int) Config {
 				c := localConfig("", "127.0.0.1:0")
 				if keyed {
-					c.Keyring = mustKeyring(t, testKey(5))
+					c.Transport.Keyring = mustKeyring(t, testKey(5))
 				}
 				return c
 			})
@@ -421,9 +421,9 @@ func TestForgeriesNeedTheKey(t *testing.T) {
 			held := victim.LocalNode()
 			held.Status = core.StatusDead
 			forged := [][]byte{
-				EncodeEnvelopeMust(t, "test", core.Message{Kind: core.MessageJoinRequest, From: fake, FromID: "mallory",
+				encodeEnvelopeMust(t, "test", core.Message{Kind: core.MessageJoinRequest, From: fake, FromID: "mallory",
 					Entries: []core.NodeRecord{{NodeID: "mallory", Authority: fake, Status: core.StatusJoining, Incarnation: 1}}}),
-				EncodeEnvelopeMust(t, "test", core.Message{Kind: core.MessageGossip, From: fake, FromID: "mallory",
+				encodeEnvelopeMust(t, "test", core.Message{Kind: core.MessageGossip, From: fake, FromID: "mallory",
 					Entries: []core.NodeRecord{held}}),
 			}
 			for _, d := range forged {
@@ -435,8 +435,8 @@ func TestForgeriesNeedTheKey(t *testing.T) {
 				eventually(t, waitTimeout, func() bool { return len(al.events()) > 0 }, "the forged death went unnoticed")
 				return
 			}
-			eventually(t, waitTimeout, func() bool { return target.Transport().Stats().DroppedAuth >= 2 },
-				"forgeries not dropped: %+v", target.Transport().Stats())
+			eventually(t, waitTimeout, func() bool { return target.Stats().Transport.DroppedAuth >= 2 },
+				"forgeries not dropped: %+v", target.Stats().Transport)
 			waitTraffic(t, nodes, 20)
 			assert.Zero(t, statusOf(target, fake), "the fake member got in")
 			assert.Empty(t, al.events())

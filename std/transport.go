@@ -14,18 +14,19 @@ import (
 )
 
 // Send failures. Every error Send returns wraps core.ErrSendFailed and one
-// of these (or ErrOversize, or an encoding *DecodeError), so a caller can
+// of these (or errOversize, or an encoding *decodeError), so a caller can
 // tell which with errors.Is.
 var (
-	// ErrQueueFull: the outbound queue is full; the message was not queued.
-	ErrQueueFull = errors.New("hearsay: outbound queue full")
-	// ErrBadTarget: the target is not an "ip:port" this socket can reach.
-	ErrBadTarget = errors.New("hearsay: bad target address")
-	// ErrClosed: the transport is closed.
-	ErrClosed = errors.New("hearsay: transport closed")
+	// errQueueFull: the outbound queue is full; the message was not queued.
+	errQueueFull = errors.New("hearsay: outbound queue full")
+	// errBadTarget: the target is not an "ip:port" this socket can reach.
+	errBadTarget = errors.New("hearsay: bad target address")
+	// errClosed: the transport is closed.
+	errClosed = errors.New("hearsay: transport closed")
 )
 
-// TransportStats counts what a UDPTransport sent, received and dropped.
+// TransportStats counts what a Node's UDP transport sent, received and
+// dropped.
 type TransportStats struct {
 	// DatagramsSent and BytesSent count datagrams the socket accepted.
 	DatagramsSent, BytesSent uint64
@@ -93,12 +94,12 @@ const readBatchBytes = 256 << 10
 // maxBatch is the most datagrams read or written per system call.
 const maxBatch = 32
 
-// UDPTransport implements core.GossipTransport over one UDP socket. Send
+// udpTransport implements core.GossipTransport over one UDP socket. Send
 // encodes the message and queues the datagram for a writer goroutine; a
 // reader goroutine reads, filters and decodes datagrams and queues them for
 // PollDeltas. Both queues are bounded and neither call ever blocks. All
 // methods are safe for concurrent use.
-type UDPTransport struct {
+type udpTransport struct {
 	conn      *net.UDPConn
 	io        packetIO
 	local     netip.AddrPort
@@ -106,9 +107,9 @@ type UDPTransport struct {
 	label     string
 	maxBytes  int
 	filter    Filter
-	decoder   *Decoder // reader goroutine only
-	keyring   *Keyring // nil: plain datagrams; else see its PlaintextPolicy
-	opened    []byte   // reader goroutine only: the envelope of the datagram just opened
+	decoder   *envelopeDecoder // reader goroutine only
+	keyring   *Keyring         // nil: plain datagrams; else see its PlaintextPolicy
+	opened    []byte           // reader goroutine only: the envelope of the datagram just opened
 	log       *slog.Logger
 	canV4     bool // the socket can send to IPv4 targets
 	canV6     bool // the socket can send to IPv6 targets
@@ -136,10 +137,12 @@ type UDPTransport struct {
 // test hook for the non-Linux path).
 var forcePlainIO = false
 
-// NewUDPTransport validates cfg, binds the socket and starts the reader and
-// writer goroutines. Close stops them.
-func NewUDPTransport(cfg TransportConfig) (*UDPTransport, error) {
-	if err := cfg.Validate(); err != nil {
+// newUDPTransport validates cfg, binds the socket and starts the reader and
+// writer goroutines; what arrives is decoded within decode (zero fields take
+// their defaults; MaxDatagramBytes is cfg's) and log (nil discards) gets the
+// transport's logs. Close stops the goroutines.
+func newUDPTransport(cfg TransportConfig, decode decodeLimits, log *slog.Logger) (*udpTransport, error) {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	ip, port, _ := parseBindAddr(cfg.BindAddr)
@@ -162,21 +165,20 @@ func NewUDPTransport(cfg TransportConfig) (*UDPTransport, error) {
 		conn.Close()
 		return nil, err
 	}
-	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	limits := cfg.Decode
+	limits := decode
 	limits.MaxDatagramBytes = cfg.MaxDatagramBytes
 	batch := max(1, min(maxBatch, readBatchBytes/(cfg.MaxDatagramBytes+1)))
-	t := &UDPTransport{
+	t := &udpTransport{
 		conn:      conn,
 		local:     local,
 		advertise: advertise,
 		label:     cfg.Label,
 		maxBytes:  cfg.MaxDatagramBytes,
 		filter:    cfg.Filter.normalized(),
-		decoder:   NewDecoder(cfg.Label, limits),
+		decoder:   newEnvelopeDecoder(cfg.Label, limits),
 		keyring:   cfg.Keyring,
 		log:       log.With("component", "hearsay.transport", "local", local.String()),
 		inCap:     cfg.InboundCapacity,
@@ -222,7 +224,7 @@ func advertiseAddr(configured string, local netip.AddrPort, network string) (str
 		return network == "udp" || a.Is4() == (network == "udp4")
 	})
 	if err != nil {
-		return "", fmt.Errorf("%w: TransportConfig.AdvertiseAddr: bound to a wildcard address and %v; set AdvertiseAddr",
+		return "", fmt.Errorf("%w: Config.Transport.AdvertiseAddr: bound to a wildcard address and %v; set AdvertiseAddr",
 			core.ErrInvalidConfig, err)
 	}
 	return netip.AddrPortFrom(ip, local.Port()).String(), nil
@@ -260,54 +262,54 @@ func hostAddr(usable func(netip.Addr) bool) (netip.Addr, error) {
 
 // LocalAddr returns the bound address (with the real port when BindAddr
 // asked for port 0).
-func (t *UDPTransport) LocalAddr() netip.AddrPort { return t.local }
+func (t *udpTransport) LocalAddr() netip.AddrPort { return t.local }
 
 // AdvertiseAddr returns the "ip:port" other members should send to: the
 // configured AdvertiseAddr, else the bound address, else (wildcard bind) an
 // interface address with the bound port.
-func (t *UDPTransport) AdvertiseAddr() string { return t.advertise }
+func (t *udpTransport) AdvertiseAddr() string { return t.advertise }
 
 // Label returns the cluster label.
-func (t *UDPTransport) Label() string { return t.label }
+func (t *udpTransport) Label() string { return t.label }
 
 // MaxDatagramBytes returns the datagram limit.
-func (t *UDPTransport) MaxDatagramBytes() int { return t.maxBytes }
+func (t *udpTransport) MaxDatagramBytes() int { return t.maxBytes }
 
 // MaxMessageBytes returns the core.Config.MaxMessageBytes that makes every
 // message fit a datagram of this transport: MaxDatagramBytes less the
 // envelope and, with a keyring, SealOverhead.
-func (t *UDPTransport) MaxMessageBytes() int {
+func (t *udpTransport) MaxMessageBytes() int {
 	return MaxMessageBytes(t.maxBytes, t.label) - t.keyring.sealOverhead()
 }
 
 // Send encodes out.Message and queues it for out.Target ("ip:port"). It never
 // blocks. It fails with an error wrapping core.ErrSendFailed and one of
-// ErrClosed, ErrBadTarget, ErrOversize, ErrQueueFull (or a *DecodeError for
+// errClosed, errBadTarget, errOversize, errQueueFull (or a *decodeError for
 // an unknown kind or status) when the message cannot be queued.
-func (t *UDPTransport) Send(out core.GossipOutbound) error {
+func (t *udpTransport) Send(out core.GossipOutbound) error {
 	if t.closed.Load() {
 		t.stats.sendClosed.Add(1)
-		return fmt.Errorf("%w: %w", core.ErrSendFailed, ErrClosed)
+		return fmt.Errorf("%w: %w", core.ErrSendFailed, errClosed)
 	}
 	to, err := netip.ParseAddrPort(out.Target)
 	if err != nil {
 		t.stats.sendBadTarget.Add(1)
-		return fmt.Errorf("%w: %w: %q is not \"ip:port\"", core.ErrSendFailed, ErrBadTarget, out.Target)
+		return fmt.Errorf("%w: %w: %q is not \"ip:port\"", core.ErrSendFailed, errBadTarget, out.Target)
 	}
 	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
 	switch {
 	case to.Port() == 0 || to.Addr().IsUnspecified() || to.Addr().IsMulticast():
 		t.stats.sendBadTarget.Add(1)
-		return fmt.Errorf("%w: %w: %q is not a unicast address with a port", core.ErrSendFailed, ErrBadTarget, out.Target)
+		return fmt.Errorf("%w: %w: %q is not a unicast address with a port", core.ErrSendFailed, errBadTarget, out.Target)
 	case to.Addr().Is4() && !t.canV4:
 		t.stats.sendBadTarget.Add(1)
-		return fmt.Errorf("%w: %w: IPv4 target %q from an IPv6-only socket", core.ErrSendFailed, ErrBadTarget, out.Target)
+		return fmt.Errorf("%w: %w: IPv4 target %q from an IPv6-only socket", core.ErrSendFailed, errBadTarget, out.Target)
 	case to.Addr().Is6() && !t.canV6:
 		t.stats.sendBadTarget.Add(1)
-		return fmt.Errorf("%w: %w: IPv6 target %q from an IPv4 socket", core.ErrSendFailed, ErrBadTarget, out.Target)
+		return fmt.Errorf("%w: %w: IPv6 target %q from an IPv4 socket", core.ErrSendFailed, errBadTarget, out.Target)
 	}
 	buf := t.getBuf()
-	buf, err = AppendEnvelope(buf[:0], t.label, out.Message)
+	buf, err = appendEnvelope(buf[:0], t.label, out.Message)
 	if err != nil {
 		t.putBuf(buf)
 		t.stats.sendEncodeError.Add(1)
@@ -328,7 +330,7 @@ func (t *UDPTransport) Send(out core.GossipOutbound) error {
 		t.putBuf(buf)
 		t.stats.sendOversize.Add(1)
 		return fmt.Errorf("%w: %w: %s message to %s is %d bytes, over MaxDatagramBytes %d",
-			core.ErrSendFailed, ErrOversize, out.Message.Kind, out.Target, n, t.maxBytes)
+			core.ErrSendFailed, errOversize, out.Message.Kind, out.Target, n, t.maxBytes)
 	}
 	select {
 	case t.out <- outPacket{to: to, buf: buf}:
@@ -336,11 +338,11 @@ func (t *UDPTransport) Send(out core.GossipOutbound) error {
 	default:
 		t.putBuf(buf)
 		t.stats.sendQueueFull.Add(1)
-		return fmt.Errorf("%w: %w (%d datagrams waiting)", core.ErrSendFailed, ErrQueueFull, cap(t.out))
+		return fmt.Errorf("%w: %w (%d datagrams waiting)", core.ErrSendFailed, errQueueFull, cap(t.out))
 	}
 }
 
-func (t *UDPTransport) getBuf() []byte {
+func (t *udpTransport) getBuf() []byte {
 	select {
 	case b := <-t.free:
 		return b
@@ -349,7 +351,7 @@ func (t *UDPTransport) getBuf() []byte {
 	}
 }
 
-func (t *UDPTransport) putBuf(b []byte) {
+func (t *udpTransport) putBuf(b []byte) {
 	if cap(b) > t.maxBytes { // grown by an oversize message: let it go
 		return
 	}
@@ -362,7 +364,7 @@ func (t *UDPTransport) putBuf(b []byte) {
 // PollDeltas returns the messages that arrived since the last call, at most
 // InboundCapacity of them, without blocking. It returns an empty, non-nil
 // slice when nothing has arrived (or the transport is closed).
-func (t *UDPTransport) PollDeltas() []core.GossipInbound {
+func (t *udpTransport) PollDeltas() []core.GossipInbound {
 	t.inMu.Lock()
 	defer t.inMu.Unlock()
 	out := t.in
@@ -379,7 +381,7 @@ func (t *UDPTransport) PollDeltas() []core.GossipInbound {
 // admit reserves a place in the inbound queue for a message from src, and
 // reports false when the queue is at least half full and src already has
 // its fair share of it waiting.
-func (t *UDPTransport) admit(src string) bool {
+func (t *udpTransport) admit(src string) bool {
 	t.inMu.Lock()
 	defer t.inMu.Unlock()
 	n := t.pend[src]
@@ -391,7 +393,7 @@ func (t *UDPTransport) admit(src string) bool {
 }
 
 // unadmit gives back a place admit reserved for a message that was not queued.
-func (t *UDPTransport) unadmit(src string) {
+func (t *udpTransport) unadmit(src string) {
 	t.inMu.Lock()
 	t.unpend(src)
 	t.inMu.Unlock()
@@ -399,7 +401,7 @@ func (t *UDPTransport) unadmit(src string) {
 
 // enqueue puts a decoded message from src (admitted) on the inbound queue,
 // or reports false, giving its place back, when the queue is full.
-func (t *UDPTransport) enqueue(src string, m core.Message) bool {
+func (t *udpTransport) enqueue(src string, m core.Message) bool {
 	t.inMu.Lock()
 	defer t.inMu.Unlock()
 	if len(t.in) >= t.inCap {
@@ -414,7 +416,7 @@ func (t *UDPTransport) enqueue(src string, m core.Message) bool {
 }
 
 // unpend counts one message of src off the queue; inMu is held.
-func (t *UDPTransport) unpend(src string) {
+func (t *udpTransport) unpend(src string) {
 	if n := t.pend[src] - 1; n > 0 {
 		t.pend[src] = n
 	} else {
@@ -423,7 +425,7 @@ func (t *UDPTransport) unpend(src string) {
 }
 
 // Stats returns a snapshot of the counters.
-func (t *UDPTransport) Stats() TransportStats {
+func (t *udpTransport) Stats() TransportStats {
 	c := &t.stats
 	return TransportStats{
 		DatagramsSent: c.datagramsSent.Load(), BytesSent: c.bytesSent.Load(),
@@ -441,9 +443,9 @@ func (t *UDPTransport) Stats() TransportStats {
 
 // Close stops the transport: datagrams already queued are flushed (within
 // a second), the socket is closed, and Close returns once the reader and
-// writer goroutines have exited. Later Sends fail with ErrClosed. Closing
+// writer goroutines have exited. Later Sends fail with errClosed. Closing
 // twice is a no-op.
-func (t *UDPTransport) Close() error {
+func (t *udpTransport) Close() error {
 	if !t.closed.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -455,7 +457,7 @@ func (t *UDPTransport) Close() error {
 }
 
 // readLoop is the reader goroutine. It exits when the socket is closed.
-func (t *UDPTransport) readLoop() {
+func (t *udpTransport) readLoop() {
 	defer t.reader.Done()
 	bufs := make([][]byte, t.batch)
 	for i := range bufs {
@@ -486,10 +488,10 @@ func (t *UDPTransport) readLoop() {
 }
 
 // receive filters, decodes and queues one datagram.
-func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.AddrPort]string) {
+func (t *udpTransport) receive(b []byte, from netip.AddrPort, sources map[netip.AddrPort]string) {
 	t.stats.datagramsReceived.Add(1)
 	t.stats.bytesReceived.Add(uint64(len(b)))
-	if !t.filter.Allowed(from.Addr()) {
+	if !t.filter.allowed(from.Addr()) {
 		t.stats.droppedFiltered.Add(1)
 		t.log.Debug("dropped datagram from filtered source", "from", from)
 		return
@@ -528,13 +530,13 @@ func (t *UDPTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 // decode opens (with a keyring) and decodes one datagram, counting and
 // logging a failure. With a keyring whose policy accepts plaintext, an
 // unsealed datagram is decoded as a transport without a keyring would.
-func (t *UDPTransport) decode(b []byte, from netip.AddrPort) (core.Message, bool) {
+func (t *udpTransport) decode(b []byte, from netip.AddrPort) (core.Message, bool) {
 	plain := t.keyring != nil && isPlain(b) && t.keyring.PlaintextPolicy() != PlaintextRefused
 	if t.keyring != nil && !plain {
 		var err error
 		t.opened, err = t.keyring.open(t.opened[:0], b, t.label)
 		if err != nil {
-			if errors.Is(err, ErrWrongLabel) {
+			if errors.Is(err, errWrongLabel) {
 				t.stats.droppedWrongLabel.Add(1)
 			} else {
 				t.stats.droppedAuth.Add(1)
@@ -546,7 +548,7 @@ func (t *UDPTransport) decode(b []byte, from netip.AddrPort) (core.Message, bool
 	}
 	m, err := t.decoder.Decode(b)
 	if err != nil {
-		if errors.Is(err, ErrWrongLabel) {
+		if errors.Is(err, errWrongLabel) {
 			t.stats.droppedWrongLabel.Add(1)
 		} else {
 			t.stats.droppedDecodeError.Add(1)
@@ -562,7 +564,7 @@ func (t *UDPTransport) decode(b []byte, from netip.AddrPort) (core.Message, bool
 
 // writeLoop is the writer goroutine. It exits when Close is called, after
 // flushing what is queued.
-func (t *UDPTransport) writeLoop() {
+func (t *udpTransport) writeLoop() {
 	defer t.writer.Done()
 	pkts := make([]outPacket, 0, t.batch)
 	fail := func(p *outPacket, err error) {

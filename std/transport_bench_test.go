@@ -15,14 +15,14 @@ func BenchmarkTransportSend(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			forcePlainIO = name == "plain"
 			defer func() { forcePlainIO = false }()
-			cfg := DefaultTransportConfig()
+			cfg := defaultTransportConfig()
 			cfg.BindAddr = "127.0.0.1:0"
-			a, err := NewUDPTransport(cfg)
+			a, err := newUDPTransport(cfg, decodeLimits{}, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer a.Close()
-			peer, err := NewUDPTransport(cfg)
+			peer, err := newUDPTransport(cfg, decodeLimits{}, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -35,7 +35,7 @@ func BenchmarkTransportSend(b *testing.B) {
 					if err == nil {
 						break
 					}
-					if !errors.Is(err, ErrQueueFull) {
+					if !errors.Is(err, errQueueFull) {
 						b.Fatal(err)
 					}
 					peer.PollDeltas()

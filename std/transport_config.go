@@ -2,7 +2,6 @@ package std
 
 import (
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -18,19 +17,19 @@ const (
 	MinDatagramBytes = 512
 	// MaxDatagramBytes is the largest MaxDatagramBytes accepted: the largest
 	// UDP payload over IPv4.
-	MaxDatagramBytes = MaxUDPPayload
-	// DefaultDatagramBytes fits a 1500-byte Ethernet MTU with room for IP,
+	MaxDatagramBytes = maxUDPPayload
+	// defaultDatagramBytes fits a 1500-byte Ethernet MTU with room for IP,
 	// UDP and tunnel headers.
-	DefaultDatagramBytes = 1400
+	defaultDatagramBytes = 1400
 )
 
-// TransportConfig configures a UDPTransport. Start from
-// DefaultTransportConfig.
+// TransportConfig configures a Node's UDP socket (Config.Transport).
+// DefaultConfig fills it in; every field is checked by Config.Validate.
 type TransportConfig struct {
 	// BindAddr is the local address to listen on, "ip:port". An IPv4 literal
 	// binds an IPv4 socket, an IPv6 literal an IPv6 socket; an empty host
 	// (":7946") binds a dual-stack socket. Port 0 picks a free port (see
-	// UDPTransport.LocalAddr). Host names are not accepted.
+	// Node.Addr). Host names are not accepted.
 	BindAddr string
 	// AdvertiseAddr is the "ip:port" other members reach this node at, when
 	// it differs from the bound address (NAT, a wildcard bind). Empty means:
@@ -42,21 +41,21 @@ type TransportConfig struct {
 	// clusters sharing a network cannot merge by accident.
 	Label string
 	// MaxDatagramBytes bounds every datagram sent and received, in
-	// [MinDatagramBytes, MaxDatagramBytes]; default DefaultDatagramBytes. A
-	// larger datagram that arrives is counted and dropped, never half-read.
+	// [MinDatagramBytes, MaxDatagramBytes]; DefaultConfig sets 1400, which
+	// fits a 1500-byte Ethernet MTU with room for IP, UDP and tunnel
+	// headers. A larger datagram that arrives is counted and dropped, never
+	// half-read.
 	MaxDatagramBytes int
 	// InboundCapacity is how many decoded messages wait for PollDeltas before
-	// new arrivals are dropped (counted). Default 1024. The queue grows to it
-	// only under load; it is not allocated up front.
+	// new arrivals are dropped (counted), >= 1; DefaultConfig sets 1024. The
+	// queue grows to it only under load; it is not allocated up front.
 	InboundCapacity int
 	// OutboundCapacity is how many encoded datagrams wait for the socket
-	// before Send fails with a full queue. Default 1024.
+	// before a send fails with a full queue (counted), >= 1; DefaultConfig
+	// sets 1024.
 	OutboundCapacity int
 	// Filter drops datagrams from unwanted sources before they are decoded.
 	Filter Filter
-	// Decode bounds what incoming messages may contain (zero fields take
-	// DefaultDecodeLimits; MaxDatagramBytes is always MaxDatagramBytes above).
-	Decode DecodeLimits
 	// Keyring, when set, seals every datagram sent with its primary key
 	// (AES-256-GCM, the label authenticated) and drops, before decoding,
 	// every datagram that does not open under one of its keys (counted in
@@ -67,26 +66,24 @@ type TransportConfig struct {
 	// encryption can be turned on in a running cluster. See Keyring,
 	// PlaintextPolicy and SECURITY.md.
 	Keyring *Keyring
-	// Logger receives the transport's logs; nil discards them.
-	Logger *slog.Logger
 }
 
-// DefaultTransportConfig returns a config listening on 0.0.0.0:7946 with
+// defaultTransportConfig returns a config listening on 0.0.0.0:7946 with
 // 1400-byte datagrams and 1024-message queues.
-func DefaultTransportConfig() TransportConfig {
+func defaultTransportConfig() TransportConfig {
 	return TransportConfig{
 		BindAddr:         "0.0.0.0:7946",
-		MaxDatagramBytes: DefaultDatagramBytes,
+		MaxDatagramBytes: defaultDatagramBytes,
 		InboundCapacity:  1024,
 		OutboundCapacity: 1024,
 	}
 }
 
-// Validate checks every field and returns an error wrapping
+// validate checks every field and returns an error wrapping
 // core.ErrInvalidConfig that names the first bad one, or nil.
-func (c *TransportConfig) Validate() error {
+func (c *TransportConfig) validate() error {
 	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: TransportConfig.%s %s", core.ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w: Config.Transport.%s %s", core.ErrInvalidConfig, field, fmt.Sprintf(format, args...))
 	}
 	if _, _, err := parseBindAddr(c.BindAddr); err != nil {
 		return bad("BindAddr", "%v", err)
@@ -120,17 +117,6 @@ func (c *TransportConfig) Validate() error {
 	}
 	if err := c.Filter.validate(); err != nil {
 		return bad("Filter", "%v", err)
-	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{
-		{"MaxEntries", c.Decode.MaxEntries}, {"MaxStringBytes", c.Decode.MaxStringBytes},
-		{"MaxMetaBytes", c.Decode.MaxMetaBytes}, {"MaxDigest", c.Decode.MaxDigest}, {"MaxWant", c.Decode.MaxWant},
-	} {
-		if f.v < 0 {
-			return bad("Decode."+f.name, "must be >= 0 (0 = default), got %d", f.v)
-		}
 	}
 	return nil
 }
@@ -175,8 +161,8 @@ type Filter struct {
 	Deny []netip.Prefix
 }
 
-// Allowed reports whether a datagram from addr passes the filter.
-func (f *Filter) Allowed(addr netip.Addr) bool {
+// allowed reports whether a datagram from addr passes the filter.
+func (f *Filter) allowed(addr netip.Addr) bool {
 	addr = addr.Unmap()
 	for _, p := range f.Deny {
 		if p.Contains(addr) {

@@ -13,15 +13,15 @@ import (
 	"go.uber.org/goleak"
 )
 
-func newTestTransport(t *testing.T, bind string, mod func(*TransportConfig)) *UDPTransport {
+func newTestTransport(t *testing.T, bind string, mod func(*TransportConfig)) *udpTransport {
 	t.Helper()
-	cfg := DefaultTransportConfig()
+	cfg := defaultTransportConfig()
 	cfg.BindAddr = bind
 	cfg.Label = "test"
 	if mod != nil {
 		mod(&cfg)
 	}
-	tr, err := NewUDPTransport(cfg)
+	tr, err := newUDPTransport(cfg, decodeLimits{}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { tr.Close() })
 	return tr
@@ -42,7 +42,7 @@ func testMessage(from string, seq uint64) core.Message {
 }
 
 // collect polls tr until it has n messages.
-func collect(t *testing.T, tr *UDPTransport, n int) []core.GossipInbound {
+func collect(t *testing.T, tr *udpTransport, n int) []core.GossipInbound {
 	t.Helper()
 	var got []core.GossipInbound
 	eventually(t, waitTimeout, func() bool {
@@ -73,19 +73,18 @@ func TestTransportConfigValidate(t *testing.T) {
 		{"inbound", func(c *TransportConfig) { c.InboundCapacity = 0 }, "InboundCapacity"},
 		{"outbound", func(c *TransportConfig) { c.OutboundCapacity = -1 }, "OutboundCapacity"},
 		{"filter", func(c *TransportConfig) { c.Filter.Deny = []netip.Prefix{{}} }, "Filter"},
-		{"decode limit", func(c *TransportConfig) { c.Decode.MaxEntries = -1 }, "Decode.MaxEntries"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := DefaultTransportConfig()
+			c := defaultTransportConfig()
 			tt.mod(&c)
-			err := c.Validate()
+			err := c.validate()
 			if tt.field == "" {
 				require.NoError(t, err)
 				return
 			}
 			require.ErrorIs(t, err, core.ErrInvalidConfig)
-			assert.Contains(t, err.Error(), "TransportConfig."+tt.field)
+			assert.Contains(t, err.Error(), "Config.Transport."+tt.field)
 		})
 	}
 }
@@ -107,10 +106,10 @@ func TestFilter(t *testing.T) {
 		{"fe80::1", false},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, f.Allowed(netip.MustParseAddr(tt.addr)), tt.addr)
+		assert.Equal(t, tt.want, f.allowed(netip.MustParseAddr(tt.addr)), tt.addr)
 	}
 	var all Filter
-	assert.True(t, all.Allowed(netip.MustParseAddr("1.2.3.4")), "empty filter allows all")
+	assert.True(t, all.allowed(netip.MustParseAddr("1.2.3.4")), "empty filter allows all")
 }
 
 func exchange(t *testing.T, bindA, bindB string) {
@@ -178,12 +177,12 @@ func TestTransportSendErrors(t *testing.T) {
 		out    core.GossipOutbound
 		reason error
 	}{
-		{"host name", core.GossipOutbound{Target: "localhost:7946", Message: testMessage("a", 1)}, ErrBadTarget},
-		{"no port", core.GossipOutbound{Target: "127.0.0.1", Message: testMessage("a", 1)}, ErrBadTarget},
-		{"port 0", core.GossipOutbound{Target: "127.0.0.1:0", Message: testMessage("a", 1)}, ErrBadTarget},
-		{"ipv6 from ipv4 socket", core.GossipOutbound{Target: "[::1]:7946", Message: testMessage("a", 1)}, ErrBadTarget},
-		{"oversize", core.GossipOutbound{Target: "127.0.0.1:9", Message: big}, ErrOversize},
-		{"bad kind", core.GossipOutbound{Target: "127.0.0.1:9", Message: core.Message{Kind: 99}}, ErrMalformed},
+		{"host name", core.GossipOutbound{Target: "localhost:7946", Message: testMessage("a", 1)}, errBadTarget},
+		{"no port", core.GossipOutbound{Target: "127.0.0.1", Message: testMessage("a", 1)}, errBadTarget},
+		{"port 0", core.GossipOutbound{Target: "127.0.0.1:0", Message: testMessage("a", 1)}, errBadTarget},
+		{"ipv6 from ipv4 socket", core.GossipOutbound{Target: "[::1]:7946", Message: testMessage("a", 1)}, errBadTarget},
+		{"oversize", core.GossipOutbound{Target: "127.0.0.1:9", Message: big}, errOversize},
+		{"bad kind", core.GossipOutbound{Target: "127.0.0.1:9", Message: core.Message{Kind: 99}}, errMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,7 +200,7 @@ func TestTransportSendErrors(t *testing.T) {
 	require.NoError(t, a.Close(), "second Close is a no-op")
 	err := a.Send(core.GossipOutbound{Target: "127.0.0.1:9", Message: testMessage("a", 1)})
 	require.ErrorIs(t, err, core.ErrSendFailed)
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, errClosed)
 	assert.NotNil(t, a.PollDeltas())
 }
 
@@ -219,14 +218,14 @@ func TestTransportFullOutboundQueue(t *testing.T) {
 		return false
 	}, "a one-slot queue never filled")
 	require.ErrorIs(t, full, core.ErrSendFailed)
-	require.ErrorIs(t, full, ErrQueueFull)
+	require.ErrorIs(t, full, errQueueFull)
 	assert.Positive(t, a.Stats().SendQueueFull)
 }
 
 func TestTransportFullInboundQueue(t *testing.T) {
 	// Three sources: one source alone is held to its fair share of the
 	// queue (see TestOneSourceCannotFillTheInboundQueue) and cannot fill it.
-	var senders []*UDPTransport
+	var senders []*udpTransport
 	for range 3 {
 		senders = append(senders, newTestTransport(t, "127.0.0.1:0", nil))
 	}
@@ -252,11 +251,11 @@ func rawSend(t *testing.T, addr string, b []byte) {
 
 func TestTransportDropsBadDatagrams(t *testing.T) {
 	a := newTestTransport(t, "127.0.0.1:0", func(c *TransportConfig) { c.MaxDatagramBytes = 600 })
-	good, err := EncodeEnvelope("test", testMessage("peer", 1))
+	good, err := encodeEnvelope("test", testMessage("peer", 1))
 	require.NoError(t, err)
-	foreign, err := EncodeEnvelope("other-cluster", testMessage("peer", 1))
+	foreign, err := encodeEnvelope("other-cluster", testMessage("peer", 1))
 	require.NoError(t, err)
-	oversize := append(EncodeEnvelopeMust(t, "test", testMessage("peer", 1)), make([]byte, 700)...)
+	oversize := append(encodeEnvelopeMust(t, "test", testMessage("peer", 1)), make([]byte, 700)...)
 
 	rawSend(t, a.AdvertiseAddr(), oversize)
 	rawSend(t, a.AdvertiseAddr(), []byte("random garbage \x00\xff\x13"))
@@ -275,8 +274,8 @@ func TestTransportDropsBadDatagrams(t *testing.T) {
 	assert.Len(t, got, 1)
 }
 
-func EncodeEnvelopeMust(t *testing.T, label string, m core.Message) []byte {
-	b, err := EncodeEnvelope(label, m)
+func encodeEnvelopeMust(t *testing.T, label string, m core.Message) []byte {
+	b, err := encodeEnvelope(label, m)
 	require.NoError(t, err)
 	return b
 }
@@ -285,7 +284,7 @@ func TestTransportFilterDropsBeforeDecoding(t *testing.T) {
 	a := newTestTransport(t, "127.0.0.1:0", func(c *TransportConfig) {
 		c.Filter.Deny = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	})
-	good := EncodeEnvelopeMust(t, "test", testMessage("peer", 1))
+	good := encodeEnvelopeMust(t, "test", testMessage("peer", 1))
 	rawSend(t, a.AdvertiseAddr(), good)
 	rawSend(t, a.AdvertiseAddr(), []byte("garbage"))
 	eventually(t, waitTimeout, func() bool { return a.Stats().DroppedFiltered == 2 }, "filtered drops")
@@ -297,18 +296,18 @@ func TestTransportFilterDropsBeforeDecoding(t *testing.T) {
 
 func TestTransportCloseStopsGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	cfg := DefaultTransportConfig()
+	cfg := defaultTransportConfig()
 	cfg.BindAddr = "127.0.0.1:0"
-	a, err := NewUDPTransport(cfg)
+	a, err := newUDPTransport(cfg, decodeLimits{}, nil)
 	require.NoError(t, err)
 	require.NoError(t, a.Send(core.GossipOutbound{Target: "127.0.0.1:9", Message: testMessage("a", 1)}))
 	require.NoError(t, a.Close())
 }
 
 func TestTransportWildcardAdvertise(t *testing.T) {
-	cfg := DefaultTransportConfig()
+	cfg := defaultTransportConfig()
 	cfg.BindAddr = "0.0.0.0:0"
-	a, err := NewUDPTransport(cfg)
+	a, err := newUDPTransport(cfg, decodeLimits{}, nil)
 	if errors.Is(err, core.ErrInvalidConfig) {
 		t.Skipf("no unicast interface address on this host: %v", err)
 	}

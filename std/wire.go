@@ -22,7 +22,7 @@ import (
 //	4+L     ...   the core.Message, msgpack-encoded as an array
 //
 // With a Keyring, the message is sealed (AES-256-GCM) and the version byte
-// is SealedWireVersion; the layout is documented in keyring.go.
+// is sealedWireVersion; the layout is documented in keyring.go.
 //
 // The message is a msgpack array of exactly 7 elements, the fields of
 // core.Message in declaration order:
@@ -54,23 +54,23 @@ import (
 // The encoder writes every integer, string, bin and array header in its
 // shortest msgpack form and nil for a nil slice, so the encoding of a message
 // is never longer than core.EstimateSize(m) and an envelope never longer than
-// core.EstimateSize(m) + EnvelopeOverhead(label). The output is byte for byte
+// core.EstimateSize(m) + envelopeOverhead(label). The output is byte for byte
 // what msgpack.MarshalAsArray of an equivalent struct produces. The decoder
 // accepts any msgpack width for an integer, string, bin or array header, but
 // nothing else: the wrong type, a wrong arity, an unknown kind or status,
-// trailing bytes, or a length or count over its DecodeLimits is an error.
+// trailing bytes, or a length or count over its decodeLimits is an error.
 //
 // The codec is written against shamaton/msgpack's format constants rather
 // than its reflection-based Marshal/Unmarshal, so that decoding can bound
 // every length before allocating and decode a heartbeat without allocating.
 
 const (
-	// WireVersion is the protocol version byte written in every envelope.
-	WireVersion = 1
+	// wireVersion is the protocol version byte written in every envelope.
+	wireVersion = 1
 	// MaxLabelBytes is the longest cluster label an envelope can carry.
 	MaxLabelBytes = 255
-	// MaxUDPPayload is the largest UDP payload over IPv4 (65535 - 8 - 20).
-	MaxUDPPayload = 65507
+	// maxUDPPayload is the largest UDP payload over IPv4 (65535 - 8 - 20).
+	maxUDPPayload = 65507
 )
 
 // wireMagic is the first two bytes of every envelope.
@@ -85,27 +85,27 @@ const (
 	recordArity  = 5
 )
 
-// Codec errors. Every decoding failure is a *DecodeError wrapping one of
+// Codec errors. Every decoding failure is a *decodeError wrapping one of
 // these; match with errors.Is.
 var (
-	// ErrBadMagic: the datagram does not start with the hearsay magic.
-	ErrBadMagic = errors.New("hearsay: bad magic")
-	// ErrWrongVersion: the envelope's protocol version is not WireVersion.
-	ErrWrongVersion = errors.New("hearsay: wrong protocol version")
-	// ErrWrongLabel: the envelope belongs to another cluster (label mismatch).
-	ErrWrongLabel = errors.New("hearsay: wrong cluster label")
-	// ErrTruncated: the datagram ends before a field it declares.
-	ErrTruncated = errors.New("hearsay: truncated datagram")
-	// ErrOversize: a datagram, length or count is over its limit.
-	ErrOversize = errors.New("hearsay: oversize")
-	// ErrMalformed: the bytes are not a valid encoding of a message.
-	ErrMalformed = errors.New("hearsay: malformed datagram")
+	// errBadMagic: the datagram does not start with the hearsay magic.
+	errBadMagic = errors.New("hearsay: bad magic")
+	// errWrongVersion: the envelope's protocol version is not wireVersion.
+	errWrongVersion = errors.New("hearsay: wrong protocol version")
+	// errWrongLabel: the envelope belongs to another cluster (label mismatch).
+	errWrongLabel = errors.New("hearsay: wrong cluster label")
+	// errTruncated: the datagram ends before a field it declares.
+	errTruncated = errors.New("hearsay: truncated datagram")
+	// errOversize: a datagram, length or count is over its limit.
+	errOversize = errors.New("hearsay: oversize")
+	// errMalformed: the bytes are not a valid encoding of a message.
+	errMalformed = errors.New("hearsay: malformed datagram")
 )
 
-// DecodeError reports where and why an envelope could not be decoded (or
-// encoded). It wraps one of ErrBadMagic, ErrWrongVersion, ErrWrongLabel,
-// ErrTruncated, ErrOversize or ErrMalformed.
-type DecodeError struct {
+// decodeError reports where and why an envelope could not be decoded (or
+// encoded). It wraps one of errBadMagic, errWrongVersion, errWrongLabel,
+// errTruncated, errOversize or errMalformed.
+type decodeError struct {
 	// Field names what was being read, e.g. "label" or "entries.meta".
 	Field string
 	// Index is the element of Entries, Digest or Want concerned, or -1.
@@ -119,7 +119,7 @@ type DecodeError struct {
 }
 
 // Error describes the failure.
-func (e *DecodeError) Error() string {
+func (e *decodeError) Error() string {
 	field := e.Field
 	if e.Index >= 0 {
 		field = fmt.Sprintf("%s[%d]", e.Field, e.Index)
@@ -132,40 +132,40 @@ func (e *DecodeError) Error() string {
 }
 
 // Unwrap returns the sentinel error.
-func (e *DecodeError) Unwrap() error { return e.Err }
+func (e *decodeError) Unwrap() error { return e.Err }
 
-// EnvelopeOverhead returns how many bytes an envelope with this label adds
+// envelopeOverhead returns how many bytes an envelope with this label adds
 // to the message: magic, version, label length and label. A transport with a
 // datagram limit of D gives core a Config.MaxMessageBytes of
-// D - EnvelopeOverhead(label).
-func EnvelopeOverhead(label string) int { return envelopeHeaderBytes + len(label) }
+// D - envelopeOverhead(label).
+func envelopeOverhead(label string) int { return envelopeHeaderBytes + len(label) }
 
 // MaxMessageBytes returns the core.Config.MaxMessageBytes that makes every
 // message core emits fit a datagram of maxDatagramBytes with this label.
 func MaxMessageBytes(maxDatagramBytes int, label string) int {
-	return maxDatagramBytes - EnvelopeOverhead(label)
+	return maxDatagramBytes - envelopeOverhead(label)
 }
 
-// AppendEnvelope appends the envelope of m, labelled label, to dst and
-// returns the extended slice. It fails (with a *DecodeError) only for a label
+// appendEnvelope appends the envelope of m, labelled label, to dst and
+// returns the extended slice. It fails (with a *decodeError) only for a label
 // over MaxLabelBytes, an unknown message kind or an unknown record status:
 // things no peer would accept. It does not allocate when dst has room.
-func AppendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
+func appendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
 	if len(label) > MaxLabelBytes {
-		return dst, &DecodeError{Field: "label", Index: -1, Offset: 3, Err: ErrOversize,
+		return dst, &decodeError{Field: "label", Index: -1, Offset: 3, Err: errOversize,
 			Detail: fmt.Sprintf("label is %d bytes, over %d", len(label), MaxLabelBytes)}
 	}
 	if !m.Kind.Valid() {
-		return dst, &DecodeError{Field: "kind", Index: -1, Err: ErrMalformed,
+		return dst, &decodeError{Field: "kind", Index: -1, Err: errMalformed,
 			Detail: fmt.Sprintf("unknown message kind %d", m.Kind)}
 	}
 	for i := range m.Entries {
 		if !m.Entries[i].Status.Valid() {
-			return dst, &DecodeError{Field: "entries.status", Index: i, Err: ErrMalformed,
+			return dst, &decodeError{Field: "entries.status", Index: i, Err: errMalformed,
 				Detail: fmt.Sprintf("unknown status %d", m.Entries[i].Status)}
 		}
 	}
-	dst = append(dst, wireMagic[0], wireMagic[1], WireVersion, byte(len(label)))
+	dst = append(dst, wireMagic[0], wireMagic[1], wireVersion, byte(len(label)))
 	dst = append(dst, label...)
 	dst = append(dst, def.FixArray|messageArity)
 	dst = appendUint(dst, uint64(m.Kind))
@@ -205,9 +205,9 @@ func AppendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
 	return dst, nil
 }
 
-// EncodeEnvelope returns the envelope of m labelled label in a new slice.
-func EncodeEnvelope(label string, m core.Message) ([]byte, error) {
-	return AppendEnvelope(make([]byte, 0, core.EstimateSize(m)+EnvelopeOverhead(label)), label, m)
+// encodeEnvelope returns the envelope of m labelled label in a new slice.
+func encodeEnvelope(label string, m core.Message) ([]byte, error) {
+	return appendEnvelope(make([]byte, 0, core.EstimateSize(m)+envelopeOverhead(label)), label, m)
 }
 
 func appendUint(dst []byte, v uint64) []byte {

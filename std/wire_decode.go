@@ -8,12 +8,12 @@ import (
 	"github.com/shamaton/msgpack/v2/def"
 )
 
-// DecodeLimits bounds what a decoder accepts. A zero field means the default
-// of DefaultDecodeLimits. Every count is also bounded by the datagram itself:
-// a count larger than the bytes left is ErrTruncated before anything is
+// decodeLimits bounds what a decoder accepts. A zero field means the default
+// of defaultDecodeLimits. Every count is also bounded by the datagram itself:
+// a count larger than the bytes left is errTruncated before anything is
 // allocated.
-type DecodeLimits struct {
-	// MaxDatagramBytes bounds the whole envelope (default MaxUDPPayload).
+type decodeLimits struct {
+	// MaxDatagramBytes bounds the whole envelope (default maxUDPPayload).
 	MaxDatagramBytes int
 	// MaxEntries bounds Message.Entries (default 4096).
 	MaxEntries int
@@ -29,10 +29,10 @@ type DecodeLimits struct {
 	MaxWant int
 }
 
-// DefaultDecodeLimits returns the limits a zero DecodeLimits stands for.
-func DefaultDecodeLimits() DecodeLimits {
-	return DecodeLimits{
-		MaxDatagramBytes: MaxUDPPayload,
+// defaultDecodeLimits returns the limits a zero decodeLimits stands for.
+func defaultDecodeLimits() decodeLimits {
+	return decodeLimits{
+		MaxDatagramBytes: maxUDPPayload,
 		MaxEntries:       4096,
 		MaxStringBytes:   512,
 		MaxMetaBytes:     4096,
@@ -41,8 +41,8 @@ func DefaultDecodeLimits() DecodeLimits {
 	}
 }
 
-func (l DecodeLimits) withDefaults() DecodeLimits {
-	d := DefaultDecodeLimits()
+func (l decodeLimits) withDefaults() decodeLimits {
+	d := defaultDecodeLimits()
 	set := func(v *int, def int) {
 		if *v <= 0 {
 			*v = def
@@ -57,39 +57,39 @@ func (l DecodeLimits) withDefaults() DecodeLimits {
 	return l
 }
 
-// maxInterned bounds a Decoder's string table; it is cleared when full.
+// maxInterned bounds a envelopeDecoder's string table; it is cleared when full.
 const maxInterned = 4096
 
-// maxInternedLen is the longest string a Decoder interns.
+// maxInternedLen is the longest string a envelopeDecoder interns.
 const maxInternedLen = 128
 
-// Decoder decodes envelopes for one cluster label. It interns the strings it
+// envelopeDecoder decodes envelopes for one cluster label. It interns the strings it
 // decodes (authorities and node IDs repeat in almost every message), so in a
-// steady state decoding a heartbeat allocates nothing. A Decoder is not safe
+// steady state decoding a heartbeat allocates nothing. A envelopeDecoder is not safe
 // for concurrent use; give each receiving goroutine its own.
-type Decoder struct {
+type envelopeDecoder struct {
 	label  string
-	limits DecodeLimits
+	limits decodeLimits
 	intern map[string]string
 }
 
-// NewDecoder returns a decoder that accepts envelopes labelled label, within
+// newEnvelopeDecoder returns a decoder that accepts envelopes labelled label, within
 // limits (zero fields take their defaults).
-func NewDecoder(label string, limits DecodeLimits) *Decoder {
-	return &Decoder{label: label, limits: limits.withDefaults(), intern: make(map[string]string)}
+func newEnvelopeDecoder(label string, limits decodeLimits) *envelopeDecoder {
+	return &envelopeDecoder{label: label, limits: limits.withDefaults(), intern: make(map[string]string)}
 }
 
 // Decode decodes one envelope. On error it returns the zero Message and a
-// *DecodeError; it never panics and never returns part of a message. The
+// *decodeError; it never panics and never returns part of a message. The
 // result shares no memory with b.
-func (d *Decoder) Decode(b []byte) (core.Message, error) {
+func (d *envelopeDecoder) Decode(b []byte) (core.Message, error) {
 	return decodeEnvelope(b, d.label, &d.limits, d)
 }
 
-// DecodeEnvelope decodes one envelope labelled label with the default limits.
-// See Decoder.Decode.
-func DecodeEnvelope(label string, b []byte) (core.Message, error) {
-	l := DefaultDecodeLimits()
+// decodeWithDefaults decodes one envelope labelled label with the default limits.
+// See envelopeDecoder.Decode.
+func decodeWithDefaults(label string, b []byte) (core.Message, error) {
+	l := defaultDecodeLimits()
 	return decodeEnvelope(b, label, &l, nil)
 }
 
@@ -101,12 +101,12 @@ type reader struct {
 	off   int
 	field string
 	index int
-	err   *DecodeError
+	err   *decodeError
 }
 
 func (r *reader) fail(sentinel error, detail string) {
 	if r.err == nil {
-		r.err = &DecodeError{Field: r.field, Index: r.index, Offset: r.off, Detail: detail, Err: sentinel}
+		r.err = &decodeError{Field: r.field, Index: r.index, Offset: r.off, Detail: detail, Err: sentinel}
 	}
 }
 
@@ -119,7 +119,7 @@ func (r *reader) byte1() (byte, bool) {
 		return 0, false
 	}
 	if r.off >= len(r.b) {
-		r.fail(ErrTruncated, "")
+		r.fail(errTruncated, "")
 		return 0, false
 	}
 	c := r.b[r.off]
@@ -127,14 +127,14 @@ func (r *reader) byte1() (byte, bool) {
 	return c, true
 }
 
-// need reports whether n more bytes are available, failing with ErrTruncated
+// need reports whether n more bytes are available, failing with errTruncated
 // if not.
 func (r *reader) need(n int) bool {
 	if r.err != nil {
 		return false
 	}
 	if n > len(r.b)-r.off {
-		r.fail(ErrTruncated, "")
+		r.fail(errTruncated, "")
 		return false
 	}
 	return true
@@ -186,13 +186,13 @@ func (r *reader) uint() uint64 {
 		}
 		if v>>(uint(n)*8-1) != 0 { // sign bit set
 			r.off -= n + 1
-			r.fail(ErrMalformed, "negative integer")
+			r.fail(errMalformed, "negative integer")
 			return 0
 		}
 		return v
 	}
 	r.off--
-	r.fail(ErrMalformed, fmt.Sprintf("type 0x%02x is not an unsigned integer", c))
+	r.fail(errMalformed, fmt.Sprintf("type 0x%02x is not an unsigned integer", c))
 	return 0
 }
 
@@ -215,7 +215,7 @@ func (r *reader) strBytes(limit int) []byte {
 		n, ok = r.bigEndian(4)
 	default:
 		r.off--
-		r.fail(ErrMalformed, fmt.Sprintf("type 0x%02x is not a string", c))
+		r.fail(errMalformed, fmt.Sprintf("type 0x%02x is not a string", c))
 		return nil
 	}
 	if !ok {
@@ -227,7 +227,7 @@ func (r *reader) strBytes(limit int) []byte {
 // body returns the next n bytes, n being a declared length bounded by limit.
 func (r *reader) body(n uint64, limit int) []byte {
 	if n > uint64(limit) {
-		r.fail(ErrOversize, fmt.Sprintf("length %d over limit %d", n, limit))
+		r.fail(errOversize, fmt.Sprintf("length %d over limit %d", n, limit))
 		return nil
 	}
 	if !r.need(int(n)) {
@@ -257,7 +257,7 @@ func (r *reader) bin(limit int) (p []byte, isNil bool) {
 		n, ok = r.bigEndian(4)
 	default:
 		r.off--
-		r.fail(ErrMalformed, fmt.Sprintf("type 0x%02x is not bin or nil", c))
+		r.fail(errMalformed, fmt.Sprintf("type 0x%02x is not bin or nil", c))
 		return nil, false
 	}
 	if !ok {
@@ -268,7 +268,7 @@ func (r *reader) bin(limit int) (p []byte, isNil bool) {
 
 // array reads an array header (or nil, when nilOK) with at most limit
 // elements. Each element takes at least one byte, so a count larger than the
-// bytes left is ErrTruncated.
+// bytes left is errTruncated.
 func (r *reader) array(limit int, nilOK bool) (n int, isNil bool) {
 	c, ok := r.byte1()
 	if !ok {
@@ -286,25 +286,25 @@ func (r *reader) array(limit int, nilOK bool) (n int, isNil bool) {
 		return 0, true
 	default:
 		r.off--
-		r.fail(ErrMalformed, fmt.Sprintf("type 0x%02x is not an array", c))
+		r.fail(errMalformed, fmt.Sprintf("type 0x%02x is not an array", c))
 		return 0, false
 	}
 	if !ok {
 		return 0, false
 	}
 	if v > uint64(limit) {
-		r.fail(ErrOversize, fmt.Sprintf("count %d over limit %d", v, limit))
+		r.fail(errOversize, fmt.Sprintf("count %d over limit %d", v, limit))
 		return 0, false
 	}
 	if v > uint64(len(r.b)-r.off) {
-		r.fail(ErrTruncated, fmt.Sprintf("count %d, %d bytes left", v, len(r.b)-r.off))
+		r.fail(errTruncated, fmt.Sprintf("count %d, %d bytes left", v, len(r.b)-r.off))
 		return 0, false
 	}
 	return int(v), false
 }
 
 // str converts decoded bytes to a string, interning it when d is not nil.
-func (d *Decoder) str(b []byte) string {
+func (d *envelopeDecoder) str(b []byte) string {
 	if d == nil || len(b) > maxInternedLen {
 		return string(b)
 	}
@@ -319,11 +319,11 @@ func (d *Decoder) str(b []byte) string {
 	return s
 }
 
-func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core.Message, error) {
+func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecoder) (core.Message, error) {
 	r := reader{b: b, index: -1}
 	if len(b) > lim.MaxDatagramBytes {
 		r.at("datagram", -1)
-		r.fail(ErrOversize, fmt.Sprintf("%d bytes over limit %d", len(b), lim.MaxDatagramBytes))
+		r.fail(errOversize, fmt.Sprintf("%d bytes over limit %d", len(b), lim.MaxDatagramBytes))
 		return core.Message{}, r.err
 	}
 	// Header.
@@ -332,16 +332,16 @@ func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core
 		return core.Message{}, r.err
 	}
 	if b[0] != wireMagic[0] || b[1] != wireMagic[1] {
-		r.fail(ErrBadMagic, fmt.Sprintf("got 0x%02x%02x", b[0], b[1]))
+		r.fail(errBadMagic, fmt.Sprintf("got 0x%02x%02x", b[0], b[1]))
 		return core.Message{}, r.err
 	}
 	r.off = 2
 	r.at("version", -1)
 	if v, ok := r.byte1(); !ok {
 		return core.Message{}, r.err
-	} else if v != WireVersion {
+	} else if v != wireVersion {
 		r.off--
-		r.fail(ErrWrongVersion, fmt.Sprintf("got %d, want %d", v, WireVersion))
+		r.fail(errWrongVersion, fmt.Sprintf("got %d, want %d", v, wireVersion))
 		return core.Message{}, r.err
 	}
 	r.at("label", -1)
@@ -350,7 +350,7 @@ func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core
 		return core.Message{}, r.err
 	}
 	if string(b[r.off:r.off+int(n)]) != label {
-		r.fail(ErrWrongLabel, fmt.Sprintf("got %q, want %q", b[r.off:r.off+int(n)], label))
+		r.fail(errWrongLabel, fmt.Sprintf("got %q, want %q", b[r.off:r.off+int(n)], label))
 		return core.Message{}, r.err
 	}
 	r.off += int(n)
@@ -358,13 +358,13 @@ func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core
 	// Message.
 	r.at("message", -1)
 	if arity, _ := r.array(0xff, false); r.err == nil && arity != messageArity {
-		r.fail(ErrMalformed, fmt.Sprintf("message has %d fields, want %d", arity, messageArity))
+		r.fail(errMalformed, fmt.Sprintf("message has %d fields, want %d", arity, messageArity))
 	}
 	var m core.Message
 	r.at("kind", -1)
 	kind := r.uint()
 	if r.err == nil && (kind > 0xff || !core.MessageKind(kind).Valid()) {
-		r.fail(ErrMalformed, fmt.Sprintf("unknown message kind %d", kind))
+		r.fail(errMalformed, fmt.Sprintf("unknown message kind %d", kind))
 	}
 	m.Kind = core.MessageKind(kind)
 	r.at("from", -1)
@@ -386,7 +386,7 @@ func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core
 			e := &m.Entries[i]
 			r.at("entries", i)
 			if arity, _ := r.array(0xff, false); r.err == nil && arity != recordArity {
-				r.fail(ErrMalformed, fmt.Sprintf("record has %d fields, want %d", arity, recordArity))
+				r.fail(errMalformed, fmt.Sprintf("record has %d fields, want %d", arity, recordArity))
 			}
 			r.at("entries.nodeID", i)
 			id := r.strBytes(lim.MaxStringBytes)
@@ -395,7 +395,7 @@ func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core
 			r.at("entries.status", i)
 			st := r.uint()
 			if r.err == nil && (st > 0xff || !core.NodeStatus(st).Valid()) {
-				r.fail(ErrMalformed, fmt.Sprintf("unknown status %d", st))
+				r.fail(errMalformed, fmt.Sprintf("unknown status %d", st))
 			}
 			r.at("entries.incarnation", i)
 			e.Incarnation = r.uint()
@@ -436,7 +436,7 @@ func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core
 			r.at("want", i)
 			w := r.uint()
 			if r.err == nil && w > 0xffffffff {
-				r.fail(ErrMalformed, fmt.Sprintf("bucket %d over uint32", w))
+				r.fail(errMalformed, fmt.Sprintf("bucket %d over uint32", w))
 			}
 			m.Want[i] = uint32(w)
 		}
@@ -446,7 +446,7 @@ func decodeEnvelope(b []byte, label string, lim *DecodeLimits, d *Decoder) (core
 	}
 	if r.off != len(b) {
 		r.at("message", -1)
-		r.fail(ErrMalformed, fmt.Sprintf("%d trailing bytes", len(b)-r.off))
+		r.fail(errMalformed, fmt.Sprintf("%d trailing bytes", len(b)-r.off))
 		return core.Message{}, r.err
 	}
 

@@ -120,17 +120,17 @@ func TestCodecRoundTripProperty(t *testing.T) {
 	for i := range 3000 {
 		m := randMessage(r)
 		label := labels[i%len(labels)]
-		b, err := EncodeEnvelope(label, m)
+		b, err := encodeEnvelope(label, m)
 		require.NoError(t, err)
-		bound := core.EstimateSize(m) + EnvelopeOverhead(label)
+		bound := core.EstimateSize(m) + envelopeOverhead(label)
 		require.LessOrEqualf(t, len(b), bound, "case %d: encoded %d bytes over the bound %d", i, len(b), bound)
 
-		got, err := DecodeEnvelope(label, b)
+		got, err := decodeWithDefaults(label, b)
 		require.NoErrorf(t, err, "case %d", i)
 		require.Equalf(t, m, got, "case %d: decode(encode(x)) != x", i)
 
 		// The interning decoder gives the same result.
-		got, err = NewDecoder(label, DecodeLimits{}).Decode(b)
+		got, err = newEnvelopeDecoder(label, decodeLimits{}).Decode(b)
 		require.NoError(t, err)
 		require.Equal(t, m, got)
 	}
@@ -139,9 +139,9 @@ func TestCodecRoundTripProperty(t *testing.T) {
 func TestCodecResultSharesNoMemory(t *testing.T) {
 	m := core.Message{Kind: core.MessageGossip, From: "10.0.0.1:7946", FromID: "a",
 		Entries: []core.NodeRecord{{NodeID: "b", Authority: "10.0.0.2:7946", Status: core.StatusUp, Meta: []byte("meta")}}}
-	b, err := EncodeEnvelope("", m)
+	b, err := encodeEnvelope("", m)
 	require.NoError(t, err)
-	got, err := NewDecoder("", DecodeLimits{}).Decode(b)
+	got, err := newEnvelopeDecoder("", decodeLimits{}).Decode(b)
 	require.NoError(t, err)
 	for i := range b {
 		b[i] = 0xff
@@ -184,9 +184,9 @@ func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range 500 {
 		m := randMessage(r)
-		ours, err := EncodeEnvelope("lbl", m)
+		ours, err := encodeEnvelope("lbl", m)
 		require.NoError(t, err)
-		body := ours[EnvelopeOverhead("lbl"):]
+		body := ours[envelopeOverhead("lbl"):]
 
 		theirs, err := msgpack.MarshalAsArray(toWire(m))
 		require.NoError(t, err)
@@ -194,7 +194,7 @@ func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
 
 		var back wireMessage
 		require.NoError(t, msgpack.UnmarshalAsArray(body, &back))
-		got, err := DecodeEnvelope("lbl", append([]byte("hs\x01\x03lbl"), theirs...))
+		got, err := decodeWithDefaults("lbl", append([]byte("hs\x01\x03lbl"), theirs...))
 		require.NoError(t, err)
 		require.Equal(t, m, got)
 	}
@@ -208,14 +208,14 @@ func TestEncodeRejects(t *testing.T) {
 		m     core.Message
 		want  error
 	}{
-		{"long label", strings.Repeat("x", MaxLabelBytes+1), ok, ErrOversize},
-		{"zero kind", "", core.Message{From: "a"}, ErrMalformed},
-		{"unknown kind", "", core.Message{Kind: 7}, ErrMalformed},
-		{"unknown status", "", core.Message{Kind: core.MessageGossip, Entries: []core.NodeRecord{{Status: 9}}}, ErrMalformed},
+		{"long label", strings.Repeat("x", MaxLabelBytes+1), ok, errOversize},
+		{"zero kind", "", core.Message{From: "a"}, errMalformed},
+		{"unknown kind", "", core.Message{Kind: 7}, errMalformed},
+		{"unknown status", "", core.Message{Kind: core.MessageGossip, Entries: []core.NodeRecord{{Status: 9}}}, errMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := AppendEnvelope(nil, tt.label, tt.m)
+			b, err := appendEnvelope(nil, tt.label, tt.m)
 			assert.ErrorIs(t, err, tt.want)
 			assert.Empty(t, b)
 		})
@@ -224,7 +224,7 @@ func TestEncodeRejects(t *testing.T) {
 
 // sample is a valid envelope exercising every field.
 func sample(t testing.TB) []byte {
-	b, err := EncodeEnvelope("prod", core.Message{
+	b, err := encodeEnvelope("prod", core.Message{
 		Kind: core.MessageDigestReply, From: "10.0.0.1:7946", FromID: "node-a", Seq: 300,
 		Entries: []core.NodeRecord{
 			{NodeID: "node-b", Authority: "10.0.0.2:7946", Status: core.StatusUp, Incarnation: 7, Meta: []byte("role=db")},
@@ -239,7 +239,7 @@ func sample(t testing.TB) []byte {
 
 // envelope builds a datagram from a header and a raw msgpack body.
 func envelope(label string, body ...byte) []byte {
-	return append(append([]byte{'h', 's', WireVersion, byte(len(label))}, label...), body...)
+	return append(append([]byte{'h', 's', wireVersion, byte(len(label))}, label...), body...)
 }
 
 func TestDecodeRejects(t *testing.T) {
@@ -250,73 +250,73 @@ func TestDecodeRejects(t *testing.T) {
 	tests := []struct {
 		name   string
 		in     []byte
-		limits DecodeLimits
+		limits decodeLimits
 		want   error
 		field  string
 	}{
-		{"empty", nil, DecodeLimits{}, ErrTruncated, "magic"},
-		{"one byte", []byte{'h'}, DecodeLimits{}, ErrTruncated, "magic"},
-		{"bad magic", fix(func(b []byte) []byte { b[0] = 'x'; return b }), DecodeLimits{}, ErrBadMagic, "magic"},
-		{"wrong version", fix(func(b []byte) []byte { b[2] = 2; return b }), DecodeLimits{}, ErrWrongVersion, "version"},
-		{"wrong label", envelope("dev", hb...), DecodeLimits{}, ErrWrongLabel, "label"},
-		{"label longer than datagram", []byte{'h', 's', 1, 200, 'p'}, DecodeLimits{}, ErrTruncated, "label"},
-		{"datagram over limit", good, DecodeLimits{MaxDatagramBytes: 20}, ErrOversize, "datagram"},
-		{"trailing byte", append(bytes.Clone(good), 0), DecodeLimits{}, ErrMalformed, "message"},
-		{"message not an array", envelope("prod", 0x01), DecodeLimits{}, ErrMalformed, "message"},
-		{"message with 6 fields", envelope("prod", 0x96, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "message"},
-		{"unknown kind", envelope("prod", 0x97, 0x09, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "kind"},
-		{"kind over a byte", envelope("prod", 0x97, 0xcd, 0x01, 0x01, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "kind"},
-		{"negative seq", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0xff, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "seq"},
-		{"negative int8 seq", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0xd0, 0x80, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "seq"},
-		{"from is an int", envelope("prod", 0x97, 1, 0x01, 0xa0, 0, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "from"},
-		{"from over limit", append(envelope("prod", 0x97, 1, 0xd9, 40), make([]byte, 48)...), DecodeLimits{MaxStringBytes: 32}, ErrOversize, "from"},
-		{"str32 claims 4 GiB", append(envelope("prod", 0x97, 1, 0xdb, 0xff, 0xff, 0xff, 0xff), make([]byte, 8)...), DecodeLimits{MaxStringBytes: 1 << 30}, ErrOversize, "from"},
-		{"entries count over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xdc, 0x01, 0x00), DecodeLimits{MaxEntries: 255}, ErrOversize, "entries"},
-		{"entries count over bytes left", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xdd, 0x00, 0x00, 0x10, 0x00), DecodeLimits{}, ErrTruncated, "entries"},
-		{"entries is a map", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x80, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "entries"},
-		{"record with 4 fields", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x94, 0xa0, 0xa0, 2, 0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "entries"},
-		{"unknown status", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 9, 0, 0xc0, 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "entries.status"},
-		{"meta is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 2, 0, 0xa1, 'x', 0xc0, 0xc0), DecodeLimits{}, ErrMalformed, "entries.meta"},
-		{"meta over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 2, 0, 0xc4, 0x05, 1, 2, 3, 4, 5, 0xc0, 0xc0), DecodeLimits{MaxMetaBytes: 4}, ErrOversize, "entries.meta"},
-		{"digest over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x93, 1, 2, 3, 0xc0), DecodeLimits{MaxDigest: 2}, ErrOversize, "digest"},
-		{"digest element is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x91, 0xa0, 0xc0), DecodeLimits{}, ErrMalformed, "digest"},
-		{"want over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x92, 1, 2), DecodeLimits{MaxWant: 1}, ErrOversize, "want"},
-		{"want over uint32", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x91, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0), DecodeLimits{}, ErrMalformed, "want"},
+		{"empty", nil, decodeLimits{}, errTruncated, "magic"},
+		{"one byte", []byte{'h'}, decodeLimits{}, errTruncated, "magic"},
+		{"bad magic", fix(func(b []byte) []byte { b[0] = 'x'; return b }), decodeLimits{}, errBadMagic, "magic"},
+		{"wrong version", fix(func(b []byte) []byte { b[2] = 2; return b }), decodeLimits{}, errWrongVersion, "version"},
+		{"wrong label", envelope("dev", hb...), decodeLimits{}, errWrongLabel, "label"},
+		{"label longer than datagram", []byte{'h', 's', 1, 200, 'p'}, decodeLimits{}, errTruncated, "label"},
+		{"datagram over limit", good, decodeLimits{MaxDatagramBytes: 20}, errOversize, "datagram"},
+		{"trailing byte", append(bytes.Clone(good), 0), decodeLimits{}, errMalformed, "message"},
+		{"message not an array", envelope("prod", 0x01), decodeLimits{}, errMalformed, "message"},
+		{"message with 6 fields", envelope("prod", 0x96, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "message"},
+		{"unknown kind", envelope("prod", 0x97, 0x09, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "kind"},
+		{"kind over a byte", envelope("prod", 0x97, 0xcd, 0x01, 0x01, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "kind"},
+		{"negative seq", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0xff, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "seq"},
+		{"negative int8 seq", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0xd0, 0x80, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "seq"},
+		{"from is an int", envelope("prod", 0x97, 1, 0x01, 0xa0, 0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "from"},
+		{"from over limit", append(envelope("prod", 0x97, 1, 0xd9, 40), make([]byte, 48)...), decodeLimits{MaxStringBytes: 32}, errOversize, "from"},
+		{"str32 claims 4 GiB", append(envelope("prod", 0x97, 1, 0xdb, 0xff, 0xff, 0xff, 0xff), make([]byte, 8)...), decodeLimits{MaxStringBytes: 1 << 30}, errOversize, "from"},
+		{"entries count over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xdc, 0x01, 0x00), decodeLimits{MaxEntries: 255}, errOversize, "entries"},
+		{"entries count over bytes left", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xdd, 0x00, 0x00, 0x10, 0x00), decodeLimits{}, errTruncated, "entries"},
+		{"entries is a map", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x80, 0xc0, 0xc0), decodeLimits{}, errMalformed, "entries"},
+		{"record with 4 fields", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x94, 0xa0, 0xa0, 2, 0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "entries"},
+		{"unknown status", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 9, 0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "entries.status"},
+		{"meta is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 2, 0, 0xa1, 'x', 0xc0, 0xc0), decodeLimits{}, errMalformed, "entries.meta"},
+		{"meta over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 2, 0, 0xc4, 0x05, 1, 2, 3, 4, 5, 0xc0, 0xc0), decodeLimits{MaxMetaBytes: 4}, errOversize, "entries.meta"},
+		{"digest over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x93, 1, 2, 3, 0xc0), decodeLimits{MaxDigest: 2}, errOversize, "digest"},
+		{"digest element is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x91, 0xa0, 0xc0), decodeLimits{}, errMalformed, "digest"},
+		{"want over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x92, 1, 2), decodeLimits{MaxWant: 1}, errOversize, "want"},
+		{"want over uint32", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x91, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0), decodeLimits{}, errMalformed, "want"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := NewDecoder("prod", tt.limits).Decode(tt.in)
+			m, err := newEnvelopeDecoder("prod", tt.limits).Decode(tt.in)
 			require.ErrorIs(t, err, tt.want)
-			var de *DecodeError
+			var de *decodeError
 			require.ErrorAs(t, err, &de)
 			assert.Equal(t, tt.field, de.Field, "field; error: %v", err)
 			assert.Equal(t, core.Message{}, m, "no partial result")
 		})
 	}
 	// The heartbeat body itself is valid.
-	_, err := DecodeEnvelope("dev", envelope("dev", hb...))
+	_, err := decodeWithDefaults("dev", envelope("dev", hb...))
 	require.NoError(t, err)
 }
 
 func TestDecodeEveryTruncation(t *testing.T) {
 	good := sample(t)
 	for n := range len(good) {
-		m, err := DecodeEnvelope("prod", good[:n])
-		require.ErrorIsf(t, err, ErrTruncated, "prefix of %d bytes", n)
+		m, err := decodeWithDefaults("prod", good[:n])
+		require.ErrorIsf(t, err, errTruncated, "prefix of %d bytes", n)
 		require.Equal(t, core.Message{}, m)
 	}
 }
 
 func TestDecodeEveryByteFlipNeverPanics(t *testing.T) {
 	good := sample(t)
-	d := NewDecoder("prod", DecodeLimits{})
+	d := newEnvelopeDecoder("prod", decodeLimits{})
 	for i := range good {
 		for _, v := range []byte{0x00, 0x7f, 0x80, 0xc0, 0xc1, 0xcf, 0xd3, 0xdb, 0xdd, 0xff} {
 			b := bytes.Clone(good)
 			b[i] = v
 			m, err := d.Decode(b)
 			if err != nil {
-				var de *DecodeError
+				var de *decodeError
 				require.ErrorAs(t, err, &de)
 				require.Equal(t, core.Message{}, m)
 			}
@@ -325,11 +325,11 @@ func TestDecodeEveryByteFlipNeverPanics(t *testing.T) {
 }
 
 func TestDecodeErrorMessage(t *testing.T) {
-	_, err := NewDecoder("prod", DecodeLimits{MaxMetaBytes: 4}).Decode(
+	_, err := newEnvelopeDecoder("prod", decodeLimits{MaxMetaBytes: 4}).Decode(
 		envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0x91, 0x95, 0xa0, 0xa0, 2, 0, 0xc4, 0x05, 1, 2, 3, 4, 5, 0xc0, 0xc0))
 	require.Error(t, err)
 	assert.Equal(t, "hearsay: oversize: entries.meta[0] at offset 21: length 5 over limit 4", err.Error())
-	assert.True(t, errors.Is(err, ErrOversize))
+	assert.True(t, errors.Is(err, errOversize))
 }
 
 func heartbeat() core.Message {
@@ -353,16 +353,16 @@ func fullDatagram() core.Message {
 
 func TestFullDatagramFits(t *testing.T) {
 	m := fullDatagram()
-	b, err := EncodeEnvelope("prod", m)
+	b, err := encodeEnvelope("prod", m)
 	require.NoError(t, err)
 	assert.LessOrEqual(t, len(b), 1400)
 	assert.Greater(t, len(m.Entries), 15, "enough records to need an array16 header")
 }
 
 func TestDecodeHeartbeatAllocatesNothing(t *testing.T) {
-	b, err := EncodeEnvelope("prod", heartbeat())
+	b, err := encodeEnvelope("prod", heartbeat())
 	require.NoError(t, err)
-	d := NewDecoder("prod", DecodeLimits{})
+	d := newEnvelopeDecoder("prod", decodeLimits{})
 	_, err = d.Decode(b) // warm the intern table
 	require.NoError(t, err)
 	allocs := testing.AllocsPerRun(100, func() {
@@ -374,7 +374,7 @@ func TestDecodeHeartbeatAllocatesNothing(t *testing.T) {
 
 	buf := make([]byte, 0, 1400)
 	allocs = testing.AllocsPerRun(100, func() {
-		buf, _ = AppendEnvelope(buf[:0], "prod", heartbeat())
+		buf, _ = appendEnvelope(buf[:0], "prod", heartbeat())
 	})
 	assert.Zero(t, allocs, "encoding into a buffer with room")
 }
@@ -382,10 +382,10 @@ func TestDecodeHeartbeatAllocatesNothing(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add(sample(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d := NewDecoder("prod", DecodeLimits{MaxDatagramBytes: 1 << 16})
+		d := newEnvelopeDecoder("prod", decodeLimits{MaxDatagramBytes: 1 << 16})
 		m, err := d.Decode(b)
 		if err != nil {
-			var de *DecodeError
+			var de *decodeError
 			if !errors.As(err, &de) {
 				t.Fatalf("error %v is not a *DecodeError", err)
 			}
@@ -395,11 +395,11 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		// Whatever decodes re-encodes within the bound and decodes the same.
-		again, err := EncodeEnvelope("prod", m)
+		again, err := encodeEnvelope("prod", m)
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
-		if bound := core.EstimateSize(m) + EnvelopeOverhead("prod"); len(again) > bound {
+		if bound := core.EstimateSize(m) + envelopeOverhead("prod"); len(again) > bound {
 			t.Fatalf("re-encoded %d bytes over bound %d", len(again), bound)
 		}
 		m2, err := d.Decode(again)
@@ -417,14 +417,14 @@ func BenchmarkCodecEncodeHeartbeat(b *testing.B) {
 	buf := make([]byte, 0, 1400)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf, _ = AppendEnvelope(buf[:0], "prod", m)
+		buf, _ = appendEnvelope(buf[:0], "prod", m)
 	}
 	b.SetBytes(int64(len(buf)))
 }
 
 func BenchmarkCodecDecodeHeartbeat(b *testing.B) {
-	buf, _ := EncodeEnvelope("prod", heartbeat())
-	d := NewDecoder("prod", DecodeLimits{})
+	buf, _ := encodeEnvelope("prod", heartbeat())
+	d := newEnvelopeDecoder("prod", decodeLimits{})
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -439,14 +439,14 @@ func BenchmarkCodecEncodeFullDatagram(b *testing.B) {
 	buf := make([]byte, 0, 1400)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf, _ = AppendEnvelope(buf[:0], "prod", m)
+		buf, _ = appendEnvelope(buf[:0], "prod", m)
 	}
 	b.SetBytes(int64(len(buf)))
 }
 
 func BenchmarkCodecDecodeFullDatagram(b *testing.B) {
-	buf, _ := EncodeEnvelope("prod", fullDatagram())
-	d := NewDecoder("prod", DecodeLimits{})
+	buf, _ := encodeEnvelope("prod", fullDatagram())
+	d := newEnvelopeDecoder("prod", decodeLimits{})
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -173,13 +173,13 @@ func run(ctx context.Context, out io.Writer, timeout time.Duration) (err error) 
 	start := func(name string, seeds []string) (*watcher, error) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		n, err := std.Start(ctx, std.Config{
-			NodeID:   name,
-			BindAddr: "127.0.0.1:0",
-			Label:    "two-node-example",
-			Seeds:    seeds,
-			Core:     core.DefaultLocalConfig(),
-		})
+		cfg := std.DefaultConfig()
+		cfg.Core = core.DefaultLocalConfig()
+		cfg.Core.NodeID = name
+		cfg.Transport.BindAddr = "127.0.0.1:0"
+		cfg.Transport.Label = "two-node-example"
+		cfg.Seeds = seeds
+		n, err := std.Start(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", name, err)
 		}

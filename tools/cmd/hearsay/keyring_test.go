@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,8 +131,9 @@ func TestParseAgentFlagsKeyringPlaintext(t *testing.T) {
 	}
 }
 
-// TestAgentWithKeyring runs an agent with --keyring: its transport seals
-// (its messages leave room for the sealing) and it exits cleanly.
+// TestAgentWithKeyring runs an agent with --keyring: its transport refuses
+// a datagram that is not sealed (counted as unauthenticated, not decoded)
+// and it exits cleanly.
 func TestAgentWithKeyring(t *testing.T) {
 	path := writeKeyring(t, b64Key(1)+"\n", 0o400)
 	ready := make(chan agentNode, 1)
@@ -144,10 +147,19 @@ func TestAgentWithKeyring(t *testing.T) {
 	go func() { done <- run(ctx, agentArgs("--keyring", path, "--label", "sealed"), &stdout, stderr, nil) }()
 	select {
 	case n := <-ready:
-		tr := n.(*stdNode).Transport()
-		if got, want := tr.MaxMessageBytes(), std.MaxMessageBytes(tr.MaxDatagramBytes(), "sealed")-std.SealOverhead; got != want {
-			t.Errorf("MaxMessageBytes %d, want %d: the keyring is not in use", got, want)
+		node := n.(*stdNode)
+		conn, err := net.Dial("udp", node.Addr())
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer conn.Close()
+		if _, err := conn.Write([]byte("hs\x01\x06sealed not sealed")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the plain datagram is dropped as unauthenticated", 30*time.Second, func() (bool, string) {
+			s := node.Stats().Transport
+			return s.DroppedAuth == 1 && s.DroppedDecodeError == 0, fmt.Sprintf("%+v", s)
+		})
 	case code := <-done:
 		t.Fatalf("agent exited %d: %s", code, stderr.String())
 	case <-time.After(30 * time.Second):
@@ -189,8 +201,13 @@ func TestAgentKeyringPlaintextSend(t *testing.T) {
 
 	startCtx, startCancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer startCancel()
-	plain, err := std.Start(startCtx, std.Config{NodeID: "plain", BindAddr: "127.0.0.1:0", Label: "mixed",
-		Seeds: []string{a.gossip}, Core: core.DefaultLocalConfig()})
+	cfg := std.DefaultConfig()
+	cfg.Core = core.DefaultLocalConfig()
+	cfg.Core.NodeID = "plain"
+	cfg.Transport.BindAddr = "127.0.0.1:0"
+	cfg.Transport.Label = "mixed"
+	cfg.Seeds = []string{a.gossip}
+	plain, err := std.Start(startCtx, cfg)
 	if err != nil {
 		t.Fatalf("start the plain node: %v", err)
 	}

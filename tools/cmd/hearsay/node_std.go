@@ -20,16 +20,16 @@ var _ agentNode = (*stdNode)(nil)
 
 // startNode starts the std node the agent serves, from its options.
 func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentNode, error) {
-	n, err := std.Start(ctx, std.Config{
-		NodeID:   o.name,
-		BindAddr: o.bind,
-		Label:    o.label,
-		Seeds:    o.join,
-		Meta:     []byte(o.meta),
-		Keyring:  o.keyring,
-		Core:     presets[o.preset](),
-		Logger:   logger,
-	})
+	cfg := std.DefaultConfig()
+	cfg.Core = presets[o.preset]()
+	cfg.Core.NodeID = o.name
+	cfg.Core.Meta = []byte(o.meta)
+	cfg.Transport.BindAddr = o.bind
+	cfg.Transport.Label = o.label
+	cfg.Transport.Keyring = o.keyring
+	cfg.Seeds = o.join
+	cfg.Logger = logger
+	n, err := std.Start(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}

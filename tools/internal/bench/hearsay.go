@@ -13,13 +13,13 @@ import (
 )
 
 // NewHearsay is the Factory of the hearsay side. Every member is a std.Node
-// started with std.Config{NodeID, BindAddr: "127.0.0.1:0", Seeds: [member
-// 0], Core: core.DefaultLANConfig()} and nothing else (so the transport
-// defaults apply: 1400-byte datagrams, no label, default queues; the
-// default tick; the default event buffer). With an "equal" Setting the
-// Timing's four values are applied: Core.HeartbeatInterval,
-// Core.GossipInterval, Core.GossipNodes and Transport.MaxDatagramBytes (Start
-// derives Core.MaxMessageBytes from it); the detector's two durations follow
+// started with std.DefaultConfig() (core.DefaultLANConfig(); 1400-byte
+// datagrams, no label, default queues; the default event buffer) with
+// Core.NodeID, Transport.BindAddr "127.0.0.1:0" and Seeds [member 0] set,
+// and nothing else. With an "equal" Setting the Timing's four values are
+// applied: Core.HeartbeatInterval, Core.GossipInterval, Core.GossipNodes
+// and Transport.MaxDatagramBytes, with Core.MaxMessageBytes raised to fill
+// such a datagram (std.MaxMessageBytes); the detector's two durations follow
 // the heartbeat as in the LAN preset (core.DefaultPhiConfig: a pause
 // allowance of three intervals, a first estimate of one), as memberlist's
 // ProbeTimeout follows its ProbeInterval.
@@ -55,7 +55,9 @@ type hsSlot struct {
 func (c *hsCluster) Library() string { return "hearsay" }
 
 func (c *hsCluster) config(id string) std.Config {
-	cfg := std.Config{NodeID: id, BindAddr: "127.0.0.1:0", Core: core.DefaultLANConfig()}
+	cfg := std.DefaultConfig()
+	cfg.Core.NodeID = id
+	cfg.Transport.BindAddr = "127.0.0.1:0"
 	if t := c.setting.Timing; t != nil {
 		cfg.Core.HeartbeatInterval = t.Probe
 		phi := core.DefaultPhiConfig(t.Probe)
@@ -64,6 +66,7 @@ func (c *hsCluster) config(id string) std.Config {
 		cfg.Core.GossipInterval = t.Gossip
 		cfg.Core.GossipNodes = t.Fanout
 		cfg.Transport.MaxDatagramBytes = t.Datagram
+		cfg.Core.MaxMessageBytes = std.MaxMessageBytes(t.Datagram, "")
 	}
 	return cfg
 }
@@ -72,12 +75,9 @@ func (c *hsCluster) Settings() []string {
 	cfg := c.config("x")
 	cc := cfg.Core
 	dgram := cfg.Transport.MaxDatagramBytes
-	if dgram == 0 {
-		dgram = std.DefaultTransportConfig().MaxDatagramBytes
-	}
 	tick := max(time.Millisecond, min(cc.GossipInterval, cc.HeartbeatInterval)/4)
 	return []string{
-		"config=std.Config{Core: core.DefaultLANConfig()}",
+		"config=std.DefaultConfig() (Core: core.DefaultLANConfig())",
 		fmt.Sprintf("HeartbeatInterval=%v", cc.HeartbeatInterval),
 		fmt.Sprintf("MonitorCount=%d", cc.MonitorCount),
 		fmt.Sprintf("PhiThreshold=%v", cc.PhiThreshold),
@@ -98,7 +98,7 @@ func (c *hsCluster) Settings() []string {
 		fmt.Sprintf("TopologyEmitInterval=%v", cc.TopologyEmitInterval),
 		fmt.Sprintf("QuarantineTTL=%v", cc.QuarantineTTL),
 		fmt.Sprintf("TombstoneRetention=%v", cc.TombstoneRetention),
-		fmt.Sprintf("MaxDatagramBytes=%d (MaxMessageBytes=%d)", dgram, std.MaxMessageBytes(dgram, "")),
+		fmt.Sprintf("MaxDatagramBytes=%d (MaxMessageBytes=%d)", dgram, min(cc.MaxMessageBytes, std.MaxMessageBytes(dgram, ""))),
 		fmt.Sprintf("TickInterval=%v (default)", tick),
 		"Label=none EventBuffer=default",
 		"Transport=std UDPTransport on 127.0.0.1:0, counted by its own TransportStats",
@@ -253,7 +253,7 @@ func (c *hsCluster) Traffic() Traffic {
 	var t Traffic
 	for _, s := range slots {
 		if s.started.Load() {
-			st := s.node.Transport().Stats()
+			st := s.node.Stats().Transport
 			t.Datagrams += st.DatagramsSent
 			t.Bytes += st.BytesSent
 		}
