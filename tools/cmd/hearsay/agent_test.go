@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,11 @@ type testAgent struct {
 	gossip string
 	done   chan int // the exit code
 	stderr *syncBuffer
+	node   agentNode
 }
+
+// instanceIDPattern is the form of an agent's node ID (instance.go).
+var instanceIDPattern = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
 // syncBuffer is a bytes.Buffer safe for the agent's logger and the test.
 type syncBuffer struct {
@@ -43,38 +48,57 @@ func (s *syncBuffer) String() string {
 // first, and returns once every one serves HTTP.
 func startAgents(t *testing.T, names ...string) []*testAgent {
 	t.Helper()
-	ready := make(chan [2]string, len(names))
-	onAgentReady = func(n agentNode, httpAddr string) { ready <- [2]string{n.LocalNode().Authority, httpAddr} }
-	t.Cleanup(func() { onAgentReady = nil })
 	var agents []*testAgent
 	for i, name := range names {
-		ctx, cancel := context.WithCancel(context.Background())
-		a := &testAgent{name: name, cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
-		args := []string{"agent", "--name", name, "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0",
-			"--preset", "local", "--label", "agent-test", "--meta", "role=" + name, "--leave-timeout", "2s"}
+		args := []string{"--bind", "127.0.0.1:0", "--label", "agent-test", "--tag", "role=" + name}
 		if i > 0 {
 			args = append(args, "--join", agents[0].gossip)
 		}
-		go func() { a.done <- run(ctx, args, &bytes.Buffer{}, a.stderr, nil) }()
-		select {
-		case r := <-ready:
-			a.gossip, a.http = r[0], r[1]
-		case code := <-a.done:
-			t.Fatalf("agent %s exited %d before serving:\n%s", name, code, a.stderr.String())
-		case <-time.After(10 * time.Second):
-			t.Fatalf("agent %s did not serve within 10s", name)
-		}
-		agents = append(agents, a)
-		t.Cleanup(func() {
-			a.cancel()
-			select {
-			case <-a.done:
-			case <-time.After(15 * time.Second):
-				t.Errorf("agent %s did not stop", a.name)
-			}
-		})
+		agents = append(agents, startAgent(t, name, args...))
 	}
 	return agents
+}
+
+// startAgent runs `hearsay agent --name name` through run(), on an
+// ephemeral HTTP port with the local preset unless args say otherwise, and
+// returns once it serves HTTP. The agent is stopped at the test's end.
+func startAgent(t *testing.T, name string, args ...string) *testAgent {
+	t.Helper()
+	ready := make(chan *testAgent, 1)
+	onAgentReady = func(n agentNode, httpAddr string) {
+		ready <- &testAgent{node: n, gossip: n.LocalNode().Authority, http: httpAddr}
+	}
+	defer func() { onAgentReady = nil }()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &testAgent{name: name, cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
+	args = append([]string{"agent", "--name", name, "--http", "127.0.0.1:0", "--preset", "local", "--leave-timeout", "2s"}, args...)
+	go func() { a.done <- run(ctx, args, &bytes.Buffer{}, a.stderr, nil) }()
+	select {
+	case r := <-ready:
+		a.node, a.gossip, a.http = r.node, r.gossip, r.http
+	case code := <-a.done:
+		cancel()
+		t.Fatalf("agent %s exited %d before serving:\n%s", name, code, a.stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("agent %s did not serve within 10s", name)
+	}
+	t.Cleanup(func() { a.stop(t) })
+	return a
+}
+
+// stop ends the agent (as SIGTERM does) and returns its exit code; after
+// the first call it returns the same code.
+func (a *testAgent) stop(t *testing.T) int {
+	t.Helper()
+	a.cancel()
+	select {
+	case code := <-a.done:
+		a.done <- code // for the next call
+		return code
+	case <-time.After(15 * time.Second):
+		t.Errorf("agent %s did not stop", a.name)
+		return -1
+	}
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -137,7 +161,8 @@ func TestAgentCluster(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &self); err != nil || code != 200 {
 		t.Fatalf("GET /v1/self = %d %s", code, body)
 	}
-	if self.NodeID != "b" || self.Authority != agents[1].gossip || self.Status != "up" || self.Meta != "role=b" || self.Incarnation == 0 {
+	if self.Name != "b" || !instanceIDPattern.MatchString(self.NodeID) || self.Authority != agents[1].gossip || self.Status != "up" ||
+		self.Tags["role"] != "b" || len(self.Tags) != 1 || self.Meta != "name=b&role=b" || self.Incarnation == 0 {
 		t.Errorf("/v1/self = %+v", self)
 	}
 
@@ -164,14 +189,14 @@ func TestAgentCluster(t *testing.T) {
 		t.Fatalf("members = %d: %s", code, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], "Node") {
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "Name") {
 		t.Fatalf("members table:\n%s", out.String())
 	}
 	seen := map[string]bool{}
 	for _, line := range lines[1:] {
 		f := strings.Fields(line)
-		if len(f) != 5 || f[2] != "up" || f[4] != "role="+f[0] {
-			t.Errorf("members line = %q, want NAME ADDRESS up INCARNATION role=NAME", line)
+		if len(f) != 4 || f[2] != "up" || f[3] != "role="+f[0] {
+			t.Errorf("members line = %q, want NAME ADDRESS up role=NAME", line)
 			continue
 		}
 		seen[f[0]] = true
@@ -183,15 +208,8 @@ func TestAgentCluster(t *testing.T) {
 	// Stopping c (SIGTERM's path: ctx ends) leaves gracefully and exits 0;
 	// a and b then hold c as removed, and keep it as a tombstone.
 	c := agents[2]
-	c.cancel()
-	select {
-	case code := <-c.done:
-		if code != exitOK {
-			t.Fatalf("agent c exited %d after its context ended:\n%s", code, c.stderr.String())
-		}
-		c.done <- code // for the cleanup
-	case <-time.After(15 * time.Second):
-		t.Fatal("agent c did not exit")
+	if code := c.stop(t); code != exitOK {
+		t.Fatalf("agent c exited %d after its context ended:\n%s", code, c.stderr.String())
 	}
 	if !strings.Contains(c.stderr.String(), "left the cluster") {
 		t.Errorf("agent c's log does not show a graceful leave:\n%s", c.stderr.String())

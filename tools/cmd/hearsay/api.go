@@ -3,10 +3,12 @@ package main
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hearsay-go/hearsay/core"
@@ -66,31 +68,58 @@ type Counters struct {
 
 // Member is the JSON shape of one record in /v1/members and /v1/self.
 type Member struct {
-	NodeID      string `json:"node_id"`
-	Authority   string `json:"authority"`
+	// NodeID identifies the instance: an agent takes a fresh one at every
+	// start.
+	NodeID string `json:"node_id"`
+	// Name is the agent's --name, from the metadata; empty for a node
+	// whose metadata is not in the agent's encoding (nodemeta.go).
+	Name      string `json:"name"`
+	Authority string `json:"authority"`
+	// Status is the lower-case status ("up", "suspect", "dead", ...), or
+	// "stopped" for this node once it stopped running.
 	Status      string `json:"status"`
 	Incarnation uint64 `json:"incarnation"`
+	// Tags are the agent's --tag pairs, from the metadata; never null.
+	Tags map[string]string `json:"tags"`
 	// Meta is the record's metadata as a string; bytes that are not valid
 	// UTF-8 are replaced by U+FFFD.
 	Meta string `json:"meta"`
 }
 
+// statusStopped names the status of a node that stopped running (its
+// record's status is then 0, which is no status).
+const statusStopped = "stopped"
+
+// statusName is the name of st in the API.
+func statusName(st core.NodeStatus) string {
+	if st == 0 {
+		return statusStopped
+	}
+	return st.String()
+}
+
 func toMember(r core.NodeRecord) Member {
+	name, tags, _ := decodeNodeMeta(r.Meta)
 	return Member{
 		NodeID:      r.NodeID,
+		Name:        name,
 		Authority:   r.Authority,
-		Status:      r.Status.String(),
+		Status:      statusName(r.Status),
 		Incarnation: r.Incarnation,
+		Tags:        tags,
 		Meta:        string(r.Meta),
 	}
 }
 
-// sortedMembers returns the members ordered by authority, for stable output.
-func sortedMembers(src Source) []Member {
+// sortedMembers returns the members that filter keeps, ordered by
+// authority, for stable output.
+func sortedMembers(src Source, filter statusFilter) []Member {
 	recs := src.Members()
 	out := make([]Member, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, toMember(r))
+		if filter.keeps(r.Status) {
+			out = append(out, toMember(r))
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Authority != out[j].Authority {
@@ -120,20 +149,36 @@ func newHandler(src Source, logger *slog.Logger) http.Handler {
 		}
 	}
 	mux.HandleFunc("GET /v1/members", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, sortedMembers(src))
+		q := r.URL.Query()
+		for k := range q {
+			if k != "status" {
+				http.Error(w, fmt.Sprintf("unknown parameter %q: /v1/members takes status", k), http.StatusBadRequest)
+				return
+			}
+		}
+		filter, err := parseStatusFilter(strings.Join(q["status"], ","))
+		if err != nil || (q.Has("status") && filter == nil) {
+			if err == nil {
+				err = fmt.Errorf("empty status: want %s", statusNames)
+			}
+			http.Error(w, "status: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, sortedMembers(src, filter))
 	})
 	mux.HandleFunc("GET /v1/self", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, toMember(src.LocalNode()))
 	})
 	if es, ok := src.(eventStreamer); ok {
-		mux.Handle("GET /v1/events", es.eventStream())
+		// The stream bounds each of its writes itself.
+		mux.Handle("GET /v1/events", longLived(es.eventStream()))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		self := src.LocalNode()
-		if self.Status.IsTombstone() {
+		if self.Status.IsTombstone() || !self.Status.Valid() {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(self.Status.String() + "\n"))
+			_, _ = w.Write([]byte(statusName(self.Status) + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

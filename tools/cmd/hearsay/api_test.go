@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/hearsay-go/hearsay/core"
 )
@@ -43,14 +45,16 @@ func (f *fakeSource) Counters() Counters {
 }
 
 func newFakeSource() *fakeSource {
-	self := core.NodeRecord{NodeID: "a", Authority: "127.0.0.1:7001", Status: core.StatusUp, Incarnation: 1, Meta: []byte("role=web")}
+	self := core.NodeRecord{NodeID: "0a0a", Authority: "127.0.0.1:7001", Status: core.StatusUp, Incarnation: 1,
+		Meta: encodeNodeMeta("a", map[string]string{"role": "web", "zone": "eu-1"})}
 	return &fakeSource{
 		self: self,
 		members: []core.NodeRecord{
-			{NodeID: "d", Authority: "127.0.0.1:7004", Status: core.StatusDead, Incarnation: 2},
+			{NodeID: "0d0d", Authority: "127.0.0.1:7004", Status: core.StatusDead, Incarnation: 2, Meta: encodeNodeMeta("d", nil)},
 			self,
-			{NodeID: "c", Authority: "127.0.0.1:7003", Status: core.StatusRemoved, Incarnation: 1},
-			{NodeID: "b", Authority: "127.0.0.1:7002", Status: core.StatusSuspect, Incarnation: 3},
+			// A node of another program: metadata not in the agent's encoding.
+			{NodeID: "c", Authority: "127.0.0.1:7003", Status: core.StatusRemoved, Incarnation: 1, Meta: []byte("free form")},
+			{NodeID: "0b0b", Authority: "127.0.0.1:7002", Status: core.StatusSuspect, Incarnation: 3, Meta: encodeNodeMeta("b", map[string]string{"role": "db"})},
 		},
 		counters: Counters{
 			MessagesSent: 10, MessagesReceived: 12, BytesSent: 1000, BytesReceived: 1200,
@@ -97,7 +101,7 @@ func TestMembersJSONShape(t *testing.T) {
 	if len(raw) != 4 {
 		t.Fatalf("got %d members, want 4: %s", len(raw), body)
 	}
-	wantKeys := []string{"authority", "incarnation", "meta", "node_id", "status"}
+	wantKeys := []string{"authority", "incarnation", "meta", "name", "node_id", "status", "tags"}
 	for _, m := range raw {
 		var keys []string
 		for k := range m {
@@ -113,15 +117,18 @@ func TestMembersJSONShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Member{
-		{NodeID: "a", Authority: "127.0.0.1:7001", Status: "up", Incarnation: 1, Meta: "role=web"},
-		{NodeID: "b", Authority: "127.0.0.1:7002", Status: "suspect", Incarnation: 3},
-		{NodeID: "c", Authority: "127.0.0.1:7003", Status: "removed", Incarnation: 1},
-		{NodeID: "d", Authority: "127.0.0.1:7004", Status: "dead", Incarnation: 2},
+		{NodeID: "0a0a", Name: "a", Authority: "127.0.0.1:7001", Status: "up", Incarnation: 1,
+			Tags: map[string]string{"role": "web", "zone": "eu-1"}, Meta: "name=a&role=web&zone=eu-1"},
+		{NodeID: "0b0b", Name: "b", Authority: "127.0.0.1:7002", Status: "suspect", Incarnation: 3,
+			Tags: map[string]string{"role": "db"}, Meta: "name=b&role=db"},
+		{NodeID: "c", Authority: "127.0.0.1:7003", Status: "removed", Incarnation: 1, Tags: map[string]string{}, Meta: "free form"},
+		{NodeID: "0d0d", Name: "d", Authority: "127.0.0.1:7004", Status: "dead", Incarnation: 2, Tags: map[string]string{}, Meta: "name=d"},
 	}
-	for i := range want {
-		if members[i] != want[i] {
-			t.Errorf("member %d = %+v, want %+v", i, members[i], want[i])
-		}
+	if !reflect.DeepEqual(members, want) {
+		t.Errorf("members =\n%+v\nwant\n%+v", members, want)
+	}
+	if !strings.Contains(body, `"tags":{}`) {
+		t.Errorf("a member without tags has no \"tags\":{} (null?): %s", body)
 	}
 
 	code, _, body = get(t, srv.URL, "/v1/self")
@@ -129,7 +136,7 @@ func TestMembersJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &self); err != nil || code != http.StatusOK {
 		t.Fatalf("GET /v1/self = %d %s (%v)", code, body, err)
 	}
-	if self != want[0] {
+	if !reflect.DeepEqual(self, want[0]) {
 		t.Errorf("self = %+v, want %+v", self, want[0])
 	}
 
@@ -213,27 +220,184 @@ func TestLivePage(t *testing.T) {
 func TestMembersCommandTable(t *testing.T) {
 	srv := httptest.NewServer(newHandler(newFakeSource(), nil))
 	defer srv.Close()
-	var stdout, stderr bytes.Buffer
 	addr := strings.TrimPrefix(srv.URL, "http://")
-	if code := run(context.Background(), []string{"members", "--http", addr}, &stdout, &stderr, nil); code != exitOK {
-		t.Fatalf("members = %d: %s", code, stderr.String())
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"all", nil, "" +
+			"Name  Address         Status   Tags\n" +
+			"a     127.0.0.1:7001  up       role=web,zone=eu-1\n" +
+			"b     127.0.0.1:7002  suspect  role=db\n" +
+			"c     127.0.0.1:7003  removed  \n" +
+			"d     127.0.0.1:7004  dead     \n"},
+		{"detailed", []string{"--detailed"}, "" +
+			"Name  Node  Address         Status   Incarnation  Tags                Meta\n" +
+			"a     0a0a  127.0.0.1:7001  up       1            role=web,zone=eu-1  name=a&role=web&zone=eu-1\n" +
+			"b     0b0b  127.0.0.1:7002  suspect  3            role=db             name=b&role=db\n" +
+			"c     c     127.0.0.1:7003  removed  1                                free form\n" +
+			"d     0d0d  127.0.0.1:7004  dead     2                                name=d\n"},
+		{"status dead", []string{"--status", "dead"}, "" +
+			"Name  Address         Status  Tags\n" +
+			"d     127.0.0.1:7004  dead    \n"},
+		{"serf's alive is up", []string{"-status", "alive"}, "" +
+			"Name  Address         Status  Tags\n" +
+			"a     127.0.0.1:7001  up      role=web,zone=eu-1\n"},
+		{"serf's failed and left", []string{"-status", "failed,left"}, "" +
+			"Name  Address         Status   Tags\n" +
+			"c     127.0.0.1:7003  removed  \n" +
+			"d     127.0.0.1:7004  dead     \n"},
+		{"none in the status", []string{"-status", "joining"}, "Name  Address  Status  Tags\n"},
 	}
-	want := "" +
-		"Node  Address         Status   Incarnation  Meta\n" +
-		"a     127.0.0.1:7001  up       1            role=web\n" +
-		"b     127.0.0.1:7002  suspect  3            \n" +
-		"c     127.0.0.1:7003  removed  1            \n" +
-		"d     127.0.0.1:7004  dead     2            \n"
-	if stdout.String() != want {
-		t.Errorf("members printed:\n%s\nwant:\n%s", stdout.String(), want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"members", "--http", addr}, tt.args...)
+			if code := run(context.Background(), args, &stdout, &stderr, nil); code != exitOK {
+				t.Fatalf("%q = %d: %s", args, code, stderr.String())
+			}
+			if stdout.String() != tt.want {
+				t.Errorf("%q printed:\n%s\nwant:\n%s", args, stdout.String(), tt.want)
+			}
+		})
 	}
+}
 
-	stdout.Reset()
-	if code := run(context.Background(), []string{"members", "--http", addr, "--status", "dead"}, &stdout, &stderr, nil); code != exitOK {
-		t.Fatalf("members --status dead = %d: %s", code, stderr.String())
+func TestMembersCommandJSON(t *testing.T) {
+	srv := httptest.NewServer(newHandler(newFakeSource(), nil))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"members", "--http", addr, "-format", "json", "-status", "up,suspect"}, &stdout, &stderr, nil); code != exitOK {
+		t.Fatalf("members -format json = %d: %s", code, stderr.String())
 	}
-	if got := stdout.String(); !strings.Contains(got, "127.0.0.1:7004") || strings.Contains(got, "127.0.0.1:7001") {
-		t.Errorf("members --status dead printed:\n%s", got)
+	var got []Member
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("members -format json printed no JSON: %v\n%s", err, stdout.String())
+	}
+	want := []Member{
+		{NodeID: "0a0a", Name: "a", Authority: "127.0.0.1:7001", Status: "up", Incarnation: 1,
+			Tags: map[string]string{"role": "web", "zone": "eu-1"}, Meta: "name=a&role=web&zone=eu-1"},
+		{NodeID: "0b0b", Name: "b", Authority: "127.0.0.1:7002", Status: "suspect", Incarnation: 3,
+			Tags: map[string]string{"role": "db"}, Meta: "name=b&role=db"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("members -format json =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestMembersStatusQuery checks that /v1/members honours ?status= and
+// refuses, with 400, what it cannot honour.
+func TestMembersStatusQuery(t *testing.T) {
+	srv := httptest.NewServer(newHandler(newFakeSource(), nil))
+	defer srv.Close()
+	for _, tt := range []struct {
+		query string
+		code  int
+		want  []string // authorities, or the error's text
+	}{
+		{"", 200, []string{"127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003", "127.0.0.1:7004"}},
+		{"?status=up", 200, []string{"127.0.0.1:7001"}},
+		{"?status=alive", 200, []string{"127.0.0.1:7001"}},
+		{"?status=dead,removed", 200, []string{"127.0.0.1:7003", "127.0.0.1:7004"}},
+		{"?status=dead&status=suspect", 200, []string{"127.0.0.1:7002", "127.0.0.1:7004"}},
+		{"?status=leaving", 200, []string{}},
+		{"?status=gone", 400, []string{`unknown status "gone"`}},
+		{"?status=", 400, []string{"empty status"}},
+		{"?status=up,", 400, []string{`unknown status ""`}},
+		{"?state=up", 400, []string{`unknown parameter "state"`}},
+	} {
+		code, _, body := get(t, srv.URL, "/v1/members"+tt.query)
+		if code != tt.code {
+			t.Errorf("GET /v1/members%s = %d %q, want %d", tt.query, code, body, tt.code)
+			continue
+		}
+		if code != 200 {
+			if !strings.Contains(body, tt.want[0]) {
+				t.Errorf("GET /v1/members%s = %q, want it to say %q", tt.query, body, tt.want[0])
+			}
+			continue
+		}
+		var ms []Member
+		if err := json.Unmarshal([]byte(body), &ms); err != nil {
+			t.Fatalf("GET /v1/members%s: %v: %s", tt.query, err, body)
+		}
+		got := []string{}
+		for _, m := range ms {
+			got = append(got, m.Authority)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("GET /v1/members%s = %q, want %q", tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestMembersCommandEscapesControlCharacters feeds the members command
+// records whose node ID, name, address, tags and metadata hold terminal
+// escapes, and checks that none reaches the terminal.
+func TestMembersCommandEscapesControlCharacters(t *testing.T) {
+	src := newFakeSource()
+	src.members = []core.NodeRecord{{
+		NodeID:    "evil\x1b]0;owned\x07",
+		Authority: "127.0.0.1:7009\x1b[2J",
+		Status:    core.StatusUp, Incarnation: 1,
+		Meta: encodeNodeMeta("x\x1b[31mred\u202e", map[string]string{"k": "v\u009b1m\tz\\"}),
+	}, {
+		NodeID: "raw", Authority: "127.0.0.1:7010", Status: core.StatusUp, Incarnation: 1,
+		Meta: []byte("\xff\x1b[H"), // JSON carries \xff as U+FFFD
+	}}
+	srv := httptest.NewServer(newHandler(src, nil))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, detailed := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		args := []string{"members", "--http", addr}
+		if detailed {
+			args = append(args, "--detailed")
+		}
+		if code := run(context.Background(), args, &stdout, &stderr, nil); code != exitOK {
+			t.Fatalf("%q = %d: %s", args, code, stderr.String())
+		}
+		out := stdout.String()
+		for _, r := range out {
+			if r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) {
+				t.Errorf("%q printed the control character %U:\n%q", args, r, out)
+			}
+		}
+		for _, want := range []string{`x\x1b[31mred\u202e`, `127.0.0.1:7009\x1b[2J`, `k=v\u009b1m\x09z\\`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%q printed %q, want it to hold %q", args, out, want)
+			}
+		}
+		if detailed {
+			for _, want := range []string{`evil\x1b]0;owned\x07`, "\ufffd" + `\x1b[H`} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%q printed %q, want it to hold %q", args, out, want)
+				}
+			}
+		}
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"web-1", "web-1"},
+		{"café ☃ 日本", "café ☃ 日本"},
+		{"a\x1b[31mb", `a\x1b[31mb`},
+		{"tab\there", `tab\x09here`},
+		{"del\x7f", `del\x7f`},
+		{"c1\u009b", `c1\u009b`},
+		{"bidi\u202egnp.exe", `bidi\u202egnp.exe`},
+		{"zero\u200bwidth", `zero\u200bwidth`},
+		{"tag\U000E0041", `tag\U000e0041`},
+		{"bad\xffbyte", `bad\xffbyte`},
+		{`back\slash`, `back\\slash`},
+		{"", ""},
+	} {
+		if got := printable(tt.in); got != tt.want {
+			t.Errorf("printable(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 

@@ -1,22 +1,65 @@
 // Command hearsay runs a hearsay agent and talks to one.
 //
-//	hearsay agent --name N --bind HOST:PORT [--join HOST:PORT[,...]] [--http HOST:PORT] [--label L] [--preset lan|wan|local]
-//	              [--keyring FILE [--keyring-plaintext refuse|accept|send]]
-//	hearsay members [--http HOST:PORT]
+//	hearsay agent --name NAME --bind IP:PORT [--advertise IP[:PORT]] [--join HOST:PORT[,...]]
+//	              [--tag KEY=VALUE ...] [--http HOST:PORT] [--http-max-conns N] [--label L]
+//	              [--preset lan|wan|local] [--keyring FILE [--keyring-plaintext refuse|accept|send]]
+//	              [--log-level debug|info|warn|error] [--leave-timeout D] [--pprof]
+//	hearsay members [--http HOST:PORT] [--status STATUS[,...]] [--format table|json] [--detailed]
+//	hearsay keygen
+//	hearsay version
 //
 // The agent runs one long-lived member of a cluster over UDP and serves its
 // view over HTTP. SIGINT or SIGTERM makes it leave the cluster gracefully and
 // exit 0. SIGHUP makes it reload its --keyring file (see Key rotation).
-// members prints an agent's view as a table, like serf members.
+// members prints an agent's view like serf members; keygen prints a new
+// key for a keyring file; version prints the version, the source revision
+// and the Go release.
 //
-// HTTP API:
+// # Names, instances and tags
+//
+// Each start of the agent is a new instance of its node with a fresh node
+// ID (16 hex digits, random), so nothing a previous life sent can be taken
+// for the running one. --name is for people: it travels in the node's
+// metadata together with the --tag pairs, URL-encoded with the keys in
+// order (name=web-1&role=db&zone=eu-1); members, /v1/members and the live
+// page show the name and the tags. The encoding must fit the preset's
+// MaxMetadataBytes (512 bytes): a longer --name or more --tag bytes are a
+// usage error. A tag key is ASCII letters, digits and . _ - : /; the name
+// and values are UTF-8 without control characters. Metadata of nodes that
+// are not agents is shown raw.
+//
+// # Addresses
+//
+// --bind is the IP:PORT the agent listens on. Other nodes reach it there,
+// unless --advertise says otherwise (NAT, containers): then --bind may be
+// the wildcard 0.0.0.0:PORT or [::]:PORT, and --advertise IP takes --bind's
+// port unless it gives one.
+//
+// # Failures
+//
+// Exit codes: 0 success, 1 a runtime failure, 2 a usage error (bad flags,
+// a value over a limit, a keyring file that fails its checks).
+//
+// If another instance claims the agent's address with a newer record (a
+// restart elsewhere of the same node, or a forgery in an open cluster)
+// after the agent's claim window, the agent's node gives the address up
+// and stops. The agent then logs an ERROR line that names the conflict,
+// /healthz answers 503 "stopped", and it exits 1, for a supervisor to
+// restart it.
+//
+// # HTTP API
 //
 //	GET /v1/members  JSON array, one object per record the node holds, Dead and
 //	                 Removed tombstones included, sorted by authority:
-//	                 {"node_id","authority","status","incarnation","meta"};
+//	                 {"node_id","name","authority","status","incarnation","tags","meta"};
 //	                 status is the lower-case name ("up", "suspect", "dead", ...),
-//	                 meta the metadata as a string
-//	GET /v1/self     this node's record, same shape
+//	                 name and tags come from the metadata (empty for a node that
+//	                 is not an agent; tags is {} then), meta is the metadata as a
+//	                 string. ?status=up,suspect keeps only those statuses (serf's
+//	                 alive, left and failed are accepted for up, removed and
+//	                 dead); an unknown status or parameter is refused with 400
+//	GET /v1/self     this node's record, same shape; status "stopped" once the
+//	                 node has stopped
 //	GET /v1/events   Server-Sent Events, one message per change as it happens:
 //	                 "member" for a member's status change (JSON: kind — join, up,
 //	                 suspect, leaving, left, dead, update or conflict — from, to,
@@ -24,7 +67,8 @@
 //	                 number of events this client missed (it read too slowly);
 //	                 "shutdown" when the agent stops. Last-Event-ID resumes a
 //	                 stream; ?history=1 first replays the last 256 events
-//	GET /healthz     200 "ok", or 503 with the status once this node is a tombstone
+//	GET /healthz     200 "ok", or 503 with the status once this node is a
+//	                 tombstone or has stopped
 //	GET /metrics     Prometheus text: hearsay_members{status}, messages and bytes
 //	                 sent/received, hearsay_dropped_total{reason}, suspicions
 //	                 raised and refuted, tick lag (total and largest),
@@ -32,7 +76,10 @@
 //	GET /            a live page of the cluster (embedded; refreshes every second)
 //	GET /debug/pprof/ Go's runtime profiles (net/http/pprof), only with --pprof
 //
-// Exit codes: 0 success, 1 a runtime failure, 2 a usage error (bad flags).
+// The server closes connections idle for 30 s, requests whose headers take
+// over 5 s or whose reading takes over 10 s, and responses that take over
+// 10 s to write (long-lived streams excepted), and serves at most
+// --http-max-conns (128) connections at once; more wait to be accepted.
 //
 // # Key rotation
 //
@@ -114,7 +161,9 @@ const usage = `usage: hearsay <command> [flags]
 
 commands:
   agent     run one long-lived cluster member with an HTTP API
-  members   print the members an agent knows, as a table
+  members   print the members an agent knows
+  keygen    print a new key for a --keyring file
+  version   print the version
 
 Run "hearsay <command> -h" for the flags of a command.
 `
@@ -134,6 +183,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-
 			return usageExit(err, stderr)
 		}
 		if err := runAgent(ctx, opts, stdout, stderr, reload, onAgentReady); err != nil {
+			var ue *usageError
+			if errors.As(err, &ue) {
+				return usageExit(err, stderr)
+			}
 			fmt.Fprintf(stderr, "hearsay agent: %v\n", err)
 			return exitFailure
 		}
@@ -147,6 +200,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-
 			fmt.Fprintf(stderr, "hearsay members: %v\n", err)
 			return exitFailure
 		}
+		return exitOK
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "hearsay: version takes no arguments\n")
+			return exitUsage
+		}
+		fmt.Fprintln(stdout, versionText())
 		return exitOK
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -32,7 +34,12 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"missing bind", []string{"agent", "--name", "a"}, "--bind is required"},
 		{"bind without port", []string{"agent", "--name", "a", "--bind", "127.0.0.1"}, `--bind "127.0.0.1": want HOST:PORT`},
 		{"bind hostname", []string{"agent", "--name", "a", "--bind", "localhost:7946"}, "must be an IP address"},
-		{"bind unspecified", []string{"agent", "--name", "a", "--bind", "0.0.0.0:7946"}, "not 0.0.0.0"},
+		{"bind unspecified", []string{"agent", "--name", "a", "--bind", "0.0.0.0:7946"}, "other nodes cannot reach 0.0.0.0; bind to their address, or give --advertise"},
+		{"bind unspecified v6", []string{"agent", "--name", "a", "--bind", "[::]:7946"}, "give --advertise"},
+		{"advertise unspecified", []string{"agent", "--name", "a", "--bind", "0.0.0.0:7946", "--advertise", "0.0.0.0:7946"}, "other nodes cannot reach 0.0.0.0"},
+		{"advertise hostname", []string{"agent", "--name", "a", "--bind", "0.0.0.0:7946", "--advertise", "example.com:7946"}, "want IP or IP:PORT"},
+		{"advertise port 0", []string{"agent", "--name", "a", "--bind", "0.0.0.0:7946", "--advertise", "127.0.0.2:0"}, "the port must not be 0"},
+		{"advertise no port, random bind port", []string{"agent", "--name", "a", "--bind", "0.0.0.0:0", "--advertise", "127.0.0.2"}, "give --advertise a port"},
 		{"bind bad port", []string{"agent", "--name", "a", "--bind", "127.0.0.1:99999"}, `bad port "99999"`},
 		{"join bad", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--join", "127.0.0.1:7947,nope"}, `--join "nope"`},
 		{"join port 0", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--join", "127.0.0.1:0"}, `bad port "0"`},
@@ -43,7 +50,28 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"plaintext without keyring", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--keyring-plaintext", "accept"}, "--keyring-plaintext needs --keyring"},
 		{"plaintext refuse without keyring", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--keyring-plaintext", "refuse"}, "--keyring-plaintext needs --keyring"},
 		{"plaintext bad value", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--keyring-plaintext", "maybe"}, "--keyring-plaintext must be refuse, accept or send"},
+		{"tag without value", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--tag", "role"}, `want key=value, got "role"`},
+		{"tag reserved key", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--tag", "name=b"}, `the key "name" is reserved for --name`},
+		{"tag bad key", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--tag", "ro le=x"}, "only ASCII letters, digits"},
+		{"tag twice", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--tag", "r=1", "--tag", "r=2"}, `tag "r" given twice`},
+		{"tag control character", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--tag", "r=\x1b[31m"}, "control character U+001B"},
+		{"name control character", []string{"agent", "--name", "a\x1b[2J", "--bind", "127.0.0.1:7946"}, "control character U+001B"},
+		{"name bidi override", []string{"agent", "--name", "a\u202eb", "--bind", "127.0.0.1:7946"}, "control character U+202E"},
+		{"name not UTF-8", []string{"agent", "--name", "a\xff", "--bind", "127.0.0.1:7946"}, "not valid UTF-8"},
+		{"metadata over the limit", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--tag", "blob=" + strings.Repeat("x", 600)},
+			"--name and --tag take 612 bytes of metadata (URL-encoded), over the limit of 512"},
+		{"name over the limit", []string{"agent", "--name", strings.Repeat("n", 10000), "--bind", "127.0.0.1:7946"},
+			"--name and --tag take 10005 bytes of metadata (URL-encoded), over the limit of 512"},
+		{"label over the limit", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--label", strings.Repeat("l", 256)},
+			"--label is 256 bytes, over the limit of 255"},
+		{"bad log level", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--log-level", "loud"}, "--log-level must be debug, info, warn or error"},
+		{"http max conns 0", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--http-max-conns", "0"}, "--http-max-conns must be >= 1"},
+		{"meta is gone", []string{"agent", "--name", "a", "--bind", "127.0.0.1:7946", "--meta", "x"}, "flag provided but not defined: -meta"},
 		{"members bad http", []string{"members", "--http", "nowhere"}, `--http "nowhere"`},
+		{"members unknown status", []string{"members", "--status", "alive,gone"}, `--status: unknown status "gone"`},
+		{"members bad format", []string{"members", "--format", "xml"}, "--format must be table or json"},
+		{"keygen argument", []string{"keygen", "x"}, `unexpected argument "x"`},
+		{"version argument", []string{"version", "x"}, "version takes no arguments"},
 		{"members stray", []string{"members", "x"}, `unexpected argument "x"`},
 	}
 	for _, tt := range tests {
@@ -61,7 +89,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestHelpExits0(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"agent", "-h"}, {"members", "--help"}} {
+	for _, args := range [][]string{{"help"}, {"agent", "-h"}, {"members", "--help"}, {"keygen", "-h"}, {"version"}, {"--version"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr, nil); code != exitOK {
 			t.Errorf("run(%q) = %d, want 0", args, code)
@@ -86,5 +114,50 @@ func TestParseAgentFlags(t *testing.T) {
 	}
 	if o.name != "n1" || o.bind != "198.18.0.1:7946" || o.http != "198.18.0.1:8946" || o.label != "prod" || o.preset != "local" {
 		t.Errorf("options = %+v", o)
+	}
+}
+
+func TestParseAgentFlagsAdvertiseAndTags(t *testing.T) {
+	for _, tt := range []struct {
+		args          []string
+		wantAdvertise string
+	}{
+		{[]string{"--bind", "0.0.0.0:7946", "--advertise", "198.18.0.9"}, "198.18.0.9:7946"},
+		{[]string{"--bind", "0.0.0.0:0", "--advertise", "198.18.0.9:17946"}, "198.18.0.9:17946"},
+		{[]string{"--bind", "[::]:7946", "--advertise", "[2001:db8::1]"}, "[2001:db8::1]:7946"},
+		{[]string{"--bind", "198.18.0.1:7946"}, ""},
+	} {
+		var stderr bytes.Buffer
+		args := append([]string{"--name", "web 1", "--tag", "role=db", "--tag", "zone=eu/west 1", "--log-level", "debug"}, tt.args...)
+		o, err := parseAgentFlags(args, &stderr)
+		if err != nil {
+			t.Fatalf("parseAgentFlags(%q): %v (%s)", args, err, stderr.String())
+		}
+		if o.advertise != tt.wantAdvertise {
+			t.Errorf("parseAgentFlags(%q): advertise %q, want %q", args, o.advertise, tt.wantAdvertise)
+		}
+		if got, want := string(o.meta), "name=web+1&role=db&zone=eu%2Fwest+1"; got != want {
+			t.Errorf("metadata %q, want %q", got, want)
+		}
+		if o.logLevel != slog.LevelDebug {
+			t.Errorf("log level %v, want debug", o.logLevel)
+		}
+	}
+}
+
+func TestNodeMetaRoundTrip(t *testing.T) {
+	tags := map[string]string{"role": "db", "zone": "eu/west 1", "empty": "", "app.example.com/tier": "a=b&c"}
+	meta := encodeNodeMeta("web 1 ☃", tags)
+	name, got, ok := decodeNodeMeta(meta)
+	if !ok || name != "web 1 ☃" || !maps.Equal(got, tags) {
+		t.Fatalf("decodeNodeMeta(%q) = %q, %v, %v; want the name and %v", meta, name, got, ok, tags)
+	}
+	for _, raw := range []string{"free form", "a=1&a=2", "%zz", "k=\xff", "bad key=1"} {
+		if name, tags, ok := decodeNodeMeta([]byte(raw)); ok || name != "" || len(tags) != 0 || tags == nil {
+			t.Errorf("decodeNodeMeta(%q) = %q, %v, %v; want another format: no name, no tags", raw, name, tags, ok)
+		}
+	}
+	if name, tags, ok := decodeNodeMeta(nil); !ok || name != "" || len(tags) != 0 {
+		t.Errorf("decodeNodeMeta(nil) = %q, %v, %v; want empty and ok", name, tags, ok)
 	}
 }

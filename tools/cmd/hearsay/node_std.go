@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/hearsay-go/hearsay/core"
 	"github.com/hearsay-go/hearsay/std"
@@ -14,49 +16,97 @@ type stdNode struct {
 	*std.Node
 	logged chan struct{} // closed when the event logger has exited
 	events *eventHub     // /v1/events, fed by the event logger
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when the node gave its address up
+	stopErr  error         // why; written before stopped is closed
 }
 
 var _ agentNode = (*stdNode)(nil)
 
-// startNode starts the std node the agent serves, from its options.
+// startNode starts the std node the agent serves, from its options, as a
+// new instance (see instance.go).
 func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentNode, error) {
+	id, err := newInstanceID()
+	if err != nil {
+		return nil, err
+	}
 	cfg := std.DefaultConfig()
 	cfg.Core = presets[o.preset]()
-	cfg.Core.NodeID = o.name
-	cfg.Core.Meta = []byte(o.meta)
+	cfg.Core.NodeID = id
+	cfg.Core.Meta = o.meta
 	cfg.Transport.BindAddr = o.bind
+	cfg.Transport.AdvertiseAddr = o.advertise
 	cfg.Transport.Label = o.label
 	cfg.Transport.Keyring = o.keyring
 	cfg.Seeds = o.join
 	cfg.Logger = logger
 	n, err := std.Start(ctx, cfg)
+	if errors.Is(err, core.ErrInvalidConfig) {
+		// Everything in the config comes from the command line.
+		return nil, usagef("agent: %v", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	s := &stdNode{Node: n, logged: make(chan struct{}), events: newEventHub()}
+	s := &stdNode{Node: n, logged: make(chan struct{}), events: newEventHub(), stopped: make(chan struct{})}
 	events, _ := n.Subscribe() // Close ends the subscription
-	go s.logEvents(events, logger)
+	go s.logEvents(events, n.LocalNode(), logger)
 	return s, nil
 }
 
 // logEvents logs member and topology events, and hands them to /v1/events,
-// until the subscription closes (at Close).
-func (s *stdNode) logEvents(events <-chan core.Event, logger *slog.Logger) {
+// until the subscription closes (at Close); it stops the agent when self,
+// this node, lost its address to another instance.
+func (s *stdNode) logEvents(events <-chan core.Event, self core.NodeRecord, logger *slog.Logger) {
 	defer close(s.logged)
 	for e := range events {
 		s.events.Publish(e)
 		switch {
+		case e.Member != nil && e.Member.Conflict:
+			r := e.Member.Record
+			name, _, _ := decodeNodeMeta(r.Meta)
+			if r.Authority == self.Authority && r.NodeID == self.NodeID {
+				s.stop(fmt.Errorf("another instance claims this node's address %s with a newer record (incarnation above %d); this instance gave the address up and stopped",
+					r.Authority, r.Incarnation))
+				continue
+			}
+			logger.Warn("conflict: two instances claim one address; this one lost", "name", name, "node", r.NodeID,
+				"authority", r.Authority, "incarnation", r.Incarnation)
 		case e.Member != nil:
 			from := "new"
 			if e.Member.From != 0 {
 				from = e.Member.From.String()
 			}
-			logger.Info("member", "node", e.Member.Record.NodeID, "authority", e.Member.Record.Authority,
-				"from", from, "to", e.Member.To.String(), "incarnation", e.Member.Record.Incarnation)
+			r := e.Member.Record
+			name, _, _ := decodeNodeMeta(r.Meta)
+			logger.Info("member", "name", name, "node", r.NodeID, "authority", r.Authority,
+				"from", from, "to", e.Member.To.String(), "incarnation", r.Incarnation)
 		case e.Topology != nil:
 			logger.Info("topology", "members", len(e.Topology.Members), "joined", e.Topology.Joined,
 				"left", e.Topology.Left, "dead", e.Topology.Dead, "hash", fmt.Sprintf("%016x", e.Topology.Hash))
 		}
+	}
+}
+
+// stop records why the node stopped on its own and closes stopped (once).
+func (s *stdNode) stop(reason error) {
+	s.stopOnce.Do(func() {
+		s.stopErr = reason
+		close(s.stopped)
+	})
+}
+
+// Stopped is closed when the node gave its address up to another instance.
+func (s *stdNode) Stopped() <-chan struct{} { return s.stopped }
+
+// StopReason says why the node stopped, once Stopped is closed.
+func (s *stdNode) StopReason() error {
+	select {
+	case <-s.stopped:
+		return s.stopErr
+	default:
+		return nil
 	}
 }
 

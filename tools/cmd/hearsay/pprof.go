@@ -14,9 +14,10 @@ func withPprof(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	// A profile or a trace takes ?seconds= (30 by default) to answer.
+	mux.Handle("GET /debug/pprof/profile", longLived(http.HandlerFunc(pprof.Profile)))
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.Handle("GET /debug/pprof/trace", longLived(http.HandlerFunc(pprof.Trace)))
 	mux.Handle("/", api)
 	return mux
 }
