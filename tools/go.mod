@@ -8,6 +8,7 @@ require (
 	github.com/hearsay-go/hearsay/core v0.0.0
 	github.com/hearsay-go/hearsay/std v0.0.0
 	github.com/prometheus/client_golang v1.25.0
+	github.com/shamaton/msgpack/v2 v2.4.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.49.0
@@ -29,7 +30,6 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/sean-/seed v0.0.0-20170313163322-e2103e2c3529 // indirect
-	github.com/shamaton/msgpack/v2 v2.4.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 

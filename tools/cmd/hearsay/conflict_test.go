@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hearsay-go/hearsay/core"
-	"github.com/hearsay-go/hearsay/std"
 )
 
 // TestAgentStopsOnConflict forges, from a socket that is no member, a
@@ -44,11 +43,7 @@ forge:
 		self := a.node.LocalNode()
 		m := core.Message{Kind: core.MessageGossip, From: forger.LocalAddr().String(), FromID: "forger",
 			Entries: []core.NodeRecord{{NodeID: "forged", Authority: a.gossip, Status: core.StatusUp, Incarnation: self.Incarnation + 1}}}
-		b, err := std.EncodeEnvelope("conflict-test", m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := forger.WriteToUDP(b, to); err != nil {
+		if _, err := forger.WriteToUDP(forgeDatagram(t, "conflict-test", m), to); err != nil {
 			t.Fatal(err)
 		}
 		select {

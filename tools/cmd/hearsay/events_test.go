@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -170,15 +171,15 @@ func TestEventsStream(t *testing.T) {
 		hub.Publish(e)
 	}
 	want := []EventMessage{
-		{Kind: "join", From: "", To: "up", Time: t0, Member: Member{NodeID: "b", Authority: "127.0.0.1:7002", Status: "up", Incarnation: 1, Meta: "role=b"}},
-		{Kind: "suspect", From: "up", To: "suspect", Time: t0.Add(time.Second), Member: Member{NodeID: "b", Authority: "127.0.0.1:7002", Status: "suspect", Incarnation: 1, Meta: "role=b"}},
-		{Kind: "dead", From: "suspect", To: "dead", Time: t0.Add(2 * time.Second), Member: Member{NodeID: "b", Authority: "127.0.0.1:7002", Status: "dead", Incarnation: 1, Meta: "role=b"}},
-		{Kind: "left", From: "up", To: "removed", Time: t0.Add(3 * time.Second), Member: Member{NodeID: "c", Authority: "127.0.0.1:7003", Status: "removed", Incarnation: 4, Meta: "role=c"}},
+		{Kind: "join", From: "", To: "up", Time: t0, Member: Member{NodeID: "b", Authority: "127.0.0.1:7002", Status: "up", Incarnation: 1, Tags: map[string]string{"role": "b"}, Meta: "role=b"}},
+		{Kind: "suspect", From: "up", To: "suspect", Time: t0.Add(time.Second), Member: Member{NodeID: "b", Authority: "127.0.0.1:7002", Status: "suspect", Incarnation: 1, Tags: map[string]string{"role": "b"}, Meta: "role=b"}},
+		{Kind: "dead", From: "suspect", To: "dead", Time: t0.Add(2 * time.Second), Member: Member{NodeID: "b", Authority: "127.0.0.1:7002", Status: "dead", Incarnation: 1, Tags: map[string]string{"role": "b"}, Meta: "role=b"}},
+		{Kind: "left", From: "up", To: "removed", Time: t0.Add(3 * time.Second), Member: Member{NodeID: "c", Authority: "127.0.0.1:7003", Status: "removed", Incarnation: 4, Tags: map[string]string{"role": "c"}, Meta: "role=c"}},
 	}
 	var ids []string
 	for i, w := range want {
 		m := live.next(t, 5*time.Second)
-		if got := m.member(t); !got.Time.Equal(w.Time) || got.Kind != w.Kind || got.From != w.From || got.To != w.To || got.Member != w.Member {
+		if got := m.member(t); !got.Time.Equal(w.Time) || got.Kind != w.Kind || got.From != w.From || got.To != w.To || !reflect.DeepEqual(got.Member, w.Member) {
 			t.Errorf("event %d = %+v, want %+v", i, got, w)
 		}
 		if !strings.HasPrefix(m.ID, hub.instance+"-") {
@@ -332,9 +333,9 @@ func TestAgentEvents(t *testing.T) {
 	for !upSeen["b"] || !upSeen["c"] {
 		e := fromA.next(t, 10*time.Second).member(t)
 		if e.Authority == agents[1].gossip || e.Authority == c.gossip {
-			upSeen[e.NodeID] = upSeen[e.NodeID] || e.To == "up"
+			upSeen[e.Name] = upSeen[e.Name] || e.To == "up"
 		}
-		if e.Time.IsZero() || e.Meta != "role="+e.NodeID {
+		if e.Time.IsZero() || e.Tags["role"] != e.Name {
 			t.Errorf("event %+v: no time, or not the member's metadata", e)
 		}
 	}

@@ -185,3 +185,21 @@ func TestAgentHTTPMaxConns(t *testing.T) {
 		return resp.StatusCode == 200 && strings.TrimSpace(string(body)) == "ok", resp.Status
 	})
 }
+
+// TestHTTPProfileOutlastsWriteTimeout checks that under --pprof a CPU
+// profile longer than the write timeout is served, not refused or cut.
+func TestHTTPProfileOutlastsWriteTimeout(t *testing.T) {
+	l := defaultHTTPLimits
+	l.WriteTimeout = 100 * time.Millisecond
+	addr := serveLimited(t, withPprof(newHandler(newFakeSource(), nil)), l)
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get("http://" + addr + "/debug/pprof/profile?seconds=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || len(body) == 0 {
+		t.Fatalf("GET /debug/pprof/profile?seconds=1 = %s, %d bytes, %v; want a profile", resp.Status, len(body), err)
+	}
+}

@@ -30,7 +30,7 @@ func TestPprofIsOptIn(t *testing.T) {
 	if code, _, body := get(t, with.URL, "/debug/pprof/cmdline"); code != 200 || body == "" {
 		t.Errorf("with --pprof: GET /debug/pprof/cmdline = %d %q", code, body)
 	}
-	if code, _, body := get(t, with.URL, "/v1/self"); code != 200 || !strings.Contains(body, `"node_id":"a"`) {
+	if code, _, body := get(t, with.URL, "/v1/self"); code != 200 || !strings.Contains(body, `"name":"a"`) {
 		t.Errorf("with --pprof: GET /v1/self = %d %s", code, body)
 	}
 	if code, _, _ := get(t, without.URL, "/debug/pprof/"); code != 404 {
