@@ -1,8 +1,9 @@
 // Command hearsay-bench runs hearsay and hashicorp/memberlist side by side
 // and prints one table with both and the ratio hearsay/memberlist per figure.
 //
-// Both libraries run in this one process, every member on 127.0.0.1, one
-// library after the other with the same N, alternating which goes first.
+// By default both libraries run in this one process, every member on
+// 127.0.0.1, one library after the other with the same N, alternating which
+// goes first.
 // In-process for both, because then both share the same Go scheduler, the same
 // loopback and the same two cores, and the process's CPU time during each
 // library's quiet window is that library's alone.
@@ -12,6 +13,13 @@
 //	go run ./tools/cmd/hearsay-bench            # full run: N=8,32,64, both settings
 //	go run ./tools/cmd/hearsay-bench -quick     # under two minutes
 //	go run ./tools/cmd/hearsay-bench -n 16 -quiet 30s -json
+//	go run ./tools/cmd/hearsay-bench -procs     # every member its own process
+//
+// With -procs every member is an agent process instead: the hearsay agent
+// (tools/cmd/hearsay) against tools/cmd/memberlist-agent, both on their LAN
+// presets, built from this checkout with go build unless -hearsay-bin and
+// -memberlist-bin name the binaries. CPU and memory are then read per
+// process from /proc, and views and counters over each agent's HTTP API.
 //
 // See BENCHMARKS.md at the repository root for what each figure means and the
 // settings both sides run with.
@@ -45,8 +53,15 @@ func main() {
 	}
 }
 
-// libraries are the two sides, memberlist first in the list.
-func libraries() []bench.Library {
+// libraries are the two sides, memberlist first in the list: in this
+// process, or, with agents, as agent processes.
+func libraries(agents *agentBinaries) []bench.Library {
+	if agents != nil {
+		return []bench.Library{
+			{Name: "memberlist", New: bench.MemberlistAgents(agents.memberlist, agents.pprof)},
+			{Name: "hearsay", New: bench.HearsayAgents(agents.hearsay, agents.pprof)},
+		}
+	}
 	return []bench.Library{
 		{Name: "memberlist", New: bench.NewMemberlist},
 		{Name: "hearsay", New: bench.NewHearsay},
@@ -81,6 +96,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		eqDgram  = fs.Int("eq-datagram", eq.Datagram, "equal timing: largest UDP payload (memberlist UDPBufferSize, hearsay datagram budget)")
 		render   = fs.String("render", "", "print a report saved with -json (as text, or -md) instead of running")
 		profDir  = fs.String("profile-dir", "", "write a CPU profile of every quiet window and a heap profile after it into this directory (go tool pprof); skews the CPU figure")
+		procs    = fs.Bool("procs", false, "every member its own process: the hearsay agent against tools/cmd/memberlist-agent, LAN presets only")
+		hsBin    = fs.String("hearsay-bin", "", "-procs: the hearsay agent's binary (default: go build it from this checkout)")
+		mlBin    = fs.String("memberlist-bin", "", "-procs: memberlist-agent's binary (default: go build it from this checkout)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,6 +120,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *procs {
+		o = bench.WithProcs(o)
+		if !set["settings"] {
+			*settings = "preset"
+		}
+	} else if set["hearsay-bin"] || set["memberlist-bin"] {
+		return errors.New("-hearsay-bin and -memberlist-bin go with -procs")
+	}
 	if set["n"] || !*quick {
 		ns, err := parseSizes(*sizes)
 		if err != nil {
@@ -137,15 +163,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case "preset":
 			o.Settings = append(o.Settings, bench.Setting{Name: "preset"})
 		case "equal":
+			if *procs {
+				return errors.New("-procs runs the LAN presets only (-settings preset): the agents take no timing flags")
+			}
 			o.Settings = append(o.Settings, bench.Setting{Name: "equal", Timing: &eq})
 		default:
 			return fmt.Errorf("unknown setting %q (want preset, equal)", s)
 		}
 	}
+	var agents *agentBinaries
+	if *procs {
+		var err error
+		agents, err = findAgents(ctx, *hsBin, *mlBin, stderr)
+		if err != nil {
+			return err
+		}
+		defer agents.cleanup()
+		agents.pprof = o.ProfileDir != ""
+		o.Agents = map[string]string{"hearsay": agents.hearsay, "memberlist": agents.memberlist}
+	}
 	var chosen []bench.Library
 	for _, name := range strings.Split(*libs, ",") {
 		found := false
-		for _, l := range libraries() {
+		for _, l := range libraries(agents) {
 			if l.Name == strings.TrimSpace(name) {
 				chosen, found = append(chosen, l), true
 			}
@@ -185,11 +225,19 @@ func printReport(stdout io.Writer, rep bench.Report, asJSON, asMD bool) error {
 		rep.WriteSettings(stdout, true)
 	default:
 		m := rep.Machine
-		fmt.Fprintf(stdout, "hearsay-bench %s: %d CPUs (%s), %s, %s, load average %s at the start, %s at the end, took %.0fs\n\n",
-			rep.Started, m.CPUs, m.CPUModel, m.GoVersion, m.OSArch, m.LoadAvgStart, m.LoadAvg, rep.Elapsed)
+		mode := "every member in this process"
+		if rep.Options.Procs {
+			mode = "every member its own process"
+		}
+		fmt.Fprintf(stdout, "hearsay-bench %s: %s; %d CPUs (%s), %s, %s, load average %s at the start, %s at the end, took %.0fs\n\n",
+			rep.Started, mode, m.CPUs, m.CPUModel, m.GoVersion, m.OSArch, m.LoadAvgStart, m.LoadAvg, rep.Elapsed)
 		rep.WriteText(stdout)
+		heading := "targets of the benchmark issue"
+		if rep.Options.Procs {
+			heading = "goals of the process mode"
+		}
 		for _, s := range rep.Options.Settings {
-			fmt.Fprintf(stdout, "targets of the benchmark issue, setting %q:\n", s.Name)
+			fmt.Fprintf(stdout, "%s, setting %q:\n", heading, s.Name)
 			rep.WriteTargets(stdout, s.Name, false)
 			fmt.Fprintln(stdout)
 		}

@@ -35,12 +35,7 @@ func TestTinyRun(t *testing.T) {
 		t.Errorf("machine/date not filled: %+v started=%q", rep.Machine, rep.Started)
 	}
 	for _, lib := range []string{"memberlist", "hearsay"} {
-		var r *bench.Result
-		for i := range rep.Results {
-			if rep.Results[i].Library == lib {
-				r = &rep.Results[i]
-			}
-		}
+		r := resultOf(rep, lib)
 		if r == nil {
 			t.Errorf("%s: no result", lib)
 			continue
@@ -76,4 +71,92 @@ func TestTinyRun(t *testing.T) {
 	if !bytes.Contains(text.Bytes(), []byte("hearsay/memberlist")) {
 		t.Errorf("table has no ratio column:\n%s", text.String())
 	}
+}
+
+// TestProcsTinyRun runs the process mode at N=3 with short windows: it
+// builds both agents, runs each member as its own process, and checks that
+// every figure is present and sane. It takes about 25 s.
+func TestProcsTinyRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the agents and runs real clusters for about 25 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	var out, progress bytes.Buffer
+	args := []string{"-procs", "-n", "3", "-joins", "1", "-crashes", "1",
+		"-settle", "200ms", "-quiet", "3s", "-pause", "100ms",
+		"-join-timeout", "20s", "-detect-timeout", "20s", "-json"}
+	if err := run(ctx, args, &out, &progress); err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, progress.String(), out.String())
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
+	}
+	if !rep.Options.Procs || len(rep.Options.Settings) != 1 || rep.Options.Settings[0].Name != "preset" ||
+		rep.Options.Agents["hearsay"] == "" || rep.Options.Agents["memberlist"] == "" {
+		t.Errorf("options: %+v", rep.Options)
+	}
+	maxCPU := 60 * float64(rep.Machine.CPUs) // a member cannot use more than every CPU
+	for _, lib := range []string{"memberlist", "hearsay"} {
+		r := resultOf(rep, lib)
+		if r == nil {
+			t.Errorf("%s: no result", lib)
+			continue
+		}
+		if len(r.Errors) > 0 {
+			t.Errorf("%s: errors: %v\n%s", lib, r.Errors, progress.String())
+		}
+		if len(r.JoinSeconds) != 1 || r.JoinSeconds[0] <= 0 || r.JoinTimeouts != 0 {
+			t.Errorf("%s: join %v (timeouts %d), want one positive sample", lib, r.JoinSeconds, r.JoinTimeouts)
+		}
+		if len(r.CrashSeconds) != 1 || r.CrashSeconds[0] <= 0 || r.CrashTimeouts != 0 {
+			t.Errorf("%s: crash %v (timeouts %d), want one positive sample", lib, r.CrashSeconds, r.CrashTimeouts)
+		}
+		if r.LeaveSeconds <= 0 || r.LeaveTimeout {
+			t.Errorf("%s: leave %v (timeout %v), want a positive figure", lib, r.LeaveSeconds, r.LeaveTimeout)
+		}
+		// Idle, every member probes or heartbeats at least every second and
+		// no datagram is larger than 1400 bytes.
+		if r.QuietSeconds < 3 || r.DatagramsPerMemberSec < 0.5 || r.DatagramsPerMemberSec > 100 ||
+			r.UDPBytesPerMemberSec < r.DatagramsPerMemberSec || r.UDPBytesPerMemberSec > 1400*r.DatagramsPerMemberSec {
+			t.Errorf("%s: idle traffic: %.1f s, %.2f datagrams, %.1f B per member per second", lib,
+				r.QuietSeconds, r.DatagramsPerMemberSec, r.UDPBytesPerMemberSec)
+		}
+		if r.CPUSecPerMemberMin < 0 || r.CPUSecPerMemberMin > maxCPU {
+			t.Errorf("%s: CPU %.3f s/member/min, want within [0, %.0f]", lib, r.CPUSecPerMemberMin, maxCPU)
+		}
+		// A Go agent process holds a few MiB at least, and not a GiB.
+		if r.RSSBytesPerMember < 2<<20 || r.RSSBytesPerMember > 1<<30 ||
+			r.AnonRSSBytesPerMember <= 0 || r.AnonRSSBytesPerMember > r.RSSBytesPerMember {
+			t.Errorf("%s: RSS %.0f B, anonymous %.0f B per member", lib, r.RSSBytesPerMember, r.AnonRSSBytesPerMember)
+		}
+		if !r.ConvergedAfterQuiet {
+			t.Errorf("%s: not every member listed 3 alive after the quiet window", lib)
+		}
+		if r.LoadAvgQuiet == "" || r.PollRoundWallSeconds <= 0 || r.PollRoundCPUSeconds < 0 {
+			t.Errorf("%s: load %q, poll round %v s wall, %v s CPU", lib, r.LoadAvgQuiet, r.PollRoundWallSeconds, r.PollRoundCPUSeconds)
+		}
+		if got, want := r.HasTickLag, lib == "hearsay"; got != want {
+			t.Errorf("%s: has tick lag %v, want %v", lib, got, want)
+		}
+		if r.HasTickLag && (r.TickLagMeanSeconds <= 0 || r.TickLagMeanSeconds > 1 || r.TickLagMaxSeconds < r.TickLagMeanSeconds) {
+			t.Errorf("%s: tick lag mean %v s, max %v s", lib, r.TickLagMeanSeconds, r.TickLagMaxSeconds)
+		}
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	if !bytes.Contains(text.Bytes(), []byte("RSS MiB /member")) || !bytes.Contains(text.Bytes(), []byte("every member its own process")) {
+		t.Errorf("table is not the process mode's:\n%s", text.String())
+	}
+}
+
+// resultOf returns lib's first result in rep, or nil.
+func resultOf(rep bench.Report, lib string) *bench.Result {
+	for i := range rep.Results {
+		if rep.Results[i].Library == lib {
+			return &rep.Results[i]
+		}
+	}
+	return nil
 }

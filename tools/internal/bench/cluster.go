@@ -67,10 +67,17 @@ type Traffic struct {
 	// StreamBytes is the bytes written on TCP streams (memberlist's push/pull
 	// and fallback pings; hearsay uses none).
 	StreamBytes uint64 `json:"stream_bytes"`
+	// StreamSegments is the TCP segments sent on those streams, as the
+	// kernel counts them (process mode only).
+	StreamSegments uint64 `json:"stream_segments,omitempty"`
 }
 
 func (t Traffic) sub(o Traffic) Traffic {
-	return Traffic{t.Datagrams - o.Datagrams, t.Bytes - o.Bytes, t.StreamBytes - o.StreamBytes}
+	return Traffic{t.Datagrams - o.Datagrams, t.Bytes - o.Bytes, t.StreamBytes - o.StreamBytes, t.StreamSegments - o.StreamSegments}
+}
+
+func (t Traffic) add(o Traffic) Traffic {
+	return Traffic{t.Datagrams + o.Datagrams, t.Bytes + o.Bytes, t.StreamBytes + o.StreamBytes, t.StreamSegments + o.StreamSegments}
 }
 
 // Transitions counts status changes seen by members about other members.

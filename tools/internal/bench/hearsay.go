@@ -72,12 +72,21 @@ func (c *hsCluster) config(id string) std.Config {
 }
 
 func (c *hsCluster) Settings() []string {
+	return append(append([]string{"config=std.DefaultConfig() (Core: core.DefaultLANConfig())"}, c.values()...),
+		"Transport=std UDPTransport on 127.0.0.1:0, counted by its own TransportStats",
+		"Logger=nil (discard)",
+		"join=std.Start with Seeds=[member 0] (join requests retried by the coordinator)",
+		"crash=Node.Close() without Leave; leave=Node.Leave(ctx 10s) then Close()",
+	)
+}
+
+// values lists the configuration's timing, sizes and options.
+func (c *hsCluster) values() []string {
 	cfg := c.config("x")
 	cc := cfg.Core
 	dgram := cfg.Transport.MaxDatagramBytes
 	tick := max(time.Millisecond, min(cc.GossipInterval, cc.HeartbeatInterval)/4)
 	return []string{
-		"config=std.DefaultConfig() (Core: core.DefaultLANConfig())",
 		fmt.Sprintf("HeartbeatInterval=%v", cc.HeartbeatInterval),
 		fmt.Sprintf("MonitorCount=%d", cc.MonitorCount),
 		fmt.Sprintf("PhiThreshold=%v", cc.PhiThreshold),
@@ -101,10 +110,6 @@ func (c *hsCluster) Settings() []string {
 		fmt.Sprintf("MaxDatagramBytes=%d (MaxMessageBytes=%d)", dgram, min(cc.MaxMessageBytes, std.MaxMessageBytes(dgram, ""))),
 		fmt.Sprintf("TickInterval=%v (default)", tick),
 		"Label=none EventBuffer=default",
-		"Transport=std UDPTransport on 127.0.0.1:0, counted by its own TransportStats",
-		"Logger=nil (discard)",
-		"join=std.Start with Seeds=[member 0] (join requests retried by the coordinator)",
-		"crash=Node.Close() without Leave; leave=Node.Leave(ctx 10s) then Close()",
 	}
 }
 

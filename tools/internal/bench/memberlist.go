@@ -67,9 +67,19 @@ func (c *mlCluster) config(name string) *memberlist.Config {
 }
 
 func (c *mlCluster) Settings() []string {
+	return append(append([]string{"config=memberlist.DefaultLANConfig()"}, c.values()...),
+		"Transport=NetTransport{BindAddrs:[127.0.0.1] BindPort:0} wrapped to count sends",
+		"LogOutput=io.Discard",
+		"MetricLabels=[bench_cluster=<cluster number>] (to count this cluster's suspect/dead metrics only)",
+		"join=memberlist.Join([seed]) per member, retried every 200ms on error",
+		"crash=Shutdown() without Leave; leave=Leave(10s) then Shutdown()",
+	)
+}
+
+// values lists the configuration's timing, sizes and options.
+func (c *mlCluster) values() []string {
 	conf := c.config("x")
 	return []string{
-		"config=memberlist.DefaultLANConfig()",
 		fmt.Sprintf("ProbeInterval=%v", conf.ProbeInterval),
 		fmt.Sprintf("ProbeTimeout=%v", conf.ProbeTimeout),
 		fmt.Sprintf("IndirectChecks=%d", conf.IndirectChecks),
@@ -88,11 +98,6 @@ func (c *mlCluster) Settings() []string {
 		fmt.Sprintf("GossipVerifyIncoming/Outgoing=%v/%v", conf.GossipVerifyIncoming, conf.GossipVerifyOutgoing),
 		fmt.Sprintf("HandoffQueueDepth=%d", conf.HandoffQueueDepth),
 		"SecretKey=none Label=none",
-		"Transport=NetTransport{BindAddrs:[127.0.0.1] BindPort:0} wrapped to count sends",
-		"LogOutput=io.Discard",
-		"MetricLabels=[bench_cluster=<cluster number>] (to count this cluster's suspect/dead metrics only)",
-		"join=memberlist.Join([seed]) per member, retried every 200ms on error",
-		"crash=Shutdown() without Leave; leave=Leave(10s) then Shutdown()",
 	}
 }
 

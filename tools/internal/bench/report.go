@@ -117,33 +117,102 @@ func timed(xs []float64, timeouts int, f func([]float64) float64) (float64, stri
 // udpIPv4HeaderBytes is what IPv4 and UDP add to each datagram's payload.
 const udpIPv4HeaderBytes = 28
 
-var figures = []figure{
-	{"join convergence, median (s)", func(r Result) (float64, string, bool) { return timed(r.JoinSeconds, r.JoinTimeouts, median) }, "%.2f"},
-	{"join convergence, max (s)", func(r Result) (float64, string, bool) { return timed(r.JoinSeconds, r.JoinTimeouts, maxOf) }, "%.2f"},
-	{"  90 % of members converged, median (s)", func(r Result) (float64, string, bool) {
+// Rows both modes' tables share.
+var (
+	figJoinMedian = figure{"join convergence, median (s)", func(r Result) (float64, string, bool) {
+		return timed(r.JoinSeconds, r.JoinTimeouts, median)
+	}, "%.2f"}
+	figJoinMax = figure{"join convergence, max (s)", func(r Result) (float64, string, bool) {
+		return timed(r.JoinSeconds, r.JoinTimeouts, maxOf)
+	}, "%.2f"}
+	figJoinP90 = figure{"  90 % of members converged, median (s)", func(r Result) (float64, string, bool) {
 		return timed(r.JoinP90Seconds, r.JoinTimeouts, median)
-	}, "%.2f"},
-	{"crash detection, median (s)", func(r Result) (float64, string, bool) { return timed(r.CrashSeconds, r.CrashTimeouts, median) }, "%.2f"},
-	{"crash detection, max (s)", func(r Result) (float64, string, bool) { return timed(r.CrashSeconds, r.CrashTimeouts, maxOf) }, "%.2f"},
-	{"graceful leave seen by all (s)", func(r Result) (float64, string, bool) {
+	}, "%.2f"}
+	figCrashMedian = figure{"crash detection, median (s)", func(r Result) (float64, string, bool) {
+		return timed(r.CrashSeconds, r.CrashTimeouts, median)
+	}, "%.2f"}
+	figCrashMax = figure{"crash detection, max (s)", func(r Result) (float64, string, bool) {
+		return timed(r.CrashSeconds, r.CrashTimeouts, maxOf)
+	}, "%.2f"}
+	figLeave = figure{"graceful leave seen by all (s)", func(r Result) (float64, string, bool) {
 		p := ""
 		if r.LeaveTimeout {
 			p = ">"
 		}
 		return r.LeaveSeconds, p, r.LeaveSeconds > 0
-	}, "%.2f"},
+	}, "%.2f"}
+	figUDPPayload = figure{"  UDP payload part", func(r Result) (float64, string, bool) {
+		return r.UDPBytesPerMemberSec, "", r.QuietSeconds > 0
+	}, "%.1f"}
+	figTCPPayload = figure{"  TCP payload part", func(r Result) (float64, string, bool) {
+		return r.StreamBytesPerMemberSec, "", r.QuietSeconds > 0
+	}, "%.1f"}
+	figFalseSuspect = figure{"false suspect (quiet window)", func(r Result) (float64, string, bool) {
+		return float64(r.FalseSuspect), "", r.QuietSeconds > 0
+	}, "%.0f"}
+	figFalseDead = figure{"false dead (quiet window)", func(r Result) (float64, string, bool) {
+		return float64(r.FalseDead), "", r.QuietSeconds > 0
+	}, "%.0f"}
+)
+
+// figures are the rows of the in-process mode's table.
+var figures = []figure{
+	figJoinMedian, figJoinMax, figJoinP90, figCrashMedian, figCrashMax, figLeave,
 	{"idle datagrams /member/s", func(r Result) (float64, string, bool) { return r.DatagramsPerMemberSec, "", r.QuietSeconds > 0 }, "%.2f"},
 	{"idle bytes /member/s (UDP+TCP payload)", func(r Result) (float64, string, bool) { return r.BytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
-	{"  UDP payload part", func(r Result) (float64, string, bool) { return r.UDPBytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
-	{"  TCP payload part", func(r Result) (float64, string, bool) { return r.StreamBytesPerMemberSec, "", r.QuietSeconds > 0 }, "%.1f"},
+	figUDPPayload, figTCPPayload,
 	{"  UDP+TCP + 28 B header/datagram", func(r Result) (float64, string, bool) {
 		return r.BytesPerMemberSec + udpIPv4HeaderBytes*r.DatagramsPerMemberSec, "", r.QuietSeconds > 0
 	}, "%.1f"},
 	{"CPU s /member/min", func(r Result) (float64, string, bool) { return r.CPUSecPerMemberMin, "", r.QuietSeconds > 0 }, "%.3f"},
 	{"heap KiB /member", func(r Result) (float64, string, bool) { return r.HeapBytesPerMember / 1024, "", r.QuietSeconds > 0 }, "%.0f"},
 	{"goroutines /member", func(r Result) (float64, string, bool) { return r.GoroutinesPerMember, "", r.QuietSeconds > 0 }, "%.1f"},
-	{"false suspect (quiet window)", func(r Result) (float64, string, bool) { return float64(r.FalseSuspect), "", r.QuietSeconds > 0 }, "%.0f"},
-	{"false dead (quiet window)", func(r Result) (float64, string, bool) { return float64(r.FalseDead), "", r.QuietSeconds > 0 }, "%.0f"},
+	figFalseSuspect, figFalseDead,
+}
+
+// tcpIPv4HeaderBytes is what IPv4 and TCP add to each segment: 20 + 20
+// bytes, and the 12-byte timestamp option Linux puts on every segment of a
+// connection that negotiated it (loopback connections do).
+const tcpIPv4HeaderBytes = 52
+
+// wireBytesPerMemberSec is the idle bytes per member per second with every
+// header counted: payload, 28 B per UDP datagram, 52 B per TCP segment.
+func wireBytesPerMemberSec(r Result) float64 {
+	return r.BytesPerMemberSec + udpIPv4HeaderBytes*r.DatagramsPerMemberSec + tcpIPv4HeaderBytes*r.StreamSegmentsPerMemberSec
+}
+
+// procFigures are the rows of the process mode's table.
+var procFigures = []figure{
+	figJoinMedian, figJoinMax, figJoinP90, figCrashMedian, figCrashMax, figLeave,
+	{"idle datagrams /member/s (UDP)", func(r Result) (float64, string, bool) { return r.DatagramsPerMemberSec, "", r.QuietSeconds > 0 }, "%.2f"},
+	{"idle TCP segments /member/s", func(r Result) (float64, string, bool) { return r.StreamSegmentsPerMemberSec, "", r.QuietSeconds > 0 }, "%.2f"},
+	{"idle bytes /member/s, headers included", func(r Result) (float64, string, bool) { return wireBytesPerMemberSec(r), "", r.QuietSeconds > 0 }, "%.1f"},
+	figUDPPayload, figTCPPayload,
+	{"  headers part (28 B/datagram, 52 B/segment)", func(r Result) (float64, string, bool) {
+		return wireBytesPerMemberSec(r) - r.BytesPerMemberSec, "", r.QuietSeconds > 0
+	}, "%.1f"},
+	{"CPU ms /member/min", func(r Result) (float64, string, bool) { return 1000 * r.CPUSecPerMemberMin, "", r.QuietSeconds > 0 }, "%.1f"},
+	{"RSS MiB /member (VmRSS)", func(r Result) (float64, string, bool) {
+		return r.RSSBytesPerMember / (1 << 20), "", r.RSSBytesPerMember > 0
+	}, "%.1f"},
+	{"  anonymous part (RssAnon)", func(r Result) (float64, string, bool) {
+		return r.AnonRSSBytesPerMember / (1 << 20), "", r.RSSBytesPerMember > 0
+	}, "%.1f"},
+	figFalseSuspect, figFalseDead,
+	{"tick lag, mean over the quiet window (ms)", func(r Result) (float64, string, bool) {
+		return 1000 * r.TickLagMeanSeconds, "", r.HasTickLag
+	}, "%.2f"},
+	{"tick lag, largest since start (ms)", func(r Result) (float64, string, bool) { return 1000 * r.TickLagMaxSeconds, "", r.HasTickLag }, "%.1f"},
+	{"load average (1 min) after the quiet window", func(r Result) (float64, string, bool) {
+		l, err := parseLoadAvg(r.LoadAvgQuiet)
+		return l.One, "", err == nil
+	}, "%.2f"},
+	{"poll round of all members: CPU (ms)", func(r Result) (float64, string, bool) {
+		return 1000 * r.PollRoundCPUSeconds, "", r.PollRoundWallSeconds > 0
+	}, "%.1f"},
+	{"poll round of all members: wall (ms)", func(r Result) (float64, string, bool) {
+		return 1000 * r.PollRoundWallSeconds, "", r.PollRoundWallSeconds > 0
+	}, "%.1f"},
 }
 
 func (f figure) cell(r *Result) string {
@@ -235,16 +304,21 @@ func (rep Report) write(w io.Writer, md bool) {
 					title += fmt.Sprintf("; %s's configuration is identical to its %q one, figures reused", r.Library, r.SameAs)
 				}
 			}
+			figs := figures
+			if rep.Options.Procs {
+				figs = procFigures
+				title += "; every member its own process"
+			}
 			if md {
 				fmt.Fprintf(w, "#### %s\n\n| figure | memberlist | hearsay | hearsay/memberlist |\n|---|---:|---:|---:|\n", title)
-				for _, f := range figures {
+				for _, f := range figs {
 					fmt.Fprintf(w, "| %s | %s | %s | %s |\n", strings.TrimSpace(f.name), f.cell(m), f.cell(h), ratio(f, h, m))
 				}
 				fmt.Fprintln(w)
 			} else {
-				fmt.Fprintf(w, "%s\n%-40s %12s %12s %20s\n", title, "figure", "memberlist", "hearsay", "hearsay/memberlist")
-				for _, f := range figures {
-					fmt.Fprintf(w, "%-40s %12s %12s %20s\n", f.name, f.cell(m), f.cell(h), ratio(f, h, m))
+				fmt.Fprintf(w, "%s\n%-46s %12s %12s %20s\n", title, "figure", "memberlist", "hearsay", "hearsay/memberlist")
+				for _, f := range figs {
+					fmt.Fprintf(w, "%-46s %12s %12s %20s\n", f.name, f.cell(m), f.cell(h), ratio(f, h, m))
 				}
 				fmt.Fprintln(w)
 			}
@@ -279,18 +353,16 @@ func (rep Report) WriteSettings(w io.Writer, md bool) {
 // results of one setting and prints, for each, met or missed and by how much.
 // "p99" of join convergence is the largest of the samples taken.
 func (rep Report) WriteTargets(w io.Writer, setting string, md bool) {
+	if rep.Options.Procs {
+		rep.writeProcTargets(w, setting, md)
+		return
+	}
 	if same := rep.reusedBoth(setting); same != "" {
 		fmt.Fprintf(w, "Setting %q ran both libraries exactly as %q: same verdicts.\n", setting, same)
 		return
 	}
-	type row struct{ target, figures, verdict string }
+	type row = targetRow
 	var rows []row
-	verdict := func(ok bool, miss string) string {
-		if ok {
-			return "met"
-		}
-		return "MISSED: " + miss
-	}
 	var hsBytes []float64
 	var ns []int
 	for _, n := range rep.Options.Sizes {
@@ -341,14 +413,31 @@ func (rep Report) WriteTargets(w io.Writer, setting string, md bool) {
 			fmt.Sprintf("%.1f → %.1f B/s (×%.2f)", hsBytes[0], hsBytes[len(hsBytes)-1], growth),
 			verdict(growth <= 1.25 && growth >= 0.75, fmt.Sprintf("×%.2f", growth))})
 	}
+	writeTargetRows(w, fmt.Sprintf("target (setting %q)", setting), rows, md, 70, 60)
+}
+
+// targetRow is one line of a verdict table.
+type targetRow struct{ target, figures, verdict string }
+
+// verdict is "met", or "MISSED: " and by how much.
+func verdict(ok bool, miss string) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED: " + miss
+}
+
+// writeTargetRows prints rows as a Markdown table under heading, or as
+// text columns of the given widths.
+func writeTargetRows(w io.Writer, heading string, rows []targetRow, md bool, targetWidth, figuresWidth int) {
 	if md && len(rows) > 0 {
-		fmt.Fprintf(w, "| target (setting %q) | hearsay vs memberlist | verdict |\n|---|---|---|\n", setting)
+		fmt.Fprintf(w, "| %s | hearsay vs memberlist | verdict |\n|---|---|---|\n", heading)
 	}
 	for _, r := range rows {
 		if md {
 			fmt.Fprintf(w, "| %s | %s | %s |\n", r.target, r.figures, r.verdict)
 		} else {
-			fmt.Fprintf(w, "%-70s %-60s %s\n", r.target, r.figures, r.verdict)
+			fmt.Fprintf(w, "%-*s %-*s %s\n", targetWidth, r.target, figuresWidth, r.figures, r.verdict)
 		}
 	}
 }

@@ -52,6 +52,17 @@ type Options struct {
 	// {cpu,heap}-<library>-<setting>-n<N>.pprof. Profiling costs some CPU,
 	// so the CPU figure of such a run is not comparable with others.
 	ProfileDir string `json:"profile_dir,omitempty"`
+	// Procs says that every member runs as its own process (the libraries'
+	// agents, from the Factories HearsayAgents and MemberlistAgents): CPU
+	// and memory are then read per process from /proc, and traffic and views
+	// over each agent's HTTP API. Informational: the Factories decide.
+	Procs bool `json:"procs,omitempty"`
+	// Agents names the agent binary of each library in the process mode.
+	Agents map[string]string `json:"agents,omitempty"`
+	// PollRounds is how many rounds of view reads of every member are timed
+	// after the quiet window of the process mode, to measure what polling
+	// costs.
+	PollRounds int `json:"poll_rounds,omitempty"`
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer `json:"-"`
 }
@@ -73,6 +84,17 @@ func DefaultOptions() Options {
 		Seed:          1,
 	}
 }
+
+// ProcsOptions is the full run of the process mode: the LAN presets only
+// (the agents take no timing flags), views polled every 100 ms.
+func ProcsOptions() Options {
+	return WithProcs(DefaultOptions())
+}
+
+// ProcsPoll is the process mode's default view polling interval: a crash
+// detection figure is late by less than this, and one round of reads
+// costs every agent an HTTP request.
+const ProcsPoll = 100 * time.Millisecond
 
 // QuickOptions is the short run (under two minutes).
 func QuickOptions() Options {
@@ -138,6 +160,31 @@ type Result struct {
 	FalseDead    uint64 `json:"false_dead"`
 	// ConvergedAfterQuiet: every member still listed N alive after the window.
 	ConvergedAfterQuiet bool `json:"converged_after_quiet"`
+
+	// Process mode only.
+	//
+	// StreamSegmentsPerMemberSec is the TCP segments sent per member per
+	// second over the quiet window.
+	StreamSegmentsPerMemberSec float64 `json:"stream_segments_per_member_sec,omitempty"`
+	// RSSBytesPerMember and AnonRSSBytesPerMember are the mean VmRSS and
+	// RssAnon of the members' processes right after the quiet window.
+	RSSBytesPerMember     float64 `json:"rss_bytes_per_member,omitempty"`
+	AnonRSSBytesPerMember float64 `json:"anon_rss_bytes_per_member,omitempty"`
+	// HasTickLag: the agents export their gossip loop's tick lag (hearsay).
+	// TickLagMeanSeconds is the mean lag per tick over the quiet window,
+	// all members; TickLagMaxSeconds the largest single lag any member had
+	// since it started, read after the window.
+	HasTickLag         bool    `json:"has_tick_lag,omitempty"`
+	TickLagMeanSeconds float64 `json:"tick_lag_mean_seconds,omitempty"`
+	TickLagMaxSeconds  float64 `json:"tick_lag_max_seconds,omitempty"`
+	// LoadAvgQuiet is /proc/loadavg at the end of the quiet window.
+	LoadAvgQuiet string `json:"loadavg_quiet,omitempty"`
+	// PollRoundCPUSeconds is the CPU time one round of view reads of every
+	// running member costs (the members' and the benchmark's, less what the
+	// members spend idle in the same time); PollRoundWallSeconds is how long
+	// a round takes.
+	PollRoundCPUSeconds  float64 `json:"poll_round_cpu_seconds,omitempty"`
+	PollRoundWallSeconds float64 `json:"poll_round_wall_seconds,omitempty"`
 
 	Errors []string `json:"errors,omitempty"`
 }
@@ -256,7 +303,12 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(n)))
 
-	heap0, g0 := settledBaseline()
+	_, procs := lib.New(s, -1).(processCluster)
+	var heap0 uint64
+	var g0 int
+	if !procs {
+		heap0, g0 = settledBaseline()
+	}
 
 	// Join convergence, sampled over o.Joins fresh clusters.
 	var c Cluster
@@ -264,7 +316,9 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 		if c != nil {
 			collect(c)
 			_ = c.Close()
-			settledBaseline()
+			if !procs {
+				settledBaseline()
+			}
 		}
 		c = lib.New(s, *formation)
 		*formation++
@@ -284,7 +338,7 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 			doneAt = append(doneAt, time.Since(start).Seconds())
 			return true
 		}
-		d, ok := waitAll(ctx, start, o.JoinTimeout, o.Poll, all, converged,
+		d, ok := waitAll(ctx, c, start, o.JoinTimeout, o.Poll, all, converged,
 			func(d time.Duration, pending []int) {
 				var lag []string
 				for _, i := range pending {
@@ -308,8 +362,58 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 	defer func() { _ = c.Close() }()
 
 	// Quiet window.
+	if pc, ok := c.(processCluster); ok {
+		quietProcs(ctx, pc, &r, o, fail)
+	} else {
+		quietInProcess(ctx, c, &r, o, heap0, g0, fail)
+	}
+
+	// Crashes, one after another.
+	for range o.Crashes {
+		v, others := pick(c, n, rng)
+		if v < 0 {
+			break
+		}
+		start := time.Now()
+		if err := c.Crash(v); err != nil {
+			fail("crash %d: %v", v, err)
+		}
+		d, ok := waitAll(ctx, c, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) }, nil)
+		r.CrashSeconds = append(r.CrashSeconds, d.Seconds())
+		if !ok {
+			r.CrashTimeouts++
+			fail("crash of %d: not seen dead by all after %v", v, o.DetectTimeout)
+		}
+		o.logf("%s %s N=%d: crash of %d seen by all %d live in %.2fs", lib.Name, s.Name, n, v, len(others), d.Seconds())
+		sleep(ctx, o.Pause)
+	}
+
+	// Graceful leave.
+	if v, others := pick(c, n, rng); v >= 0 {
+		start := time.Now()
+		left := make(chan error, 1)
+		go func() { left <- c.Leave(ctx, v) }()
+		d, ok := waitAll(ctx, c, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) }, nil)
+		r.LeaveSeconds, r.LeaveTimeout = d.Seconds(), !ok
+		if !ok {
+			fail("leave of %d: not seen by all after %v", v, o.DetectTimeout)
+		}
+		if err := <-left; err != nil {
+			fail("leave %d: %v", v, err)
+		}
+		o.logf("%s %s N=%d: leave of %d seen by all %d in %.2fs", lib.Name, s.Name, n, v, len(others), d.Seconds())
+	}
+	collect(c)
+	return r
+}
+
+// quietInProcess measures the quiet window of a cluster in this process:
+// traffic from the members' transports, CPU from getrusage, the heap and
+// goroutines the cluster adds.
+func quietInProcess(ctx context.Context, c Cluster, r *Result, o Options, heap0 uint64, g0 int, fail func(string, ...any)) {
+	n := r.N
 	sleep(ctx, o.Settle)
-	stopProfile := o.startCPUProfile(lib.Name, s.Name, n, fail)
+	stopProfile := o.startCPUProfile(r.Library, r.Setting, r.N, fail)
 	tr0, cpu0, tt0, t0 := c.Traffic(), cpuTime(), c.Transitions(), time.Now()
 	sleep(ctx, o.Quiet)
 	tr1, cpu1, tt1, t1 := c.Traffic(), cpuTime(), c.Transitions(), time.Now()
@@ -332,49 +436,12 @@ func runOne(ctx context.Context, lib Library, s Setting, n int, o Options, forma
 		}
 	}
 	heap1, g1 := gcHeap()
-	o.writeHeapProfile(lib.Name, s.Name, n, fail)
+	o.writeHeapProfile(r.Library, r.Setting, r.N, fail)
 	r.HeapBytesPerMember = (float64(heap1) - float64(heap0)) / float64(n)
 	r.GoroutinesPerMember = float64(g1-g0)/float64(n) - harnessGoroutinesPerMember
 	o.logf("%s %s N=%d: quiet %.0fs: %.2f dgram/member/s, %.1f B/member/s, %.3f cpu-s/member/min, suspect %d dead %d",
-		lib.Name, s.Name, n, win, r.DatagramsPerMemberSec, r.BytesPerMemberSec, r.CPUSecPerMemberMin, r.FalseSuspect, r.FalseDead)
+		r.Library, r.Setting, r.N, win, r.DatagramsPerMemberSec, r.BytesPerMemberSec, r.CPUSecPerMemberMin, r.FalseSuspect, r.FalseDead)
 
-	// Crashes, one after another.
-	for range o.Crashes {
-		v, others := pick(c, n, rng)
-		if v < 0 {
-			break
-		}
-		start := time.Now()
-		if err := c.Crash(v); err != nil {
-			fail("crash %d: %v", v, err)
-		}
-		d, ok := waitAll(ctx, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) }, nil)
-		r.CrashSeconds = append(r.CrashSeconds, d.Seconds())
-		if !ok {
-			r.CrashTimeouts++
-			fail("crash of %d: not seen dead by all after %v", v, o.DetectTimeout)
-		}
-		o.logf("%s %s N=%d: crash of %d seen by all %d live in %.2fs", lib.Name, s.Name, n, v, len(others), d.Seconds())
-		sleep(ctx, o.Pause)
-	}
-
-	// Graceful leave.
-	if v, others := pick(c, n, rng); v >= 0 {
-		start := time.Now()
-		left := make(chan error, 1)
-		go func() { left <- c.Leave(ctx, v) }()
-		d, ok := waitAll(ctx, start, o.DetectTimeout, o.Poll, others, func(i int) bool { return c.Gone(i, v) }, nil)
-		r.LeaveSeconds, r.LeaveTimeout = d.Seconds(), !ok
-		if !ok {
-			fail("leave of %d: not seen by all after %v", v, o.DetectTimeout)
-		}
-		if err := <-left; err != nil {
-			fail("leave %d: %v", v, err)
-		}
-		o.logf("%s %s N=%d: leave of %d seen by all %d in %.2fs", lib.Name, s.Name, n, v, len(others), d.Seconds())
-	}
-	collect(c)
-	return r
 }
 
 func warmUp(ctx context.Context, lib Library, s Setting, formation *int) {
@@ -385,7 +452,7 @@ func warmUp(ctx context.Context, lib Library, s Setting, formation *int) {
 		return
 	}
 	c.Grow(ctx, 2)
-	waitAll(ctx, time.Now(), 5*time.Second, 50*time.Millisecond, []int{0, 1}, func(i int) bool { return c.ActiveCount(i) == 2 }, nil)
+	waitAll(ctx, c, time.Now(), 10*time.Second, 50*time.Millisecond, []int{0, 1}, func(i int) bool { return c.ActiveCount(i) == 2 }, nil)
 }
 
 // harnessGoroutinesPerMember is the goroutines the harness itself adds per
@@ -411,16 +478,22 @@ func pick(c Cluster, n int, rng *rand.Rand) (int, []int) {
 }
 
 // waitAll polls cond for every member until each has held once, and returns
-// the time from start to the last, or the timeout and false.
+// the time from start to the last, or the timeout and false. When c's
+// members are processes, each round first reads the views of the members
+// still pending over their APIs.
 //
 // report, when not nil, is called every 5 s with the members still pending.
-func waitAll(ctx context.Context, start time.Time, timeout, poll time.Duration, members []int, cond func(i int) bool, report func(time.Duration, []int)) (time.Duration, bool) {
+func waitAll(ctx context.Context, c Cluster, start time.Time, timeout, poll time.Duration, members []int, cond func(i int) bool, report func(time.Duration, []int)) (time.Duration, bool) {
 	pending := slices.Clone(members)
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	deadline := start.Add(timeout)
 	nextReport := start.Add(5 * time.Second)
+	pc, procs := c.(processCluster)
 	for {
+		if procs {
+			pc.Refresh(ctx, pending)
+		}
 		pending = slices.DeleteFunc(pending, cond)
 		now := time.Now()
 		if len(pending) == 0 {
@@ -532,4 +605,14 @@ func (o *Options) writeHeapProfile(lib, setting string, n int, fail func(string,
 	if err != nil {
 		fail("heap profile: %v", err)
 	}
+}
+
+// WithProcs turns o into the process mode's options: the LAN presets only,
+// views polled every ProcsPoll, the polling cost measured over 20 rounds.
+func WithProcs(o Options) Options {
+	o.Settings = []Setting{{Name: "preset"}}
+	o.Procs = true
+	o.Poll = ProcsPoll
+	o.PollRounds = 20
+	return o
 }
