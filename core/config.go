@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -87,17 +86,13 @@ type Config struct {
 	MaxMetadataBytes int
 	// MaxMembers bounds the table; records beyond it are refused.
 	MaxMembers int
-
-	// Logger is unused by core (core logs nothing); it is here so that std and
-	// tools can carry one logger with the config. Nil means discard.
-	Logger *slog.Logger
 }
 
 // DefaultLANConfig returns timings for a local network: 500 ms heartbeats,
 // 200 ms gossip, 3 monitors, fanout 3. Identity fields (NodeID, Authority,
 // Rand) are left for the caller.
 //
-// The detector is Akka's default (DefaultPhiConfig: threshold 8, window
+// The detector is Akka's default (defaultPhiConfig: threshold 8, window
 // 1,000, 100 ms minimum deviation, a pause allowance of three heartbeat
 // intervals) run at twice Akka's heartbeat rate, with the allowance scaled
 // to match: a crashed member is suspected about 2.1–2.6 s after it crashed
@@ -110,7 +105,7 @@ func DefaultLANConfig() Config {
 		HeartbeatInterval: 500 * time.Millisecond,
 		MonitorCount:      3,
 
-		// DefaultPhiConfig(500 * time.Millisecond).
+		// defaultPhiConfig(500 * time.Millisecond).
 		PhiThreshold:              8,
 		PhiWindowSize:             1000,
 		PhiMinStdDev:              100 * time.Millisecond,

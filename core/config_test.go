@@ -30,8 +30,8 @@ func TestPresetsValidate(t *testing.T) {
 		if raw.NodeID != "" || raw.Authority != "" || raw.Rand != nil {
 			t.Errorf("%s: preset sets identity fields", name)
 		}
-		// A PhiConfig and a TableConfig built from a valid Config are valid.
-		if err := PhiConfigFrom(c).Validate(); err != nil {
+		// A phiConfig and a tableConfig built from a valid Config are valid.
+		if err := phiConfigFrom(c).Validate(); err != nil {
 			t.Errorf("%s: PhiConfigFrom(...).Validate = %v", name, err)
 		}
 	}

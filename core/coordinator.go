@@ -104,9 +104,9 @@ type MembershipCoordinator struct {
 	state CoordinatorState
 	stats CoordinatorStats
 
-	table      *MembershipTable
-	quarantine *QuarantineTable
-	engine     *GossipEngine
+	table      *membershipTable
+	quarantine *quarantineTable
+	engine     *gossipEngine
 	topo       *topologyTracker
 
 	life   lifecycleState     // own record, start, leave, conflicts: coordinator_lifecycle.go
@@ -126,13 +126,13 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		return nil, err
 	}
 	cfg.Meta = slicesClone(cfg.Meta)
-	q := NewQuarantineTable()
+	q := newQuarantineTable()
 	return &MembershipCoordinator{
 		cfg:        cfg,
 		rng:        cfg.Rand,
-		table:      NewMembershipTable(TableConfigFrom(cfg, q)),
+		table:      newMembershipTable(tableConfigFrom(cfg, q)),
 		quarantine: q,
-		engine:     NewGossipEngine(cfg.RetransmitMult),
+		engine:     newGossipEngine(cfg.RetransmitMult),
 		topo:       newTopologyTracker(cfg.TopologyEmitInterval),
 		detect:     newDetectionState(cfg),
 		gossip:     newDisseminationState(),
@@ -153,9 +153,6 @@ func (c *MembershipCoordinator) State() CoordinatorState { return c.state }
 
 // Stats returns the coordinator's counters.
 func (c *MembershipCoordinator) Stats() CoordinatorStats { return c.stats }
-
-// EngineState returns the gossip engine's state.
-func (c *MembershipCoordinator) EngineState() EngineState { return c.engine.State() }
 
 // Members returns copies of every record held, tombstones included, sorted by
 // authority.

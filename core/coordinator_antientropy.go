@@ -8,12 +8,12 @@ import (
 // antiEntropyState is anti-entropy: the bucket sums of the table that a
 // digest carries, the exchanges this node starts (periodically, after a
 // heartbeat whose table hash differs, and around joins), and its answers to
-// the peers' digests. The exchange in flight is the GossipEngine's
+// the peers' digests. The exchange in flight is the gossipEngine's
 // (Reconciling). See "Dissemination and repair" in the package
 // documentation.
 type antiEntropyState struct {
 	// Incremental bucket sums of the table, over nbuckets buckets
-	// (BucketsFor the table's size, at most maxBuckets); resized only when
+	// (bucketsFor the table's size, at most maxBuckets); resized only when
 	// an exchange starts, and bucketsSince is the exchange number from which
 	// replies refer to the current count.
 	nbuckets     int
@@ -31,7 +31,7 @@ type antiEntropyState struct {
 func newAntiEntropyState(cfg Config) antiEntropyState {
 	return antiEntropyState{
 		nbuckets:   1,
-		maxBuckets: DigestBuckets(cfg.MaxMessageBytes, cfg.Authority, cfg.NodeID),
+		maxBuckets: digestBuckets(cfg.MaxMessageBytes, cfg.Authority, cfg.NodeID),
 		buckets:    make([]uint64, 1),
 		mismatch:   map[string]int{},
 	}
@@ -117,28 +117,28 @@ func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
 // boundary does not flip the count (and recompute the sums) every exchange.
 func (c *MembershipCoordinator) resizeBuckets() {
 	ae := &c.ae
-	want := BucketsFor(c.table.Len(), ae.maxBuckets)
+	want := bucketsFor(c.table.Len(), ae.maxBuckets)
 	if want == ae.nbuckets || (want < ae.nbuckets && 4*want > ae.nbuckets) {
 		return
 	}
 	ae.nbuckets = want
-	ae.buckets = Digest(c.table.Snapshot(), want)
+	ae.buckets = digestOf(c.table.Snapshot(), want)
 	ae.bucketsSince = ae.seq
 }
 
 // updateBuckets keeps the bucket sums in step with a change of the table.
-func (c *MembershipCoordinator) updateBuckets(ev TableEvent) {
+func (c *MembershipCoordinator) updateBuckets(ev tableEvent) {
 	ae := &c.ae
 	b := digestBucket(ev.Record.Authority, ae.nbuckets)
 	if ev.HadPrevious {
-		ae.buckets[b] -= RecordHash(ev.Previous)
+		ae.buckets[b] -= recordHash(ev.Previous)
 	}
-	ae.buckets[b] += RecordHash(ev.Record)
+	ae.buckets[b] += recordHash(ev.Record)
 }
 
 // removeFromBuckets takes a pruned record out of the bucket sums.
 func (c *MembershipCoordinator) removeFromBuckets(r NodeRecord) {
-	c.ae.buckets[digestBucket(r.Authority, c.ae.nbuckets)] -= RecordHash(r)
+	c.ae.buckets[digestBucket(r.Authority, c.ae.nbuckets)] -= recordHash(r)
 }
 
 // compareHash compares the table hash a heartbeat carries with ours. Views
@@ -182,9 +182,9 @@ func (c *MembershipCoordinator) serveDigest(m Message) {
 	var snapshot []NodeRecord
 	if n != c.ae.nbuckets {
 		snapshot = c.table.Snapshot()
-		mine = Digest(snapshot, n)
+		mine = digestOf(snapshot, n)
 	}
-	diff := DiffBuckets(m.Digest, mine)
+	diff := diffBuckets(m.Digest, mine)
 	base := c.newMessage(MessageDigestReply)
 	base.Seq = m.Seq
 	base.Want = diff
@@ -196,7 +196,7 @@ func (c *MembershipCoordinator) serveDigest(m Message) {
 		if snapshot == nil {
 			snapshot = c.table.Snapshot()
 		}
-		records = RecordsInBuckets(snapshot, n, diff)
+		records = recordsInBuckets(snapshot, n, diff)
 	}
 	for _, reply := range packMessages(base, records, c.cfg.MaxMessageBytes, true) {
 		c.send(m.From, reply)
@@ -221,7 +221,7 @@ func (c *MembershipCoordinator) answerWant(m Message) {
 	if len(want) == 0 {
 		return
 	}
-	records := RecordsInBuckets(c.table.Snapshot(), c.ae.nbuckets, want)
+	records := recordsInBuckets(c.table.Snapshot(), c.ae.nbuckets, want)
 	base := c.newMessage(MessageGossip)
 	base.Seq = m.Seq // marks the gossip as a repair
 	for _, msg := range packMessages(base, records, c.cfg.MaxMessageBytes, false) {

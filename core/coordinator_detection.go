@@ -11,7 +11,7 @@ import (
 // and the suspicions held here (coordinator_suspicion.go). See "Failure
 // detection" and "Local health" in the package documentation.
 type detectionState struct {
-	detector *PhiAccrualDetector
+	detector *phiAccrualDetector
 	health   *awareness
 	ring     *ring
 
@@ -38,7 +38,7 @@ type detectionState struct {
 
 func newDetectionState(cfg Config) detectionState {
 	return detectionState{
-		detector:    NewPhiAccrualDetector(PhiConfigFrom(cfg)),
+		detector:    newPhiAccrualDetector(phiConfigFrom(cfg)),
 		health:      newAwareness(cfg),
 		ring:        newRing(),
 		unreachable: map[string]bool{},
@@ -223,7 +223,7 @@ func (c *MembershipCoordinator) checkDetector(now time.Time) {
 	for _, ev := range d.detector.Check(now) {
 		a := ev.Authority
 		switch ev.Kind {
-		case DetectorSuspect:
+		case detectorSuspect:
 			if !c.isWatched(a) {
 				c.forget(a)
 				continue
@@ -234,7 +234,7 @@ func (c *MembershipCoordinator) checkDetector(now time.Time) {
 				continue
 			}
 			c.suspect(now, a)
-		case DetectorReachable:
+		case detectorReachable:
 			delete(d.unreachable, a)
 			delete(d.deferred, a)
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 // disseminationState is dissemination: the active peers gossip goes to, and
-// the gossip rounds. The changes themselves wait in the GossipEngine's
+// the gossip rounds. The changes themselves wait in the gossipEngine's
 // piggyback queue and ride on heartbeats and gossip. See "Dissemination and
 // repair" in the package documentation.
 type disseminationState struct {

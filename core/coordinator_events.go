@@ -33,8 +33,8 @@ func (c *MembershipCoordinator) drain(now time.Time, n news) {
 
 // onTableEvent hands one change of the table to every concern that follows
 // the table, in this order.
-func (c *MembershipCoordinator) onTableEvent(now time.Time, ev TableEvent, n news) {
-	if ev.Kind == TableConflict {
+func (c *MembershipCoordinator) onTableEvent(now time.Time, ev tableEvent, n news) {
+	if ev.Kind == tableConflict {
 		c.countConflict(ev.Record)
 		return
 	}
@@ -62,7 +62,7 @@ func (c *MembershipCoordinator) countConflict(r NodeRecord) {
 // reportMemberChange emits a MemberEvent when the status changed (or a new
 // instance appeared), and marks the topology dirty when the active set
 // changed.
-func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev TableEvent) {
+func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev tableEvent) {
 	r := ev.Record
 	if from := memberEventFrom(ev); from != r.Status {
 		c.out.Members = append(c.out.Members, MemberEvent{Record: r.Clone(), From: from, To: r.Status, At: now})
@@ -76,7 +76,7 @@ func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev TableEvent)
 // memberEventFrom is the From of the MemberEvent for ev: the previous status
 // of the same instance, or 0 for a new instance (or one back from a
 // tombstone); between two tombstones of one instance, the previous one.
-func memberEventFrom(ev TableEvent) NodeStatus {
+func memberEventFrom(ev tableEvent) NodeStatus {
 	prev, r := ev.Previous, ev.Record
 	if !ev.HadPrevious || prev.NodeID != r.NodeID {
 		return 0

@@ -116,8 +116,9 @@ func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
 }
 
 // LeaveDone reports whether a graceful leave has been sent enough times (its
-// record was transmitted RetransmitLimit times), or the coordinator is
-// Stopped; the caller may stop driving it then.
+// record was transmitted as often as any change is, RetransmitMult ×
+// ceil(log10(N+1)) times), or the coordinator is Stopped; the caller may stop
+// driving it then.
 func (c *MembershipCoordinator) LeaveDone() bool {
 	if c.state == CoordinatorStopped {
 		return true

@@ -711,16 +711,16 @@ func TestDigestBucketsFollowTheTable(t *testing.T) {
 	cfg := net.nodes[auth(0)].c.cfg
 	net.run(3 * cfg.AntiEntropyInterval)
 	// consistent checks the count against the table's size: at least what
-	// BucketsFor asks, and under four times that (the shrink hysteresis).
+	// bucketsFor asks, and under four times that (the shrink hysteresis).
 	consistent := func() {
 		t.Helper()
 		for _, a := range net.live() {
 			c := net.nodes[a].c
-			want := BucketsFor(c.table.Len(), c.ae.maxBuckets)
+			want := bucketsFor(c.table.Len(), c.ae.maxBuckets)
 			if c.ae.nbuckets < want || c.ae.nbuckets >= 4*want {
 				t.Fatalf("%s digests over %d buckets with %d records, want %d to %d", a, c.ae.nbuckets, c.table.Len(), want, 4*want-1)
 			}
-			if got := Digest(c.table.Snapshot(), c.ae.nbuckets); !slices.Equal(got, c.ae.buckets) {
+			if got := digestOf(c.table.Snapshot(), c.ae.nbuckets); !slices.Equal(got, c.ae.buckets) {
 				t.Fatalf("%s: incremental bucket sums %v differ from the digest %v", a, c.ae.buckets, got)
 			}
 		}

@@ -8,67 +8,41 @@ import (
 	"time"
 )
 
-// FailureDetector turns heartbeat arrivals into suspicion. It reads no clock:
-// every call takes now. Implementations are not safe for concurrent use.
-type FailureDetector interface {
-	// Heartbeat records that a heartbeat from authority arrived at now. The
-	// first heartbeat of an authority starts monitoring it.
-	Heartbeat(authority string, now time.Time)
-	// Phi returns the suspicion level of authority at now: 0 for an authority
-	// that has never sent a heartbeat (or was removed), growing without bound
-	// as the silence since its last heartbeat gets less likely.
-	Phi(authority string, now time.Time) float64
-	// Check evaluates every monitored authority at now and returns, sorted by
-	// authority, a DetectorSuspect event the first time its phi reaches the
-	// threshold after being below it (once per loss, however often Check is
-	// called), and a DetectorReachable event when heartbeats resumed after a
-	// suspicion and phi is below the threshold again. It returns an empty,
-	// non-nil slice when nothing changed.
-	Check(now time.Time) []DetectorEvent
-	// Forgive tells the detector that the local node itself stalled for d (it
-	// could not receive or process heartbeats): every last-arrival time moves
-	// forward by d and no sample is added, so the gap is not blamed on the
-	// peers. A d of zero or less does nothing.
-	Forgive(d time.Duration)
-	// Remove stops monitoring authority and forgets its history.
-	Remove(authority string)
-}
-
-// DetectorEventKind says what a DetectorEvent reports.
-type DetectorEventKind uint8
+// detectorEventKind says what a detectorEvent reports.
+type detectorEventKind uint8
 
 const (
-	// DetectorSuspect: phi reached the threshold; the peer may have failed.
-	DetectorSuspect DetectorEventKind = iota + 1
-	// DetectorReachable: a suspected peer's heartbeats resumed.
-	DetectorReachable
+	// detectorSuspect: phi reached the threshold; the peer may have failed.
+	detectorSuspect detectorEventKind = iota + 1
+	// detectorReachable: a suspected peer's heartbeats resumed.
+	detectorReachable
 )
 
 // String returns "suspect" or "reachable".
-func (k DetectorEventKind) String() string {
+func (k detectorEventKind) String() string {
 	switch k {
-	case DetectorSuspect:
+	case detectorSuspect:
 		return "suspect"
-	case DetectorReachable:
+	case detectorReachable:
 		return "reachable"
 	}
 	return fmt.Sprintf("detector-event(%d)", uint8(k))
 }
 
-// DetectorEvent is one change of a peer's reachability as seen by a
+// detectorEvent is one change of a peer's reachability as seen by a
 // FailureDetector.
-type DetectorEvent struct {
+type detectorEvent struct {
 	// Authority is the peer.
 	Authority string
 	// Kind says whether the peer became suspect or reachable again.
-	Kind DetectorEventKind
+	Kind detectorEventKind
 	// Phi is the peer's phi when the event was decided.
 	Phi float64
 }
 
-// PhiConfig tunes a PhiAccrualDetector. Build it with PhiConfigFrom from a
+// phiConfig tunes a phiAccrualDetector. Build it with phiConfigFrom from a
 // validated Config, or fill it and call Validate.
-type PhiConfig struct {
+type phiConfig struct {
 	// Threshold is the phi at or above which a peer is suspected. Phi 8 means
 	// the current silence has a probability of about 1e-8 under the peer's
 	// arrival history.
@@ -87,14 +61,14 @@ type PhiConfig struct {
 	FirstHeartbeatEstimate time.Duration
 }
 
-// DefaultPhiConfig returns Akka's defaults for a peer heartbeating every
+// defaultPhiConfig returns Akka's defaults for a peer heartbeating every
 // heartbeat: threshold 8, a window of 1,000 samples, a 100 ms minimum
 // standard deviation, an acceptable pause of three heartbeat intervals and a
 // first estimate of one interval. At a 1 s heartbeat (Akka's) that is a 3 s
 // pause allowance; DefaultLANConfig uses it at 500 ms (1.5 s), the WAN and
 // Local presets tune their own.
-func DefaultPhiConfig(heartbeat time.Duration) PhiConfig {
-	return PhiConfig{
+func defaultPhiConfig(heartbeat time.Duration) phiConfig {
+	return phiConfig{
 		Threshold:              8,
 		WindowSize:             1000,
 		MinStdDev:              100 * time.Millisecond,
@@ -103,10 +77,10 @@ func DefaultPhiConfig(heartbeat time.Duration) PhiConfig {
 	}
 }
 
-// PhiConfigFrom returns the detector settings of c (PhiThreshold,
+// phiConfigFrom returns the detector settings of c (PhiThreshold,
 // PhiWindowSize, PhiMinStdDev, PhiAcceptablePause, PhiFirstHeartbeatEstimate).
-func PhiConfigFrom(c Config) PhiConfig {
-	return PhiConfig{
+func phiConfigFrom(c Config) phiConfig {
+	return phiConfig{
 		Threshold:              c.PhiThreshold,
 		WindowSize:             c.PhiWindowSize,
 		MinStdDev:              c.PhiMinStdDev,
@@ -118,7 +92,7 @@ func PhiConfigFrom(c Config) PhiConfig {
 // Validate returns an error wrapping ErrInvalidConfig that names the first bad
 // field, or nil: Threshold must be a positive number, WindowSize, MinStdDev and
 // FirstHeartbeatEstimate positive, AcceptablePause zero or positive.
-func (c PhiConfig) Validate() error {
+func (c phiConfig) Validate() error {
 	bad := func(field string, v any) error {
 		return fmt.Errorf("%w: %s must be > 0, got %v", ErrInvalidConfig, field, v)
 	}
@@ -137,7 +111,7 @@ func (c PhiConfig) Validate() error {
 	return nil
 }
 
-// PhiAccrualDetector is the phi-accrual failure detector (Hayashibara et al.,
+// phiAccrualDetector is the phi-accrual failure detector (Hayashibara et al.,
 // 2004) exactly as Akka's PhiAccrualFailureDetector computes it.
 //
 // For each peer it keeps a sliding window of inter-arrival times (a ring
@@ -164,30 +138,28 @@ func (c PhiConfig) Validate() error {
 // same number but stays finite when e underflows: phi grows without bound
 // instead of jumping to +Inf.
 //
-// The zero value is not usable; call NewPhiAccrualDetector. Not safe for
+// The zero value is not usable; call newPhiAccrualDetector. Not safe for
 // concurrent use.
-type PhiAccrualDetector struct {
-	cfg   PhiConfig
+type phiAccrualDetector struct {
+	cfg   phiConfig
 	peers map[string]*phiPeer
 }
-
-var _ FailureDetector = (*PhiAccrualDetector)(nil)
 
 // phiPeer is the arrival history of one peer.
 type phiPeer struct {
 	last      time.Time // last arrival (shifted by Forgive)
 	window    phiWindow
-	suspected bool // a DetectorSuspect was reported and no Reachable since
+	suspected bool // a detectorSuspect was reported and no Reachable since
 	resumed   bool // a heartbeat arrived while suspected
 }
 
-// NewPhiAccrualDetector returns a detector monitoring nobody. cfg should pass
+// newPhiAccrualDetector returns a detector monitoring nobody. cfg should pass
 // Validate. The detector does not panic on a config that does not, but its
 // answers then follow the formula literally: a WindowSize below 1 keeps one
 // sample, and a zero standard deviation (MinStdDev 0 and a constant history)
 // makes phi jump from 0 to +Inf as soon as t exceeds the mean.
-func NewPhiAccrualDetector(cfg PhiConfig) *PhiAccrualDetector {
-	return &PhiAccrualDetector{cfg: cfg, peers: make(map[string]*phiPeer)}
+func newPhiAccrualDetector(cfg phiConfig) *phiAccrualDetector {
+	return &phiAccrualDetector{cfg: cfg, peers: make(map[string]*phiPeer)}
 }
 
 // Heartbeat records an arrival from authority at now. The first arrival seeds
@@ -195,7 +167,7 @@ func NewPhiAccrualDetector(cfg PhiConfig) *PhiAccrualDetector {
 // sample, unless the peer was at or over the threshold at now (the gap of an
 // outage is not a sample) or now is before the previous arrival (possible
 // after Forgive), in which case only the arrival time moves.
-func (d *PhiAccrualDetector) Heartbeat(authority string, now time.Time) {
+func (d *phiAccrualDetector) Heartbeat(authority string, now time.Time) {
 	p, ok := d.peers[authority]
 	if !ok {
 		p = &phiPeer{last: now, window: newPhiWindow(d.cfg.WindowSize)}
@@ -217,8 +189,10 @@ func (d *PhiAccrualDetector) Heartbeat(authority string, now time.Time) {
 	p.last = now
 }
 
-// Phi returns authority's phi at now, 0 for an authority never heard of.
-func (d *PhiAccrualDetector) Phi(authority string, now time.Time) float64 {
+// Phi returns the suspicion level of authority at now: 0 for an authority
+// that has never sent a heartbeat (or was removed), growing without bound as
+// the silence since its last heartbeat gets less likely.
+func (d *phiAccrualDetector) Phi(authority string, now time.Time) float64 {
 	p, ok := d.peers[authority]
 	if !ok {
 		return 0
@@ -226,27 +200,34 @@ func (d *PhiAccrualDetector) Phi(authority string, now time.Time) float64 {
 	return d.phi(p, now)
 }
 
-// Check reports suspicion and recovery at now; see FailureDetector.Check.
-func (d *PhiAccrualDetector) Check(now time.Time) []DetectorEvent {
-	out := []DetectorEvent{}
+// Check evaluates every monitored authority at now and returns, sorted by
+// authority, a detectorSuspect event the first time its phi reaches the
+// threshold after being below it (once per loss, however often Check is
+// called), and a detectorReachable event when heartbeats resumed after a
+// suspicion and phi is below the threshold again. It returns an empty,
+// non-nil slice when nothing changed.
+func (d *phiAccrualDetector) Check(now time.Time) []detectorEvent {
+	out := []detectorEvent{}
 	for a, p := range d.peers {
 		phi := d.phi(p, now)
 		switch {
 		case !p.suspected && phi >= d.cfg.Threshold:
 			p.suspected, p.resumed = true, false
-			out = append(out, DetectorEvent{Authority: a, Kind: DetectorSuspect, Phi: phi})
+			out = append(out, detectorEvent{Authority: a, Kind: detectorSuspect, Phi: phi})
 		case p.suspected && p.resumed && phi < d.cfg.Threshold:
 			p.suspected, p.resumed = false, false
-			out = append(out, DetectorEvent{Authority: a, Kind: DetectorReachable, Phi: phi})
+			out = append(out, detectorEvent{Authority: a, Kind: detectorReachable, Phi: phi})
 		}
 	}
-	slices.SortFunc(out, func(x, y DetectorEvent) int { return cmp.Compare(x.Authority, y.Authority) })
+	slices.SortFunc(out, func(x, y detectorEvent) int { return cmp.Compare(x.Authority, y.Authority) })
 	return out
 }
 
-// Forgive moves every last-arrival time forward by dur; see
-// FailureDetector.Forgive.
-func (d *PhiAccrualDetector) Forgive(dur time.Duration) {
+// Forgive tells the detector that the local node itself stalled for dur (it
+// could not receive or process heartbeats): every last-arrival time moves
+// forward by dur and no sample is added, so the gap is not blamed on the
+// peers. A dur of zero or less does nothing.
+func (d *phiAccrualDetector) Forgive(dur time.Duration) {
 	if dur <= 0 {
 		return
 	}
@@ -255,21 +236,21 @@ func (d *PhiAccrualDetector) Forgive(dur time.Duration) {
 	}
 }
 
-// Remove forgets authority.
-func (d *PhiAccrualDetector) Remove(authority string) { delete(d.peers, authority) }
+// Remove stops monitoring authority and forgets its history.
+func (d *phiAccrualDetector) Remove(authority string) { delete(d.peers, authority) }
 
 // Len returns how many authorities are monitored.
-func (d *PhiAccrualDetector) Len() int { return len(d.peers) }
+func (d *phiAccrualDetector) Len() int { return len(d.peers) }
 
-// Suspected reports whether a DetectorSuspect was reported for authority
-// and no DetectorReachable since.
-func (d *PhiAccrualDetector) Suspected(authority string) bool {
+// Suspected reports whether a detectorSuspect was reported for authority
+// and no detectorReachable since.
+func (d *phiAccrualDetector) Suspected(authority string) bool {
 	p, ok := d.peers[authority]
 	return ok && p.suspected
 }
 
 // phi computes p's phi at now by the formula in the type's doc.
-func (d *PhiAccrualDetector) phi(p *phiPeer, now time.Time) float64 {
+func (d *phiAccrualDetector) phi(p *phiPeer, now time.Time) float64 {
 	mean := p.window.mean() + durationMillis(d.cfg.AcceptablePause)
 	std := max(p.window.stdDev(), durationMillis(d.cfg.MinStdDev))
 	return phiOf(durationMillis(now.Sub(p.last)), mean, std)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -13,8 +14,8 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // steadyPhi is a detector that has seen heartbeats from "p" every interval,
 // n+1 arrivals (n samples), starting at t0. It returns the last arrival.
-func steadyPhi(cfg PhiConfig, interval time.Duration, n int) (*PhiAccrualDetector, time.Time) {
-	d := NewPhiAccrualDetector(cfg)
+func steadyPhi(cfg phiConfig, interval time.Duration, n int) (*phiAccrualDetector, time.Time) {
+	d := newPhiAccrualDetector(cfg)
 	at := t0
 	d.Heartbeat("p", at)
 	for range n {
@@ -24,7 +25,7 @@ func steadyPhi(cfg PhiConfig, interval time.Duration, n int) (*PhiAccrualDetecto
 	return d, at
 }
 
-func akkaPhi() PhiConfig { return DefaultPhiConfig(time.Second) }
+func akkaPhi() phiConfig { return defaultPhiConfig(time.Second) }
 
 // TestPhiHandComputed checks phi against values computed by hand from the
 // formula (in milliseconds):
@@ -54,7 +55,7 @@ func TestPhiHandComputed(t *testing.T) {
 
 	steady, steadyLast := steadyPhi(akkaPhi(), time.Second, 20)
 	first, firstLast := steadyPhi(noPause, 0, 0)
-	alt := NewPhiAccrualDetector(noPause)
+	alt := newPhiAccrualDetector(noPause)
 	altLast := t0
 	alt.Heartbeat("p", altLast)
 	for i := range 20 {
@@ -69,7 +70,7 @@ func TestPhiHandComputed(t *testing.T) {
 	ms := time.Millisecond
 	tests := []struct {
 		name  string
-		d     *PhiAccrualDetector
+		d     *phiAccrualDetector
 		last  time.Time
 		after time.Duration
 		want  float64
@@ -142,13 +143,13 @@ func TestDetectorSuspectOnceThenReachable(t *testing.T) {
 		now = now.Add(100 * time.Millisecond)
 		for _, ev := range d.Check(now) {
 			switch ev.Kind {
-			case DetectorSuspect:
+			case detectorSuspect:
 				suspects++
 				suspectedAt = now
 				if ev.Authority != "p" || ev.Phi < 8 {
 					t.Errorf("suspect event %+v: want p with phi >= 8", ev)
 				}
-			case DetectorReachable:
+			case detectorReachable:
 				reachables++
 			}
 		}
@@ -170,7 +171,7 @@ func TestDetectorSuspectOnceThenReachable(t *testing.T) {
 		d.Heartbeat("p", now)
 		evs := d.Check(now)
 		switch {
-		case i == 0 && (len(evs) != 1 || evs[0].Kind != DetectorReachable || evs[0].Authority != "p"):
+		case i == 0 && (len(evs) != 1 || evs[0].Kind != detectorReachable || evs[0].Authority != "p"):
 			t.Fatalf("after the first heartbeat: events %+v, want one reachable for p", evs)
 		case i > 0 && len(evs) != 0:
 			t.Fatalf("heartbeat %d: events %+v, want none", i, evs)
@@ -200,7 +201,7 @@ func TestDetectorForgive(t *testing.T) {
 			d.Forgive(tt.forgive)
 			now := last.Add(10 * time.Second)
 			evs := d.Check(now)
-			if got := len(evs) == 1 && evs[0].Kind == DetectorSuspect; got != tt.wantSuspect {
+			if got := len(evs) == 1 && evs[0].Kind == detectorSuspect; got != tt.wantSuspect {
 				t.Fatalf("events %+v, want suspect = %v", evs, tt.wantSuspect)
 			}
 			if !tt.wantSuspect {
@@ -216,7 +217,7 @@ func TestDetectorForgive(t *testing.T) {
 }
 
 func TestDetectorEventsSortedAndRemove(t *testing.T) {
-	d := NewPhiAccrualDetector(akkaPhi())
+	d := newPhiAccrualDetector(akkaPhi())
 	for _, a := range []string{"c:1", "a:1", "b:1"} {
 		d.Heartbeat(a, t0)
 	}
@@ -295,8 +296,8 @@ func TestPhiWindowSlides(t *testing.T) {
 
 func TestPhiConfig(t *testing.T) {
 	for name, c := range map[string]Config{"lan": DefaultLANConfig(), "wan": DefaultWANConfig(), "local": DefaultLocalConfig()} {
-		pc := PhiConfigFrom(c)
-		want := PhiConfig{c.PhiThreshold, c.PhiWindowSize, c.PhiMinStdDev, c.PhiAcceptablePause, c.PhiFirstHeartbeatEstimate}
+		pc := phiConfigFrom(c)
+		want := phiConfig{c.PhiThreshold, c.PhiWindowSize, c.PhiMinStdDev, c.PhiAcceptablePause, c.PhiFirstHeartbeatEstimate}
 		if pc != want {
 			t.Errorf("%s: PhiConfigFrom = %+v, want %+v", name, pc, want)
 		}
@@ -306,15 +307,15 @@ func TestPhiConfig(t *testing.T) {
 	}
 	tests := []struct {
 		field string
-		mut   func(*PhiConfig)
+		mut   func(*phiConfig)
 	}{
-		{"Threshold", func(c *PhiConfig) { c.Threshold = 0 }},
-		{"Threshold", func(c *PhiConfig) { c.Threshold = math.NaN() }},
-		{"Threshold", func(c *PhiConfig) { c.Threshold = math.Inf(1) }},
-		{"WindowSize", func(c *PhiConfig) { c.WindowSize = 0 }},
-		{"MinStdDev", func(c *PhiConfig) { c.MinStdDev = -1 }},
-		{"AcceptablePause", func(c *PhiConfig) { c.AcceptablePause = -1 }},
-		{"FirstHeartbeatEstimate", func(c *PhiConfig) { c.FirstHeartbeatEstimate = 0 }},
+		{"Threshold", func(c *phiConfig) { c.Threshold = 0 }},
+		{"Threshold", func(c *phiConfig) { c.Threshold = math.NaN() }},
+		{"Threshold", func(c *phiConfig) { c.Threshold = math.Inf(1) }},
+		{"WindowSize", func(c *phiConfig) { c.WindowSize = 0 }},
+		{"MinStdDev", func(c *phiConfig) { c.MinStdDev = -1 }},
+		{"AcceptablePause", func(c *phiConfig) { c.AcceptablePause = -1 }},
+		{"FirstHeartbeatEstimate", func(c *phiConfig) { c.FirstHeartbeatEstimate = 0 }},
 	}
 	for _, tt := range tests {
 		c := akkaPhi()
@@ -327,7 +328,7 @@ func TestPhiConfig(t *testing.T) {
 }
 
 func TestDetectorEventKindString(t *testing.T) {
-	for k, want := range map[DetectorEventKind]string{DetectorSuspect: "suspect", DetectorReachable: "reachable", 9: "detector-event(9)"} {
+	for k, want := range map[detectorEventKind]string{detectorSuspect: "suspect", detectorReachable: "reachable", 9: "detector-event(9)"} {
 		if got := k.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", k, got, want)
 		}
@@ -346,7 +347,7 @@ func TestDetectorZeroStdDevNoNaN(t *testing.T) {
 }
 
 func BenchmarkPhiHeartbeat(b *testing.B) {
-	d := NewPhiAccrualDetector(akkaPhi())
+	d := newPhiAccrualDetector(akkaPhi())
 	at := t0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -355,20 +356,56 @@ func BenchmarkPhiHeartbeat(b *testing.B) {
 	}
 }
 
-// DefaultPhiConfig is Akka's detector: at a 1 s heartbeat, threshold 8,
+// defaultPhiConfig is Akka's detector: at a 1 s heartbeat, threshold 8,
 // window 1,000, 100 ms minimum deviation, 3 s acceptable pause; and the LAN
 // preset runs exactly it at its own heartbeat.
 func TestDefaultPhiConfigIsAkkas(t *testing.T) {
-	want := PhiConfig{Threshold: 8, WindowSize: 1000, MinStdDev: 100 * time.Millisecond,
+	want := phiConfig{Threshold: 8, WindowSize: 1000, MinStdDev: 100 * time.Millisecond,
 		AcceptablePause: 3 * time.Second, FirstHeartbeatEstimate: time.Second}
-	if got := DefaultPhiConfig(time.Second); got != want {
+	if got := defaultPhiConfig(time.Second); got != want {
 		t.Fatalf("DefaultPhiConfig(1s) = %+v, want %+v", got, want)
 	}
 	if err := want.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	lan := DefaultLANConfig()
-	if got, want := PhiConfigFrom(lan), DefaultPhiConfig(lan.HeartbeatInterval); got != want {
+	if got, want := phiConfigFrom(lan), defaultPhiConfig(lan.HeartbeatInterval); got != want {
 		t.Fatalf("the LAN preset's detector %+v is not DefaultPhiConfig(%v) = %+v", got, lan.HeartbeatInterval, want)
+	}
+}
+
+// A monitor feeds heartbeat arrivals to the detector and checks it as time
+// passes; phi grows with the silence, and Check reports the loss once.
+// (Formerly ExamplePhiAccrualDetector.)
+func TestDetectorReportsALossOnce(t *testing.T) {
+	d := newPhiAccrualDetector(defaultPhiConfig(time.Second)) // Akka's defaults at a 1 s heartbeat
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	last := start
+	for i := range 30 { // a heartbeat every second
+		last = start.Add(time.Duration(i) * time.Second)
+		d.Heartbeat("10.0.0.2:7946", last)
+	}
+	var out strings.Builder
+	for _, silence := range []time.Duration{time.Second, 4 * time.Second, 4300 * time.Millisecond, 5 * time.Second} {
+		now := last.Add(silence)
+		fmt.Fprintf(&out, "after %v: phi %.2f\n", silence, d.Phi("10.0.0.2:7946", now))
+		for _, ev := range d.Check(now) {
+			fmt.Fprintf(&out, "  %s %s (phi %.2f)\n", ev.Kind, ev.Authority, ev.Phi)
+		}
+	}
+	now := last.Add(6 * time.Second)
+	d.Heartbeat("10.0.0.2:7946", now)
+	for _, ev := range d.Check(now) {
+		fmt.Fprintf(&out, "heartbeat again: %s %s (phi %.2f)\n", ev.Kind, ev.Authority, ev.Phi)
+	}
+	want := `after 1s: phi 0.00
+after 4s: phi 0.30
+after 4.3s: phi 2.91
+after 5s: phi 37.58
+  suspect 10.0.0.2:7946 (phi 37.58)
+heartbeat again: reachable 10.0.0.2:7946 (phi 0.00)
+`
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
 	}
 }

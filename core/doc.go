@@ -2,7 +2,10 @@
 // machine: the membership table and its merge rules, the phi-accrual failure
 // detector, quarantine, the gossip engine (piggybacked dissemination and
 // anti-entropy), the MembershipCoordinator that owns them, and the Driver that
-// binds a coordinator to a GossipTransport.
+// binds a coordinator to a GossipTransport. Only the coordinator, the Driver
+// and what they take and return are exported; the components keep the
+// design's names in the source, unexported (membershipTable,
+// phiAccrualDetector, quarantineTable, gossipEngine).
 //
 // Core uses the standard library only. It never starts a goroutine, opens a
 // socket, reads the clock or touches a global random source: every entry point
@@ -68,7 +71,7 @@
 //
 // # Dissemination and repair
 //
-// Every change learnt from gossip or made locally enters the GossipEngine's
+// Every change learnt from gossip or made locally enters the gossip engine's
 // piggyback queue and rides on heartbeats and on periodic gossip to
 // GossipNodes random peers (sent only when something is queued). Every
 // AntiEntropyInterval (±25%, drawn afresh each time, so that members whose

@@ -8,33 +8,33 @@ import (
 	"time"
 )
 
-// EngineState is where the GossipEngine stands.
-type EngineState uint8
+// engineState is where the gossipEngine stands.
+type engineState uint8
 
 const (
-	// EngineConfirmed: nothing pending; the last anti-entropy exchange (if
+	// engineConfirmed: nothing pending; the last anti-entropy exchange (if
 	// any) completed.
-	EngineConfirmed EngineState = iota
-	// EngineDiffusing: records are queued for piggybacking.
-	EngineDiffusing
-	// EngineReconciling: an anti-entropy exchange is in flight.
-	EngineReconciling
+	engineConfirmed engineState = iota
+	// engineDiffusing: records are queued for piggybacking.
+	engineDiffusing
+	// engineReconciling: an anti-entropy exchange is in flight.
+	engineReconciling
 )
 
 // String names the state.
-func (s EngineState) String() string {
+func (s engineState) String() string {
 	switch s {
-	case EngineConfirmed:
+	case engineConfirmed:
 		return "confirmed"
-	case EngineDiffusing:
+	case engineDiffusing:
 		return "diffusing"
-	case EngineReconciling:
+	case engineReconciling:
 		return "reconciling"
 	}
 	return fmt.Sprintf("engine-state(%d)", uint8(s))
 }
 
-// GossipEngine decides what travels: which changed records ride on outgoing
+// gossipEngine decides what travels: which changed records ride on outgoing
 // messages (dissemination) and how two members compare and repair their
 // tables (anti-entropy). It sends nothing itself; the coordinator builds the
 // messages.
@@ -44,21 +44,21 @@ func (s EngineState) String() string {
 // its count afresh. Each outgoing message (heartbeats, periodic gossip) takes
 // the queued records that fit its size budget, least transmitted first and,
 // among equals, newest first; a record is dropped from the queue after
-// RetransmitLimit(mult, N) = mult * ceil(log10(N+1)) transmissions, as in
+// retransmitLimit(mult, N) = mult * ceil(log10(N+1)) transmissions, as in
 // memberlist.
 //
 // Anti-entropy. Periodically the coordinator sends one random peer a digest:
 // the table split into B buckets by a hash of the authority, each bucket
-// summarised by the sum (mod 2^64) of RecordHash over its records — order
+// summarised by the sum (mod 2^64) of recordHash over its records — order
 // independent, so equal bucket contents give equal sums. B grows with the
-// table (BucketsFor: about recordsPerBucket records per bucket), up to the
+// table (bucketsFor: about recordsPerBucket records per bucket), up to the
 // largest power of two up to maxDigestBuckets whose digest fits one message
-// (DigestBuckets); the peer sums its own table over the same B. The peer
+// (digestBuckets); the peer sums its own table over the same B. The peer
 // answers with its records of the buckets that differ and, in Want, those
 // bucket indexes; the originator answers Want with its own records, so both
 // sides repair only what differs. While an exchange is in flight the engine
 // is Reconciling.
-type GossipEngine struct {
+type gossipEngine struct {
 	mult  int
 	queue map[string]*broadcast // the live broadcast of each authority
 	// levels[t] holds the broadcasts transmitted t times, oldest first; a
@@ -88,21 +88,21 @@ type broadcast struct {
 	done      bool   // superseded or retired: no longer in queue
 }
 
-// NewGossipEngine returns an engine whose records are retransmitted
-// RetransmitLimit(retransmitMult, N) times.
-func NewGossipEngine(retransmitMult int) *GossipEngine {
-	return &GossipEngine{mult: max(1, retransmitMult), queue: map[string]*broadcast{}, levels: make([][]*broadcast, 1)}
+// newGossipEngine returns an engine whose records are retransmitted
+// retransmitLimit(retransmitMult, N) times.
+func newGossipEngine(retransmitMult int) *gossipEngine {
+	return &gossipEngine{mult: max(1, retransmitMult), queue: map[string]*broadcast{}, levels: make([][]*broadcast, 1)}
 }
 
-// RetransmitLimit is how many times a change is piggybacked in a cluster of n
+// retransmitLimit is how many times a change is piggybacked in a cluster of n
 // members: mult * ceil(log10(n+1)), at least 1.
-func RetransmitLimit(mult, n int) int {
+func retransmitLimit(mult, n int) int {
 	return max(1, mult*int(math.Ceil(math.Log10(float64(n)+1))))
 }
 
 // Enqueue queues rec for dissemination, replacing any queued record of the
 // same authority (the replacement starts with no transmissions).
-func (e *GossipEngine) Enqueue(rec NodeRecord) {
+func (e *gossipEngine) Enqueue(rec NodeRecord) {
 	e.seq++
 	if old, ok := e.queue[rec.Authority]; ok {
 		old.done = true
@@ -116,7 +116,7 @@ func (e *GossipEngine) Enqueue(rec NodeRecord) {
 
 // collect drops the done entries from the levels once they outnumber the
 // live ones, so that superseded and retired records do not pile up.
-func (e *GossipEngine) collect() {
+func (e *gossipEngine) collect() {
 	if e.filed <= 2*len(e.queue)+congestion {
 		return
 	}
@@ -129,11 +129,11 @@ func (e *GossipEngine) collect() {
 }
 
 // Pending returns how many records are queued.
-func (e *GossipEngine) Pending() int { return len(e.queue) }
+func (e *gossipEngine) Pending() int { return len(e.queue) }
 
 // Queued returns the queued record for authority, and how many times it was
 // transmitted.
-func (e *GossipEngine) Queued(authority string) (NodeRecord, int, bool) {
+func (e *gossipEngine) Queued(authority string) (NodeRecord, int, bool) {
 	b, ok := e.queue[authority]
 	if !ok {
 		return NodeRecord{}, 0, false
@@ -142,7 +142,7 @@ func (e *GossipEngine) Queued(authority string) (NodeRecord, int, bool) {
 }
 
 // Transmissions returns how many records the engine has handed out in total.
-func (e *GossipEngine) Transmissions() uint64 { return e.transmissions }
+func (e *gossipEngine) Transmissions() uint64 { return e.transmissions }
 
 // congestion is the queue length above which the engine is in a burst of
 // changes (many members joining at once): more than one message's worth.
@@ -157,7 +157,7 @@ const congestion = 24
 // that members stop gossiping what everyone knows soon after the burst. A
 // change outside a burst ignores echoes and gets its whole budget of pushes,
 // which is what makes it reach every member in close to the epidemic bound.
-func (e *GossipEngine) Heard(rec NodeRecord, n int) {
+func (e *gossipEngine) Heard(rec NodeRecord, n int) {
 	b, ok := e.queue[rec.Authority]
 	if !ok || !b.rec.Equal(rec) {
 		return
@@ -166,14 +166,14 @@ func (e *GossipEngine) Heard(rec NodeRecord, n int) {
 	if len(e.queue) > congestion {
 		b.burst = true
 	}
-	if e.spent(b) >= RetransmitLimit(e.mult, n) {
+	if e.spent(b) >= retransmitLimit(e.mult, n) {
 		e.retire(b)
 		e.collect()
 	}
 }
 
 // spent is how much of its retransmit budget b has used.
-func (e *GossipEngine) spent(b *broadcast) int {
+func (e *gossipEngine) spent(b *broadcast) int {
 	if b.burst {
 		return b.transmits + b.echoes
 	}
@@ -182,7 +182,7 @@ func (e *GossipEngine) spent(b *broadcast) int {
 
 // retire takes b out of the queue (it stays in its level, marked done, until
 // Fill passes over it).
-func (e *GossipEngine) retire(b *broadcast) {
+func (e *gossipEngine) retire(b *broadcast) {
 	b.done = true
 	delete(e.queue, b.rec.Authority)
 }
@@ -190,15 +190,15 @@ func (e *GossipEngine) retire(b *broadcast) {
 // Fill appends to dst the queued records that fit in budget bytes (by
 // EstimateRecordSize, plus room for the array header growing), least
 // transmitted first and newest first among equals, counts one transmission
-// for each, and drops those that reached RetransmitLimit for a cluster of n
+// for each, and drops those that reached retransmitLimit for a cluster of n
 // members. skip, when not empty, names an authority not to send. The records
 // appended share no memory with the queue. The cost is proportional to the
 // records looked at, not to the queue length.
-func (e *GossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []NodeRecord {
+func (e *gossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []NodeRecord {
 	if len(e.queue) == 0 || budget <= 0 {
 		return dst
 	}
-	limit := RetransmitLimit(e.mult, n)
+	limit := retransmitLimit(e.mult, n)
 	budget -= headerGrowth // the Entries header may grow
 	e.moved = e.moved[:0]
 	for t := 0; t < len(e.levels) && budget >= minRecordBytes; t++ {
@@ -257,24 +257,24 @@ const minRecordBytes = 11
 
 // StartExchange records an anti-entropy exchange with peer, numbered seq, that
 // is abandoned at until if no reply comes.
-func (e *GossipEngine) StartExchange(peer string, seq uint64, until time.Time) {
+func (e *gossipEngine) StartExchange(peer string, seq uint64, until time.Time) {
 	e.exchangePeer, e.exchangeSeq, e.exchangeEnd, e.reconciling = peer, seq, until, true
 }
 
 // Exchange returns the exchange in flight: peer and sequence number.
-func (e *GossipEngine) Exchange() (peer string, seq uint64, ok bool) {
+func (e *gossipEngine) Exchange() (peer string, seq uint64, ok bool) {
 	return e.exchangePeer, e.exchangeSeq, e.reconciling
 }
 
 // ExchangeDeadline returns when the exchange in flight is abandoned if no
 // reply comes, and whether one is in flight.
-func (e *GossipEngine) ExchangeDeadline() (time.Time, bool) {
+func (e *gossipEngine) ExchangeDeadline() (time.Time, bool) {
 	return e.exchangeEnd, e.reconciling
 }
 
 // EndExchange marks the exchange numbered seq complete; it reports whether
 // that exchange was in flight.
-func (e *GossipEngine) EndExchange(seq uint64) bool {
+func (e *gossipEngine) EndExchange(seq uint64) bool {
 	if !e.reconciling || seq != e.exchangeSeq {
 		return false
 	}
@@ -283,7 +283,7 @@ func (e *GossipEngine) EndExchange(seq uint64) bool {
 }
 
 // Expire abandons an exchange whose time is up and reports whether it did.
-func (e *GossipEngine) Expire(now time.Time) bool {
+func (e *gossipEngine) Expire(now time.Time) bool {
 	if e.reconciling && !now.Before(e.exchangeEnd) {
 		e.reconciling = false
 		return true
@@ -293,14 +293,14 @@ func (e *GossipEngine) Expire(now time.Time) bool {
 
 // State returns Reconciling while an exchange is in flight, else Diffusing
 // while records are queued, else Confirmed.
-func (e *GossipEngine) State() EngineState {
+func (e *gossipEngine) State() engineState {
 	switch {
 	case e.reconciling:
-		return EngineReconciling
+		return engineReconciling
 	case len(e.queue) > 0:
-		return EngineDiffusing
+		return engineDiffusing
 	}
-	return EngineConfirmed
+	return engineConfirmed
 }
 
 // maxDigestBuckets caps the number of anti-entropy buckets. With 128 buckets
@@ -308,9 +308,9 @@ func (e *GossipEngine) State() EngineState {
 // holds about 8 records, so a difference costs a few records to repair.
 const maxDigestBuckets = 128
 
-// DigestBuckets returns how many buckets a digest from (from, fromID) may use
+// digestBuckets returns how many buckets a digest from (from, fromID) may use
 // so that it fits maxBytes: the largest power of two up to maxDigestBuckets.
-func DigestBuckets(maxBytes int, from, fromID string) int {
+func digestBuckets(maxBytes int, from, fromID string) int {
 	for b := maxDigestBuckets; b > 1; b /= 2 {
 		m := Message{Kind: MessageDigest, From: from, FromID: fromID, Seq: math.MaxUint64, Digest: make([]uint64, b)}
 		for i := range m.Digest {
@@ -328,13 +328,13 @@ func DigestBuckets(maxBytes int, from, fromID string) int {
 // then costs about this many records to repair.
 const recordsPerBucket = 8
 
-// BucketsFor returns the bucket count a digest of a table of size records
+// bucketsFor returns the bucket count a digest of a table of size records
 // uses: the smallest power of two giving at most recordsPerBucket records per
-// bucket, and at most limit (DigestBuckets). A digest so sized costs about one
+// bucket, and at most limit (digestBuckets). A digest so sized costs about one
 // byte per member, so an idle exchange at 8 members is a few dozen bytes
 // rather than the 128 hashes a fixed count would send, and the idle traffic
 // per member stays flat as the cluster grows.
-func BucketsFor(size, limit int) int {
+func bucketsFor(size, limit int) int {
 	b := 1
 	for b*recordsPerBucket < size && b < limit {
 		b *= 2
@@ -363,18 +363,18 @@ func stringHash(s string) uint64 {
 	return h
 }
 
-// Digest returns the bucket sums of records over n buckets.
-func Digest(records []NodeRecord, n int) []uint64 {
+// digestOf returns the bucket sums of records over n buckets.
+func digestOf(records []NodeRecord, n int) []uint64 {
 	d := make([]uint64, n)
 	for _, r := range records {
-		d[digestBucket(r.Authority, n)] += RecordHash(r)
+		d[digestBucket(r.Authority, n)] += recordHash(r)
 	}
 	return d
 }
 
-// DiffBuckets returns the indexes where a and b differ (they have the same
+// diffBuckets returns the indexes where a and b differ (they have the same
 // length).
-func DiffBuckets(a, b []uint64) []uint32 {
+func diffBuckets(a, b []uint64) []uint32 {
 	var out []uint32
 	for i := range a {
 		if a[i] != b[i] {
@@ -384,9 +384,9 @@ func DiffBuckets(a, b []uint64) []uint32 {
 	return out
 }
 
-// RecordsInBuckets returns the records of records whose bucket among n is in
+// recordsInBuckets returns the records of records whose bucket among n is in
 // want.
-func RecordsInBuckets(records []NodeRecord, n int, want []uint32) []NodeRecord {
+func recordsInBuckets(records []NodeRecord, n int, want []uint32) []NodeRecord {
 	in := make([]bool, n)
 	for _, w := range want {
 		if int(w) < n {

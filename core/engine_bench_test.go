@@ -14,7 +14,7 @@ func BenchmarkEngineFill(b *testing.B) {
 	for i := range recs {
 		recs[i] = NodeRecord{NodeID: fmt.Sprintf("node-%04d", i), Authority: fmt.Sprintf("10.0.%d.%d:7946", i/250, i%250), Status: StatusUp, Incarnation: 1}
 	}
-	e := NewGossipEngine(4)
+	e := newGossipEngine(4)
 	for _, r := range recs {
 		e.Enqueue(r)
 	}

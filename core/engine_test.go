@@ -23,18 +23,18 @@ func TestRetransmitLimit(t *testing.T) {
 	for _, tc := range []struct{ mult, n, want int }{
 		{4, 1, 4}, {4, 9, 4}, {4, 10, 8}, {4, 99, 8}, {4, 100, 12}, {4, 1000, 16}, {1, 0, 1},
 	} {
-		if got := RetransmitLimit(tc.mult, tc.n); got != tc.want {
+		if got := retransmitLimit(tc.mult, tc.n); got != tc.want {
 			t.Errorf("RetransmitLimit(%d, %d) = %d, want %d", tc.mult, tc.n, got, tc.want)
 		}
 	}
 }
 
 func TestEngineFillOrderAndLimit(t *testing.T) {
-	e := NewGossipEngine(1) // limit 1*ceil(log10(n+1)) = 1 for n <= 9, 2 for n <= 99
+	e := newGossipEngine(1) // limit 1*ceil(log10(n+1)) = 1 for n <= 9, 2 for n <= 99
 	e.Enqueue(qrec("a", 1, StatusUp))
 	e.Enqueue(qrec("b", 1, StatusUp))
 	e.Enqueue(qrec("c", 1, StatusUp))
-	if e.State() != EngineDiffusing {
+	if e.State() != engineDiffusing {
 		t.Fatalf("state = %v, want diffusing", e.State())
 	}
 	// Newest first among the never-sent.
@@ -56,13 +56,13 @@ func TestEngineFillOrderAndLimit(t *testing.T) {
 	if e.Pending() != 0 {
 		t.Fatalf("pending = %d after every record reached its limit", e.Pending())
 	}
-	if e.State() != EngineConfirmed {
+	if e.State() != engineConfirmed {
 		t.Fatalf("state = %v, want confirmed", e.State())
 	}
 }
 
 func TestEngineNewerRecordSupersedes(t *testing.T) {
-	e := NewGossipEngine(4)
+	e := newGossipEngine(4)
 	e.Enqueue(qrec("a", 1, StatusUp))
 	e.Fill(nil, 1000, 10, "")
 	e.Enqueue(qrec("a", 1, StatusSuspect))
@@ -77,7 +77,7 @@ func TestEngineNewerRecordSupersedes(t *testing.T) {
 }
 
 func TestEngineFillRespectsBudget(t *testing.T) {
-	e := NewGossipEngine(4)
+	e := newGossipEngine(4)
 	for i := 0; i < 200; i++ {
 		e.Enqueue(qrec(fmt.Sprintf("10.0.%d.%d:7946", i/250, i%250), uint64(i), StatusUp))
 	}
@@ -95,7 +95,7 @@ func TestEngineFillRespectsBudget(t *testing.T) {
 }
 
 func TestEngineHeardRetiresEchoedRumoursOfABurst(t *testing.T) {
-	e := NewGossipEngine(4) // limit 4 at n=5
+	e := newGossipEngine(4) // limit 4 at n=5
 	e.Enqueue(qrec("a", 1, StatusUp))
 	for i := 0; i < 10; i++ {
 		e.Heard(qrec("a", 1, StatusUp), 5)
@@ -133,19 +133,19 @@ func TestEngineHeardRetiresEchoedRumoursOfABurst(t *testing.T) {
 }
 
 func TestEngineExchangeStates(t *testing.T) {
-	e := NewGossipEngine(4)
+	e := newGossipEngine(4)
 	e.StartExchange("p", 7, epoch.Add(time.Second))
-	if e.State() != EngineReconciling {
+	if e.State() != engineReconciling {
 		t.Fatalf("state = %v, want reconciling", e.State())
 	}
 	if e.EndExchange(6) {
 		t.Fatal("ended an exchange with the wrong number")
 	}
-	if !e.EndExchange(7) || e.State() != EngineConfirmed {
+	if !e.EndExchange(7) || e.State() != engineConfirmed {
 		t.Fatalf("EndExchange(7): state %v", e.State())
 	}
 	e.StartExchange("p", 8, epoch.Add(time.Second))
-	if e.Expire(epoch) || !e.Expire(epoch.Add(time.Second)) || e.State() != EngineConfirmed {
+	if e.Expire(epoch) || !e.Expire(epoch.Add(time.Second)) || e.State() != engineConfirmed {
 		t.Fatal("exchange did not expire at its deadline")
 	}
 }
@@ -158,23 +158,23 @@ func TestDigestFindsExactlyTheDifferingBuckets(t *testing.T) {
 	b := slices.Clone(a)
 	b[17].Status = StatusSuspect
 	b = append(b[:500], b[501:]...) // b misses one record
-	n := DigestBuckets(1300, "10.0.0.1:7946", "node")
+	n := digestBuckets(1300, "10.0.0.1:7946", "node")
 	if n != maxDigestBuckets {
 		t.Fatalf("DigestBuckets(1300) = %d, want %d", n, maxDigestBuckets)
 	}
-	da, db := Digest(a, n), Digest(b, n)
+	da, db := digestOf(a, n), digestOf(b, n)
 	m := Message{Kind: MessageDigest, From: "10.0.0.1:7946", FromID: "node", Seq: 1 << 40, Digest: da}
 	if sz := EstimateSize(m); sz > 1300 {
 		t.Fatalf("a digest of 1,000 members is %d bytes > 1300", sz)
 	}
-	diff := DiffBuckets(da, db)
+	diff := diffBuckets(da, db)
 	want := []uint32{uint32(digestBucket(a[17].Authority, n)), uint32(digestBucket(a[500].Authority, n))}
 	slices.Sort(want)
 	want = slices.Compact(want)
 	if !slices.Equal(diff, want) {
 		t.Fatalf("diff = %v, want %v", diff, want)
 	}
-	repair := RecordsInBuckets(a, n, diff)
+	repair := recordsInBuckets(a, n, diff)
 	if !slices.ContainsFunc(repair, func(r NodeRecord) bool { return r.Authority == a[500].Authority }) {
 		t.Fatal("repair lacks the missing record")
 	}
@@ -183,10 +183,10 @@ func TestDigestFindsExactlyTheDifferingBuckets(t *testing.T) {
 	}
 	// Order does not matter.
 	slices.Reverse(b)
-	if !slices.Equal(Digest(b, n), db) {
+	if !slices.Equal(digestOf(b, n), db) {
 		t.Fatal("digest depends on record order")
 	}
-	if got := DigestBuckets(256, "10.0.0.1:7946", "node"); !validBucketCount(got) || EstimateSize(Message{Kind: MessageDigest, From: "10.0.0.1:7946", FromID: "node", Seq: 1 << 63, Digest: make([]uint64, got)}) > 256 {
+	if got := digestBuckets(256, "10.0.0.1:7946", "node"); !validBucketCount(got) || EstimateSize(Message{Kind: MessageDigest, From: "10.0.0.1:7946", FromID: "node", Seq: 1 << 63, Digest: make([]uint64, got)}) > 256 {
 		t.Fatalf("DigestBuckets(256) = %d does not fit", got)
 	}
 }
@@ -224,7 +224,7 @@ func TestPackMessagesSplitsWithinBudget(t *testing.T) {
 // TestEngineDoesNotKeepDeadEntries: superseded and retired records do not
 // pile up in the queue's levels.
 func TestEngineDoesNotKeepDeadEntries(t *testing.T) {
-	e := NewGossipEngine(4)
+	e := newGossipEngine(4)
 	filed := func() int {
 		n := 0
 		for _, l := range e.levels {
@@ -260,10 +260,10 @@ func TestBucketsForGrowsWithTheTable(t *testing.T) {
 		{0, 128, 1}, {1, 128, 1}, {8, 128, 1}, {9, 128, 2}, {64, 128, 8},
 		{65, 128, 16}, {1000, 128, 128}, {100000, 128, 128}, {1000, 32, 32},
 	} {
-		if got := BucketsFor(tc.size, tc.limit); got != tc.want {
+		if got := bucketsFor(tc.size, tc.limit); got != tc.want {
 			t.Errorf("BucketsFor(%d, %d) = %d, want %d", tc.size, tc.limit, got, tc.want)
 		}
-		if !validBucketCount(BucketsFor(tc.size, tc.limit)) {
+		if !validBucketCount(bucketsFor(tc.size, tc.limit)) {
 			t.Errorf("BucketsFor(%d, %d) is not a valid bucket count", tc.size, tc.limit)
 		}
 	}

@@ -15,12 +15,6 @@ var (
 	ErrNotStarted = errors.New("hearsay: coordinator not started")
 	// ErrInvalidState is returned by coordinator calls that the current state forbids.
 	ErrInvalidState = errors.New("hearsay: invalid coordinator state")
-	// ErrAuthorityConflict: a different node already holds the authority.
-	ErrAuthorityConflict = errors.New("hearsay: authority conflict")
-	// ErrUnknownAuthority: no record exists for the authority.
-	ErrUnknownAuthority = errors.New("hearsay: unknown authority")
-	// ErrInvalidTransition: the status change is not allowed.
-	ErrInvalidTransition = errors.New("hearsay: invalid transition")
 	// ErrQuarantined: the instance is quarantined and may not rejoin yet.
 	ErrQuarantined = errors.New("hearsay: quarantined")
 	// ErrTableFull: the table already holds Config.MaxMembers records.
@@ -33,48 +27,6 @@ var (
 	// which case it also matches ErrInvalidRecord).
 	ErrInvalidMessage = errors.New("hearsay: invalid message")
 )
-
-// AuthorityConflictError reports that Authority is held by ExistingID while a
-// change for IncomingID was attempted. It matches ErrAuthorityConflict.
-type AuthorityConflictError struct {
-	Authority  string
-	ExistingID string
-	IncomingID string
-}
-
-func (e *AuthorityConflictError) Error() string {
-	return fmt.Sprintf("hearsay: authority conflict at %s: held by %q, got %q", e.Authority, e.ExistingID, e.IncomingID)
-}
-
-// Is makes errors.Is(err, ErrAuthorityConflict) true.
-func (e *AuthorityConflictError) Is(target error) bool { return target == ErrAuthorityConflict }
-
-// UnknownAuthorityError reports a change for an authority the table does not
-// hold. It matches ErrUnknownAuthority.
-type UnknownAuthorityError struct {
-	Authority string
-}
-
-func (e *UnknownAuthorityError) Error() string {
-	return fmt.Sprintf("hearsay: unknown authority %s", e.Authority)
-}
-
-// Is makes errors.Is(err, ErrUnknownAuthority) true.
-func (e *UnknownAuthorityError) Is(target error) bool { return target == ErrUnknownAuthority }
-
-// InvalidTransitionError reports a status change the life cycle forbids. It
-// matches ErrInvalidTransition.
-type InvalidTransitionError struct {
-	Authority string
-	From, To  NodeStatus
-}
-
-func (e *InvalidTransitionError) Error() string {
-	return fmt.Sprintf("hearsay: invalid transition of %s from %s to %s", e.Authority, e.From, e.To)
-}
-
-// Is makes errors.Is(err, ErrInvalidTransition) true.
-func (e *InvalidTransitionError) Is(target error) bool { return target == ErrInvalidTransition }
 
 // QuarantinedError reports that the instance at Authority with an incarnation
 // at or below Incarnation is quarantined. It matches ErrQuarantined.

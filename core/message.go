@@ -11,7 +11,7 @@ const (
 	// grows by one per heartbeat round, and a monitor
 	// ignores a heartbeat whose Seq is not above the last one it took from
 	// that instance (a replay). Digest holds exactly one value, the sender's
-	// table hash (MembershipTable.Hash), which the monitor compares with its
+	// table hash (the order-independent sum of a hash of each record), which the monitor compares with its
 	// own to start an anti-entropy exchange when the views differ, or is
 	// empty: the coordinator sends the hash every other round and on any
 	// round where it changed. Entries piggyback gossip.

@@ -8,7 +8,7 @@ import (
 
 func TestQuarantineContains(t *testing.T) {
 	base := time.Unix(0, 0)
-	q := NewQuarantineTable()
+	q := newQuarantineTable()
 	q.Quarantine("a:1", 3, base.Add(time.Minute))
 	tests := []struct {
 		authority string
@@ -31,17 +31,17 @@ func TestQuarantineKeepsMaxIncarnationAndLatestExpiry(t *testing.T) {
 	base := time.Unix(0, 0)
 	tests := []struct {
 		name      string
-		calls     []QuarantineEntry
+		calls     []quarantineEntry
 		wantInc   uint64
 		wantUntil time.Duration
 	}{
-		{"one", []QuarantineEntry{{"a:1", 2, base.Add(10 * time.Second)}}, 2, 10 * time.Second},
-		{"higher incarnation, earlier expiry", []QuarantineEntry{{"a:1", 2, base.Add(10 * time.Second)}, {"a:1", 5, base.Add(5 * time.Second)}}, 5, 10 * time.Second},
-		{"lower incarnation, later expiry", []QuarantineEntry{{"a:1", 5, base.Add(10 * time.Second)}, {"a:1", 1, base.Add(20 * time.Second)}}, 5, 20 * time.Second},
+		{"one", []quarantineEntry{{"a:1", 2, base.Add(10 * time.Second)}}, 2, 10 * time.Second},
+		{"higher incarnation, earlier expiry", []quarantineEntry{{"a:1", 2, base.Add(10 * time.Second)}, {"a:1", 5, base.Add(5 * time.Second)}}, 5, 10 * time.Second},
+		{"lower incarnation, later expiry", []quarantineEntry{{"a:1", 5, base.Add(10 * time.Second)}, {"a:1", 1, base.Add(20 * time.Second)}}, 5, 20 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := NewQuarantineTable()
+			q := newQuarantineTable()
 			for _, c := range tt.calls {
 				q.Quarantine(c.Authority, c.Incarnation, c.Until)
 			}
@@ -55,14 +55,14 @@ func TestQuarantineKeepsMaxIncarnationAndLatestExpiry(t *testing.T) {
 
 func TestQuarantinePollExpired(t *testing.T) {
 	base := time.Unix(0, 0)
-	q := NewQuarantineTable()
+	q := newQuarantineTable()
 	q.Quarantine("c:1", 1, base.Add(10*time.Second))
 	q.Quarantine("a:1", 2, base.Add(10*time.Second))
 	q.Quarantine("b:1", 3, base.Add(20*time.Second))
 	if _, ok := q.Lookup("zz"); ok {
 		t.Errorf("Lookup of an unknown authority reported an entry")
 	}
-	if got, want := fmt.Sprint(q.Entries()), fmt.Sprint([]QuarantineEntry{
+	if got, want := fmt.Sprint(q.Entries()), fmt.Sprint([]quarantineEntry{
 		{"a:1", 2, base.Add(10 * time.Second)}, {"b:1", 3, base.Add(20 * time.Second)}, {"c:1", 1, base.Add(10 * time.Second)}}); got != want {
 		t.Errorf("Entries = %s, want %s", got, want)
 	}

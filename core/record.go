@@ -38,14 +38,14 @@ func (r NodeRecord) Equal(o NodeRecord) bool {
 
 // Supersedes reports whether r should replace o in a table, by the merge rule:
 // a higher incarnation wins; at equal incarnation the status with the higher
-// Precedence wins; at equal incarnation and status, the lexically greater node
+// precedence wins; at equal incarnation and status, the lexically greater node
 // ID and then metadata win, so that every replica converges to the same record
 // whatever order it received them in. A record never supersedes itself.
 func (r NodeRecord) Supersedes(o NodeRecord) bool {
 	if r.Incarnation != o.Incarnation {
 		return r.Incarnation > o.Incarnation
 	}
-	if rp, op := r.Status.Precedence(), o.Status.Precedence(); rp != op {
+	if rp, op := r.Status.precedence(), o.Status.precedence(); rp != op {
 		return rp > op
 	}
 	if r.NodeID != o.NodeID {

@@ -53,11 +53,11 @@ func (s NodeStatus) IsActive() bool {
 // (Removed or Dead).
 func (s NodeStatus) IsTombstone() bool { return s == StatusRemoved || s == StatusDead }
 
-// Precedence orders statuses for the merge at equal incarnation: a higher value
+// precedence orders statuses for the merge at equal incarnation: a higher value
 // wins. Dead and Removed share the top rank, above Leaving, Suspect, Up and
 // Joining; between Dead and Removed, Dead wins so that every replica picks the
 // same record whatever the order it saw them in.
-func (s NodeStatus) Precedence() int {
+func (s NodeStatus) precedence() int {
 	switch s {
 	case StatusJoining:
 		return 1

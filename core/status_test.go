@@ -38,7 +38,7 @@ func TestNodeStatus(t *testing.T) {
 		if got := tt.s.IsTombstone(); got != tt.tombstone {
 			t.Errorf("%s.IsTombstone() = %v, want %v", tt.s, got, tt.tombstone)
 		}
-		if got := tt.s.Precedence(); got != tt.precedence {
+		if got := tt.s.precedence(); got != tt.precedence {
 			t.Errorf("%s.Precedence() = %d, want %d", tt.s, got, tt.precedence)
 		}
 	}

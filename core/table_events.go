@@ -2,71 +2,71 @@ package core
 
 import "fmt"
 
-// TableEventKind says what a change to a MembershipTable meant. Every change
+// tableEventKind says what a change to a membershipTable meant. Every change
 // of the table (a Merge that returned changed, an Add, a Transition that was
-// not a no-op) produces exactly one event; TableConflict is the one event
+// not a no-op) produces exactly one event; tableConflict is the one event
 // that reports a record the table did not take. Pruning tombstones produces
 // no event.
-type TableEventKind uint8
+type tableEventKind uint8
 
 const (
-	// TableJoined: an instance became active at an authority that had no
+	// tableJoined: an instance became active at an authority that had no
 	// record, a tombstone, or another instance (a restart: Previous holds the
 	// replaced instance, with a different NodeID), or went back to Joining at
 	// a higher incarnation. Record.Status is any active status.
-	TableJoined TableEventKind = iota + 1
-	// TableUp: the same instance became Up, from Joining (confirmed) or from
+	tableJoined tableEventKind = iota + 1
+	// tableUp: the same instance became Up, from Joining (confirmed) or from
 	// Suspect (refuted at a higher incarnation).
-	TableUp
-	// TableSuspect: the instance became Suspect.
-	TableSuspect
-	// TableLeaving: the instance announced a graceful leave.
-	TableLeaving
-	// TableLeft: the record became Removed (a graceful leave completed).
-	TableLeft
-	// TableDead: the record became Dead. HadPrevious is false when the table
+	tableUp
+	// tableSuspect: the instance became Suspect.
+	tableSuspect
+	// tableLeaving: the instance announced a graceful leave.
+	tableLeaving
+	// tableLeft: the record became Removed (a graceful leave completed).
+	tableLeft
+	// tableDead: the record became Dead. HadPrevious is false when the table
 	// learnt of the death of an authority it never held.
-	TableDead
-	// TableUpdated: the status stayed the same, and the incarnation, the
+	tableDead
+	// tableUpdated: the status stayed the same, and the incarnation, the
 	// metadata or (between tombstones) the node ID changed.
-	TableUpdated
-	// TableConflict: Merge met an active record for an authority held by an
+	tableUpdated
+	// tableConflict: Merge met an active record for an authority held by an
 	// active record of a different NodeID, and the incoming record lost
 	// (NodeRecord.Supersedes). The table did not change: Record is the
 	// refused record, Previous the one held. Two live instances claim one
 	// address, or stale gossip of a replaced instance is still travelling.
-	TableConflict
+	tableConflict
 )
 
 // String returns the lower-case name of the kind ("joined", "dead", ...).
-func (k TableEventKind) String() string {
+func (k tableEventKind) String() string {
 	switch k {
-	case TableJoined:
+	case tableJoined:
 		return "joined"
-	case TableUp:
+	case tableUp:
 		return "up"
-	case TableSuspect:
+	case tableSuspect:
 		return "suspect"
-	case TableLeaving:
+	case tableLeaving:
 		return "leaving"
-	case TableLeft:
+	case tableLeft:
 		return "left"
-	case TableDead:
+	case tableDead:
 		return "dead"
-	case TableUpdated:
+	case tableUpdated:
 		return "updated"
-	case TableConflict:
+	case tableConflict:
 		return "conflict"
 	}
 	return fmt.Sprintf("table-event(%d)", uint8(k))
 }
 
-// TableEvent is one change of a MembershipTable, in the order the changes
+// tableEvent is one change of a membershipTable, in the order the changes
 // happened. Records are copies the caller may keep.
-type TableEvent struct {
+type tableEvent struct {
 	// Kind says what the change meant.
-	Kind TableEventKind
-	// Record is the record after the change (for TableConflict, the refused
+	Kind tableEventKind
+	// Record is the record after the change (for tableConflict, the refused
 	// incoming record).
 	Record NodeRecord
 	// Previous is the record the authority held before the change; the zero
@@ -78,25 +78,25 @@ type TableEvent struct {
 
 // changeKind classifies the change of an authority's record from prev (held
 // when had) to next.
-func changeKind(prev NodeRecord, had bool, next NodeRecord) TableEventKind {
+func changeKind(prev NodeRecord, had bool, next NodeRecord) tableEventKind {
 	if next.Status.IsActive() && (!had || prev.Status.IsTombstone() || prev.NodeID != next.NodeID ||
 		(next.Status == StatusJoining && prev.Status != StatusJoining)) {
-		return TableJoined
+		return tableJoined
 	}
 	if had && prev.Status == next.Status {
-		return TableUpdated
+		return tableUpdated
 	}
 	switch next.Status {
 	case StatusUp:
-		return TableUp
+		return tableUp
 	case StatusSuspect:
-		return TableSuspect
+		return tableSuspect
 	case StatusLeaving:
-		return TableLeaving
+		return tableLeaving
 	case StatusRemoved:
-		return TableLeft
+		return tableLeft
 	case StatusDead:
-		return TableDead
+		return tableDead
 	}
-	return TableUpdated
+	return tableUpdated
 }

@@ -35,7 +35,7 @@ func fuzzRecords(data []byte) []NodeRecord {
 
 // checkTableInvariants fails t unless the table's snapshot is sorted, holds
 // only valid records, and its Hash is the sum of its records' hashes.
-func checkTableInvariants(t *testing.T, tab *MembershipTable) {
+func checkTableInvariants(t *testing.T, tab *membershipTable) {
 	t.Helper()
 	snap := tab.Snapshot()
 	var sum uint64
@@ -46,7 +46,7 @@ func checkTableInvariants(t *testing.T, tab *MembershipTable) {
 		if r.NodeID == "" || r.Authority == "" || !r.Status.Valid() {
 			t.Fatalf("invalid record held: %+v", r)
 		}
-		sum += RecordHash(r)
+		sum += recordHash(r)
 	}
 	if sum != tab.Hash() {
 		t.Fatalf("Hash %x, want the sum of the records' hashes %x", tab.Hash(), sum)
@@ -56,7 +56,7 @@ func checkTableInvariants(t *testing.T, tab *MembershipTable) {
 	}
 }
 
-// FuzzMerge checks the merge rules of MembershipTable on arbitrary sequences
+// FuzzMerge checks the merge rules of membershipTable on arbitrary sequences
 // of records: the held record of an authority never regresses (its
 // incarnation never drops, and within an incarnation its status precedence
 // never drops); invalid records change nothing; the contents do not depend
@@ -70,7 +70,7 @@ func FuzzMerge(f *testing.F) {
 		recs := fuzzRecords(data)
 		now := time.Unix(0, 0)
 
-		a := NewMembershipTable(TableConfig{MaxMetadataBytes: 8})
+		a := newMembershipTable(tableConfig{MaxMetadataBytes: 8})
 		for _, r := range recs {
 			before, had := a.Get(r.Authority)
 			version := a.Version()
@@ -96,7 +96,7 @@ func FuzzMerge(f *testing.F) {
 				if after.Incarnation < before.Incarnation {
 					t.Fatalf("incarnation regressed: %+v -> %+v", before, after)
 				}
-				if after.Incarnation == before.Incarnation && after.Status.Precedence() < before.Status.Precedence() {
+				if after.Incarnation == before.Incarnation && after.Status.precedence() < before.Status.precedence() {
 					t.Fatalf("status regressed within incarnation %d: %s -> %s", after.Incarnation, before.Status, after.Status)
 				}
 			}
@@ -131,7 +131,7 @@ func FuzzMerge(f *testing.F) {
 			orders[1] = append(slices.Clone(recs[k:]), recs[:k]...)
 		}
 		for _, order := range orders {
-			b := NewMembershipTable(TableConfig{MaxMetadataBytes: 8})
+			b := newMembershipTable(tableConfig{MaxMetadataBytes: 8})
 			for _, r := range order {
 				_, _ = b.Merge(now, r)
 			}
@@ -151,7 +151,7 @@ func FuzzMerge(f *testing.F) {
 
 		// A bounded table never exceeds MaxMembers and refuses with
 		// ErrTableFull only new authorities.
-		c := NewMembershipTable(TableConfig{MaxMembers: 2, MaxMetadataBytes: 8})
+		c := newMembershipTable(tableConfig{MaxMembers: 2, MaxMetadataBytes: 8})
 		for _, r := range recs {
 			_, had := c.Get(r.Authority)
 			_, err := c.Merge(now, r)

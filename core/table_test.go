@@ -19,7 +19,7 @@ func sortRecords(rs []NodeRecord) {
 
 // checkTable verifies the table's internal bookkeeping: the sorted authority
 // index matches the records, and the hash is the sum of the record hashes.
-func checkTable(t *testing.T, tbl *MembershipTable) {
+func checkTable(t *testing.T, tbl *membershipTable) {
 	t.Helper()
 	if len(tbl.sorted) != len(tbl.records) {
 		t.Fatalf("sorted index has %d entries, records %d", len(tbl.sorted), len(tbl.records))
@@ -29,7 +29,7 @@ func checkTable(t *testing.T, tbl *MembershipTable) {
 		if tbl.records[e.rec.Authority] != e || (i > 0 && tbl.sorted[i-1].rec.Authority >= e.rec.Authority) {
 			t.Fatalf("sorted index entry %d (%s) is out of order or not the record held", i, e.rec.Authority)
 		}
-		sum += RecordHash(e.rec)
+		sum += recordHash(e.rec)
 	}
 	if sum != tbl.Hash() {
 		t.Fatalf("Hash %x, want sum of RecordHash %x", tbl.Hash(), sum)
@@ -55,7 +55,7 @@ func describe(rs []NodeRecord) string {
 	return b.String()
 }
 
-func describeEvents(evs []TableEvent) string {
+func describeEvents(evs []tableEvent) string {
 	var parts []string
 	for _, e := range evs {
 		s := e.Kind.String() + ":" + describe([]NodeRecord{e.Record})
@@ -121,7 +121,7 @@ func TestMergeOrderIndependent(t *testing.T) {
 			}
 			r.Shuffle(len(seq), func(i, j int) { seq[i], seq[j] = seq[j], seq[i] })
 
-			tbl := NewMembershipTable(TableConfig{MaxMembers: 10, MaxMetadataBytes: 8})
+			tbl := newMembershipTable(tableConfig{MaxMembers: 10, MaxMetadataBytes: 8})
 			for _, x := range seq {
 				before, had := tbl.Get(x.Authority)
 				v := tbl.Version()
@@ -135,7 +135,7 @@ func TestMergeOrderIndependent(t *testing.T) {
 				}
 				if had {
 					if after.Incarnation < before.Incarnation ||
-						(after.Incarnation == before.Incarnation && after.Status.Precedence() < before.Status.Precedence()) {
+						(after.Incarnation == before.Incarnation && after.Status.precedence() < before.Status.precedence()) {
 						t.Fatalf("case %d: merge of %s regressed %s to %s", c,
 							describe([]NodeRecord{x}), describe([]NodeRecord{before}), describe([]NodeRecord{after}))
 					}
@@ -197,7 +197,7 @@ func TestMergeBasics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tbl := NewMembershipTable(TableConfig{})
+			tbl := newMembershipTable(tableConfig{})
 			for _, h := range tt.held {
 				if _, err := tbl.Merge(now, h); err != nil {
 					t.Fatal(err)
@@ -220,9 +220,9 @@ func TestMergeBasics(t *testing.T) {
 
 func TestMergeRejects(t *testing.T) {
 	now := time.Unix(0, 0)
-	q := NewQuarantineTable()
+	q := newQuarantineTable()
 	q.Quarantine("q:1", 3, now.Add(time.Minute))
-	tbl := NewMembershipTable(TableConfig{MaxMembers: 2, MaxMetadataBytes: 4, Quarantine: q})
+	tbl := newMembershipTable(tableConfig{MaxMembers: 2, MaxMetadataBytes: 4, Quarantine: q})
 	if _, err := tbl.Merge(now, rec("n1", "a:1", StatusUp, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -269,8 +269,8 @@ func TestMergeRejects(t *testing.T) {
 // TestRestartAndQuarantine: quarantine blocks a stale instance, not a restart.
 func TestRestartAndQuarantine(t *testing.T) {
 	now := time.Unix(0, 0)
-	q := NewQuarantineTable()
-	tbl := NewMembershipTable(TableConfig{Quarantine: q})
+	q := newQuarantineTable()
+	tbl := newMembershipTable(tableConfig{Quarantine: q})
 	mustMerge := func(r NodeRecord) {
 		t.Helper()
 		if changed, err := tbl.Merge(now, r); err != nil || !changed {
@@ -309,7 +309,7 @@ func TestRestartAndQuarantine(t *testing.T) {
 	}
 	// The same node refuting its death after a partition (same ID, higher
 	// incarnation) also passes.
-	tbl2 := NewMembershipTable(TableConfig{Quarantine: q})
+	tbl2 := newMembershipTable(tableConfig{Quarantine: q})
 	if _, err := tbl2.Merge(now, rec("old", "a:1", StatusDead, 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestRestartAndQuarantine(t *testing.T) {
 	}
 	// Quarantine expiry lifts the block.
 	q.PollExpired(now.Add(time.Minute))
-	tbl3 := NewMembershipTable(TableConfig{Quarantine: q})
+	tbl3 := newMembershipTable(tableConfig{Quarantine: q})
 	if err := tbl3.Add(now, rec("old", "a:1", StatusUp, 2)); err != nil {
 		t.Errorf("after expiry: %v", err)
 	}
@@ -329,8 +329,8 @@ func TestRestartAndQuarantine(t *testing.T) {
 
 func TestTransitionQuarantined(t *testing.T) {
 	now := time.Unix(0, 0)
-	q := NewQuarantineTable()
-	tbl := NewMembershipTable(TableConfig{Quarantine: q})
+	q := newQuarantineTable()
+	tbl := newMembershipTable(tableConfig{Quarantine: q})
 	if err := tbl.Add(now, rec("n", "a:1", StatusDead, 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -352,17 +352,17 @@ func TestAdd(t *testing.T) {
 		wantErr error
 		wantAs  any
 	}{
-		{"active, other node", rec("n1", "a:1", StatusUp, 0), rec("n2", "a:1", StatusJoining, 9), ErrAuthorityConflict, new(*AuthorityConflictError)},
-		{"suspect, other node", rec("n1", "a:1", StatusSuspect, 0), rec("n2", "a:1", StatusJoining, 9), ErrAuthorityConflict, new(*AuthorityConflictError)},
-		{"active, same node, different record", rec("n1", "a:1", StatusUp, 0), rec("n1", "a:1", StatusJoining, 0), ErrInvalidTransition, new(*InvalidTransitionError)},
+		{"active, other node", rec("n1", "a:1", StatusUp, 0), rec("n2", "a:1", StatusJoining, 9), errAuthorityConflict, new(*authorityConflictError)},
+		{"suspect, other node", rec("n1", "a:1", StatusSuspect, 0), rec("n2", "a:1", StatusJoining, 9), errAuthorityConflict, new(*authorityConflictError)},
+		{"active, same node, different record", rec("n1", "a:1", StatusUp, 0), rec("n1", "a:1", StatusJoining, 0), errInvalidTransition, new(*invalidTransitionError)},
 		{"active, same record", rec("n1", "a:1", StatusUp, 0), rec("n1", "a:1", StatusUp, 0), nil, nil},
-		{"tombstone, not superseded", rec("n1", "a:1", StatusDead, 2), rec("n2", "a:1", StatusJoining, 2), ErrInvalidTransition, new(*InvalidTransitionError)},
+		{"tombstone, not superseded", rec("n1", "a:1", StatusDead, 2), rec("n2", "a:1", StatusJoining, 2), errInvalidTransition, new(*invalidTransitionError)},
 		{"tombstone, rejoin with higher incarnation", rec("n1", "a:1", StatusDead, 2), rec("n2", "a:1", StatusJoining, 3), nil, nil},
 		{"removed, same node rejoins", rec("n1", "a:1", StatusRemoved, 2), rec("n1", "a:1", StatusUp, 3), nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tbl := NewMembershipTable(TableConfig{})
+			tbl := newMembershipTable(tableConfig{})
 			if err := tbl.Add(now, tt.held); err != nil {
 				t.Fatal(err)
 			}
@@ -383,8 +383,8 @@ func TestAdd(t *testing.T) {
 			}
 		})
 	}
-	var ace *AuthorityConflictError
-	tbl := NewMembershipTable(TableConfig{})
+	var ace *authorityConflictError
+	tbl := newMembershipTable(tableConfig{})
 	_ = tbl.Add(now, rec("n1", "a:1", StatusUp, 0))
 	if err := tbl.Add(now, rec("n2", "a:1", StatusUp, 0)); !errors.As(err, &ace) || ace.ExistingID != "n1" || ace.IncomingID != "n2" || ace.Authority != "a:1" {
 		t.Errorf("conflict error = %v, want held by n1, got n2 at a:1", err)
@@ -393,7 +393,7 @@ func TestAdd(t *testing.T) {
 
 func TestVersionDeltaSnapshot(t *testing.T) {
 	now := time.Unix(0, 0)
-	tbl := NewMembershipTable(TableConfig{})
+	tbl := newMembershipTable(tableConfig{})
 	if tbl.Version() != 0 || tbl.Len() != 0 || tbl.Hash() != 0 {
 		t.Fatalf("new table: version %d len %d hash %x, want 0 0 0", tbl.Version(), tbl.Len(), tbl.Hash())
 	}
@@ -437,7 +437,7 @@ func TestVersionDeltaSnapshot(t *testing.T) {
 	}
 
 	// A replica that applies Delta(0) converges: same snapshot and hash.
-	replica := NewMembershipTable(TableConfig{})
+	replica := newMembershipTable(tableConfig{})
 	for _, r := range tbl.Delta(0).Entries {
 		if _, err := replica.Merge(now, r); err != nil {
 			t.Fatal(err)
@@ -461,7 +461,7 @@ func TestVersionDeltaSnapshot(t *testing.T) {
 func TestHashMatchesContents(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	now := time.Unix(0, 0)
-	tbl := NewMembershipTable(TableConfig{})
+	tbl := newMembershipTable(tableConfig{})
 	for i := range 2000 {
 		_, _ = tbl.Merge(now.Add(time.Duration(i)*time.Second), randomRecord(r))
 		if i%50 == 0 {
@@ -471,12 +471,12 @@ func TestHashMatchesContents(t *testing.T) {
 	}
 	a, b := rec("n", "a:1", StatusUp, 0), rec("n", "a:1", StatusUp, 0)
 	b.Meta = []byte{}
-	if RecordHash(a) != RecordHash(b) {
+	if recordHash(a) != recordHash(b) {
 		t.Errorf("nil and empty meta hash differently")
 	}
 	for _, c := range []NodeRecord{rec("m", "a:1", StatusUp, 0), rec("n", "a:2", StatusUp, 0), rec("n", "a:1", StatusSuspect, 0), rec("n", "a:1", StatusUp, 1),
 		{NodeID: "n", Authority: "a:1", Status: StatusUp, Meta: []byte("x")}, rec("na", ":1", StatusUp, 0)} {
-		if RecordHash(c) == RecordHash(a) {
+		if recordHash(c) == recordHash(a) {
 			t.Errorf("%s hashes like %s", describe([]NodeRecord{c}), describe([]NodeRecord{a}))
 		}
 	}
@@ -484,7 +484,7 @@ func TestHashMatchesContents(t *testing.T) {
 
 func TestPruneTombstones(t *testing.T) {
 	base := time.Unix(1000, 0)
-	tbl := NewMembershipTable(TableConfig{})
+	tbl := newMembershipTable(tableConfig{})
 	_ = tbl.Add(base, rec("a", "a:1", StatusUp, 0))
 	_ = tbl.Add(base, rec("b", "b:1", StatusUp, 0))
 	_ = tbl.Add(base, rec("c", "c:1", StatusLeaving, 0))
@@ -533,7 +533,7 @@ func TestPruneTombstones(t *testing.T) {
 
 func TestDrainEvents(t *testing.T) {
 	now := time.Unix(0, 0)
-	tbl := NewMembershipTable(TableConfig{})
+	tbl := newMembershipTable(tableConfig{})
 	if evs := tbl.DrainEvents(); evs == nil || len(evs) != 0 {
 		t.Fatalf("new table events = %#v, want empty non-nil", evs)
 	}
@@ -561,8 +561,8 @@ func TestDrainEvents(t *testing.T) {
 }
 
 func TestTableEventKindString(t *testing.T) {
-	want := map[TableEventKind]string{TableJoined: "joined", TableUp: "up", TableSuspect: "suspect", TableLeaving: "leaving",
-		TableLeft: "left", TableDead: "dead", TableUpdated: "updated", TableConflict: "conflict", 0: "table-event(0)"}
+	want := map[tableEventKind]string{tableJoined: "joined", tableUp: "up", tableSuspect: "suspect", tableLeaving: "leaving",
+		tableLeft: "left", tableDead: "dead", tableUpdated: "updated", tableConflict: "conflict", 0: "table-event(0)"}
 	for k, w := range want {
 		if got := k.String(); got != w {
 			t.Errorf("%d.String() = %q, want %q", k, got, w)
@@ -572,16 +572,16 @@ func TestTableEventKindString(t *testing.T) {
 
 func TestTableConfigFrom(t *testing.T) {
 	c := DefaultLANConfig()
-	q := NewQuarantineTable()
-	got := TableConfigFrom(c, q)
+	q := newQuarantineTable()
+	got := tableConfigFrom(c, q)
 	if got.MaxMembers != c.MaxMembers || got.MaxMetadataBytes != c.MaxMetadataBytes || got.Quarantine != q {
 		t.Errorf("TableConfigFrom = %+v", got)
 	}
 }
 
 // benchTable returns a table of n Up members.
-func benchTable(n int) *MembershipTable {
-	tbl := NewMembershipTable(TableConfig{})
+func benchTable(n int) *membershipTable {
+	tbl := newMembershipTable(tableConfig{})
 	for i := range n {
 		_ = tbl.Add(time.Unix(0, 0), rec(fmt.Sprintf("n%d", i), fmt.Sprintf("10.0.%d.%d:7946", i/256, i%256), StatusUp, 0))
 	}
@@ -607,5 +607,50 @@ func BenchmarkTableSnapshot10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = tbl.Snapshot()
+	}
+}
+
+// Gossip about one member arrives from several peers, out of order and
+// repeated. Each record is merged on its own: the higher incarnation wins, and
+// at equal incarnation the stronger status. Whatever the order, every member
+// ends up with the same table. (Formerly ExampleMembershipTable_Merge.)
+func TestMergeOfOutOfOrderGossip(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	table := newMembershipTable(tableConfig{MaxMembers: 100, MaxMetadataBytes: 64})
+
+	gossip := []NodeRecord{
+		{NodeID: "b-7f3a", Authority: "10.0.0.2:7946", Status: StatusUp, Incarnation: 4},
+		{NodeID: "a-19c2", Authority: "10.0.0.1:7946", Status: StatusUp, Incarnation: 1, Meta: []byte("zone=a")},
+		{NodeID: "b-7f3a", Authority: "10.0.0.2:7946", Status: StatusSuspect, Incarnation: 4}, // a monitor suspects b
+		{NodeID: "b-7f3a", Authority: "10.0.0.2:7946", Status: StatusUp, Incarnation: 5},      // b refutes
+		{NodeID: "b-7f3a", Authority: "10.0.0.2:7946", Status: StatusSuspect, Incarnation: 4}, // late, stale
+	}
+	var out strings.Builder
+	for _, r := range gossip {
+		changed, err := table.Merge(now, r)
+		fmt.Fprintf(&out, "merge %s %s@%d: changed=%v err=%v\n", r.Authority, r.Status, r.Incarnation, changed, err)
+	}
+	for _, ev := range table.DrainEvents() {
+		fmt.Fprintf(&out, "event %s %s (%s@%d)\n", ev.Kind, ev.Record.Authority, ev.Record.Status, ev.Record.Incarnation)
+	}
+	for _, r := range table.Snapshot() {
+		fmt.Fprintf(&out, "member %s %s %s@%d %q\n", r.Authority, r.NodeID, r.Status, r.Incarnation, r.Meta)
+	}
+	fmt.Fprintln(&out, "version", table.Version())
+	want := `merge 10.0.0.2:7946 up@4: changed=true err=<nil>
+merge 10.0.0.1:7946 up@1: changed=true err=<nil>
+merge 10.0.0.2:7946 suspect@4: changed=true err=<nil>
+merge 10.0.0.2:7946 up@5: changed=true err=<nil>
+merge 10.0.0.2:7946 suspect@4: changed=false err=<nil>
+event joined 10.0.0.2:7946 (up@4)
+event joined 10.0.0.1:7946 (up@1)
+event suspect 10.0.0.2:7946 (suspect@4)
+event up 10.0.0.2:7946 (up@5)
+member 10.0.0.1:7946 a-19c2 up@1 "zone=a"
+member 10.0.0.2:7946 b-7f3a up@5 ""
+version 4
+`
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
 	}
 }

@@ -2,7 +2,7 @@ package core
 
 import "fmt"
 
-// The life cycle of one instance, as enforced by MembershipTable.Transition
+// The life cycle of one instance, as enforced by membershipTable.Transition
 // (explicit local decisions). Merge does not consult this table: gossip may
 // skip steps, and Merge only applies NodeRecord.Supersedes.
 //
@@ -23,11 +23,11 @@ import "fmt"
 //	       (Dead/Removed → Joining/Up, a rejoin of the same node ID)
 //	same   the status does not change: a no-op at inc == cur (no version, no
 //	       event), an incarnation bump at inc > cur
-//	-      InvalidTransitionError
+//	-      invalidTransitionError
 //
 // Every allowed change produces a record that Supersedes the old one, so a
 // local transition always wins the merge at every other member: at equal
-// incarnation the allowed moves only raise Precedence, and every move that
+// incarnation the allowed moves only raise precedence, and every move that
 // lowers it (Suspect → Up, tombstone → Joining/Up) needs a higher incarnation.
 // Up → Removed and Suspect → Removed are refused because a graceful leave goes
 // through Leaving; Leaving → Suspect is refused because a leaving node that
@@ -57,9 +57,9 @@ var transitions = [StatusDead + 1][StatusDead + 1]transitionRule{
 
 // checkTransition returns nil when the record of authority at status from and
 // incarnation cur may move to status to at incarnation inc, and an error
-// matching *InvalidTransitionError (and ErrInvalidTransition) otherwise.
+// matching *invalidTransitionError (and errInvalidTransition) otherwise.
 func checkTransition(authority string, from NodeStatus, cur uint64, to NodeStatus, inc uint64) error {
-	bad := &InvalidTransitionError{Authority: authority, From: from, To: to}
+	bad := &invalidTransitionError{Authority: authority, From: from, To: to}
 	if !from.Valid() || !to.Valid() {
 		return bad
 	}

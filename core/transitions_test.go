@@ -36,7 +36,7 @@ func TestTransitionMatrix(t *testing.T) {
 			for _, inc := range []uint64{cur - 1, cur, cur + 1} {
 				name := fmt.Sprintf("%s->%s@%d", from, to, inc)
 				t.Run(name, func(t *testing.T) {
-					tbl := NewMembershipTable(TableConfig{})
+					tbl := newMembershipTable(tableConfig{})
 					start := NodeRecord{NodeID: "n1", Authority: "a:1", Status: from, Incarnation: cur, Meta: []byte("m")}
 					if err := tbl.Add(now, start); err != nil {
 						t.Fatalf("Add: %v", err)
@@ -54,8 +54,8 @@ func TestTransitionMatrix(t *testing.T) {
 						wantErr = inc == cur
 					}
 					if wantErr {
-						var ite *InvalidTransitionError
-						if !errors.As(err, &ite) || !errors.Is(err, ErrInvalidTransition) {
+						var ite *invalidTransitionError
+						if !errors.As(err, &ite) || !errors.Is(err, errInvalidTransition) {
 							t.Fatalf("err = %v, want *InvalidTransitionError", err)
 						}
 						if ite.From != from || ite.To != to || ite.Authority != "a:1" {
@@ -99,22 +99,22 @@ func TestTransitionMatrix(t *testing.T) {
 }
 
 func TestTransitionUnknownAuthority(t *testing.T) {
-	tbl := NewMembershipTable(TableConfig{})
+	tbl := newMembershipTable(tableConfig{})
 	_, err := tbl.Transition(time.Unix(0, 0), "nowhere:1", StatusDead, 0)
-	var ua *UnknownAuthorityError
-	if !errors.As(err, &ua) || ua.Authority != "nowhere:1" || !errors.Is(err, ErrUnknownAuthority) {
+	var ua *unknownAuthorityError
+	if !errors.As(err, &ua) || ua.Authority != "nowhere:1" || !errors.Is(err, errUnknownAuthority) {
 		t.Fatalf("err = %v, want *UnknownAuthorityError for nowhere:1", err)
 	}
 }
 
 func TestTransitionToInvalidStatus(t *testing.T) {
-	tbl := NewMembershipTable(TableConfig{})
+	tbl := newMembershipTable(tableConfig{})
 	now := time.Unix(0, 0)
 	if err := tbl.Add(now, NodeRecord{NodeID: "n", Authority: "a:1", Status: StatusUp}); err != nil {
 		t.Fatal(err)
 	}
 	for _, to := range []NodeStatus{0, 7, 255} {
-		if _, err := tbl.Transition(now, "a:1", to, 1); !errors.Is(err, ErrInvalidTransition) {
+		if _, err := tbl.Transition(now, "a:1", to, 1); !errors.Is(err, errInvalidTransition) {
 			t.Errorf("to %v: err = %v, want ErrInvalidTransition", to, err)
 		}
 	}

@@ -272,7 +272,7 @@ func testFlood(t *testing.T, keyed bool) {
 		// allowance. Akka's default allowance (3 s) is what a deployment
 		// tolerant of stalls would run; the assertion (no false suspicion
 		// at all) is unchanged.
-		c.Core.PhiAcceptablePause = core.DefaultPhiConfig(time.Second).AcceptablePause
+		c.Core.PhiAcceptablePause = 3 * time.Second
 		if keyed {
 			c.Transport.Keyring = mustKeyring(t, testKey(3))
 		}

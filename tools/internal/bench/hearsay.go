@@ -20,8 +20,8 @@ import (
 // applied: Core.HeartbeatInterval, Core.GossipInterval, Core.GossipNodes
 // and Transport.MaxDatagramBytes, with Core.MaxMessageBytes raised to fill
 // such a datagram (std.MaxMessageBytes); the detector's two durations follow
-// the heartbeat as in the LAN preset (core.DefaultPhiConfig: a pause
-// allowance of three intervals, a first estimate of one), as memberlist's
+// the heartbeat as in the LAN preset (Akka's defaults: a pause allowance of
+// three intervals, a first estimate of one), as memberlist's
 // ProbeTimeout follows its ProbeInterval.
 //
 // Each member has one subscription, read by one harness goroutine that counts
@@ -60,9 +60,8 @@ func (c *hsCluster) config(id string) std.Config {
 	cfg.Transport.BindAddr = "127.0.0.1:0"
 	if t := c.setting.Timing; t != nil {
 		cfg.Core.HeartbeatInterval = t.Probe
-		phi := core.DefaultPhiConfig(t.Probe)
-		cfg.Core.PhiAcceptablePause = phi.AcceptablePause
-		cfg.Core.PhiFirstHeartbeatEstimate = phi.FirstHeartbeatEstimate
+		cfg.Core.PhiAcceptablePause = 3 * t.Probe
+		cfg.Core.PhiFirstHeartbeatEstimate = t.Probe
 		cfg.Core.GossipInterval = t.Gossip
 		cfg.Core.GossipNodes = t.Fanout
 		cfg.Transport.MaxDatagramBytes = t.Datagram
