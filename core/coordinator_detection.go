@@ -189,6 +189,28 @@ func (c *MembershipCoordinator) forget(authority string) {
 	delete(d.hbSeen, authority)
 }
 
+// followInstance keeps the detector's history of a watched member about the
+// instance the table holds. A refutation (the same instance, active at a higher incarnation)
+// is news that the member lived a moment ago: the detector watches it again
+// from now (Rearm), so that a member the detector had lost and that stays
+// silent is reported lost anew and suspected again, whatever the order in
+// which the loss, the suspicion and the refutation arrived; and the monitors
+// that had not lost it yet start counting its silence from the refutation
+// too, rather than take turns suspecting it.
+func (c *MembershipCoordinator) followInstance(now time.Time, ev tableEvent) {
+	d := &c.detect
+	r, prev := ev.Record, ev.Previous
+	if !ev.HadPrevious || r.Authority == c.cfg.Authority || !r.Status.IsActive() || !c.isWatched(r.Authority) {
+		return
+	}
+	switch {
+	case prev.NodeID == r.NodeID && !prev.Status.IsTombstone() && r.Incarnation > prev.Incarnation:
+		d.detector.Rearm(r.Authority, now)
+		delete(d.unreachable, r.Authority)
+		delete(d.deferred, r.Authority)
+	}
+}
+
 // forgetGone stops following another member that is leaving, left or was
 // declared Dead.
 func (c *MembershipCoordinator) forgetGone(r NodeRecord) {

@@ -43,6 +43,7 @@ func (c *MembershipCoordinator) onTableEvent(now time.Time, ev tableEvent, n new
 	c.spread(r, n)                // dissemination: the piggyback queue
 	c.reportMemberChange(now, ev) // the member event and the topology
 	c.updateRing(r)               // detection: who monitors whom
+	c.followInstance(now, ev)     // detection: the detector follows the instance held
 	c.updatePeers(r)              // dissemination: whom to gossip to
 	c.updateSuspicion(now, r)     // detection: suspicions held
 	c.forgetGone(r)               // detection: stop following the gone

@@ -236,6 +236,23 @@ func (d *phiAccrualDetector) Forgive(dur time.Duration) {
 	}
 }
 
+// Rearm restarts the watch of authority at now, as if a heartbeat arrived
+// at now without adding a sample: a peer reported detectorSuspect counts as
+// heard again (no detectorReachable follows), so a silence from now on is
+// reported as a new detectorSuspect. The history of an authority not
+// monitored is seeded as by Heartbeat.
+func (d *phiAccrualDetector) Rearm(authority string, now time.Time) {
+	p, ok := d.peers[authority]
+	if !ok {
+		d.Heartbeat(authority, now)
+		return
+	}
+	if now.After(p.last) {
+		p.last = now
+	}
+	p.suspected, p.resumed = false, false
+}
+
 // Remove stops monitoring authority and forgets its history.
 func (d *phiAccrualDetector) Remove(authority string) { delete(d.peers, authority) }
 

@@ -184,6 +184,45 @@ func TestDetectorSuspectOnceThenReachable(t *testing.T) {
 	}
 }
 
+// A peer suspected and then rearmed (its suspicion was refuted) is watched
+// again: a silence from the rearm on is reported as a new suspicion, after
+// the same delay as the first, and the rearm added no sample to the history.
+func TestDetectorRearmReportsANewLoss(t *testing.T) {
+	d, last := steadyPhi(akkaPhi(), time.Second, 30)
+	firstLoss := func(from time.Time) time.Time {
+		t.Helper()
+		for now := from; now.Before(from.Add(time.Minute)); now = now.Add(100 * time.Millisecond) {
+			for _, ev := range d.Check(now) {
+				if ev.Kind != detectorSuspect || ev.Authority != "p" {
+					t.Fatalf("event %+v, want only suspicions of p", ev)
+				}
+				return now
+			}
+		}
+		t.Fatalf("no suspicion within a minute of silence from %v", from)
+		return time.Time{}
+	}
+	first := firstLoss(last)
+	rearmed := first.Add(3 * time.Second) // the refutation came 3 s later
+	d.Rearm("p", rearmed)
+	if d.Suspected("p") {
+		t.Fatalf("Suspected(p) after Rearm")
+	}
+	second := firstLoss(rearmed)
+	if got, want := second.Sub(rearmed), first.Sub(last); got != want {
+		t.Errorf("second suspicion %v after the rearm, want %v as after the last heartbeat", got, want)
+	}
+	if got := d.Phi("p", rearmed.Add(4*time.Second)); math.Abs(got-math.Log10(2)) > 1e-9 {
+		t.Errorf("phi at mean after the rearm = %v, want log10(2): the rearm added a sample", got)
+	}
+	// An authority never heard of is seeded as by its first heartbeat: mean
+	// FirstHeartbeatEstimate (1 s) plus the pause (3 s).
+	d.Rearm("q", rearmed)
+	if got := d.Phi("q", rearmed.Add(4*time.Second)); d.Len() != 2 || math.Abs(got-math.Log10(2)) > 1e-9 {
+		t.Errorf("Rearm of an unknown authority: Len %d, phi at its mean %v, want 2 and log10(2)", d.Len(), got)
+	}
+}
+
 func TestDetectorForgive(t *testing.T) {
 	tests := []struct {
 		name        string

@@ -62,6 +62,11 @@
 // it; the Dead instance is quarantined for QuarantineTTL. Each distinct sender
 // of the Suspect record is a confirmation that shortens the timeout.
 //
+// A refutation is news that the member lived a moment ago: every detector
+// watching it starts counting its silence again from then, so a member that
+// refutes and stays silent (it crashed, or its heartbeats still do not get
+// through) is lost and suspected anew.
+//
 // # Local health
 //
 // A call that comes more than three of the smallest intervals after the

@@ -1,0 +1,118 @@
+package sim
+
+// Regression tests of the liveness and false-death bugs found by review
+// (each named after the promise it keeps), reproduced here in the scenario
+// that first showed each one. Every timing bound comes from the config, with
+// its derivation next to it.
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+)
+
+// bootstrapped returns a converged cluster of n members with configuration
+// cfg (zero: the LAN preset).
+func bootstrapped(t *testing.T, n int, seed uint64, cfg core.Config) *Cluster {
+	t.Helper()
+	c, err := New(Options{Nodes: n, Seed: seed, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Bootstrap(0, time.Second, time.Minute); err != nil || !ok {
+		t.Fatalf("seed %d: bootstrap of %d: converged %v, %v", seed, n, ok, err)
+	}
+	return c
+}
+
+// heartbeatTargets runs the cluster for d and returns the slots that slot x
+// sent heartbeats to: its ring monitors.
+func heartbeatTargets(c *Cluster, x int, d time.Duration) []int {
+	seen := map[int32]bool{}
+	c.onDeliver = func(from, to int32, f *inflight) {
+		if from == int32(x) && f.msg.Kind == core.MessageHeartbeat {
+			seen[to] = true
+		}
+	}
+	c.Run(d)
+	c.onDeliver = nil
+	var out []int
+	for i := range c.Len() {
+		if seen[int32(i)] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// suspectWithin is how long after a member's last heartbeat (or refutation)
+// its monitors' detectors report it lost, for a regular history: phi reaches
+// PhiThreshold (8) about 5.2 standard deviations past the mean inter-arrival
+// time (HeartbeatInterval) plus PhiAcceptablePause, and a regular history
+// has the floor deviation, PhiMinStdDev; 6 deviations leave a margin. One
+// detector check interval (HeartbeatInterval/4) later the detector is
+// consulted. LAN: 2.725 s.
+func suspectWithin(cfg core.Config) time.Duration {
+	return cfg.HeartbeatInterval + cfg.PhiAcceptablePause + 6*cfg.PhiMinStdDev + cfg.HeartbeatInterval/4
+}
+
+// spreadWithin is how long a record one member holds takes, at the most, to
+// reach every live member of a healthy cluster: the next periodic
+// anti-entropy exchange, at most 1.25 AntiEntropyIntervals away (±25 %
+// jitter); gossip and the heartbeats' hash comparison are faster. LAN: 12.5 s.
+func spreadWithin(cfg core.Config) time.Duration {
+	return cfg.AntiEntropyInterval * 5 / 4
+}
+
+// deadWithin bounds how long after a crash every live member holds the
+// crashed member Dead: its monitors lose it (suspectWithin), a suspicion
+// with no confirmation lasts SuspicionMaxTimeout, and the Dead record
+// spreads (spreadWithin). LAN: 21.2 s.
+func deadWithin(cfg core.Config) time.Duration {
+	return suspectWithin(cfg) + cfg.SuspicionMaxTimeout + spreadWithin(cfg)
+}
+
+// A member's heartbeats to its monitors are lost for 30 s while it still
+// reaches everyone else, so it is suspected and refutes, again and again.
+// The links come back and the member crashes at that moment, before any
+// heartbeat gets through: its monitors' detectors, which had lost it, must
+// watch it again after each refutation, so the crash is detected and every
+// live member holds it Dead within deadWithin. (Before the fix the detector
+// reported one loss and stayed silent after the refutation: in 3 seeds of 3,
+// nobody declared the crashed member Dead in five minutes.)
+func TestCrashAfterRefutedSuspicionIsDetected(t *testing.T) {
+	cfg := core.DefaultLANConfig()
+	for seed := uint64(1); seed <= 3; seed++ {
+		c := bootstrapped(t, 30, seed, cfg)
+		const x = 7
+		monitors := heartbeatTargets(c, x, 5*time.Second)
+		if len(monitors) != cfg.MonitorCount {
+			t.Fatalf("seed %d: member %d heartbeats %v, want %d monitors", seed, x, monitors, cfg.MonitorCount)
+		}
+		for _, m := range monitors {
+			c.SetLinkLoss(x, m, 1)
+		}
+		c.Run(30 * time.Second)
+		for _, m := range monitors {
+			c.SetLinkLoss(x, m, 0)
+		}
+		if r, _ := c.Record(0, c.Authority(x)); r.Incarnation < 2 {
+			t.Fatalf("seed %d: after 30 s unheard by its monitors, member %d is %s at incarnation %d: it was never suspected, the test cut nothing",
+				seed, x, r.Status, r.Incarnation)
+		}
+		id := c.NodeID(x)
+		c.Crash(x)
+		bound := deadWithin(cfg)
+		if took, ok := c.RunUntil(func() bool { return c.AllLiveMarked(id, core.StatusDead) }, bound); !ok {
+			t.Errorf("seed %d: the crash after refuted suspicions was not Dead everywhere within %v (Dead at %d of %d)",
+				seed, bound, c.Marked(id, core.StatusDead), len(c.LiveNodes()))
+		} else {
+			t.Logf("seed %d: Dead everywhere %v after the crash", seed, took)
+		}
+		if fd := c.FalseDead(); len(fd) != 0 {
+			t.Errorf("seed %d: live members declared Dead: %v", seed, fd)
+		}
+	}
+}
+
