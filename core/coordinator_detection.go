@@ -190,7 +190,10 @@ func (c *MembershipCoordinator) forget(authority string) {
 }
 
 // followInstance keeps the detector's history of a watched member about the
-// instance the table holds. A refutation (the same instance, active at a higher incarnation)
+// instance the table holds: a new instance at the authority (a restart with
+// a new node ID), or the same instance back from a tombstone, starts afresh,
+// as a newly watched member does, rather than inherit a silence that was not
+// its own. A refutation (the same instance, active at a higher incarnation)
 // is news that the member lived a moment ago: the detector watches it again
 // from now (Rearm), so that a member the detector had lost and that stays
 // silent is reported lost anew and suspected again, whatever the order in
@@ -204,7 +207,11 @@ func (c *MembershipCoordinator) followInstance(now time.Time, ev tableEvent) {
 		return
 	}
 	switch {
-	case prev.NodeID == r.NodeID && !prev.Status.IsTombstone() && r.Incarnation > prev.Incarnation:
+	case prev.NodeID != r.NodeID || prev.Status.IsTombstone():
+		c.forget(r.Authority)
+		d.detector.Heartbeat(r.Authority, now)
+		d.silent[r.Authority] = now
+	case r.Incarnation > prev.Incarnation:
 		d.detector.Rearm(r.Authority, now)
 		delete(d.unreachable, r.Authority)
 		delete(d.deferred, r.Authority)

@@ -65,7 +65,9 @@
 // A refutation is news that the member lived a moment ago: every detector
 // watching it starts counting its silence again from then, so a member that
 // refutes and stays silent (it crashed, or its heartbeats still do not get
-// through) is lost and suspected anew.
+// through) is lost and suspected anew. A new instance at a watched authority
+// (a restart with a new node ID) starts with a fresh detector history, as a
+// newly watched member does: it is not blamed for its predecessor's silence.
 //
 // # Local health
 //

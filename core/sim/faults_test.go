@@ -116,3 +116,36 @@ func TestCrashAfterRefutedSuspicionIsDetected(t *testing.T) {
 	}
 }
 
+// A member crashes and restarts 2 s later at the same authority with a new
+// node ID, before its monitors could declare the old instance Dead. Watchers
+// must not blame the new instance for its predecessor's silence: no live
+// member ever marks the new instance Suspect (or Dead). (Before the fix the
+// detector kept the old instance's history under the authority: the new
+// instance was suspected in 3 runs of 30.)
+func TestRestartedInstanceStartsWithAFreshDetector(t *testing.T) {
+	cfg := core.DefaultLANConfig()
+	const seeds = 30
+	suspected := 0
+	for seed := uint64(1); seed <= seeds; seed++ {
+		c := bootstrapped(t, 20, seed, cfg)
+		const x = 5
+		c.Crash(x)
+		c.Run(2 * time.Second)
+		if err := c.Restart(x, 0); err != nil {
+			t.Fatal(err)
+		}
+		fresh := c.NodeID(x)
+		// Long enough for a loss inherited from the old instance to be
+		// suspected and declared Dead: deadWithin from the restart.
+		c.Run(deadWithin(cfg))
+		if n := c.Marked(fresh, core.StatusSuspect) + c.Marked(fresh, core.StatusDead); n != 0 {
+			suspected++
+			t.Errorf("seed %d: the restarted instance was marked Suspect by %d and Dead by %d members",
+				seed, c.Marked(fresh, core.StatusSuspect), c.Marked(fresh, core.StatusDead))
+		}
+		if !c.Converged() {
+			t.Errorf("seed %d: views differ %v after the restart", seed, deadWithin(cfg))
+		}
+	}
+	t.Logf("%d runs, the restarted instance suspected in %d", seeds, suspected)
+}
