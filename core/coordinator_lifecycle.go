@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -26,6 +27,17 @@ const claimWindowFactor = 2
 // the largest, so that a leave can still raise it once more.
 const maxRefutableIncarnation = ^uint64(0) - 1
 
+// nextIncarnation returns i + 1, saturated at the largest incarnation: an
+// incarnation never wraps round to a small number, which every member would
+// take for a stale record. Every raise of this node's own incarnation goes
+// through it.
+func nextIncarnation(i uint64) uint64 {
+	if i == math.MaxUint64 {
+		return i
+	}
+	return i + 1
+}
+
 // LocalNode returns this node's own record. For a client, or before
 // StartMember, Status is 0 and Incarnation what it last was.
 func (c *MembershipCoordinator) LocalNode() NodeRecord {
@@ -42,16 +54,24 @@ func (c *MembershipCoordinator) LocalNode() NodeRecord {
 
 // StartMember makes this node a member at now: its own record enters the
 // table as Joining (Up once it has joined; see HandleJoin) and the timers
-// start. It returns ErrInvalidState unless the coordinator is Stopped.
+// start. A start after a leave raises the incarnation above the last life's
+// record. It returns ErrInvalidState unless the coordinator is Stopped, and
+// when the last life's record cannot be superseded (its incarnation is the
+// largest: incarnations saturate rather than wrap).
 func (c *MembershipCoordinator) StartMember(now time.Time) (Outcome, error) {
 	if c.state != CoordinatorStopped {
 		return Outcome{}, fmt.Errorf("%w: StartMember in state %s", ErrInvalidState, c.state)
 	}
-	inc := uint64(1)
+	self := NodeRecord{NodeID: c.cfg.NodeID, Authority: c.cfg.Authority, Status: StatusJoining, Incarnation: 1, Meta: slicesClone(c.cfg.Meta)}
 	if old, ok := c.table.Get(c.cfg.Authority); ok {
-		inc = max(inc, old.Incarnation+1) // a start after a leave
+		// A start after a leave: above the last life's record.
+		self.Incarnation = max(self.Incarnation, nextIncarnation(old.Incarnation))
+		if !self.Supersedes(old) {
+			return Outcome{}, fmt.Errorf("%w: StartMember: this node's last record (%s at incarnation %d) is at the largest incarnation and cannot be superseded; start a new coordinator",
+				ErrInvalidState, old.Status, old.Incarnation)
+		}
 	}
-	c.life.self = NodeRecord{NodeID: c.cfg.NodeID, Authority: c.cfg.Authority, Status: StatusJoining, Incarnation: inc, Meta: slicesClone(c.cfg.Meta)}
+	c.life.self = self
 	c.state, c.life.leaving, c.life.startedAt = CoordinatorMember, false, now
 	c.detect.startHeartbeatSeq(now, c.cfg.HeartbeatInterval)
 	if _, err := c.table.Merge(now, c.life.self); err != nil {
@@ -96,7 +116,7 @@ func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
 	c.life.leaving = true
 	c.join.pending = false
 	c.life.self.Status = StatusLeaving
-	c.life.self.Incarnation++
+	c.life.self.Incarnation = nextIncarnation(c.life.self.Incarnation) // Leaving supersedes the active record even when saturated
 	c.storeSelf(now)
 	targets := slices.Clone(c.detect.monitors)
 	for _, p := range c.randomPeers(c.cfg.GossipNodes) {
@@ -173,7 +193,7 @@ func (c *MembershipCoordinator) refute(now time.Time, r NodeRecord, from string)
 		c.stats.Conflicts++
 	}
 	c.stats.Refutations++
-	c.life.self.Incarnation = r.Incarnation + 1
+	c.life.self.Incarnation = nextIncarnation(r.Incarnation)
 	if c.life.self.Status != StatusJoining && c.life.self.Status != StatusLeaving {
 		c.life.self.Status = StatusUp
 	}
@@ -199,7 +219,7 @@ func (c *MembershipCoordinator) storeSelf(now time.Time) {
 	if _, err := c.table.Merge(now, c.life.self); err != nil {
 		// Only quarantine can refuse it: jump above the quarantined incarnation.
 		if e, ok := c.quarantine.Lookup(c.life.self.Authority); ok {
-			c.life.self.Incarnation = e.Incarnation + 1
+			c.life.self.Incarnation = nextIncarnation(e.Incarnation)
 			_, _ = c.table.Merge(now, c.life.self)
 		}
 	}
