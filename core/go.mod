@@ -1,3 +1,3 @@
 module github.com/hearsay-go/hearsay/core
 
-go 1.26.8
+go 1.24.0

@@ -1,15 +1,16 @@
 module github.com/hearsay-go/hearsay/tools
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/hashicorp/go-metrics v0.7.0
 	github.com/hashicorp/memberlist v0.7.0
-	github.com/hearsay-go/hearsay/core v0.0.0
-	github.com/hearsay-go/hearsay/std v0.0.0
+	github.com/hearsay-go/hearsay/core v0.1.0
+	github.com/hearsay-go/hearsay/std v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/shamaton/msgpack/v2 v2.4.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/mod v0.43.0
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.49.0
 )
