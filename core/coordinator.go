@@ -116,8 +116,9 @@ type MembershipCoordinator struct {
 	join   joinState          // seeds, join retries, reconnect probes: coordinator_join.go
 	tomb   tombstoneState     // quarantine and tombstone expiry: coordinator_tombstones.go
 
-	nextWake time.Time // the earliest time Poll has anything to do
-	out      Outcome   // accumulated by the current call, handed out by take
+	clock    protocolClock // caller time to protocol time: coordinator_clock.go
+	nextWake time.Time     // the earliest time Poll has anything to do
+	out      Outcome       // accumulated by the current call, handed out by take
 }
 
 // NewMembershipCoordinator validates cfg and returns a Stopped coordinator.
@@ -167,6 +168,7 @@ func (c *MembershipCoordinator) Member(authority string) (NodeRecord, bool) {
 func (c *MembershipCoordinator) take() Outcome {
 	o := c.out
 	c.out = Outcome{}
+	c.clock.toCallerClock(&o)
 	return o
 }
 

@@ -14,6 +14,7 @@ import (
 // and join requests (answered, so the sender learns its fate); its sender is
 // told the record held for it. It returns ErrNotStarted when Stopped.
 func (c *MembershipCoordinator) HandleGossip(now time.Time, in GossipInbound) (Outcome, error) {
+	now = c.clock.protocol(now)
 	if c.state == CoordinatorStopped {
 		return Outcome{}, ErrNotStarted
 	}

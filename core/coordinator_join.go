@@ -56,6 +56,7 @@ const joinRepairCount = 6
 // with none left, a member is Up at once. It returns ErrNotStarted when the
 // coordinator is Stopped.
 func (c *MembershipCoordinator) HandleJoin(now time.Time, seeds []string) (Outcome, error) {
+	now = c.clock.protocol(now)
 	if c.state == CoordinatorStopped {
 		return Outcome{}, ErrNotStarted
 	}

@@ -59,6 +59,7 @@ func (c *MembershipCoordinator) LocalNode() NodeRecord {
 // when the last life's record cannot be superseded (its incarnation is the
 // largest: incarnations saturate rather than wrap).
 func (c *MembershipCoordinator) StartMember(now time.Time) (Outcome, error) {
+	now = c.clock.protocol(now)
 	if c.state != CoordinatorStopped {
 		return Outcome{}, fmt.Errorf("%w: StartMember in state %s", ErrInvalidState, c.state)
 	}
@@ -87,6 +88,7 @@ func (c *MembershipCoordinator) StartMember(now time.Time) (Outcome, error) {
 // cluster (join a seed with HandleJoin) without a record of its own. It
 // returns ErrInvalidState unless the coordinator is Stopped.
 func (c *MembershipCoordinator) StartClient(now time.Time) (Outcome, error) {
+	now = c.clock.protocol(now)
 	if c.state != CoordinatorStopped {
 		return Outcome{}, fmt.Errorf("%w: StartClient in state %s", ErrInvalidState, c.state)
 	}
@@ -102,6 +104,7 @@ func (c *MembershipCoordinator) StartClient(now time.Time) (Outcome, error) {
 // simply stops. It returns ErrNotStarted when Stopped and ErrInvalidState
 // when already leaving.
 func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
+	now = c.clock.protocol(now)
 	switch {
 	case c.state == CoordinatorStopped:
 		return Outcome{}, ErrNotStarted

@@ -14,6 +14,7 @@ import "time"
 // HeartbeatInterval and GossipInterval between two calls is taken for a
 // local stall (see "Local health" in the package documentation).
 func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
+	now = c.clock.protocol(now)
 	if c.state == CoordinatorStopped {
 		return Outcome{}
 	}
@@ -79,9 +80,9 @@ func (c *MembershipCoordinator) NextDeadline() time.Time {
 	}
 	limit := c.detect.health.last.Add(min(c.cfg.HeartbeatInterval, c.cfg.GossipInterval))
 	if c.nextWake.Before(limit) {
-		return c.nextWake
+		return c.clock.caller(c.nextWake)
 	}
-	return limit
+	return c.clock.caller(limit)
 }
 
 // scheduleWake computes the earliest time Poll has anything to do.

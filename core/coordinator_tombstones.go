@@ -20,6 +20,7 @@ type tombstoneState struct {
 // instance is quarantined for QuarantineTTL. It returns ErrNotStarted when
 // Stopped and ErrInvalidState for this node's own authority.
 func (c *MembershipCoordinator) HandleQuarantine(now time.Time, authority string, incarnation uint64) (Outcome, error) {
+	now = c.clock.protocol(now)
 	switch {
 	case c.state == CoordinatorStopped:
 		return Outcome{}, ErrNotStarted

@@ -33,6 +33,18 @@
 //		if err := d.Step(now); err != nil { ... } // drain, poll, publish, send
 //	}
 //
+// # Time
+//
+// Every entry point takes now, and now must be monotonic: the same clock for
+// every call, never decreasing (time.Now carries a monotonic reading; a
+// custom driver's clock must not be a wall clock that can be set back). A
+// step backwards is absorbed rather than trusted: the coordinator's own
+// protocol time stands still across the step and moves on with the caller's
+// clock after it, so its timers keep their distance to now instead of
+// waiting for the clock to catch up, and the times it hands out
+// (NextDeadline, events' At and Until) are in the caller's clock. A step
+// forwards is a gap between calls: a local stall (see Local health).
+//
 // # Join
 //
 // StartMember puts the node's own record in the table as Joining at

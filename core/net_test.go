@@ -32,7 +32,8 @@ type testNet struct {
 type testNode struct {
 	c       *MembershipCoordinator
 	crashed bool
-	paused  time.Time // no polls or deliveries before this
+	paused  time.Time     // no polls or deliveries before this
+	skew    time.Duration // added to the network's time in every call to this node (its clock)
 }
 
 type inflight struct {
@@ -133,7 +134,7 @@ func (n *testNet) step() {
 			n.queue = append(n.queue, f) // held in the socket buffer
 			continue
 		}
-		o, _ := node.c.HandleGossip(n.now, f.in)
+		o, _ := node.c.HandleGossip(n.now.Add(node.skew), f.in)
 		n.deliver(f.to, o)
 	}
 	for _, a := range n.order {
@@ -141,7 +142,7 @@ func (n *testNet) step() {
 		if node.crashed || n.now.Before(node.paused) {
 			continue
 		}
-		n.deliver(a, node.c.Poll(n.now))
+		n.deliver(a, node.c.Poll(n.now.Add(node.skew)))
 	}
 }
 
