@@ -110,8 +110,12 @@ func TestProcsTinyRun(t *testing.T) {
 		if len(r.JoinSeconds) != 1 || r.JoinSeconds[0] <= 0 || r.JoinTimeouts != 0 {
 			t.Errorf("%s: join %v (timeouts %d), want one positive sample", lib, r.JoinSeconds, r.JoinTimeouts)
 		}
-		if len(r.CrashSeconds) != 1 || r.CrashSeconds[0] <= 0 || r.CrashTimeouts != 0 {
-			t.Errorf("%s: crash %v (timeouts %d), want one positive sample", lib, r.CrashSeconds, r.CrashTimeouts)
+		// Neither library can tell a SIGKILL from silence before a member
+		// has missed its first heartbeat or probe (500 ms for hearsay's LAN
+		// preset, 1 s for memberlist's): a faster figure means the view
+		// was misread.
+		if len(r.CrashSeconds) != 1 || r.CrashSeconds[0] < 0.5 || r.CrashTimeouts != 0 {
+			t.Errorf("%s: crash %v (timeouts %d), want one sample of at least 0.5 s", lib, r.CrashSeconds, r.CrashTimeouts)
 		}
 		if r.LeaveSeconds <= 0 || r.LeaveTimeout {
 			t.Errorf("%s: leave %v (timeout %v), want a positive figure", lib, r.LeaveSeconds, r.LeaveTimeout)

@@ -10,9 +10,11 @@ import (
 )
 
 // Member is one element of /v1/members, with the keys of the hearsay
-// agent's.
+// agent's. memberlist names a member by its name only, so NodeID and Name
+// are both the name.
 type Member struct {
 	NodeID    string `json:"node_id"`
+	Name      string `json:"name"`
 	Authority string `json:"authority"`
 	// Status is "alive" (memberlist's alive or suspect) or "gone" (dead or
 	// left).
@@ -36,11 +38,11 @@ func (a *agent) members() []Member {
 	listed := map[string]bool{}
 	for _, n := range a.ml.Members() {
 		listed[n.Name] = true
-		out = append(out, Member{NodeID: n.Name, Authority: authority(n), Status: "alive"})
+		out = append(out, Member{NodeID: n.Name, Name: n.Name, Authority: authority(n), Status: "alive"})
 	}
 	for name, auth := range a.events.goneMembers() {
 		if !listed[name] {
-			out = append(out, Member{NodeID: name, Authority: auth, Status: "gone"})
+			out = append(out, Member{NodeID: name, Name: name, Authority: auth, Status: "gone"})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })

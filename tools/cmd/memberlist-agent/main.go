@@ -19,7 +19,8 @@
 //
 // HTTP API:
 //
-//	GET /v1/members  JSON array of {"node_id","authority","status"}: every
+//	GET /v1/members  JSON array of {"node_id","name","authority","status"}
+//	                 (node_id and name are both memberlist's name): every
 //	                 member memberlist lists (Members(): alive or suspect,
 //	                 which memberlist's API does not tell apart) with status
 //	                 "alive", and every member it reported gone (dead or

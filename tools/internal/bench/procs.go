@@ -123,7 +123,10 @@ type proc struct {
 
 	stopped       atomic.Bool // crashed, left or closed by the benchmark
 	suspect, dead atomic.Uint64
-	view          atomic.Pointer[map[string]string] // node id -> status
+	// view is what the member listed at the last Refresh: authority ->
+	// status. Members are told apart by the address they advertise, unique
+	// per process here, which both agents report under the same key.
+	view atomic.Pointer[map[string]string]
 }
 
 // logTailLines is how many of an agent's last log lines are kept for error
@@ -203,37 +206,14 @@ func (c *procCluster) spawn(ctx context.Context, i int, join string) error {
 }
 
 // readLog reads the agent's log until the process closes it: its start line
-// gives the addresses, its member lines the status changes it saw. Then it
-// waits for the process.
+// gives the addresses, its member lines the status changes it saw about
+// other members (by authority: both agents log it). Then it waits for the
+// process.
 func (p *proc) readLog(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		line := sc.Text()
-		p.mu.Lock()
-		if len(p.tail) == logTailLines {
-			p.tail = p.tail[1:]
-		}
-		p.tail = append(p.tail, line)
-		p.mu.Unlock()
-		kv := parseLogfmt(line)
-		switch kv["msg"] {
-		case "agent started":
-			p.mu.Lock()
-			p.authority, p.httpAddr = kv["authority"], kv["http"]
-			p.mu.Unlock()
-			p.readyOnce.Do(func() { close(p.ready) })
-		case "member":
-			if kv["node"] == p.name {
-				continue
-			}
-			switch kv["to"] {
-			case "suspect":
-				p.suspect.Add(1)
-			case "dead":
-				p.dead.Add(1)
-			}
-		}
+		p.logLine(sc.Text())
 	}
 	_, _ = io.Copy(io.Discard, r) // a line too long ends Scan; drain the rest
 	err := p.cmd.Wait()
@@ -242,6 +222,34 @@ func (p *proc) readLog(r io.Reader) {
 	p.mu.Unlock()
 	p.readyOnce.Do(func() { close(p.ready) })
 	close(p.ended)
+}
+
+// logLine takes one line of the agent's log: the start line's addresses
+// (then the agent is ready), and the suspect and dead transitions of its
+// member lines about other members.
+func (p *proc) logLine(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.tail) == logTailLines {
+		p.tail = p.tail[1:]
+	}
+	p.tail = append(p.tail, line)
+	kv := parseLogfmt(line)
+	switch kv["msg"] {
+	case "agent started":
+		p.authority, p.httpAddr = kv["authority"], kv["http"]
+		p.readyOnce.Do(func() { close(p.ready) })
+	case "member":
+		if kv["authority"] == p.authority {
+			return
+		}
+		switch kv["to"] {
+		case "suspect":
+			p.suspect.Add(1)
+		case "dead":
+			p.dead.Add(1)
+		}
+	}
 }
 
 func (p *proc) lastLines() string {
@@ -356,18 +364,18 @@ func (c *procCluster) Refresh(ctx context.Context, members []int) {
 	})
 }
 
-// members reads one agent's /v1/members: node id -> status.
+// members reads one agent's /v1/members: authority -> status.
 func (c *procCluster) members(ctx context.Context, p *proc) (map[string]string, error) {
 	var ms []struct {
-		NodeID string `json:"node_id"`
-		Status string `json:"status"`
+		Authority string `json:"authority"`
+		Status    string `json:"status"`
 	}
 	if err := getJSON(ctx, c.client, p.baseURL()+"/v1/members", &ms); err != nil {
 		return nil, err
 	}
 	view := make(map[string]string, len(ms))
 	for _, m := range ms {
-		view[m.NodeID] = m.Status
+		view[m.Authority] = m.Status
 	}
 	return view, nil
 }
@@ -432,7 +440,10 @@ func (c *procCluster) Gone(i, victim int) bool {
 	if view == nil {
 		return false
 	}
-	st, ok := (*view)[v.name]
+	v.mu.Lock()
+	authority := v.authority
+	v.mu.Unlock()
+	st, ok := (*view)[authority]
 	return !ok || !c.kind.present(st)
 }
 
