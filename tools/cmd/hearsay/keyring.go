@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/hearsay-go/hearsay/std"
 )
@@ -18,30 +20,87 @@ func loadKeyring(path string) (*std.Keyring, error) {
 	return k, nil
 }
 
+// maxKeyringFileBytes bounds a keyring file: about 1,400 keys.
+const maxKeyringFileBytes = 64 << 10
+
+// keyringOpened, when set (by tests), is called with the keyring file's
+// path right after it was opened.
+var keyringOpened func(path string)
+
 // readKeyringFile reads a keyring file: one base64 key of 32 bytes per
-// line, the first being the primary (std.ParseKeyring). It refuses a file
-// that anyone but its owner may read or write, since the keys are the
-// cluster's only secret. Errors never hold key bytes.
+// line, the first being the primary (std.ParseKeyring). The keys are the
+// cluster's only secret, so it refuses, with an error that says how to
+// fix it:
+//   - a file in a directory that others than its owner may write, or that
+//     another user owns (root excepted), since they could replace the file;
+//     both the directory named and, for a symbolic link, the directory of
+//     the file it leads to;
+//   - a file that is not regular, that another user owns, or that anyone
+//     but its owner may read or write.
+//
+// The file's checks are made on the opened descriptor (fstat), so the
+// file checked is the file read. Errors never hold key bytes.
 func readKeyringFile(path string) (*std.Keyring, error) {
-	fi, err := os.Stat(path)
+	if err := checkKeyringDir(path); err != nil {
+		return nil, err
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil && real != path {
+		if err := checkKeyringDir(real); err != nil {
+			return nil, fmt.Errorf("%s leads to %s: %w", path, real, err)
+		}
+	}
+	f, err := openKeyringFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if keyringOpened != nil {
+		keyringOpened(path)
+	}
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
+	if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() {
+		return nil, fmt.Errorf("%s: owned by uid %d, not by the agent's user (uid %d); chown it to the agent's user", path, uid, os.Geteuid())
+	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("%s: mode %04o lets others than its owner read or write the keys; chmod 600 %s", path, perm, path)
 	}
-	text, err := os.ReadFile(path)
+	text, err := io.ReadAll(io.LimitReader(f, maxKeyringFileBytes+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(text) > maxKeyringFileBytes {
+		return nil, fmt.Errorf("%s: over %d bytes, not a keyring file", path, maxKeyringFileBytes)
 	}
 	k, err := std.ParseKeyring(text)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, nil
+}
+
+// checkKeyringDir refuses a keyring file whose directory others could
+// write to (group or others' write bit, sticky or not, as OpenSSH's
+// StrictModes does), or that a user other than the agent's user or root
+// owns.
+func checkKeyringDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("directory %s: mode %04o lets others than its owner replace the keyring file; chmod go-w %s", dir, perm, dir)
+	}
+	if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() && uid != 0 {
+		return fmt.Errorf("directory %s: owned by uid %d, neither the agent's user (uid %d) nor root, who could replace the keyring file", dir, uid, os.Geteuid())
+	}
+	return nil
 }
 
 // keyringChange is what a reload did to the running keyring.
