@@ -22,6 +22,12 @@ type Config struct {
 	// Rand is the only source of randomness of the coordinator; seed it to make
 	// a run reproducible. Required.
 	Rand *rand.Rand
+	// InitialIncarnation is the incarnation this node's record starts at
+	// (0 means 1). Starting each life of a node above every incarnation its
+	// earlier lives at the same Authority reached keeps their records,
+	// replayed or late, from ever superseding the new life's (the hearsay
+	// agent starts at the seconds elapsed since 2020). Below 2^63.
+	InitialIncarnation uint64
 
 	// HeartbeatInterval is how often a member heartbeats each of its monitors.
 	HeartbeatInterval time.Duration
@@ -252,6 +258,8 @@ func (c *Config) Validate() error {
 		return bad("SuspicionMaxTimeout", "must be >= SuspicionMinTimeout")
 	case c.MaxMessageBytes < minMessageBytes:
 		return bad("MaxMessageBytes", fmt.Sprintf("must be >= %d, got %d", minMessageBytes, c.MaxMessageBytes))
+	case c.InitialIncarnation >= 1<<63:
+		return bad("InitialIncarnation", fmt.Sprintf("must be below 2^63, got %d", c.InitialIncarnation))
 	case len(c.Meta) > c.MaxMetadataBytes:
 		return bad("Meta", fmt.Sprintf("is %d bytes, over MaxMetadataBytes %d", len(c.Meta), c.MaxMetadataBytes))
 	case c.TombstoneRetention < c.QuarantineTTL:

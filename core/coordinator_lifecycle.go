@@ -54,8 +54,8 @@ func (c *MembershipCoordinator) LocalNode() NodeRecord {
 
 // StartMember makes this node a member at now: its own record enters the
 // table as Joining (Up once it has joined; see HandleJoin) and the timers
-// start. A start after a leave raises the incarnation above the last life's
-// record. It returns ErrInvalidState unless the coordinator is Stopped, and
+// start. The record starts at Config.InitialIncarnation (1 by default); a
+// start after a leave raises it above the last life's record. It returns ErrInvalidState unless the coordinator is Stopped, and
 // when the last life's record cannot be superseded (its incarnation is the
 // largest: incarnations saturate rather than wrap).
 func (c *MembershipCoordinator) StartMember(now time.Time) (Outcome, error) {
@@ -63,7 +63,8 @@ func (c *MembershipCoordinator) StartMember(now time.Time) (Outcome, error) {
 	if c.state != CoordinatorStopped {
 		return Outcome{}, fmt.Errorf("%w: StartMember in state %s", ErrInvalidState, c.state)
 	}
-	self := NodeRecord{NodeID: c.cfg.NodeID, Authority: c.cfg.Authority, Status: StatusJoining, Incarnation: 1, Meta: slicesClone(c.cfg.Meta)}
+	self := NodeRecord{NodeID: c.cfg.NodeID, Authority: c.cfg.Authority, Status: StatusJoining,
+		Incarnation: max(1, c.cfg.InitialIncarnation), Meta: slicesClone(c.cfg.Meta)}
 	if old, ok := c.table.Get(c.cfg.Authority); ok {
 		// A start after a leave: above the last life's record.
 		self.Incarnation = max(self.Incarnation, nextIncarnation(old.Incarnation))
