@@ -13,7 +13,8 @@
 #   4. the cut host declares the members it monitors Dead too (two-sided
 #      partition); when its link is restored it rejoins and all five are Up;
 #   5. an agent killed with SIGKILL is marked Dead by the others; restarted
-#      with the same --name at the same address, it is Up in every view;
+#      with the same --name at the same address (a new instance: fresh node
+#      ID, first incarnation from the clock), it is Up in every view;
 #   6. an agent sent SIGTERM exits 0 and is Removed in the others' views.
 #
 # Requires root and `ip netns`; without them it says so and fails. Every wait

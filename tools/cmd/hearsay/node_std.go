@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/hearsay-go/hearsay/core"
 	"github.com/hearsay-go/hearsay/std"
@@ -34,6 +35,7 @@ func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentN
 	cfg := std.DefaultConfig()
 	cfg.Core = presets[o.preset]()
 	cfg.Core.NodeID = id
+	cfg.Core.InitialIncarnation = initialIncarnation(time.Now())
 	cfg.Core.Meta = o.meta
 	cfg.Transport.BindAddr = o.bind
 	cfg.Transport.AdvertiseAddr = o.advertise

@@ -28,6 +28,7 @@ import (
 // member is the part of the agent's /v1/members record this checks.
 type member struct {
 	NodeID      string `json:"node_id"`
+	Name        string `json:"name"`
 	Authority   string `json:"authority"`
 	Status      string `json:"status"`
 	Incarnation uint64 `json:"incarnation"`
@@ -171,7 +172,11 @@ func summary(ctx context.Context, client *http.Client, addr string) string {
 func format(ms []member) string {
 	parts := make([]string, 0, len(ms))
 	for _, m := range ms {
-		parts = append(parts, fmt.Sprintf("%s(%s)=%s/%d", m.NodeID, m.Authority, m.Status, m.Incarnation))
+		who := m.NodeID
+		if m.Name != "" {
+			who = m.Name + "/" + m.NodeID
+		}
+		parts = append(parts, fmt.Sprintf("%s(%s)=%s/%d", who, m.Authority, m.Status, m.Incarnation))
 	}
 	return strings.Join(parts, " ")
 }
