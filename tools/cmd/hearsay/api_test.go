@@ -204,7 +204,7 @@ func TestLivePage(t *testing.T) {
 	defer srv.Close()
 	for path, want := range map[string]string{
 		"/":          "<title>hearsay cluster</title>",
-		"/app.js":    `fetch("v1/members"`,
+		"/app.js":    `new EventSource("v1/events`,
 		"/style.css": ".status-dead",
 	} {
 		code, _, body := get(t, srv.URL, path)

@@ -73,7 +73,10 @@
 //	                 sent/received, hearsay_dropped_total{reason}, suspicions
 //	                 raised and refuted, tick lag (total and largest),
 //	                 hearsay_plaintext_received_total (see below), ...
-//	GET /            a live page of the cluster (embedded; refreshes every second)
+//	GET /            a live page of the cluster (embedded): live members apart
+//	                 from tombstones, the members with their tags, events as they
+//	                 happen; greyed out and marked stale when the agent stops
+//	                 answering
 //	GET /debug/pprof/ Go's runtime profiles (net/http/pprof), only with --pprof
 //
 // The server closes connections idle for 30 s, requests whose headers take
