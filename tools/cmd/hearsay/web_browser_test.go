@@ -152,12 +152,15 @@ func TestLivePageInBrowser(t *testing.T) {
 	defer cancel()
 
 	names := []string{"edge-1", "api-1", "api-2"}
-	metas := []string{"role=edge,zone=eu-west-1a", "role=api,zone=eu-west-1b", "role=api,zone=eu-west-1c"}
+	tags := [][]string{{"role=edge", "zone=eu-west-1a"}, {"role=api", "zone=eu-west-1b"}, {"role=api", "zone=eu-west-1c"}}
 	var agents []*agentProcess
 	seed := ""
 	for i, name := range names {
 		args := []string{"--name", name, "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0",
-			"--preset", "local", "--label", "browser-test", "--meta", metas[i], "--leave-timeout", "2s"}
+			"--preset", "local", "--label", "browser-test", "--leave-timeout", "2s"}
+		for _, tag := range tags[i] {
+			args = append(args, "--tag", tag)
+		}
 		if seed != "" {
 			args = append(args, "--join", seed)
 		}
@@ -193,6 +196,7 @@ func TestLivePageInBrowser(t *testing.T) {
 		row("edge-1", "up"), row("api-1", "up"), row("api-2", "up"),
 		`document.querySelectorAll("#members tr[data-node]").length === 3`,
 		counts(3, 0),
+		`document.querySelector('#members tr[data-node="api-1"] .tag').textContent === "role=api"`,
 		// The events panel has the stream's history: how edge-1 learnt of the others.
 		`document.getElementById("stream").dataset.state === "live"`,
 		event("api-1", "join"), event("api-2", "join"),

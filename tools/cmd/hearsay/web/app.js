@@ -44,6 +44,12 @@ function tagList(m) {
   return Object.keys(m.tags).sort().map((k) => k + "=" + m.tags[k]);
 }
 
+// label is how the page names a member: its agent's --name, else its node
+// ID (a node whose metadata is not the agent's encoding).
+function label(m) {
+  return m.name || m.node_id;
+}
+
 function badge(status) {
   return el("span", "status status-" + status, status);
 }
@@ -89,7 +95,9 @@ function showUpdated() {
 
 function renderSelf(self) {
   const s = $("self");
-  s.replaceChildren("view of ", el("b", "", self.node_id), " at ", el("span", "mono", self.authority), " ", badge(self.status));
+  const name = el("b", "", label(self));
+  name.title = "node ID " + self.node_id;
+  s.replaceChildren("view of ", name, " at ", el("span", "mono", self.authority), " ", badge(self.status));
 }
 
 function renderCounts(members) {
@@ -111,9 +119,11 @@ function renderMembers(members, self) {
   renderCounts(members);
   const rank = (m) => (TOMBSTONES.includes(m.status) ? 1 : 0);
   const sorted = members.slice().sort((a, b) =>
-    rank(a) - rank(b) || a.node_id.localeCompare(b.node_id) || a.authority.localeCompare(b.authority));
-  // The tags column shows only when a member has tags.
+    rank(a) - rank(b) || label(a).localeCompare(label(b)) || a.authority.localeCompare(b.authority));
+  // The tags column shows only when a member has tags; the raw metadata
+  // only when a member's is not the agent's encoding (it has no name).
   $("members-table").classList.toggle("no-tags", !members.some((m) => tagList(m).length));
+  $("members-table").classList.toggle("no-meta", !members.some((m) => !m.name && m.meta));
   const body = $("members");
   body.replaceChildren();
   const seen = new Map();
@@ -121,13 +131,14 @@ function renderMembers(members, self) {
     const key = m.node_id + "@" + m.authority;
     seen.set(key, m.status);
     const tr = el("tr");
-    tr.dataset.node = m.node_id;
+    tr.dataset.node = label(m);
     tr.dataset.status = m.status;
     if (rank(m)) tr.classList.add("tombstone");
     const before = page.statuses.get(key);
     if (page.statuses.size && before !== m.status) tr.classList.add("changed");
 
-    const name = el("td", "node", m.node_id);
+    const name = el("td", "node", label(m));
+    name.title = "node ID " + m.node_id;
     if (self && m.authority === self.authority && m.node_id === self.node_id) name.append(" ", el("span", "you", "this agent"));
     tr.append(name, el("td", "mono", m.authority));
     const st = el("td");
@@ -135,7 +146,7 @@ function renderMembers(members, self) {
     tr.append(st, el("td", "mono num", String(m.incarnation)));
     const tags = el("td", "tags-col");
     for (const t of tagList(m)) tags.append(el("span", "tag", t));
-    tr.append(tags, el("td", "meta", m.meta || ""));
+    tr.append(tags, el("td", "meta-col", m.name ? "" : m.meta || ""));
     body.append(tr);
   }
   if (!sorted.length) {
@@ -206,21 +217,19 @@ function pushEvent(li) {
 function addEvent(e) {
   const li = el("li", "event");
   li.dataset.kind = e.kind;
-  li.dataset.node = e.node_id;
+  li.dataset.node = label(e);
   const t = el("time", "when", clock(new Date(e.time)));
   t.dateTime = e.time;
   const what = el("div", "what");
-  what.append(el("b", "", e.node_id), " ", el("span", "change", (e.from || "new") + " → " + e.to));
+  what.append(el("b", "", label(e)), " ", el("span", "change", (e.from || "new") + " → " + e.to));
   const detail = el("div", "detail muted");
   detail.append(el("span", "mono", e.authority), " · incarnation " + e.incarnation);
-  const tags = tagList(e);
-  if (tags.length) detail.append(" · " + tags.join(" "));
   what.append(detail);
   li.append(t, el("span", "kind kind-" + e.kind, e.kind), what);
   pushEvent(li);
   if (!page.lastEvent || new Date(e.time) >= new Date(page.lastEvent.time)) {
     page.lastEvent = e;
-    $("last-change").replaceChildren(el("span", "kind kind-" + e.kind, e.kind), " ", el("b", "", e.node_id));
+    $("last-change").replaceChildren(el("span", "kind kind-" + e.kind, e.kind), " ", el("b", "", label(e)));
     showUpdated();
   }
 }
