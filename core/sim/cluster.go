@@ -71,6 +71,7 @@ type NetStats struct {
 	Delivered   uint64 // messages handled by their target
 	Lost        uint64 // dropped by the loss rate
 	Partitioned uint64 // dropped because a partition separated sender and target
+	Cut         uint64 // dropped by a link rule: a link down or flapping, a mute sender, a deaf target
 	ToDown      uint64 // dropped because the target was crashed, left or not started
 	Unroutable  uint64 // dropped because no slot has the target authority
 	Oversize    uint64 // refused because EstimateSize exceeded the MTU
@@ -99,6 +100,7 @@ type node struct {
 	authority string
 	id        string // the current (or last) instance's NodeID
 	gen       uint32 // bumped on every start, crash and stop: stale events are ignored
+	starts    uint32 // instances started at this slot
 	coord     *core.MembershipCoordinator
 	state     nodeState
 	client    bool
@@ -157,6 +159,7 @@ type Cluster struct {
 
 	loss     float64
 	linkLoss map[link]float64
+	rules    linkRules // one-way cuts, flapping links, deaf and mute slots
 
 	stats     NetStats
 	instances map[string]*instance
@@ -169,6 +172,9 @@ type Cluster struct {
 	convFrom int // where Converged starts looking: the last node that was not converged
 
 	onDeliver func(from, to int32, f *inflight) // test hook: a message reaches a running node
+	onHandle  func(from, to int32)              // explorer hook: a running node handles a message
+	onSend    func(from, to int32)              // explorer hook: a message is put on (or dropped from) a link
+	stableIDs bool                              // node IDs derive from (seed, slot, start count) only
 }
 
 // New returns a cluster of opts.Nodes idle node slots.
@@ -362,6 +368,21 @@ func (c *Cluster) Restart(i int, seeds ...int) error {
 	return c.boot(i, false, c.authorities(seeds))
 }
 
+// RestartSameID starts a fresh coordinator at a crashed or departed slot with
+// the NodeID of its last instance, as a process that keeps its identity on
+// disk would, joining through the given seed slots. The instance is the same
+// one as far as tracking goes: it is running again, no longer crashed.
+func (c *Cluster) RestartSameID(i int, seeds ...int) error {
+	n := c.nodes[i]
+	if n.state == stateRunning {
+		return fmt.Errorf("sim: restart of slot %d, which is running (crash it first)", i)
+	}
+	if n.state == stateIdle {
+		return fmt.Errorf("sim: restart of slot %d, which never started", i)
+	}
+	return c.bootAs(i, false, c.authorities(seeds), n.id)
+}
+
 func (c *Cluster) authorities(slots []int) []string {
 	out := make([]string, 0, len(slots))
 	for _, s := range slots {
@@ -370,8 +391,26 @@ func (c *Cluster) authorities(slots []int) []string {
 	return out
 }
 
-// boot starts a new instance at slot i.
+// boot starts a new instance, with a new NodeID, at slot i.
 func (c *Cluster) boot(i int, client bool, seeds []string) error {
+	return c.bootAs(i, client, seeds, "")
+}
+
+// newID returns the NodeID of the next instance at slot i: the next value of
+// the ID stream or, with stableIDs, a value of the seed, the slot and the
+// slot's start count only, so that removing a start elsewhere in a run does
+// not change it.
+func (c *Cluster) newID(i int) string {
+	if c.stableIDs {
+		n := c.nodes[i]
+		r := rand.New(rand.NewPCG(c.opts.Seed^0x696473, uint64(i)<<32|uint64(n.starts)))
+		return fmt.Sprintf("%016x", r.Uint64())
+	}
+	return fmt.Sprintf("%016x", c.ids.Uint64())
+}
+
+// bootAs starts an instance at slot i with NodeID id ("" for a new one).
+func (c *Cluster) bootAs(i int, client bool, seeds []string, id string) error {
 	n := c.nodes[i]
 	switch n.state {
 	case stateRunning:
@@ -381,7 +420,11 @@ func (c *Cluster) boot(i int, client bool, seeds []string) error {
 		// A restart: the previous instance is succeeded by the new one.
 	}
 	cfg := c.cfg
-	id := fmt.Sprintf("%016x", c.ids.Uint64())
+	same := id != ""
+	if !same {
+		id = c.newID(i)
+	}
+	n.starts++
 	cfg.NodeID = id
 	cfg.Authority = n.authority
 	cfg.Rand = rand.New(rand.NewPCG(c.opts.Seed^0x9e3779b97f4a7c15, uint64(i)<<32|uint64(n.gen+1)))
@@ -392,7 +435,7 @@ func (c *Cluster) boot(i int, client bool, seeds []string) error {
 	if err != nil {
 		return c.fail(fmt.Errorf("sim: slot %d: %w", i, err))
 	}
-	if old := c.instances[n.id]; old != nil {
+	if old := c.instances[n.id]; old != nil && !same {
 		old.successor = id
 	}
 	n.gen++

@@ -26,6 +26,22 @@
 // partition, pause, restart, spread) with their measurements and checks; the
 // hearsay-sim command and this package's tests both use it.
 //
+// The fault explorer (Explore) is deterministic simulation testing in the
+// manner of FoundationDB's simulator and TigerBeetle's VOPR: from one seed it
+// draws a random schedule of faults (DrawSchedule: loss, one-way and two-way
+// partitions between any groups, flapping links, delay spikes, pauses,
+// crashes, restarts with the same or a new NodeID, graceful leaves, joins,
+// deaf and mute nodes), plays it on a cluster, heals everything, lets it
+// settle, and checks named invariants during and after the run
+// (Invariants: completeness, convergence, accuracy, no resurrection), with
+// bounds derived from the configuration (ExploreBounds). A failing seed
+// replays exactly; Shrink reduces its schedule, by delta debugging, to a
+// minimal one that still fails. The hearsay-sim command runs it over ranges
+// of seeds (-scenario explore).
+//
+// The network can also cut single directions (SetLinkDown), make links flap
+// (SetLinkFlap) and make nodes deaf or mute (SetDeaf, SetMute).
+//
 // All randomness derives from Options.Seed: the network's (loss, jitter),
 // the scripts' (Rand), the node IDs and each node's Config.Rand. Two runs with
 // the same seed and the same calls are identical.
@@ -44,4 +60,13 @@
 //
 //	r, err := sim.RunScenario("partition", sim.ScenarioOptions{Nodes: 100, Seed: 1})
 //	if !r.OK() { fmt.Print(r.Failures()) }
+//
+// Or explore a seed, and shrink its schedule if it fails:
+//
+//	o := sim.ExploreOptions{Nodes: 20, Seed: 42}
+//	r, err := sim.Explore(o)
+//	if !r.OK() {
+//		small, _, _ := sim.Shrink(o, r.First().Invariant, 300)
+//		fmt.Print(r.String(), small.String()) // violations and schedules
+//	}
 package sim

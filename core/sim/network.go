@@ -83,6 +83,9 @@ func (c *Cluster) deliver(ev event) {
 	case n.group != from.group:
 		c.stats.Partitioned++
 		from.stats.Dropped++
+	case c.rules.cutsArrival(ev.node):
+		c.stats.Cut++
+		from.stats.Dropped++
 	case n.paused:
 		n.pending = append(n.pending, ev.ref)
 		return // keep the slot until resume
@@ -103,6 +106,9 @@ func (c *Cluster) handle(n *node, f *inflight) {
 	n.stats.MsgsRecv++
 	n.stats.BytesRecv += uint64(f.size)
 	c.stats.Delivered++
+	if c.onHandle != nil {
+		c.onHandle(f.from, int32(n.idx))
+	}
 	in := core.GossipInbound{Source: c.nodes[f.from].authority, Message: f.msg}
 	out, err := n.coord.HandleGossip(c.Now(), in)
 	if err != nil {
@@ -161,8 +167,16 @@ func (c *Cluster) send(n *node, o *core.GossipOutbound) {
 		n.stats.Dropped++
 		return
 	}
+	if c.onSend != nil {
+		c.onSend(int32(n.idx), to)
+	}
 	if c.nodes[to].group != n.group {
 		c.stats.Partitioned++
+		n.stats.Dropped++
+		return
+	}
+	if c.rules.cutsSend(c.now, int32(n.idx), to) {
+		c.stats.Cut++
 		n.stats.Dropped++
 		return
 	}

@@ -1,7 +1,8 @@
 // Command hearsay-sim runs one of core/sim's scenarios — N hearsay
 // coordinators over a simulated network in virtual time — and prints what it
 // measured: convergence in gossip rounds against the epidemic bound, failure
-// detection times, false positives, and traffic per member.
+// detection times, false positives, and traffic per member. Or it runs the
+// fault explorer (-scenario explore, see sim.Explore) over a range of seeds.
 //
 // The run is deterministic: the same flags give the same figures (except
 // wall_seconds).
@@ -15,6 +16,20 @@
 // Scenarios: bootstrap, crash, leave, loss, partition, pause, restart, spread
 // (see sim.RunScenario). The exit status is 0 when every check of the scenario
 // passed, 1 when one failed or the run could not start, 2 for bad flags.
+//
+// # The fault explorer
+//
+//	go run ./tools/cmd/hearsay-sim -scenario explore -nodes 20 -seeds 1000 -seed 1 -parallel 2
+//	go run ./tools/cmd/hearsay-sim -scenario explore -nodes 20 -seed 17 -seeds 1
+//	go run ./tools/cmd/hearsay-sim -scenario explore -nodes 20 -seed 17 -seeds 1 -keep 3,7
+//
+// Each of the -seeds seeds from -seed on draws a random fault schedule, runs
+// it and checks the invariants (sim.Invariants). A failing seed is printed
+// with its violations, its schedule (one fault per line, with times) and the
+// command that replays it. With -seeds 1 the failing schedule is also shrunk
+// (-shrink sets how many failing seeds to shrink) to a minimal one that still
+// fails, printed with the -keep command that replays it. The exit status is 0
+// when no seed violated an invariant, 1 when one did, 2 for bad flags.
 package main
 
 import (
@@ -40,16 +55,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hearsay-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		scenario = fs.String("scenario", "bootstrap", "scenario to run: "+strings.Join(sim.Scenarios(), ", "))
+		scenario = fs.String("scenario", "bootstrap", "scenario to run: "+strings.Join(sim.Scenarios(), ", ")+", or explore (the fault explorer)")
 		nodes    = fs.Int("nodes", 50, "number of nodes (>= 2)")
 		seed     = fs.Uint64("seed", 1, "random seed: the same seed gives the same run")
 		loss     = fs.Float64("loss", 0, "loss rate in [0, 1): for -scenario loss the lossy phase's (0 means 0.2), otherwise a background loss")
 		duration = fs.Duration("duration", 0, "length of the scenario's main phase (0: its default, e.g. 10m for loss, 30s for partition)")
 		preset   = fs.String("config", "lan", "configuration preset: lan, wan or local")
 		asJSON   = fs.Bool("json", false, "print one JSON object instead of a summary")
+		ex       exploreFlags
 	)
+	ex.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: hearsay-sim -scenario NAME -nodes N -seed S [-loss P] [-duration D] [-config lan|wan|local] [-json]\n")
+		fmt.Fprintf(fs.Output(), "       hearsay-sim -scenario explore -nodes N -seeds K [-seed S] [-parallel P] [-keep IDS] [-shrink M] [-config lan|wan|local] [-v]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -74,11 +92,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usage("-config %q: want lan, wan or local", *preset)
 	}
+	if *scenario == "explore" {
+		keep, err := parseKeep(ex.keep)
+		switch {
+		case fs.NArg() > 0:
+			return usage("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		case misplaced(fs, true) != "":
+			return usage("-%s does not apply to -scenario explore", misplaced(fs, true))
+		case *nodes < 5:
+			return usage("-nodes %d: the explorer wants at least 5", *nodes)
+		case ex.seeds < 1:
+			return usage("-seeds %d: want at least 1", ex.seeds)
+		case ex.parallel < 1:
+			return usage("-parallel %d: want at least 1", ex.parallel)
+		case ex.budget < 1:
+			return usage("-budget %d: want at least 1", ex.budget)
+		case err != nil:
+			return usage("%v", err)
+		case keep != nil && ex.seeds != 1:
+			return usage("-keep names faults of one seed's schedule: use it with -seeds 1")
+		}
+		return runExplore(ex, *nodes, *seed, *preset, cfg, keep, stdout, stderr)
+	}
 	switch {
 	case fs.NArg() > 0:
 		return usage("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	case misplaced(fs, false) != "":
+		return usage("-%s applies to -scenario explore only", misplaced(fs, false))
 	case !slices.Contains(sim.Scenarios(), *scenario):
-		return usage("-scenario %q: want one of %s", *scenario, strings.Join(sim.Scenarios(), ", "))
+		return usage("-scenario %q: want one of %s, explore", *scenario, strings.Join(sim.Scenarios(), ", "))
 	case *nodes < 2:
 		return usage("-nodes %d: want at least 2", *nodes)
 	case !(*loss >= 0 && *loss < 1):

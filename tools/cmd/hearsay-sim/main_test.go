@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -83,6 +84,92 @@ func TestBadFlags(t *testing.T) {
 		}
 		if out.Len() != 0 {
 			t.Errorf("%v: wrote to stdout: %s", args, out.String())
+		}
+	}
+}
+
+// -scenario explore runs a range of seeds and ends with a summary line; its
+// exit status says whether any seed violated an invariant, and every failing
+// seed is printed with the command that replays it.
+func TestExploreRange(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"-scenario", "explore", "-nodes", "8", "-seeds", "3", "-seed", "5", "-parallel", "2"}, &out, &errb)
+	if code != 0 && code != 1 {
+		t.Fatalf("exit %d; stderr: %s", code, errb.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "explore: 3 seeds from 5, 8 nodes, lan config: ") {
+		t.Fatalf("no summary line:\n%s", text)
+	}
+	failed := strings.Count(text, "  replay: hearsay-sim -scenario explore -nodes 8 -seed ")
+	if (code == 1) != (failed > 0) || (failed == 0) != strings.Contains(text, ": no violation;") {
+		t.Fatalf("exit %d with %d failing seeds printed:\n%s", code, failed, text)
+	}
+}
+
+// A single seed replays exactly: the same flags print the same report (but
+// for the wall time), and a failing seed is shrunk to a schedule whose -keep
+// command fails the same way.
+func TestExploreReplayAndShrink(t *testing.T) {
+	runOnce := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := run(args, &out, &errb)
+		if errb.Len() > 0 {
+			t.Fatalf("%v: stderr: %s", args, errb.String())
+		}
+		lines := strings.Split(out.String(), "\n")
+		for i, l := range lines {
+			switch {
+			case strings.HasPrefix(l, "explore: "):
+				lines[i] = l[:strings.LastIndex(l, ";")+1] // drop the wall time
+			case strings.Contains(l, " replays ("):
+				lines[i] = l[:strings.Index(l, " replays (")]
+			}
+		}
+		return code, strings.Join(lines, "\n")
+	}
+	for seed := 1; seed <= 40; seed++ {
+		args := []string{"-scenario", "explore", "-nodes", "8", "-seeds", "1", "-seed", strconv.Itoa(seed), "-budget", "60"}
+		code, first := runOnce(args...)
+		_, second := runOnce(args...)
+		if first != second {
+			t.Fatalf("seed %d, two runs:\n%s\n---\n%s", seed, first, second)
+		}
+		if code == 0 {
+			continue
+		}
+		i := strings.LastIndex(first, "replay: hearsay-sim ")
+		if !strings.Contains(first, " shrunk for ") || i < 0 || !strings.Contains(first[i:], " -keep ") {
+			t.Fatalf("seed %d failed but was not shrunk to a -keep command:\n%s", seed, first)
+		}
+		replay := strings.Fields(strings.SplitN(first[i+len("replay: hearsay-sim "):], "\n", 2)[0])
+		code, again := runOnce(append(replay, "-shrink", "0")...)
+		if code != 1 || !strings.Contains(again, "violation") {
+			t.Fatalf("seed %d: the shrunk schedule %v passes:\n%s", seed, replay, again)
+		}
+		return
+	}
+	t.Log("no seed in 1..40 fails at 8 nodes: each replayed exactly, none to shrink")
+}
+
+// Flags that do not fit the explorer, or the scenarios, are refused.
+func TestExploreBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-scenario", "explore", "-nodes", "4"},
+		{"-scenario", "explore", "-seeds", "0"},
+		{"-scenario", "explore", "-parallel", "0"},
+		{"-scenario", "explore", "-seeds", "2", "-keep", "1"},
+		{"-scenario", "explore", "-keep", "x"},
+		{"-scenario", "explore", "-loss", "0.1"},
+		{"-scenario", "explore", "-json"},
+		{"-scenario", "crash", "-seeds", "3"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		if errb.Len() == 0 || out.Len() != 0 {
+			t.Errorf("%v: stderr %q, stdout %q", args, errb.String(), out.String())
 		}
 	}
 }
