@@ -148,10 +148,12 @@ type explorer struct {
 	start, heal int64 // virtual times of the window's start and end
 	settled     int64
 
-	active   []*Fault       // network faults in force
-	crashGen map[int]uint32 // each crashed slot's generation after its crash
-	base     struct{ delay, jitter time.Duration }
-	lossy    []link // links given a loss rate, to clear
+	overState  map[int]bool               // slots reported by boundedState
+	stateBound func(core.Config, int) int // stateBound, or a test's
+	active     []*Fault                   // network faults in force
+	crashGen   map[int]uint32             // each crashed slot's generation after its crash
+	base       struct{ delay, jitter time.Duration }
+	lossy      []link // links given a loss rate, to clear
 
 	traffic
 	verdicts
@@ -165,7 +167,7 @@ type explorer struct {
 const maxViolations = 8
 
 func newExplorer(s Schedule, cfg core.Config, stopAt Invariant) (*explorer, error) {
-	e := &explorer{s: s, cfg: cfg, stopAt: stopAt, dropped: map[Invariant]int{}}
+	e := &explorer{s: s, cfg: cfg, stopAt: stopAt, dropped: map[Invariant]int{}, overState: map[int]bool{}, stateBound: stateBound}
 	c, err := New(Options{Nodes: s.Nodes, Seed: s.Seed, Config: cfg, OnEvent: e.onEvent})
 	if err != nil {
 		return nil, err
@@ -209,6 +211,7 @@ func (e *explorer) run() {
 	c.Run(settleBefore)
 	e.start = c.now
 	e.heal = e.start + int64(e.s.Window)
+	e.everySecond()
 	for i := range e.s.Faults {
 		f := &e.s.Faults[i]
 		c.After(f.At, func() { e.begin(f) })
@@ -224,6 +227,13 @@ func (e *explorer) run() {
 	}
 	e.healAll()
 	e.settle()
+}
+
+// everySecond checks the bounded state now and schedules itself a second
+// later, for the rest of the run.
+func (e *explorer) everySecond() {
+	e.boundedState()
+	e.c.After(time.Second, e.everySecond)
 }
 
 // begin starts a fault.

@@ -30,11 +30,15 @@ const (
 	// Removed at an observer, never becomes active there again (see
 	// explorer.noResurrection).
 	InvariantNoResurrection
+	// InvariantBoundedState: every coordinator's bookkeeping about other
+	// nodes stays within a multiple of its table's size plus a constant (see
+	// explorer.boundedState).
+	InvariantBoundedState
 )
 
 // Invariants lists every invariant the explorer checks.
 func Invariants() []Invariant {
-	return []Invariant{InvariantCompleteness, InvariantConvergence, InvariantAccuracy, InvariantNoResurrection}
+	return []Invariant{InvariantCompleteness, InvariantConvergence, InvariantAccuracy, InvariantNoResurrection, InvariantBoundedState}
 }
 
 // String names the invariant.
@@ -48,6 +52,8 @@ func (i Invariant) String() string {
 		return "accuracy"
 	case InvariantNoResurrection:
 		return "no-resurrection"
+	case InvariantBoundedState:
+		return "bounded-state"
 	}
 	return fmt.Sprintf("invariant(%d)", uint8(i))
 }
@@ -519,4 +525,40 @@ func (e *explorer) noResurrection(node int, ev core.MemberEvent) {
 	}
 	e.violate(InvariantNoResurrection, "node %d made node %d's %s instance %s %s again (incarnation %d) %s",
 		node, inst.slot, what, id, ev.To, ev.Record.Incarnation, why)
+}
+
+// stateBound returns the most entries core.MembershipCoordinator.PeerStateEntries
+// may report for a table of t records under cfg: the structures it counts
+// that hold at most one entry per member (the ring, the peer list, the
+// suspicions, the notice times, the heartbeat-hash mismatch counters, the
+// Dead members to probe, the piggyback queue — one record per authority —,
+// the quarantine — whose entries expire before the tombstones they guard
+// are pruned —, the last topology update's members: 9 per record), the
+// confirmers of each suspicion (at most SuspicionConfirmations each: more
+// confirmations cannot shorten the timeout further, so a longer list is
+// state kept for nothing), and those bounded by the monitor count (the
+// monitors, the watched members, and the detector histories, unreachable,
+// deferred and silent sets and heartbeat numbers of the watched: 7 ×
+// MonitorCount).
+func stateBound(cfg core.Config, t int) int {
+	return (9+cfg.SuspicionConfirmations)*t + 7*cfg.MonitorCount
+}
+
+// boundedState checks every running coordinator's bookkeeping about other
+// nodes (PeerStateEntries) against stateBound of its table's size
+// (Members, tombstones included). It runs once per second of virtual time
+// and reports each node at most once.
+func (e *explorer) boundedState() {
+	c := e.c
+	for i, n := range c.nodes {
+		if n.state != stateRunning || n.coord.State() == core.CoordinatorStopped || e.overState[i] {
+			continue
+		}
+		t := len(n.coord.Members())
+		got, bound := n.coord.PeerStateEntries(), e.stateBound(c.Config(), t)
+		if got > bound {
+			e.overState[i] = true
+			e.violate(InvariantBoundedState, "node %d keeps %d entries about other nodes with %d records in its table (bound %d)", i, got, t, bound)
+		}
+	}
 }

@@ -366,3 +366,19 @@ func TestBoundsFollowTheConfig(t *testing.T) {
 		t.Errorf("four members gone: complete %v, want one more round than %v", f.Complete, b.Complete)
 	}
 }
+
+// The coordinators' bookkeeping stays within stateBound in a run; a bound
+// they exceed is reported, once per node.
+func TestBoundedStateCheck(t *testing.T) {
+	e := bootExplorer(t, 8)
+	e.boundedState()
+	if v := violations(e, InvariantBoundedState); len(v) != 0 {
+		t.Fatalf("a settled cluster of 8 over the bound: %v", v)
+	}
+	e.stateBound = func(_ core.Config, t int) int { return t } // one entry per record: too tight
+	e.boundedState()
+	e.boundedState()
+	if v := violations(e, InvariantBoundedState); len(v) != 8 || !strings.Contains(v[0].Detail, "node 0 keeps") {
+		t.Fatalf("want each of the 8 nodes reported once over a bound of one entry per record, got %v", v)
+	}
+}
