@@ -5,21 +5,24 @@
 //	              [--preset lan|wan|local] [--keyring FILE [--keyring-plaintext refuse|accept|send]]
 //	              [--log-level debug|info|warn|error] [--leave-timeout D] [--pprof]
 //	hearsay members [--http HOST:PORT] [--status STATUS[,...]] [--format table|json] [--detailed]
+//	hearsay monitor [--http HOST:PORT] [--format text|json] [--history]
 //	hearsay keygen
 //	hearsay version
 //
 // The agent runs one long-lived member of a cluster over UDP and serves its
 // view over HTTP. SIGINT or SIGTERM makes it leave the cluster gracefully and
 // exit 0. SIGHUP makes it reload its --keyring file (see Key rotation).
-// members prints an agent's view like serf members; keygen prints a new
-// key for a keyring file; version prints the version, the source revision
-// and the Go release.
+// members prints an agent's view like serf members; monitor prints its
+// member events as they happen (/v1/events), like serf monitor, until the
+// agent stops; keygen prints a new key for a keyring file; version prints
+// the version, the source revision and the Go release.
 //
 // # Names, instances and tags
 //
 // Each start of the agent is a new instance of its node with a fresh node
 // ID (16 hex digits, random), so nothing a previous life sent can be taken
-// for the running one. --name is for people: it travels in the node's
+// for the running one, and its record starts at an incarnation above the
+// earlier lives' (the seconds since 2020). --name is for people: it travels in the node's
 // metadata together with the --tag pairs, URL-encoded with the keys in
 // order (name=web-1&role=db&zone=eu-1); members, /v1/members and the live
 // page show the name and the tags. The encoding must fit the preset's
@@ -165,6 +168,7 @@ const usage = `usage: hearsay <command> [flags]
 commands:
   agent     run one long-lived cluster member with an HTTP API
   members   print the members an agent knows
+  monitor   print an agent's member events as they happen
   keygen    print a new key for a --keyring file
   version   print the version
 
@@ -201,6 +205,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-
 		}
 		if err := runMembers(ctx, opts, stdout); err != nil {
 			fmt.Fprintf(stderr, "hearsay members: %v\n", err)
+			return exitFailure
+		}
+		return exitOK
+	case "monitor":
+		opts, err := parseMonitorFlags(args[1:], stderr)
+		if err != nil {
+			return usageExit(err, stderr)
+		}
+		if err := runMonitor(ctx, opts, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "hearsay monitor: %v\n", err)
 			return exitFailure
 		}
 		return exitOK

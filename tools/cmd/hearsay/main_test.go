@@ -71,6 +71,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"members unknown status", []string{"members", "--status", "alive,gone"}, `--status: unknown status "gone"`},
 		{"members bad format", []string{"members", "--format", "xml"}, "--format must be table or json"},
 		{"keygen argument", []string{"keygen", "x"}, `unexpected argument "x"`},
+		{"monitor bad format", []string{"monitor", "--format", "xml"}, "--format must be text or json"},
+		{"monitor stray", []string{"monitor", "x"}, `unexpected argument "x"`},
+		{"monitor bad http", []string{"monitor", "--http", "nowhere"}, `--http "nowhere"`},
 		{"version argument", []string{"version", "x"}, "version takes no arguments"},
 		{"members stray", []string{"members", "x"}, `unexpected argument "x"`},
 	}
@@ -89,7 +92,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestHelpExits0(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"agent", "-h"}, {"members", "--help"}, {"keygen", "-h"}, {"version"}, {"--version"}} {
+	for _, args := range [][]string{{"help"}, {"agent", "-h"}, {"members", "--help"}, {"keygen", "-h"}, {"monitor", "-h"}, {"version"}, {"--version"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr, nil); code != exitOK {
 			t.Errorf("run(%q) = %d, want 0", args, code)
