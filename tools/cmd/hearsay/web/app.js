@@ -223,7 +223,8 @@ function addEvent(e) {
   const what = el("div", "what");
   what.append(el("b", "", label(e)), " ", el("span", "change", (e.from || "new") + " → " + e.to));
   const detail = el("div", "detail muted");
-  detail.append(el("span", "mono", e.authority), " · incarnation " + e.incarnation);
+  detail.append(el("span", "mono", e.authority));
+  li.title = "node ID " + e.node_id + ", incarnation " + e.incarnation;
   what.append(detail);
   li.append(t, el("span", "kind kind-" + e.kind, e.kind), what);
   pushEvent(li);
