@@ -98,20 +98,20 @@ type Config struct {
 // 200 ms gossip, 3 monitors, fanout 3. Identity fields (NodeID, Authority,
 // Rand) are left for the caller.
 //
-// The detector is Akka's default (defaultPhiConfig: threshold 8, window
-// 1,000, 100 ms minimum deviation, a pause allowance of three heartbeat
-// intervals) run at twice Akka's heartbeat rate, with the allowance scaled
-// to match: a crashed member is suspected about 2.1–2.6 s after it crashed
-// instead of 4.1–4.6 s, and Dead everywhere within about 4 s at 8 to 64
-// members (BENCHMARKS.md), for heartbeats of about 40 bytes each. A process
-// that stalls for more than about 2 s is suspected (and refutes when it
-// resumes); raise PhiAcceptablePause where longer stalls are normal.
+// The detector is Akka's default (threshold 8, window 1,000, 100 ms minimum
+// deviation, a pause allowance of three heartbeat intervals) run at twice
+// Akka's heartbeat rate, with the allowance scaled to match, so that a crash
+// is suspected in about half the time Akka's 1 s heartbeat takes, for small
+// heartbeats (BENCHMARKS.md has the detection times and the traffic). A
+// process that stalls for longer than about the pause allowance plus a
+// heartbeat interval is suspected (and refutes when it resumes); raise
+// PhiAcceptablePause where longer stalls are normal.
 func DefaultLANConfig() Config {
 	return Config{
 		HeartbeatInterval: 500 * time.Millisecond,
 		MonitorCount:      3,
 
-		// defaultPhiConfig(500 * time.Millisecond).
+		// Akka's defaults (defaultPhiConfig) at a 500 ms heartbeat.
 		PhiThreshold:              8,
 		PhiWindowSize:             1000,
 		PhiMinStdDev:              100 * time.Millisecond,

@@ -43,11 +43,10 @@ const joinRepairRounds = 1
 // joinRepairRounds gossip intervals after the previous one, once it has
 // joined: when many members join at once, their records are gossiped in a
 // burst and a few members miss some; each exchange with a random peer repairs
-// both sides, so the stragglers are found within about a second rather than
-// at the next periodic exchange. (Simulator, 63 members joining one seed at
-// once, 20 seeds: slowest view complete after 0.80 s with 6 exchanges one
-// round apart, 1.10 s with 4 two rounds apart, 1.20 s with 3 three rounds
-// apart, 2.65 s with the single exchange ten rounds after the join.)
+// both sides, so the stragglers are found soon after the join rather than at
+// the next periodic exchange. Several exchanges one round apart find them
+// sooner than fewer exchanges further apart, or a single later one
+// (BENCHMARKS.md, "Early exchanges after a join").
 const joinRepairCount = 6
 
 // HandleJoin contacts seeds with join requests, and again every

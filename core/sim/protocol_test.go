@@ -1,0 +1,460 @@
+package sim
+
+// Protocol tests that used to run on core's own in-test network: one
+// simulated network (this package's) now carries every multi-node test of the
+// protocol. They drive the cluster with this package's API and the
+// coordinators' own (Coordinator(i)), as a user testing against a simulated
+// cluster would.
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+)
+
+// protocolOptions is the network of these tests: a 10 ms poll, a 5 ms delay
+// without jitter.
+func protocolOptions(nodes int, seed uint64) Options {
+	return Options{Nodes: nodes, Seed: seed, Tick: 10 * time.Millisecond, Delay: 5 * time.Millisecond}
+}
+
+// settled starts o.Nodes members, all joining member 0, and runs until their
+// views agree.
+func settled(t *testing.T, o Options) *Cluster {
+	t.Helper()
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < o.Nodes; i++ {
+		if err := c.Join(i, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := c.RunUntil(c.Converged, 60*time.Second); !ok {
+		t.Fatalf("%d members did not converge in 60 s", o.Nodes)
+	}
+	return c
+}
+
+// statusAt returns the status slot i holds for slot j (0 when unknown).
+func statusAt(c *Cluster, i, j int) core.NodeStatus {
+	r, ok := c.Coordinator(i).Member(c.Authority(j))
+	if !ok {
+		return 0
+	}
+	return r.Status
+}
+
+// allSee reports whether every live member other than j holds j with status
+// s.
+func allSee(c *Cluster, j int, s core.NodeStatus) bool {
+	for _, i := range c.LiveNodes() {
+		if i != j && statusAt(c, i, j) != s {
+			return false
+		}
+	}
+	return true
+}
+
+// A partition of every other member for 30 s: each side declares the other
+// Dead and keeps the tombstones, and once the partition heals the two sides
+// are one view again within two anti-entropy intervals.
+func TestPartitionOfAlternateMembersHeals(t *testing.T) {
+	const n = 30
+	c := settled(t, protocolOptions(n, 7))
+	var even, odd []int
+	for i := range n {
+		if i%2 == 0 {
+			even = append(even, i)
+		} else {
+			odd = append(odd, i)
+		}
+	}
+	c.Partition(even, odd)
+	c.Run(30 * time.Second)
+	if got := statusAt(c, 0, 1); got != core.StatusDead {
+		t.Fatalf("during the partition node 0 holds node 1 as %v, want dead", got)
+	}
+	if got := len(c.View(0)); got != n {
+		t.Fatalf("tombstones were dropped too early: %d records", got)
+	}
+	c.Heal()
+	bound := 2 * c.Config().AntiEntropyInterval
+	took, ok := c.RunUntil(c.Converged, bound)
+	if !ok {
+		t.Fatalf("one view not restored within %v of the heal", bound)
+	}
+	t.Logf("healed after %v", took)
+}
+
+// A member crashes and a new instance (a new node ID) starts at its
+// authority, before the crash was noticed or after it was declared Dead: the
+// new instance replaces the old one everywhere at a higher incarnation, and a
+// stale message of the old instance changes nothing.
+func TestRestartAtSameAuthorityBeforeAndAfterDetection(t *testing.T) {
+	for _, down := range []time.Duration{time.Second, 20 * time.Second} {
+		t.Run(down.String(), func(t *testing.T) {
+			c := settled(t, protocolOptions(10, 8))
+			const victim = 5
+			old := c.NodeID(victim)
+			c.Crash(victim)
+			c.Run(down)
+			if err := c.Restart(victim, 0); err != nil {
+				t.Fatal(err)
+			}
+			fresh := c.NodeID(victim)
+			_, ok := c.RunUntil(func() bool {
+				if !c.Converged() {
+					return false
+				}
+				for _, i := range c.LiveNodes() {
+					if r, _ := c.Coordinator(i).Member(c.Authority(victim)); r.NodeID != fresh {
+						return false
+					}
+				}
+				return true
+			}, 30*time.Second)
+			if !ok {
+				t.Fatalf("the new instance did not replace the old one everywhere")
+			}
+			if inc := c.Coordinator(victim).LocalNode().Incarnation; inc < 2 {
+				t.Fatalf("new instance at incarnation %d, want above the old one's", inc)
+			}
+			// A stale message of the old instance changes nothing.
+			stale := core.NodeRecord{NodeID: old, Authority: c.Authority(victim), Status: core.StatusUp, Incarnation: 1}
+			seed := c.Coordinator(0)
+			_, err := seed.HandleGossip(c.Now(), core.GossipInbound{Message: core.Message{Kind: core.MessageGossip, From: c.Authority(victim), FromID: old, Entries: []core.NodeRecord{stale}}})
+			if r, _ := seed.Member(c.Authority(victim)); r.NodeID != fresh {
+				t.Fatalf("a stale message (err %v) revived the old instance: %+v", err, r)
+			}
+		})
+	}
+}
+
+// A member leaves gracefully: its leave is done within 10 s, everyone holds it
+// Removed within 20 s, and nobody ever declares it Dead.
+func TestGracefulLeaveIsRemovedNeverDead(t *testing.T) {
+	o := protocolOptions(10, 3)
+	var dead []string
+	o.OnEvent = func(at int, ev core.MemberEvent) {
+		if ev.To == core.StatusDead {
+			dead = append(dead, ev.Record.Authority)
+		}
+	}
+	c := settled(t, o)
+	const leaver = 4
+	if err := c.Leave(leaver); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.RunUntil(func() bool { return c.HasLeft(leaver) }, 10*time.Second); !ok {
+		t.Fatal("leave not done")
+	}
+	if _, ok := c.RunUntil(func() bool { return allSee(c, leaver, core.StatusRemoved) }, 20*time.Second); !ok {
+		t.Fatal("leave did not reach everyone as Removed")
+	}
+	c.Run(20 * time.Second)
+	if !allSee(c, leaver, core.StatusRemoved) || len(dead) > 0 {
+		t.Fatalf("after leave: dead events for %v", dead)
+	}
+}
+
+// Three members leave one after the other under 20% loss: each leave is done,
+// every leaver ends Removed everywhere, and none is ever declared Dead.
+func TestGracefulLeaveUnderLossIsNeverDead(t *testing.T) {
+	o := protocolOptions(20, 16)
+	var dead []string
+	o.OnEvent = func(at int, ev core.MemberEvent) {
+		if ev.To == core.StatusDead {
+			dead = append(dead, ev.Record.Authority)
+		}
+	}
+	c := settled(t, o)
+	c.SetLoss(0.2)
+	leavers := []int{3, 9, 14}
+	for _, i := range leavers {
+		if err := c.Leave(i); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.RunUntil(func() bool { return c.HasLeft(i) }, 30*time.Second); !ok {
+			t.Fatalf("leave of %s not done", c.Authority(i))
+		}
+	}
+	c.Run(60 * time.Second)
+	for _, i := range leavers {
+		if !allSee(c, i, core.StatusRemoved) {
+			t.Errorf("%s is not Removed everywhere", c.Authority(i))
+		}
+	}
+	if len(dead) > 0 {
+		t.Fatalf("a leaver was declared Dead: %v", dead)
+	}
+}
+
+// A member stalls for 3 s: it notices its own stall (local health rises, the
+// gap is forgiven), suspects nobody for it, nobody is declared Dead, its local
+// health decays back to 0, and the views agree.
+func TestPauseRaisesLocalHealthAndBlamesNoOne(t *testing.T) {
+	o := protocolOptions(10, 10)
+	const paused = 3
+	var bad []string
+	o.OnEvent = func(at int, ev core.MemberEvent) {
+		if ev.To == core.StatusDead || (at == paused && ev.To == core.StatusSuspect) {
+			bad = append(bad, ev.Record.Authority+" "+ev.To.String())
+		}
+	}
+	c := settled(t, o)
+	coord := c.Coordinator(paused)
+	c.Pause(paused, 3*time.Second)
+	c.Run(4 * time.Second)
+	if coord.LocalHealth() == 0 || coord.Stats().StallsForgiven == 0 {
+		t.Fatalf("a 3 s stall was not noticed: health %d, stats %+v", coord.LocalHealth(), coord.Stats())
+	}
+	c.Run(30 * time.Second)
+	if len(bad) > 0 {
+		t.Fatalf("after a pause: %v", bad)
+	}
+	if coord.LocalHealth() != 0 {
+		t.Fatalf("local health %d did not decay", coord.LocalHealth())
+	}
+	if !c.Converged() {
+		t.Fatal("not converged after the pause")
+	}
+}
+
+// A client joins through a seed: it learns every member, no member holds a
+// record of it, and it learns of a crash.
+func TestClientObservesWithoutBeingAMember(t *testing.T) {
+	o := protocolOptions(6, 14)
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 5; i++ {
+		if err := c.Join(i, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := c.RunUntil(c.Converged, 60*time.Second); !ok {
+		t.Fatal("5 members did not converge in 60 s")
+	}
+	const client = 5
+	if err := c.StartClient(client, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.Run(5 * time.Second)
+	if got := len(c.Coordinator(client).Members()); got != 5 {
+		t.Fatalf("client sees %d members, want 5", got)
+	}
+	for i := range 5 {
+		if _, ok := c.Coordinator(i).Member(c.Authority(client)); ok {
+			t.Fatalf("%s holds a record of the client", c.Authority(i))
+		}
+	}
+	c.Crash(1)
+	if _, ok := c.RunUntil(func() bool { return statusAt(c, client, 1) == core.StatusDead }, 30*time.Second); !ok {
+		t.Fatal("the client did not learn of the crash")
+	}
+}
+
+// Forty members with 60 bytes of metadata each and 300-byte messages go
+// through loss, a crash, a leave and a partition: no message any of them
+// sends is over MaxMessageBytes.
+func TestEveryMessageFitsInLongRuns(t *testing.T) {
+	o := protocolOptions(40, 15)
+	o.Config = core.DefaultLANConfig()
+	o.Config.MaxMessageBytes = 300
+	o.Config.Meta = []byte(strings.Repeat("m", 60))
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 40; i++ {
+		if err := c.Join(i, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.SetLoss(0.05)
+	c.Run(20 * time.Second)
+	c.Crash(5)
+	if err := c.Leave(6); err != nil {
+		t.Fatal(err)
+	}
+	var low, high []int
+	for i := range 40 {
+		if i < 20 {
+			low = append(low, i)
+		} else {
+			high = append(high, i)
+		}
+	}
+	c.Partition(low, high)
+	c.Run(20 * time.Second)
+	c.Heal()
+	c.Run(40 * time.Second)
+	st := c.Stats()
+	if st.Sent == 0 {
+		t.Fatal("nothing sent")
+	}
+	if st.Oversize != 0 || st.MaxSize > o.Config.MaxMessageBytes {
+		t.Fatalf("largest message %d bytes, %d over MaxMessageBytes %d", st.MaxSize, st.Oversize, o.Config.MaxMessageBytes)
+	}
+}
+
+// An instance that hears of a newer instance at its authority, after its
+// claim window, stops and reports the conflict instead of fighting.
+func TestOldInstanceYieldsToNewer(t *testing.T) {
+	c := settled(t, protocolOptions(5, 9))
+	old := c.Coordinator(3)
+	c.Run(30 * time.Second) // past the old instance's claim window
+	newer := core.NodeRecord{NodeID: c.NodeID(3) + "-b", Authority: c.Authority(3), Status: core.StatusUp, Incarnation: old.LocalNode().Incarnation + 1}
+	o, err := old.HandleGossip(c.Now(), core.GossipInbound{Message: core.Message{Kind: core.MessageGossip, From: c.Authority(0), FromID: c.NodeID(0), Entries: []core.NodeRecord{newer}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.State() != core.CoordinatorStopped {
+		t.Fatalf("old instance state %v, want stopped", old.State())
+	}
+	if len(o.Members) != 1 || !o.Members[0].Conflict {
+		t.Fatalf("members events %+v, want one conflict", o.Members)
+	}
+}
+
+// Malformed messages are refused whole, before they change anything, and
+// counted.
+func TestBadInputIsRefused(t *testing.T) {
+	c := settled(t, protocolOptions(2, 4))
+	coord := c.Coordinator(0)
+	before := coord.Members()
+	from := "10.9.9.9:7946"
+	bad := []core.Message{
+		{Kind: 0, From: from, FromID: "x"},
+		{Kind: 99, From: from, FromID: "x"},
+		{Kind: core.MessageGossip, From: "", FromID: "x"},
+		{Kind: core.MessageGossip, From: from, FromID: ""},
+		{Kind: core.MessageGossip, From: from, FromID: "x", Entries: []core.NodeRecord{{NodeID: "", Authority: "a", Status: core.StatusUp}}},
+		{Kind: core.MessageGossip, From: from, FromID: "x", Entries: []core.NodeRecord{{NodeID: "n", Authority: "a", Status: core.StatusUp}, {NodeID: "n", Authority: "b", Status: 42}}},
+		{Kind: core.MessageDigest, From: from, FromID: "x", Digest: make([]uint64, 3)},
+		{Kind: core.MessageDigestReply, From: from, FromID: "x", Want: []uint32{1 << 20}},
+	}
+	for i, m := range bad {
+		if _, err := coord.HandleGossip(c.Now(), core.GossipInbound{Message: m}); !errors.Is(err, core.ErrInvalidMessage) {
+			t.Errorf("bad message %d: err = %v, want ErrInvalidMessage", i, err)
+		}
+	}
+	if after := coord.Members(); len(before) != len(after) {
+		t.Errorf("table changed: %d → %d records", len(before), len(after))
+	}
+	if got := coord.Stats().MessagesRejected; got < uint64(len(bad)) {
+		t.Errorf("MessagesRejected = %d, want >= %d", got, len(bad))
+	}
+}
+
+// Random messages, valid-looking and not, thrown at a member of a small
+// cluster: nothing panics, every reply fits MaxMessageBytes, and every record
+// the member holds stays valid.
+func TestRandomInputNeverPanics(t *testing.T) {
+	c := settled(t, protocolOptions(4, 17))
+	coord := c.Coordinator(0)
+	cfg := c.Config()
+	rng := rand.New(rand.NewPCG(17, 17))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	str := func() string {
+		return pick("", c.Authority(1), c.Authority(2), c.Authority(0), "x:1", c.NodeID(1), c.NodeID(0), "n")
+	}
+	now := c.Now()
+	for i := 0; i < 20000; i++ {
+		m := core.Message{Kind: core.MessageKind(rng.IntN(9)), From: str(), FromID: str(), Seq: rng.Uint64() % 4}
+		for j := rng.IntN(4); j > 0; j-- {
+			m.Entries = append(m.Entries, core.NodeRecord{NodeID: str(), Authority: str(), Status: core.NodeStatus(rng.IntN(8)), Incarnation: rng.Uint64() % 5, Meta: make([]byte, rng.IntN(3)*300)})
+		}
+		if rng.IntN(3) == 0 {
+			m.Digest = make([]uint64, rng.IntN(3)*64+rng.IntN(2))
+		}
+		for j := rng.IntN(3); j > 0; j-- {
+			m.Want = append(m.Want, uint32(rng.IntN(2000)))
+		}
+		o, _ := coord.HandleGossip(now, core.GossipInbound{Source: "fuzz", Message: m})
+		for _, out := range o.Outbound {
+			if core.EstimateSize(out.Message) > cfg.MaxMessageBytes {
+				t.Fatalf("reply of %d bytes", core.EstimateSize(out.Message))
+			}
+		}
+		if i%100 == 0 {
+			now = now.Add(100 * time.Millisecond)
+			coord.Poll(now)
+		}
+		if coord.State() == core.CoordinatorStopped {
+			t.Logf("stopped after %d messages: it yielded its authority to a forged newer instance", i)
+			break
+		}
+	}
+	for _, r := range coord.Members() {
+		if r.NodeID == "" || r.Authority == "" || !r.Status.Valid() || len(r.Meta) > cfg.MaxMetadataBytes {
+			t.Fatalf("table holds an invalid record: %+v", r)
+		}
+	}
+}
+
+// A member alone in its cluster has no one to tell that it leaves: the leave
+// is done as soon as it is asked for.
+func TestLoneMemberLeaveIsDoneAtOnce(t *testing.T) {
+	c, err := New(protocolOptions(1, 11))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	c.Run(time.Second)
+	coord := c.Coordinator(0)
+	if err := c.Leave(0); err != nil {
+		t.Fatal(err)
+	}
+	if !coord.LeaveDone() || !c.HasLeft(0) {
+		t.Fatalf("a lone member's leave is not done at once (state %s)", coord.State())
+	}
+	if got := coord.LocalNode().Status; got != core.StatusLeaving {
+		t.Errorf("LocalNode().Status = %s, want leaving", got)
+	}
+}
+
+// PeerStateEntries counts the coordinator's bookkeeping about other nodes:
+// it stays put while the membership is steady, and falls back once the
+// crashed members' tombstones, quarantine entries and reconnect probes are
+// gone.
+func TestPeerStateEntriesFollowTheMembers(t *testing.T) {
+	c := settled(t, protocolOptions(12, 21))
+	coord := c.Coordinator(0)
+	cfg := c.Config()
+	c.Run(2 * cfg.AntiEntropyInterval)
+	steady := coord.PeerStateEntries()
+	c.Run(2 * cfg.AntiEntropyInterval)
+	if got := coord.PeerStateEntries(); got != steady {
+		t.Errorf("steady cluster of 12: %d entries, then %d", steady, got)
+	}
+	for i := 6; i < 12; i++ {
+		c.Crash(i)
+	}
+	c.Run(cfg.SuspicionMaxTimeout + 10*time.Second)
+	dead := coord.PeerStateEntries()
+	c.Run(cfg.TombstoneRetention + 2*cfg.AntiEntropyInterval)
+	after := coord.PeerStateEntries()
+	t.Logf("12 members: %d entries; 6 just crashed: %d; tombstones pruned: %d", steady, dead, after)
+	if steady < 12 || after >= steady || after >= dead {
+		t.Errorf("entries: %d with 12 members, %d with 6 Dead, %d after the prune: want fewer after the prune than before", steady, dead, after)
+	}
+}
