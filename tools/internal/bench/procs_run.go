@@ -14,8 +14,10 @@ import (
 // Order matters for CPU: the agents' counters are read over HTTP before the
 // window's first /proc reading and after its last, and the benchmark's idle
 // connections to them are closed first, so that no request the benchmark
-// makes is served inside the CPU window (except the profile's, when
-// ProfileDir asks for one).
+// makes is served inside the CPU window, except, when ProfileDir asks for
+// profiles, one CPU profile of every member over the window (files
+// cpu-<library>-<setting>-member<i>-n<N>.pprof) and a heap profile of every
+// member after it.
 func quietProcs(ctx context.Context, pc processCluster, r *Result, o Options, fail func(string, ...any)) {
 	n := r.N
 	sleep(ctx, o.Settle)
@@ -29,15 +31,19 @@ func quietProcs(ctx context.Context, pc processCluster, r *Result, o Options, fa
 	t0 := time.Now()
 	var profiling sync.WaitGroup
 	if o.ProfileDir != "" {
-		profiling.Add(1)
-		go func() { // ends when the agent has sent the profile
-			defer profiling.Done()
-			secs := max(1, int(o.Quiet/time.Second))
-			path := o.profilePath("cpu", r.Library, r.Setting+"-member1", n)
-			if err := pc.Profile(ctx, 1, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), path); err != nil {
-				fail("cpu profile of member 1: %v", err)
-			}
-		}()
+		// Every member at once: an idle agent gives few samples a minute,
+		// and go tool pprof merges the files.
+		secs := max(1, int(o.Quiet/time.Second))
+		for i := range pids {
+			profiling.Add(1)
+			go func() { // ends when the agent has sent the profile
+				defer profiling.Done()
+				path := o.profilePath("cpu", r.Library, fmt.Sprintf("%s-member%d", r.Setting, i), n)
+				if err := pc.Profile(ctx, i, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), path); err != nil {
+					fail("cpu profile of member %d: %v", i, err)
+				}
+			}()
+		}
 	}
 	sleep(ctx, o.Quiet)
 	t1 := time.Now()
@@ -108,8 +114,11 @@ func quietProcs(ctx context.Context, pc processCluster, r *Result, o Options, fa
 		}
 	}
 	if o.ProfileDir != "" {
-		if err := pc.Profile(ctx, 1, "/debug/pprof/heap", o.profilePath("heap", r.Library, r.Setting+"-member1", n)); err != nil {
-			fail("heap profile of member 1: %v", err)
+		for i := range pids {
+			path := o.profilePath("heap", r.Library, fmt.Sprintf("%s-member%d", r.Setting, i), n)
+			if err := pc.Profile(ctx, i, "/debug/pprof/heap", path); err != nil {
+				fail("heap profile of member %d: %v", i, err)
+			}
 		}
 	}
 

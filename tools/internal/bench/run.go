@@ -49,8 +49,10 @@ type Options struct {
 	Seed uint64 `json:"seed"`
 	// ProfileDir, when set, receives a CPU profile of every quiet window and
 	// a heap profile taken right after it, named
-	// {cpu,heap}-<library>-<setting>-n<N>.pprof. Profiling costs some CPU,
-	// so the CPU figure of such a run is not comparable with others.
+	// {cpu,heap}-<library>-<setting>-n<N>.pprof; in the process mode one of
+	// each per member, {cpu,heap}-<library>-<setting>-member<i>-n<N>.pprof,
+	// taken from the agents' /debug/pprof/. Profiling costs some CPU, so
+	// the CPU figure of such a run is not comparable with others.
 	ProfileDir string `json:"profile_dir,omitempty"`
 	// Procs says that every member runs as its own process (the libraries'
 	// agents, from the Factories HearsayAgents and MemberlistAgents): CPU
