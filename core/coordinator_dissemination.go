@@ -119,13 +119,14 @@ func (c *MembershipCoordinator) sendGossip(target string) bool {
 }
 
 // piggyback fills m's Entries from the piggyback queue, up to the size
-// budget.
+// budget, and names the suspectors of its Suspect records.
 func (c *MembershipCoordinator) piggyback(m *Message) {
 	if c.engine.Pending() == 0 {
 		return
 	}
-	budget := c.cfg.MaxMessageBytes - EstimateSize(*m)
+	budget := c.cfg.MaxMessageBytes - EstimateSize(*m) - c.accusationReserve()
 	m.Entries = c.engine.Fill(make([]NodeRecord, 0, min(c.engine.Pending(), budget/typicalRecordBytes+1)), budget, c.clusterSize(), "")
+	c.accuse(m)
 }
 
 // sendRecords sends target the records in as few gossip messages as the size

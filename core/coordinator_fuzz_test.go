@@ -95,6 +95,14 @@ func (r *byteReader) fuzzMessage(nbuckets int) Message {
 	case 3:
 		m.Want = []uint32{5000}
 	}
+	if m.Seq >= 2 && len(m.Entries) > 0 {
+		// Name suspectors of the last record (valid only when it is
+		// Suspect), without reading more bytes: the seeds keep their meaning.
+		m.Accusations = []Accusation{{Entry: uint32(len(m.Entries) - 1), Suspectors: fuzzAuthorities[:len(m.Entries)]}}
+		if m.Seq == 3 {
+			m.Accusations[0].Entry = uint32(len(m.Entries)) // out of range
+		}
+	}
 	return m
 }
 

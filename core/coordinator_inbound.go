@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -70,6 +71,35 @@ func (c *MembershipCoordinator) validateMessage(m Message) error {
 		if w >= maxPeerDigestBuckets {
 			return fmt.Errorf("%w: want bucket %d from %s", ErrInvalidMessage, w, m.From)
 		}
+	}
+	return validateAccusations(m)
+}
+
+// validateAccusations checks that every accusation names a Suspect record of
+// m, at most once, with between 1 and maxSuspectors non-empty suspectors.
+func validateAccusations(m Message) error {
+	if len(m.Accusations) == 0 {
+		return nil
+	}
+	if len(m.Accusations) > len(m.Entries) {
+		return fmt.Errorf("%w: %d accusations for %d records from %s", ErrInvalidMessage, len(m.Accusations), len(m.Entries), m.From)
+	}
+	accused := make([]bool, len(m.Entries))
+	for i, acc := range m.Accusations {
+		switch {
+		case int64(acc.Entry) >= int64(len(m.Entries)):
+			return fmt.Errorf("%w: accusation %d names record %d of %d from %s", ErrInvalidMessage, i, acc.Entry, len(m.Entries), m.From)
+		case m.Entries[acc.Entry].Status != StatusSuspect:
+			return fmt.Errorf("%w: accusation %d names a %s record from %s", ErrInvalidMessage, i, m.Entries[acc.Entry].Status, m.From)
+		case len(acc.Suspectors) == 0 || len(acc.Suspectors) > maxSuspectors:
+			return fmt.Errorf("%w: accusation %d names %d suspectors from %s (want 1 to %d)", ErrInvalidMessage, i, len(acc.Suspectors), m.From, maxSuspectors)
+		case slices.Contains(acc.Suspectors, ""):
+			return fmt.Errorf("%w: accusation %d names an empty suspector from %s", ErrInvalidMessage, i, m.From)
+		}
+		if accused[acc.Entry] {
+			return fmt.Errorf("%w: two accusations for record %d from %s", ErrInvalidMessage, acc.Entry, m.From)
+		}
+		accused[acc.Entry] = true
 	}
 	return nil
 }
@@ -157,6 +187,7 @@ func (c *MembershipCoordinator) applyRecords(now time.Time, m Message, n news) i
 			changed++
 		}
 	}
+	c.takeAccusations(m)
 	return changed
 }
 
@@ -184,9 +215,6 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 		c.drain(now, n)
 	} else {
 		c.engine.Heard(r, c.clusterSize())
-	}
-	if r.Status == StatusSuspect && from != r.Authority {
-		c.confirmSuspicion(r, from)
 	}
 	return changed
 }

@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // This file is the suspicion half of failure detection (detectionState):
 // raising a suspicion when the detector loses a member, confirming it as
@@ -8,7 +11,8 @@ import "time"
 // telling nodes what this node holds about them so that a live one refutes.
 
 // suspect marks a watched member Suspect at its current incarnation (or
-// joins an existing suspicion as a local one) and tells the suspect.
+// joins an existing suspicion as a local one, gossiping the record again so
+// that this node's accusation spreads) and tells the suspect.
 func (c *MembershipCoordinator) suspect(now time.Time, a string) {
 	r, ok := c.table.Get(a)
 	if !ok || !(r.Status == StatusJoining || r.Status == StatusUp || r.Status == StatusSuspect) {
@@ -24,8 +28,9 @@ func (c *MembershipCoordinator) suspect(now time.Time, a string) {
 		c.stats.SuspicionsRaised++
 		c.drain(now, gossipOn)
 	}
-	if s, ok := c.detect.susp[a]; ok {
+	if s, ok := c.detect.susp[a]; ok && !s.local {
 		s.local = true
+		c.engine.Enqueue(r) // now with this node among its suspectors
 	}
 	c.notify(now, a, r)
 	c.updateSuspicionDeadline()
@@ -52,12 +57,108 @@ func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 	}
 }
 
-// confirmSuspicion counts from, which sent the Suspect record r, as a
-// confirmation of the suspicion held for r at its incarnation.
-func (c *MembershipCoordinator) confirmSuspicion(r NodeRecord, from string) {
-	if s, ok := c.detect.susp[r.Authority]; ok && s.incarnation == r.Incarnation && s.confirm(from) {
+// takeAccusations counts the suspectors m names for its Suspect records as
+// confirmations of the suspicions held for them at their incarnations: each
+// other member once, never this node itself nor the suspect, at most
+// SuspicionConfirmations. A suspicion that gained a confirmation is gossiped
+// again, naming it, so that the confirmation spreads (as memberlist
+// rebroadcasts a suspect message that confirmed a suspicion).
+func (c *MembershipCoordinator) takeAccusations(m Message) {
+	d := &c.detect
+	for _, acc := range m.Accusations {
+		r := m.Entries[acc.Entry] // validated: in range, Suspect
+		s, ok := d.susp[r.Authority]
+		if !ok || s.incarnation != r.Incarnation {
+			continue
+		}
+		added := false
+		for _, a := range acc.Suspectors {
+			if a != c.cfg.Authority && a != r.Authority && s.confirm(a, c.cfg.SuspicionConfirmations) {
+				added = true
+			}
+		}
+		if !added {
+			continue
+		}
 		c.updateSuspicionDeadline()
+		if held, ok := c.table.Get(r.Authority); ok && held.Status == StatusSuspect && held.Incarnation == s.incarnation {
+			c.engine.Enqueue(held)
+		}
 	}
+}
+
+// suspectors returns who this node names as suspectors of the member held
+// Suspect at authority and incarnation: itself when its own detector lost
+// the member, then the confirmations it holds; nil when it holds no such
+// suspicion.
+func (c *MembershipCoordinator) suspectors(authority string, incarnation uint64) []string {
+	s, ok := c.detect.susp[authority]
+	if !ok || s.incarnation != incarnation {
+		return nil
+	}
+	var out []string
+	if s.local {
+		out = append(out, c.cfg.Authority)
+	}
+	return append(out, s.confirmers...)
+}
+
+// accuse names the suspectors of m's Suspect records in m.Accusations, as
+// many as fit in MaxMessageBytes.
+func (c *MembershipCoordinator) accuse(m *Message) {
+	if len(c.detect.susp) == 0 {
+		return
+	}
+	size := EstimateSize(*m)
+	for i, r := range m.Entries {
+		if r.Status != StatusSuspect {
+			continue
+		}
+		names := c.suspectors(r.Authority, r.Incarnation)
+		if len(names) == 0 {
+			continue
+		}
+		acc := Accusation{Entry: uint32(i), Suspectors: names}
+		grow := accusationSize(acc)
+		if len(m.Accusations) == 0 {
+			grow += 5 + 1 // the field's array header, and the message's grows by one field
+		}
+		if size+grow > c.cfg.MaxMessageBytes {
+			continue
+		}
+		m.Accusations = append(m.Accusations, acc)
+		size = EstimateSize(*m)
+	}
+}
+
+// reservedAccusations is how many accusations a piggybacked message keeps
+// room for: more Suspect records than that in one message are rare, and
+// those beyond go without their suspectors when the message is full.
+const reservedAccusations = 4
+
+// accusationReserve is the room a piggybacked message keeps for
+// Accusations, so that a full message still names the suspectors of the
+// Suspect records it carries: reservedAccusations (at most one per
+// suspicion held) of the size of the largest accusation this node could
+// make. Zero when no suspicion is held. It allocates nothing.
+func (c *MembershipCoordinator) accusationReserve() int {
+	d := &c.detect
+	if len(d.susp) == 0 {
+		return 0
+	}
+	largest := 0
+	for _, s := range d.susp {
+		names, n := len(s.confirmers), 0
+		if s.local {
+			names++
+			n += strSize(len(c.cfg.Authority))
+		}
+		for _, a := range s.confirmers {
+			n += strSize(len(a))
+		}
+		largest = max(largest, arrayHeaderSize(2)+uintSize(math.MaxUint32)+arrayHeaderSize(names)+n)
+	}
+	return 6 + min(reservedAccusations, len(d.susp))*largest // 6: the field's array header, the message's growing by one field
 }
 
 // expireSuspicions acts on the local suspicions whose timeout passed: a

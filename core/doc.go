@@ -71,8 +71,17 @@
 // holding it Suspect is told so directly. Only a node whose own detector lost
 // the suspect may declare it Dead, when the suspicion times out (Lifeguard's
 // timeout, which confirmations shorten) and the detector still does not hear
-// it; the Dead instance is quarantined for QuarantineTTL. Each distinct sender
-// of the Suspect record is a confirmation that shortens the timeout.
+// it; the Dead instance is quarantined for QuarantineTTL.
+//
+// Confirmations count suspectors, never echoes (Lifeguard). A message that
+// carries a Suspect record names, in Message.Accusations, the suspectors its
+// sender knows of: itself if its own detector lost the member, and the
+// confirmations it holds. Each other member so named confirms the suspicion
+// once, whoever passes the accusation on; a node's own accusation coming
+// back confirms nothing, and at most SuspicionConfirmations are kept, which
+// bring the timeout down to SuspicionMinTimeout. A monitor whose detector
+// loses a member already held Suspect gossips the record again with itself
+// named, and a node that learns of a new suspector gossips it on.
 //
 // A refutation is news that the member lived a moment ago: every detector
 // watching it starts counting its silence again from then, so a member that

@@ -83,7 +83,27 @@ type Message struct {
 	Digest []uint64
 	// Want lists bucket indexes the receiver should send records for.
 	Want []uint32
+	// Accusations name, for Suspect records of Entries, the members whose own
+	// failure detectors lost the suspect (Lifeguard's suspectors): what
+	// confirms a suspicion, where the senders of the record, which merely
+	// pass the rumour on, do not. At most one per entry.
+	Accusations []Accusation
 }
+
+// Accusation names the suspectors of one Suspect record of a message.
+type Accusation struct {
+	// Entry is the index in Message.Entries of a record with status Suspect.
+	Entry uint32
+	// Suspectors are the authorities of members whose failure detectors lost
+	// that member at that incarnation: at most maxSuspectors, none empty.
+	Suspectors []string
+}
+
+// maxSuspectors bounds Accusation.Suspectors in a message a peer may send:
+// a coordinator names at most SuspicionConfirmations + 1 (itself and the
+// confirmations it holds); larger values leave room for peers configured
+// otherwise, and the bound keeps a hostile accusation cheap to read.
+const maxSuspectors = 16
 
 // GossipOutbound is one message for one target authority.
 type GossipOutbound struct {

@@ -8,7 +8,10 @@ package core
 // its length plus the largest header its length can need. std's codec is held
 // to this bound by a property test; a custom transport may use it too.
 
-// messageFields is the number of fields of Message, as counted by EstimateSize.
+// messageFields is the number of fields of Message as encoded when
+// Accusations is empty: the fields before it. Accusations, the one field
+// appended since, is encoded (as an eighth element) only when not empty, so
+// that a peer that predates it reads every message that does not need it.
 const messageFields = 7
 
 // recordFields is the number of fields of NodeRecord.
@@ -16,7 +19,11 @@ const recordFields = 5
 
 // EstimateSize returns an upper bound, in bytes, of m's encoding.
 func EstimateSize(m Message) int {
-	n := arrayHeaderSize(messageFields)
+	fields := messageFields
+	if len(m.Accusations) > 0 {
+		fields++
+	}
+	n := arrayHeaderSize(fields)
 	n += uintSize(uint64(m.Kind))
 	n += strSize(len(m.From))
 	n += strSize(len(m.FromID))
@@ -32,6 +39,22 @@ func EstimateSize(m Message) int {
 	n += arrayHeaderSize(len(m.Want))
 	for _, w := range m.Want {
 		n += uintSize(uint64(w))
+	}
+	if len(m.Accusations) > 0 {
+		n += arrayHeaderSize(len(m.Accusations))
+		for _, a := range m.Accusations {
+			n += accusationSize(a)
+		}
+	}
+	return n
+}
+
+// accusationSize is the size of a as one element of Message.Accusations: an
+// array of its two fields.
+func accusationSize(a Accusation) int {
+	n := arrayHeaderSize(2) + uintSize(uint64(a.Entry)) + arrayHeaderSize(len(a.Suspectors))
+	for _, s := range a.Suspectors {
+		n += strSize(len(s))
 	}
 	return n
 }

@@ -11,10 +11,12 @@ import (
 //
 // Every member holding the Suspect record keeps one, but only a member whose
 // own failure detector lost the suspect (local) may declare it Dead: everyone
-// else waits for that verdict or for the refutation. Each distinct member
-// that sent this node the Suspect record at this incarnation counts as one
-// confirmation; C confirmations shorten the timeout from
-// SuspicionMaxTimeout towards SuspicionMinTimeout as
+// else waits for that verdict or for the refutation. Each other member named
+// as a suspector of the record at this incarnation (a member whose own
+// detector lost the suspect, see Accusation) counts as one confirmation,
+// however many times and by whom its accusation is passed on; this node's
+// own accusation never confirms its own suspicion. C confirmations shorten
+// the timeout from SuspicionMaxTimeout towards SuspicionMinTimeout as
 //
 //	timeout = max(min, max - (max-min) * log(C+1) / log(K+1))
 //
@@ -25,16 +27,21 @@ type suspicion struct {
 	incarnation uint64
 	start       time.Time
 	local       bool     // this node's detector lost the suspect
-	confirmers  []string // distinct senders of the Suspect record, sorted
+	confirmers  []string // other suspectors, sorted, at most SuspicionConfirmations
 }
 
-// confirm adds from as a confirmer and reports whether it was new.
-func (s *suspicion) confirm(from string) bool {
-	i, found := slices.BinarySearch(s.confirmers, from)
+// confirm adds suspector as a confirmer, unless it is known or the list
+// already holds limit (beyond which confirmations shorten nothing), and
+// reports whether it was added.
+func (s *suspicion) confirm(suspector string, limit int) bool {
+	if len(s.confirmers) >= limit {
+		return false
+	}
+	i, found := slices.BinarySearch(s.confirmers, suspector)
 	if found {
 		return false
 	}
-	s.confirmers = slices.Insert(s.confirmers, i, from)
+	s.confirmers = slices.Insert(s.confirmers, i, suspector)
 	return true
 }
 

@@ -22,8 +22,11 @@ func TestSuspicionTimeoutLifeguard(t *testing.T) {
 		}
 	}
 	s := suspicion{start: epoch}
-	if !s.confirm("b") || !s.confirm("a") || s.confirm("a") {
+	if !s.confirm("b", 2) || !s.confirm("a", 2) || s.confirm("a", 2) {
 		t.Fatal("confirm must count each distinct confirmer once")
+	}
+	if s.confirm("c", 2) || len(s.confirmers) != 2 {
+		t.Fatalf("a third confirmer beyond a limit of 2 was kept: %v", s.confirmers)
 	}
 	if got := s.deadline(lo, hi, 2, 3); !got.Equal(epoch.Add(3 * lo)) {
 		t.Errorf("deadline with 2 confirmations and multiplier 3 = %v, want start + 6 s", got.Sub(epoch))

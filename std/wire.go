@@ -24,16 +24,17 @@ import (
 // With a Keyring, the message is sealed (AES-256-GCM) and the version byte
 // is sealedWireVersion; the layout is documented in keyring.go.
 //
-// The message is a msgpack array of exactly 7 elements, the fields of
+// The message is a msgpack array of 7 or 8 elements, the fields of
 // core.Message in declaration order:
 //
-//	[0] Kind     uint (core.MessageKind, see below)
-//	[1] From     str  (sender's advertised authority, "host:port")
-//	[2] FromID   str  (sender's node ID)
-//	[3] Seq      uint
-//	[4] Entries  nil | array of records
-//	[5] Digest   nil | array of uint64
-//	[6] Want     nil | array of uint32
+//	[0] Kind         uint (core.MessageKind, see below)
+//	[1] From         str  (sender's advertised authority, "host:port")
+//	[2] FromID       str  (sender's node ID)
+//	[3] Seq          uint
+//	[4] Entries      nil | array of records
+//	[5] Digest       nil | array of uint64
+//	[6] Want         nil | array of uint32
+//	[7] Accusations  nil | array of accusations (only in the 8-element form)
 //
 // and each record of Entries is an array of exactly 5 elements, the fields of
 // core.NodeRecord in declaration order:
@@ -44,6 +45,22 @@ import (
 //	                       4 leaving, 5 removed, 6 dead)
 //	[3] Incarnation  uint
 //	[4] Meta         nil | bin
+//
+// and each accusation is an array of exactly 2 elements, the fields of
+// core.Accusation:
+//
+//	[0] Entry       uint (index in Entries of a Suspect record, <= 2^32-1)
+//	[1] Suspectors  array of str (authorities)
+//
+// Versions. Fields are only ever appended to the message array, never
+// removed, reordered or given another meaning. The encoder writes the
+// shortest array that holds every field in use: 7 elements unless
+// Accusations is set (the one field appended since the first release), so a
+// peer that predates a field still decodes every message that does not use
+// it, and drops (and counts, as malformed) one that does. The decoder
+// accepts every arity from the first release's (7) to the current one (8).
+// The version byte changes only for a change that an older peer would
+// misread rather than refuse.
 //
 // Message kinds (core.MessageKind). Append only: these numbers are the
 // protocol, never renumber or reuse one.
@@ -79,10 +96,13 @@ var wireMagic = [2]byte{'h', 's'}
 // envelopeHeaderBytes is magic + version + label length.
 const envelopeHeaderBytes = 4
 
-// messageArity and recordArity are the array lengths of a message and a record.
+// Array lengths: a message without Accusations (the first release's form)
+// and with them, a record, an accusation.
 const (
-	messageArity = 7
-	recordArity  = 5
+	messageArity            = 7
+	messageArityAccusations = 8
+	recordArity             = 5
+	accusationArity         = 2
 )
 
 // Codec errors. Every decoding failure is a *decodeError wrapping one of
@@ -167,7 +187,11 @@ func appendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
 	}
 	dst = append(dst, wireMagic[0], wireMagic[1], wireVersion, byte(len(label)))
 	dst = append(dst, label...)
-	dst = append(dst, def.FixArray|messageArity)
+	if len(m.Accusations) == 0 {
+		dst = append(dst, def.FixArray|messageArity)
+	} else {
+		dst = append(dst, def.FixArray|messageArityAccusations)
+	}
 	dst = appendUint(dst, uint64(m.Kind))
 	dst = appendStr(dst, m.From)
 	dst = appendStr(dst, m.FromID)
@@ -200,6 +224,17 @@ func appendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
 		dst = appendArrayHeader(dst, len(m.Want))
 		for _, w := range m.Want {
 			dst = appendUint(dst, uint64(w))
+		}
+	}
+	if len(m.Accusations) > 0 {
+		dst = appendArrayHeader(dst, len(m.Accusations))
+		for _, a := range m.Accusations {
+			dst = append(dst, def.FixArray|accusationArity)
+			dst = appendUint(dst, uint64(a.Entry))
+			dst = appendArrayHeader(dst, len(a.Suspectors))
+			for _, s := range a.Suspectors {
+				dst = appendStr(dst, s)
+			}
 		}
 	}
 	return dst, nil

@@ -17,8 +17,8 @@ type decodeLimits struct {
 	MaxDatagramBytes int
 	// MaxEntries bounds Message.Entries (default 4096).
 	MaxEntries int
-	// MaxStringBytes bounds every string: From, FromID, NodeID, Authority
-	// (default 512).
+	// MaxStringBytes bounds every string: From, FromID, NodeID, Authority,
+	// each suspector (default 512).
 	MaxStringBytes int
 	// MaxMetaBytes bounds NodeRecord.Meta (default 4096; std's Node sets it to
 	// the core config's MaxMetadataBytes).
@@ -27,6 +27,10 @@ type decodeLimits struct {
 	MaxDigest int
 	// MaxWant bounds Message.Want (default 4096).
 	MaxWant int
+	// MaxSuspectors bounds the Suspectors of each of Message.Accusations
+	// (default 16, the most a coordinator accepts); MaxEntries bounds the
+	// number of accusations.
+	MaxSuspectors int
 }
 
 // defaultDecodeLimits returns the limits a zero decodeLimits stands for.
@@ -38,6 +42,7 @@ func defaultDecodeLimits() decodeLimits {
 		MaxMetaBytes:     4096,
 		MaxDigest:        4096,
 		MaxWant:          4096,
+		MaxSuspectors:    16,
 	}
 }
 
@@ -54,6 +59,7 @@ func (l decodeLimits) withDefaults() decodeLimits {
 	set(&l.MaxMetaBytes, d.MaxMetaBytes)
 	set(&l.MaxDigest, d.MaxDigest)
 	set(&l.MaxWant, d.MaxWant)
+	set(&l.MaxSuspectors, d.MaxSuspectors)
 	return l
 }
 
@@ -357,8 +363,9 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 
 	// Message.
 	r.at("message", -1)
-	if arity, _ := r.array(0xff, false); r.err == nil && arity != messageArity {
-		r.fail(errMalformed, fmt.Sprintf("message has %d fields, want %d", arity, messageArity))
+	arity, _ := r.array(0xff, false)
+	if r.err == nil && arity != messageArity && arity != messageArityAccusations {
+		r.fail(errMalformed, fmt.Sprintf("message has %d fields, want %d or %d", arity, messageArity, messageArityAccusations))
 	}
 	var m core.Message
 	r.at("kind", -1)
@@ -441,6 +448,39 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 			m.Want[i] = uint32(w)
 		}
 	}
+	var suspectors [][]byte // aliasing b until copied below
+	if arity == messageArityAccusations {
+		r.at("accusations", -1)
+		count, isNil = r.array(lim.MaxEntries, true)
+		if r.err != nil {
+			return core.Message{}, r.err
+		}
+		if !isNil && count > 0 {
+			m.Accusations = make([]core.Accusation, count)
+			for i := range m.Accusations {
+				a := &m.Accusations[i]
+				r.at("accusations", i)
+				if n, _ := r.array(0xff, false); r.err == nil && n != accusationArity {
+					r.fail(errMalformed, fmt.Sprintf("accusation has %d fields, want %d", n, accusationArity))
+				}
+				r.at("accusations.entry", i)
+				e := r.uint()
+				if r.err == nil && e > 0xffffffff {
+					r.fail(errMalformed, fmt.Sprintf("entry %d over uint32", e))
+				}
+				a.Entry = uint32(e)
+				r.at("accusations.suspectors", i)
+				n, _ := r.array(lim.MaxSuspectors, false)
+				if r.err != nil {
+					return core.Message{}, r.err
+				}
+				a.Suspectors = make([]string, n)
+				for range n {
+					suspectors = append(suspectors, r.strBytes(lim.MaxStringBytes))
+				}
+			}
+		}
+	}
 	if r.err != nil {
 		return core.Message{}, r.err
 	}
@@ -452,6 +492,13 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 
 	// Success: copy what still aliases b.
 	m.From, m.FromID = d.str(from), d.str(fromID)
+	k := 0
+	for i := range m.Accusations {
+		for j := range m.Accusations[i].Suspectors {
+			m.Accusations[i].Suspectors[j] = d.str(suspectors[k])
+			k++
+		}
+	}
 	if m.Entries != nil {
 		var slab []byte
 		if metaBytes > 0 {

@@ -111,6 +111,18 @@ func randMessage(r *rand.Rand) core.Message {
 			m.Want[i] = uint32(randUint(r))
 		}
 	}
+	// Accusations are nil or not empty: an empty list is the 7-element form,
+	// which decodes as nil.
+	if n := count(); n > 0 {
+		m.Accusations = make([]core.Accusation, n)
+		for i := range m.Accusations {
+			a := core.Accusation{Entry: uint32(randUint(r)), Suspectors: make([]string, 1+r.IntN(16))}
+			for j := range a.Suspectors {
+				a.Suspectors[j] = randString(r)
+			}
+			m.Accusations[i] = a
+		}
+	}
 	return m
 }
 
@@ -169,7 +181,27 @@ type wireMessage struct {
 	Want    []uint32
 }
 
-func toWire(m core.Message) wireMessage {
+// wireAccusation and wireMessageAccusations are the 8-element form of a
+// message that names suspectors.
+type wireAccusation struct {
+	Entry      uint32
+	Suspectors []string
+}
+
+type wireMessageAccusations struct {
+	Kind        uint8
+	From        string
+	FromID      string
+	Seq         uint64
+	Entries     []wireRecord
+	Digest      []uint64
+	Want        []uint32
+	Accusations []wireAccusation
+}
+
+// toWire returns the struct whose MarshalAsArray encoding m must have: the
+// first release's 7 fields, or 8 when m names suspectors.
+func toWire(m core.Message) any {
 	w := wireMessage{Kind: uint8(m.Kind), From: m.From, FromID: m.FromID, Seq: m.Seq, Digest: m.Digest, Want: m.Want}
 	if m.Entries != nil {
 		w.Entries = make([]wireRecord, len(m.Entries))
@@ -177,7 +209,14 @@ func toWire(m core.Message) wireMessage {
 			w.Entries[i] = wireRecord{e.NodeID, e.Authority, uint8(e.Status), e.Incarnation, e.Meta}
 		}
 	}
-	return w
+	if len(m.Accusations) == 0 {
+		return w
+	}
+	wa := wireMessageAccusations{w.Kind, w.From, w.FromID, w.Seq, w.Entries, w.Digest, w.Want, nil}
+	for _, a := range m.Accusations {
+		wa.Accusations = append(wa.Accusations, wireAccusation{a.Entry, a.Suspectors})
+	}
+	return wa
 }
 
 func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
@@ -192,7 +231,7 @@ func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
 		require.NoError(t, err)
 		require.Truef(t, bytes.Equal(body, theirs), "case %d: encodings differ", i)
 
-		var back wireMessage
+		var back wireMessageAccusations
 		require.NoError(t, msgpack.UnmarshalAsArray(body, &back))
 		got, err := decodeWithDefaults("lbl", append([]byte("hs\x01\x03lbl"), theirs...))
 		require.NoError(t, err)
@@ -229,9 +268,11 @@ func sample(t testing.TB) []byte {
 		Entries: []core.NodeRecord{
 			{NodeID: "node-b", Authority: "10.0.0.2:7946", Status: core.StatusUp, Incarnation: 7, Meta: []byte("role=db")},
 			{NodeID: "node-c", Authority: "10.0.0.3:7946", Status: core.StatusDead, Incarnation: 1 << 40},
+			{NodeID: "node-d", Authority: "10.0.0.5:7946", Status: core.StatusSuspect, Incarnation: 3},
 		},
-		Digest: []uint64{1, 1 << 60},
-		Want:   []uint32{3, 70000},
+		Digest:      []uint64{1, 1 << 60},
+		Want:        []uint32{3, 70000},
+		Accusations: []core.Accusation{{Entry: 2, Suspectors: []string{"10.0.0.1:7946", "10.0.0.4:7946"}}},
 	})
 	require.NoError(t, err)
 	return b
@@ -282,6 +323,14 @@ func TestDecodeRejects(t *testing.T) {
 		{"digest element is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x91, 0xa0, 0xc0), decodeLimits{}, errMalformed, "digest"},
 		{"want over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x92, 1, 2), decodeLimits{MaxWant: 1}, errOversize, "want"},
 		{"want over uint32", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x91, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0), decodeLimits{}, errMalformed, "want"},
+		{"message with 9 fields", envelope("prod", 0x99, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "message"},
+		{"accusations is a map", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x80), decodeLimits{}, errMalformed, "accusations"},
+		{"accusations over limit", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x92, 0x92, 0, 0x91, 0xa0, 0x92, 0, 0x91, 0xa0), decodeLimits{MaxEntries: 1}, errOversize, "accusations"},
+		{"accusation with 3 fields", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x93, 0, 0x91, 0xa0, 0), decodeLimits{}, errMalformed, "accusations"},
+		{"accusation entry over uint32", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x92, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0, 0x91, 0xa0), decodeLimits{}, errMalformed, "accusations.entry"},
+		{"suspectors over limit", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x92, 0, 0x93, 0xa0, 0xa0, 0xa0), decodeLimits{MaxSuspectors: 2}, errOversize, "accusations.suspectors"},
+		{"suspectors is nil", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x92, 0, 0xc0), decodeLimits{}, errMalformed, "accusations.suspectors"},
+		{"suspector is an int", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x92, 0, 0x91, 0x01), decodeLimits{}, errMalformed, "accusations.suspectors"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,9 +342,16 @@ func TestDecodeRejects(t *testing.T) {
 			assert.Equal(t, core.Message{}, m, "no partial result")
 		})
 	}
-	// The heartbeat body itself is valid.
-	_, err := decodeWithDefaults("dev", envelope("dev", hb...))
+	// The heartbeat body itself is valid, and so is the 8-element form with
+	// no accusations (nil or empty), which decodes as the 7-element one.
+	want, err := decodeWithDefaults("dev", envelope("dev", hb...))
 	require.NoError(t, err)
+	for _, tail := range [][]byte{{0xc0}, {0x90}} {
+		long := append([]byte{0x98}, hb[1:]...)
+		got, err := decodeWithDefaults("dev", envelope("dev", append(long, tail...)...))
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
 }
 
 func TestDecodeEveryTruncation(t *testing.T) {

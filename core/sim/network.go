@@ -236,6 +236,13 @@ func cloneMessage(m core.Message) core.Message {
 	if len(m.Want) > 0 {
 		m.Want = append([]uint32(nil), m.Want...)
 	}
+	if len(m.Accusations) > 0 {
+		acc := make([]core.Accusation, len(m.Accusations))
+		for i, a := range m.Accusations {
+			acc[i] = core.Accusation{Entry: a.Entry, Suspectors: append([]string(nil), a.Suspectors...)}
+		}
+		m.Accusations = acc
+	}
 	return m
 }
 
