@@ -164,3 +164,41 @@ func TestNodeMetaRoundTrip(t *testing.T) {
 		t.Errorf("decodeNodeMeta(nil) = %q, %v, %v; want empty and ok", name, tags, ok)
 	}
 }
+
+// TestAgentHelpStatesLimits checks that agent -h says every limit a
+// command line is checked against.
+func TestAgentHelpStatesLimits(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"agent", "-h"}, &stdout, &stderr, nil); code != exitOK {
+		t.Fatalf("agent -h = %d", code)
+	}
+	help := stdout.String() + stderr.String()
+	for _, want := range []string{
+		"at most 512 bytes together", "--label is at most 255 bytes", "A tag key is ASCII",
+		"without control\n  characters", "--http-max-conns connections at once",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("agent -h does not say %q:\n%s", want, help)
+		}
+	}
+}
+
+// TestAgentLogLevel runs an agent with --log-level warn, which writes no
+// INFO or DEBUG line, and one with debug, which writes both.
+func TestAgentLogLevel(t *testing.T) {
+	a := startAgent(t, "quiet", "--bind", "127.0.0.1:0", "--log-level", "warn")
+	if code := a.stop(t); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	log := a.stderr.String()
+	if strings.Contains(log, "level=INFO") || strings.Contains(log, "level=DEBUG") {
+		t.Errorf("--log-level warn wrote INFO or DEBUG lines:\n%s", log)
+	}
+	b := startAgent(t, "loud", "--bind", "127.0.0.1:0", "--log-level", "debug")
+	if code := b.stop(t); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if log := b.stderr.String(); !strings.Contains(log, "level=DEBUG") || !strings.Contains(log, `level=INFO msg="agent started"`) {
+		t.Errorf("--log-level debug wrote no DEBUG line, or not the INFO ones:\n%s", log)
+	}
+}
