@@ -56,6 +56,11 @@ type CoordinatorStats struct {
 	// RecordsRejected counts records skipped inside accepted messages (stale
 	// gossip of quarantined instances, a full table).
 	RecordsRejected uint64
+	// RepliesLimited counts replies not sent because a limit on what one
+	// target, or everyone, may be sent held, rather than because of the
+	// protocol's own pace: a notice to a new target while the notice limit
+	// is full of targets told within the last HeartbeatInterval.
+	RepliesLimited uint64
 	// HeartbeatsSent counts heartbeats sent to monitors.
 	HeartbeatsSent uint64
 	// HeartbeatsReceived counts heartbeats received.

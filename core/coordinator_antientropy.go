@@ -147,10 +147,13 @@ func (c *MembershipCoordinator) removeFromBuckets(r NodeRecord) {
 // that gossip missed does not wait for the next periodic exchange: on the
 // first mismatch when this node has nothing queued for gossip (its own
 // gossip will not close the gap), else after hashMismatches heartbeats in a
-// row (a change still spreading gets the chance to arrive first).
+// row (a change still spreading gets the chance to arrive first). Only the
+// heartbeats of active members held (the sender's authority at its node ID)
+// count: a stranger's heartbeat never starts an exchange, and the counters
+// stay bounded by the members.
 func (c *MembershipCoordinator) compareHash(now time.Time, m Message) {
 	ae := &c.ae
-	if len(m.Digest) != 1 || c.state == CoordinatorStopped {
+	if len(m.Digest) != 1 || c.state == CoordinatorStopped || !c.isActiveMember(m.From, m.FromID) {
 		return
 	}
 	if m.Digest[0] == c.table.Hash() {
@@ -172,6 +175,22 @@ func (c *MembershipCoordinator) compareHash(now time.Time, m Message) {
 	delete(ae.mismatch, m.From)
 	ae.nextHashRepair = now.Add(2 * c.cfg.HeartbeatInterval)
 	c.exchangeWith(now, m.From)
+}
+
+// followMismatches drops the hash-mismatch counter of a member that is no
+// longer active, or is another instance now, as the table changes.
+func (c *MembershipCoordinator) followMismatches(ev tableEvent) {
+	r := ev.Record
+	if !r.Status.IsActive() || (ev.HadPrevious && ev.Previous.NodeID != r.NodeID) {
+		delete(c.ae.mismatch, r.Authority)
+	}
+}
+
+// isActiveMember reports whether the table holds authority as an active
+// member with node ID id.
+func (c *MembershipCoordinator) isActiveMember(authority, id string) bool {
+	nodeID, status, ok := c.table.Instance(authority)
+	return ok && nodeID == id && status.IsActive()
 }
 
 // serveDigest answers a digest with the records of the buckets that differ,

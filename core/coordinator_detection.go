@@ -27,8 +27,7 @@ type detectionState struct {
 	susp     map[string]*suspicion
 	suspNext time.Time // earliest local suspicion deadline; zero when none
 
-	lastNotice  map[string]time.Time // when each peer was last told the record held for it
-	noticeSweep time.Time            // when lastNotice is next swept
+	notices targetLimiter // when each target was last sent a notice
 
 	hbSeq     uint64    // the number of the last heartbeat round
 	hbHash    uint64    // the table hash last sent in a heartbeat round
@@ -46,7 +45,7 @@ func newDetectionState(cfg Config) detectionState {
 		silent:      map[string]time.Time{},
 		hbSeen:      map[string]heartbeatSeen{},
 		susp:        map[string]*suspicion{},
-		lastNotice:  map[string]time.Time{},
+		notices:     newTargetLimiter(cfg.HeartbeatInterval, maxNoticeTargets),
 	}
 }
 
@@ -89,7 +88,7 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 	d := &c.detect
 	n := d.ring.len() + len(d.monitors) + len(d.watched) + d.detector.Len() +
 		len(d.unreachable) + len(d.deferred) + len(d.silent) + len(d.hbSeen) +
-		len(d.susp) + len(d.lastNotice)
+		len(d.susp) + d.notices.len()
 	for _, s := range d.susp {
 		n += len(s.confirmers)
 	}

@@ -255,28 +255,21 @@ func (c *MembershipCoordinator) notifyRecords(now time.Time, target string, auth
 	c.sendRecords(target, records)
 }
 
-// noticeDue reports whether target may be sent a notice at now (none in the
-// last HeartbeatInterval), and if so notes the notice.
-func (c *MembershipCoordinator) noticeDue(now time.Time, target string) bool {
-	d := &c.detect
-	if t, ok := d.lastNotice[target]; ok && now.Sub(t) < c.cfg.HeartbeatInterval {
-		return false
-	}
-	d.lastNotice[target] = now
-	return true
-}
+// maxNoticeTargets bounds the targets the notice limit remembers: notices
+// answer what senders say about themselves, so under a flood of senders
+// (each naming another address) the limit refuses new targets once it holds
+// this many told within the last HeartbeatInterval, rather than grow.
+const maxNoticeTargets = 1024
 
-// sweepNotices forgets the notice times that no longer limit anything, at
-// most once per AntiEntropyInterval.
-func (c *MembershipCoordinator) sweepNotices(now time.Time) {
-	d := &c.detect
-	if len(d.lastNotice) == 0 || now.Before(d.noticeSweep) {
-		return
+// noticeDue reports whether target may be sent a notice at now (none in the
+// last HeartbeatInterval, and room in the notice limit), and if so notes the
+// notice.
+func (c *MembershipCoordinator) noticeDue(now time.Time, target string) bool {
+	if c.detect.notices.allow(now, target) {
+		return true
 	}
-	d.noticeSweep = now.Add(c.cfg.AntiEntropyInterval)
-	for a, t := range d.lastNotice {
-		if now.Sub(t) > c.cfg.HeartbeatInterval {
-			delete(d.lastNotice, a)
-		}
+	if _, recent := c.detect.notices.last[target]; !recent {
+		c.stats.RepliesLimited++ // refused for want of room, not for a recent notice
 	}
+	return false
 }

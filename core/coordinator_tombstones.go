@@ -78,8 +78,8 @@ func (c *MembershipCoordinator) pruneInterval() time.Duration {
 	return max(c.housekeepingInterval(), c.cfg.TombstoneRetention/32)
 }
 
-// pollHousekeeping lets expired quarantine entries go and forgets old
-// notices, when due.
+// pollHousekeeping lets expired quarantine entries go and sweeps the
+// per-target reply limits, when due.
 func (c *MembershipCoordinator) pollHousekeeping(now time.Time) {
 	if now.Before(c.tomb.nextHouse) {
 		return
@@ -88,7 +88,7 @@ func (c *MembershipCoordinator) pollHousekeeping(now time.Time) {
 	for _, e := range c.quarantine.PollExpired(now) {
 		c.out.Quarantine = append(c.out.Quarantine, QuarantineEvent{Authority: e.Authority, Incarnation: e.Incarnation, Until: e.Until, Expired: true})
 	}
-	c.sweepNotices(now)
+	c.sweepLimits(now)
 }
 
 // pollPrune drops tombstones older than TombstoneRetention, when due.

@@ -90,6 +90,16 @@ func (t *membershipTable) Get(authority string) (NodeRecord, bool) {
 	return e.rec.Clone(), true
 }
 
+// Instance returns the node ID and status held for authority, without
+// copying the record.
+func (t *membershipTable) Instance(authority string) (nodeID string, status NodeStatus, ok bool) {
+	e, ok := t.records[authority]
+	if !ok {
+		return "", 0, false
+	}
+	return e.rec.NodeID, e.rec.Status, true
+}
+
 // Len returns how many records the table holds, tombstones included.
 func (t *membershipTable) Len() int { return len(t.records) }
 

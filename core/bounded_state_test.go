@@ -1,0 +1,80 @@
+package core
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// strangerMessage returns the i-th message of a flood from distinct senders
+// that are not members: heartbeats carrying a table hash that differs from
+// everyone's, digests, join requests without a record (as a client sends),
+// digest replies wanting every bucket, and gossip saying nothing new. Each
+// names its own sender, which is also its source.
+func strangerMessage(i int) GossipInbound {
+	from := fmt.Sprintf("198.18.%d.%d:%d", i/65536%256, i/256%256, 1024+i%256)
+	id := fmt.Sprintf("stranger-%d", i)
+	m := Message{From: from, FromID: id, Seq: uint64(i + 1)}
+	switch i % 5 {
+	case 0, 1:
+		m.Kind, m.Digest = MessageHeartbeat, []uint64{uint64(i) * 0x9e3779b97f4a7c15}
+	case 2:
+		m.Kind, m.Digest = MessageDigest, []uint64{uint64(i)}
+	case 3:
+		m.Kind = MessageJoinRequest
+	case 4:
+		m.Kind, m.Want = MessageDigestReply, []uint32{0}
+	}
+	return GossipInbound{Source: from, Message: m}
+}
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// A flood of 300,000 distinct senders leaves nothing behind: every map a
+// sender's choice of address or name keys is bounded while the flood lasts
+// and swept after it, so an hour later the live heap is where it was and the
+// per-peer state is the members' again.
+func TestDistinctSenderFloodLeavesNoState(t *testing.T) {
+	const senders = 300_000
+	net := cluster(t, 5, 11)
+	target := net.nodes[auth(0)].c
+	entriesBefore := target.PeerStateEntries()
+	heapBefore := heapInUse()
+
+	// 100 messages per 10 ms tick: 300,000 over 30 s of virtual time, far
+	// more new senders per HeartbeatInterval than any limit holds.
+	for i := 0; i < senders; {
+		for range 100 {
+			_, _ = target.HandleGossip(net.now, strangerMessage(i)) // replies go nowhere
+			i++
+		}
+		net.step()
+	}
+	if target.Stats().RepliesLimited == 0 {
+		t.Errorf("the flood never filled a reply limit: stats %+v", target.Stats())
+	}
+	net.tick = 250 * time.Millisecond // an hour of virtual time, polled every 250 ms
+	net.run(time.Hour)
+
+	heapAfter := heapInUse()
+	growth := int64(heapAfter) - int64(heapBefore)
+	t.Logf("live heap %d -> %d bytes (%+d) after %d senders and an hour; peer state entries %d -> %d",
+		heapBefore, heapAfter, growth, senders, entriesBefore, target.PeerStateEntries())
+	if growth > 4<<20 {
+		t.Errorf("live heap grew by %d bytes, over 4 MiB", growth)
+	}
+	if got := target.PeerStateEntries(); got > entriesBefore+5 {
+		t.Errorf("PeerStateEntries = %d an hour after the flood, was %d before", got, entriesBefore)
+	}
+	if !net.converged() {
+		t.Error("the cluster did not stay converged through the flood")
+	}
+}
