@@ -258,8 +258,8 @@ func (e *explorer) begin(f *Fault) {
 	}
 	if f.Kind.network() {
 		e.active = append(e.active, f)
-		e.applyNetwork()
 	}
+	e.applyNetwork()
 }
 
 // end ends a transient fault.
@@ -279,8 +279,8 @@ func (e *explorer) end(f *Fault) {
 	}
 	if f.Kind.network() {
 		e.active = slices.DeleteFunc(e.active, func(g *Fault) bool { return g == f })
-		e.applyNetwork()
 	}
+	e.applyNetwork()
 }
 
 func (e *explorer) crash(i int) {
@@ -356,6 +356,13 @@ func (e *explorer) applyNetwork() {
 			cut.node(f.Node, true, false)
 		case FaultPause:
 			cut.node(f.Node, true, true)
+		}
+	}
+	// A slot that does not run (crashed, left, or not started yet) exchanges
+	// nothing: once it runs again, only its new traffic counts.
+	for i, n := range c.nodes {
+		if n.state != stateRunning {
+			cut.node(i, true, true)
 		}
 	}
 	c.rules.recount()

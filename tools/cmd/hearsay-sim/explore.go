@@ -29,7 +29,7 @@ func (f *exploreFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.seeds, "seeds", 1, "explore: how many seeds to run, from -seed on")
 	fs.IntVar(&f.parallel, "parallel", 1, "explore: how many seeds run at once (goroutines, each its own simulation)")
 	fs.StringVar(&f.keep, "keep", "", "explore: run only these faults of the seed's schedule (IDs, comma-separated, or none): replays a shrunk schedule; needs -seeds 1")
-	fs.IntVar(&f.shrink, "shrink", -1, "explore: shrink the schedules of up to this many failing seeds (default: 1 with -seeds 1, else 0)")
+	fs.IntVar(&f.shrink, "shrink", -1, "explore: shrink the schedules of up to this many failing seeds, once for each invariant they violate (default: 1 with -seeds 1, else 0)")
 	fs.IntVar(&f.budget, "budget", 300, "explore: the most replays one shrink may make")
 	fs.BoolVar(&f.verbose, "v", false, "explore: print every seed, not only the failing ones")
 }
@@ -157,18 +157,22 @@ func runExplore(f exploreFlags, nodes int, first uint64, preset string, cfg core
 	for _, k := range failed[:min(shrink, len(failed))] {
 		o := results[k]
 		seed := first + uint64(k)
-		inv := o.r.First().Invariant
-		t0 := time.Now()
-		r, runs, err := sim.Shrink(sim.ExploreOptions{Nodes: nodes, Seed: seed, Config: cfg, Keep: keep}, inv, f.budget)
-		if err != nil {
-			fmt.Fprintf(stderr, "hearsay-sim: shrinking seed %d: %v\n", seed, err)
-			errors++
-			continue
+		for _, inv := range sim.Invariants() {
+			if !o.r.Violated(inv) {
+				continue
+			}
+			t0 := time.Now()
+			r, runs, err := sim.Shrink(sim.ExploreOptions{Nodes: nodes, Seed: seed, Config: cfg, Keep: keep}, inv, f.budget)
+			if err != nil {
+				fmt.Fprintf(stderr, "hearsay-sim: shrinking seed %d for %s: %v\n", seed, inv, err)
+				errors++
+				continue
+			}
+			fmt.Fprintf(stdout, "seed %d shrunk for %s: %d of %d faults left after %d replays (%.1f s):\n",
+				seed, inv, len(r.Schedule.Faults), len(o.r.Schedule.Faults), runs, time.Since(t0).Seconds())
+			fmt.Fprint(stdout, indent(r.String()))
+			fmt.Fprintf(stdout, "  replay: %s\n\n", replayCommand(nodes, seed, preset, r.Schedule.IDs()))
 		}
-		fmt.Fprintf(stdout, "seed %d shrunk for %s: %d of %d faults left after %d replays (%.1f s):\n",
-			seed, inv, len(r.Schedule.Faults), len(o.r.Schedule.Faults), runs, time.Since(t0).Seconds())
-		fmt.Fprint(stdout, indent(r.String()))
-		fmt.Fprintf(stdout, "  replay: %s\n\n", replayCommand(nodes, seed, preset, r.Schedule.IDs()))
 	}
 
 	var parts []string
