@@ -87,7 +87,9 @@ type nodeSettings struct {
 	// decode bounds what the transport accepts; its MaxMetaBytes is
 	// Core.MaxMetadataBytes.
 	decode decodeLimits
-	// tick is the gossip loop's ticker period.
+	// tick is the gossip loop's ticker period: the protocol's cadence, the
+	// smaller of Core.HeartbeatInterval and Core.GossipInterval (the loop
+	// also wakes on arrivals and at the coordinator's deadlines).
 	tick time.Duration
 }
 
@@ -130,6 +132,6 @@ func (c *Config) settings() (nodeSettings, error) {
 	return nodeSettings{
 		core:   cc,
 		decode: decode,
-		tick:   max(time.Millisecond, min(cc.GossipInterval, cc.HeartbeatInterval)/4),
+		tick:   min(cc.GossipInterval, cc.HeartbeatInterval),
 	}, nil
 }

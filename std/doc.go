@@ -58,8 +58,10 @@
 //     arrived; a reader and a writer goroutine do the I/O, batched with
 //     recvmmsg/sendmmsg on Linux.
 //   - The gossiper (gossiper.go) owns the core.MembershipCoordinator and its
-//     core.Driver on one goroutine and steps them on a ticker; joins, leaves
-//     and queries are commands to that goroutine.
+//     core.Driver on one goroutine. It steps them when a datagram arrives,
+//     at the coordinator's next deadline (one timer, re-armed after every
+//     step) and on a ticker at the protocol's cadence, and sleeps in
+//     between; joins, leaves and queries are commands to that goroutine.
 //
 // Every goroutine has an owner that stops it: Node.Close returns only once
 // all of them have exited.

@@ -22,10 +22,12 @@ var (
 
 // gossiperConfig configures a gossiper.
 type gossiperConfig struct {
-	// TickInterval is how often the gossiper steps the driver (drains the
-	// transport, polls the coordinator, publishes events, sends). It bounds
-	// the protocol's timing resolution: keep it well under the coordinator's
-	// HeartbeatInterval and GossipInterval. Must be > 0.
+	// TickInterval is the period of the loop's ticker, which steps the
+	// driver (drains the transport, polls the coordinator, publishes events,
+	// sends) at the protocol's cadence whatever else happens. The loop also
+	// steps when a message arrives and at the coordinator's NextDeadline, so
+	// the ticker is a floor under the protocol's timing, not its resolution.
+	// Must be > 0.
 	TickInterval time.Duration
 	// Client starts the coordinator as a client (an observer without a record
 	// of its own) instead of a member.
@@ -46,11 +48,13 @@ func (c *gossiperConfig) Validate() error {
 // gossiperStats are the counters of the driver and the coordinator, and the
 // gossiper's tick lag, read on the gossiper's goroutine.
 //
-// A tick's lag is how late its step began: the time the step started less
-// the time the ticker fired. It grows when the goroutine is held up (a slow
-// command, a long step, the Go scheduler, a paused process). A tick the
-// ticker dropped because the loop was busy is not counted: the next tick
-// that runs carries the lag since the first one missed.
+// A tick is a timed wake of the loop: the ticker, or the timer set at the
+// coordinator's NextDeadline. A tick's lag is how late its step began: the
+// time the step started less the time the tick was due. It grows when the
+// goroutine is held up (a slow command, a long step, the Go scheduler, a
+// paused process). A tick the ticker dropped because the loop was busy is
+// not counted: the next tick that runs carries the lag since the first one
+// missed.
 type gossiperStats struct {
 	// Driver are the driver's counters (Steps counts ticks).
 	Driver core.DriverStats
@@ -62,13 +66,37 @@ type gossiperStats struct {
 	TickLagMax time.Duration
 	// LastTickLag is the lag of the latest tick (0 before the first).
 	LastTickLag time.Duration
+	// wakes counts the loop's steps by what woke it.
+	wakes wakeCounts
 }
 
-// gossiper drives a core.MembershipCoordinator over a transport with a
-// ticker, in the manner of etcd's raft.Node around a RawNode: one goroutine
-// owns the coordinator and its core.Driver, and every other call (join,
-// leave, queries) is a command sent to that goroutine, so whatever a call
-// produces goes through the same driver and nothing is lost or raced.
+// wakeCounts counts the loop's steps by cause.
+type wakeCounts struct {
+	// ticker counts steps of the ticker; deadline those of the timer set at
+	// the coordinator's NextDeadline; arrival those of a message arriving.
+	ticker, deadline, arrival uint64
+}
+
+// arrivalNotifier is a transport that signals when messages arrive: the
+// channel receives (without blocking the transport: it has a buffer of one
+// and a full buffer already says so) whenever a message is queued for
+// PollDeltas. The loop then steps at once instead of at its next tick.
+type arrivalNotifier interface {
+	arrivals() <-chan struct{}
+}
+
+// gossiper drives a core.MembershipCoordinator over a transport, in the
+// manner of etcd's raft.Node around a RawNode: one goroutine owns the
+// coordinator and its core.Driver, and every other call (join, leave,
+// queries) is a command sent to that goroutine, so whatever a call produces
+// goes through the same driver and nothing is lost or raced.
+//
+// The goroutine steps the driver when something is due and sleeps
+// otherwise, as x/net/quic's connection loop does: it keeps one timer armed
+// at the coordinator's NextDeadline (re-armed after every step and command,
+// since any of them may move it), steps at once when the transport signals
+// an arrival (arrivalNotifier), and keeps a ticker at TickInterval beneath
+// both.
 //
 // The goroutine starts in Start and exits in Stop (after a graceful leave)
 // or Halt (at once); both return only once it has exited. The gossiper
@@ -79,12 +107,16 @@ type gossiper struct {
 	driver *core.Driver
 	log    *slog.Logger
 
-	cmds chan command
-	quit chan struct{} // closed to ask the loop to exit
-	done chan struct{} // closed when the loop has exited
+	cmds    chan command
+	arrived <-chan struct{} // the transport's arrivals; nil when it has none
+	quit    chan struct{}   // closed to ask the loop to exit
+	done    chan struct{}   // closed when the loop has exited
 
-	// The tick lag, owned by the loop goroutine (read through query).
+	// Owned by the loop goroutine (read through query): the tick lag and
+	// the steps by cause.
 	lagTotal, lagMax, lagLast time.Duration
+	wakes                     wakeCounts
+	lastPoll                  time.Time // the time of the last step
 
 	mu      sync.Mutex
 	state   gossiperState
@@ -138,21 +170,30 @@ func newGossiper(cfg gossiperConfig, c *core.MembershipCoordinator, transport co
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var arrived <-chan struct{}
+	if n, ok := transport.(arrivalNotifier); ok {
+		arrived = n.arrivals()
+	}
 	return &gossiper{
-		cfg:    cfg,
-		coord:  c,
-		driver: core.NewDriver(c, transport, sink),
-		log:    log.With("component", "hearsay.gossiper", "node", c.LocalNode().NodeID),
-		cmds:   make(chan command),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		arrived: arrived,
+		cfg:     cfg,
+		coord:   c,
+		driver:  core.NewDriver(c, transport, sink),
+		log:     log.With("component", "hearsay.gossiper", "node", c.LocalNode().NodeID),
+		cmds:    make(chan command),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}, nil
 }
 
 // Start starts the coordinator (as a member, or a client) at the current
-// time and the goroutine that drives it. It returns errAlreadyStarted when
-// called twice, ErrNotRunning after Stop, and ctx's error if ctx is done.
-func (g *gossiper) Start(ctx context.Context) error {
+// time and the goroutine that drives it. With seeds not nil it first sends
+// them join requests (retried by the coordinator; an empty list makes a
+// member Up alone), before the loop first polls: a member started without
+// a join turns Up alone at its first poll, so a join sent afterwards could
+// come too late. It returns errAlreadyStarted when called twice,
+// ErrNotRunning after Stop, and ctx's error if ctx is done.
+func (g *gossiper) Start(ctx context.Context, seeds []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -175,6 +216,13 @@ func (g *gossiper) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hearsay: start coordinator: %w", err)
 	}
+	if seeds != nil {
+		j, err := g.coord.HandleJoin(now, seeds)
+		if err != nil {
+			return fmt.Errorf("hearsay: join: %w", err)
+		}
+		o.Append(j)
+	}
 	if err := g.driver.Apply(o); err != nil {
 		g.log.Debug("start: sends failed", "err", err)
 	}
@@ -183,31 +231,18 @@ func (g *gossiper) Start(ctx context.Context) error {
 	return nil
 }
 
-// loop is the gossiper goroutine: it steps the driver every TickInterval and
-// runs commands in between. It exits when quit is closed.
+// loop is the gossiper goroutine: it steps the driver when a message
+// arrives, at the coordinator's next deadline and on every tick, and runs
+// commands in between. It exits when quit is closed.
 func (g *gossiper) loop() {
 	defer close(g.done)
 	ticker := time.NewTicker(g.cfg.TickInterval)
 	defer ticker.Stop()
+	deadline := newDeadlineTimer()
+	defer deadline.stop()
 	var waiters []waiter
-	check := func() {
-		kept := waiters[:0]
-		for _, w := range waiters {
-			select {
-			case <-w.gone: // the caller gave up: forget it
-				continue
-			default:
-			}
-			if w.until(g.coord) {
-				w.reply <- nil
-			} else {
-				kept = append(kept, w)
-			}
-		}
-		clear(waiters[len(kept):])
-		waiters = kept
-	}
 	for {
+		g.armDeadline(deadline)
 		select {
 		case <-g.quit:
 			for _, w := range waiters {
@@ -217,31 +252,146 @@ func (g *gossiper) loop() {
 			g.final = snapshot{members: g.coord.Members(), local: g.coord.LocalNode(), stats: g.stats()}
 			g.mu.Unlock()
 			return
-		case t := <-ticker.C:
-			// The tick's own time is stale when the loop runs late: step at
-			// the clock's time, and count the difference as lag.
-			now := time.Now()
-			g.observeLag(now.Sub(t))
-			if err := g.driver.Step(now); err != nil {
-				g.log.Debug("step", "err", err)
-			}
-			check()
+		case due := <-ticker.C:
+			g.wakes.ticker++
+			g.step(due)
+		case <-deadline.c():
+			g.wakes.deadline++
+			g.step(deadline.fired())
+		case <-g.arrived:
+			g.wakes.arrival++
+			g.step(time.Time{})
 		case cmd := <-g.cmds:
-			o, err := cmd.fn(time.Now(), g.coord)
-			if aerr := g.driver.Apply(o); aerr != nil {
-				g.log.Debug("command: sends failed", "err", aerr)
-			}
-			switch {
-			case err != nil || cmd.until == nil:
-				cmd.reply <- err
-			case cmd.until(g.coord):
-				cmd.reply <- nil
-			default:
-				waiters = append(waiters, waiter{until: cmd.until, reply: cmd.reply, gone: cmd.gone})
+			if w, wait := g.run(cmd); wait {
+				waiters = append(waiters, w)
 			}
 		}
+		waiters = g.answer(waiters)
 	}
 }
+
+// armDeadline arms the timer at the coordinator's NextDeadline (at once for
+// a deadline already past). A deadline not after the last poll, once there
+// has been one, is one the poll did not clear (while leaving, the
+// coordinator says it has work at once however often it is polled):
+// trusting it would spin the loop, so the timer is disarmed and the ticker
+// and arrivals step the coordinator until it names a later deadline. A
+// stopped coordinator has nothing due. Loop goroutine only.
+func (g *gossiper) armDeadline(d *deadlineTimer) {
+	if g.coord.State() == core.CoordinatorStopped {
+		d.disarm()
+		return
+	}
+	next := g.coord.NextDeadline()
+	if !g.lastPoll.IsZero() && !next.After(g.lastPoll) {
+		d.disarm()
+		return
+	}
+	d.arm(next, time.Now())
+}
+
+// step steps the driver at the clock's time. due is when a tick was due
+// (the zero Time for an arrival): the tick's own time is stale when the
+// loop runs late, so the step runs at the clock's time and the difference
+// counts as lag. Loop goroutine only.
+func (g *gossiper) step(due time.Time) {
+	now := time.Now()
+	if !due.IsZero() {
+		g.observeLag(now.Sub(due))
+	}
+	g.lastPoll = now
+	if err := g.driver.Step(now); err != nil {
+		g.log.Debug("step", "err", err)
+	}
+}
+
+// run runs a command and applies its outcome. It replies at once, or
+// returns a waiter to reply once the command's condition holds. Loop
+// goroutine only.
+func (g *gossiper) run(cmd command) (waiter, bool) {
+	o, err := cmd.fn(time.Now(), g.coord)
+	if aerr := g.driver.Apply(o); aerr != nil {
+		g.log.Debug("command: sends failed", "err", aerr)
+	}
+	switch {
+	case err != nil || cmd.until == nil:
+		cmd.reply <- err
+	case cmd.until(g.coord):
+		cmd.reply <- nil
+	default:
+		return waiter{until: cmd.until, reply: cmd.reply, gone: cmd.gone}, true
+	}
+	return waiter{}, false
+}
+
+// answer replies to the waiters whose condition now holds, forgets those
+// whose caller gave up, and returns the others. Loop goroutine only.
+func (g *gossiper) answer(waiters []waiter) []waiter {
+	kept := waiters[:0]
+	for _, w := range waiters {
+		select {
+		case <-w.gone: // the caller gave up: forget it
+			continue
+		default:
+		}
+		if w.until(g.coord) {
+			w.reply <- nil
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	clear(waiters[len(kept):])
+	return kept
+}
+
+// deadlineTimer is one timer kept armed at the coordinator's next
+// deadline: arm re-arms it only when the deadline moved.
+type deadlineTimer struct {
+	t   *time.Timer
+	on  bool      // armed and not yet fired
+	at  time.Time // the deadline it is armed for
+	due time.Time // when it fires: at, or when it was armed if at had passed
+}
+
+func newDeadlineTimer() *deadlineTimer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &deadlineTimer{t: t}
+}
+
+// arm sets the timer to fire at the deadline at, or at once when at is not
+// after now (the coordinator has work now), unless it is already armed for
+// at.
+func (d *deadlineTimer) arm(at, now time.Time) {
+	if d.on && at.Equal(d.at) {
+		return
+	}
+	d.on, d.at, d.due = true, at, at
+	if !at.After(now) {
+		d.due = now
+	}
+	d.t.Reset(d.due.Sub(now))
+}
+
+// disarm stops the timer.
+func (d *deadlineTimer) disarm() {
+	if d.on {
+		d.t.Stop()
+		d.on = false
+	}
+}
+
+// c is the channel the timer fires on.
+func (d *deadlineTimer) c() <-chan time.Time { return d.t.C }
+
+// fired records that the timer fired and returns when it was due; the next
+// arm sets it again whatever the deadline.
+func (d *deadlineTimer) fired() time.Time {
+	d.on = false
+	return d.due
+}
+
+func (d *deadlineTimer) stop() { d.t.Stop() }
 
 // observeLag adds one tick's lag to the stats. Loop goroutine only.
 func (g *gossiper) observeLag(lag time.Duration) {
@@ -254,7 +404,7 @@ func (g *gossiper) observeLag(lag time.Duration) {
 // stats returns the counters. Loop goroutine only.
 func (g *gossiper) stats() gossiperStats {
 	return gossiperStats{Driver: g.driver.Stats(), Coordinator: g.coord.Stats(),
-		TickLagTotal: g.lagTotal, TickLagMax: g.lagMax, LastTickLag: g.lagLast}
+		TickLagTotal: g.lagTotal, TickLagMax: g.lagMax, LastTickLag: g.lagLast, wakes: g.wakes}
 }
 
 // do runs fn on the gossiper goroutine and applies its outcome; with until,

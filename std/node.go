@@ -136,16 +136,11 @@ func start(ctx context.Context, cfg Config, listen listenFunc) (*Node, error) {
 		return nil, err
 	}
 	n.gossiper = g
-	if err := g.Start(ctx); err != nil {
-		t.Close()
-		return nil, err
-	}
 	// With no seeds, a member is Up at once; with seeds, join requests go out
 	// and are retried by the coordinator.
-	if err := g.Join(ctx, seeds); err != nil {
-		_ = g.Halt()
+	if err := g.Start(ctx, seeds); err != nil {
 		t.Close()
-		return nil, fmt.Errorf("hearsay: join: %w", err)
+		return nil, err
 	}
 	n.log.Info("started", "seeds", seeds, "tick", set.tick)
 	return n, nil

@@ -97,8 +97,8 @@ const maxBatch = 32
 // udpTransport implements core.GossipTransport over one UDP socket. Send
 // encodes the message and queues the datagram for a writer goroutine; a
 // reader goroutine reads, filters and decodes datagrams and queues them for
-// PollDeltas. Both queues are bounded and neither call ever blocks. All
-// methods are safe for concurrent use.
+// PollDeltas, signalling each batch on arrivals. Both queues are bounded
+// and neither call ever blocks. All methods are safe for concurrent use.
 type udpTransport struct {
 	conn      *net.UDPConn
 	io        packetIO
@@ -117,20 +117,22 @@ type udpTransport struct {
 	// The inbound queue is a slice that grows as messages arrive, up to
 	// inCap, and is handed over whole by PollDeltas: bounded like a channel
 	// of inCap, without preallocating inCap messages per transport.
-	inMu   sync.Mutex // guards in and pend
-	in     []core.GossipInbound
-	inCap  int
-	inLen  int            // how many messages the last PollDeltas took: the next queue's first capacity
-	share  int            // messages one source may have waiting in a congested queue
-	pend   map[string]int // messages waiting in in, by source
-	out    chan outPacket
-	free   chan []byte // encode buffers
-	batch  int
-	closed atomic.Bool
-	done   chan struct{}
-	reader sync.WaitGroup
-	writer sync.WaitGroup
-	stats  transportCounters
+	inMu  sync.Mutex // guards in and pend
+	in    []core.GossipInbound
+	inCap int
+	inLen int            // how many messages the last PollDeltas took: the next queue's first capacity
+	share int            // messages one source may have waiting in a congested queue
+	pend  map[string]int // messages waiting in in, by source
+	// arrived receives after the reader queued messages (see arrivals).
+	arrived chan struct{}
+	out     chan outPacket
+	free    chan []byte // encode buffers
+	batch   int
+	closed  atomic.Bool
+	done    chan struct{}
+	reader  sync.WaitGroup
+	writer  sync.WaitGroup
+	stats   transportCounters
 }
 
 // forcePlainIO makes new transports use one datagram per system call (a
@@ -184,6 +186,7 @@ func newUDPTransport(cfg TransportConfig, decode decodeLimits, log *slog.Logger)
 		inCap:     cfg.InboundCapacity,
 		share:     max(1, cfg.InboundCapacity/8),
 		pend:      make(map[string]int),
+		arrived:   make(chan struct{}, 1),
 		out:       make(chan outPacket, cfg.OutboundCapacity),
 		free:      make(chan []byte, cfg.OutboundCapacity+maxBatch),
 		batch:     batch,
@@ -425,8 +428,10 @@ func (t *udpTransport) unpend(src string) {
 }
 
 // Stats returns a snapshot of the counters.
-func (t *udpTransport) Stats() TransportStats {
-	c := &t.stats
+func (t *udpTransport) Stats() TransportStats { return t.stats.snapshot() }
+
+// snapshot reads every counter.
+func (c *transportCounters) snapshot() TransportStats {
 	return TransportStats{
 		DatagramsSent: c.datagramsSent.Load(), BytesSent: c.bytesSent.Load(),
 		DatagramsReceived: c.datagramsReceived.Load(), BytesReceived: c.bytesReceived.Load(),
@@ -481,25 +486,45 @@ func (t *udpTransport) readLoop() {
 			}
 			continue
 		}
+		queued := false
 		for i := range n {
-			t.receive(bufs[i][:got[i].n], got[i].from, sources)
+			queued = t.receive(bufs[i][:got[i].n], got[i].from, sources) || queued
+		}
+		if queued {
+			t.signalArrival()
 		}
 	}
 }
 
-// receive filters, decodes and queues one datagram.
-func (t *udpTransport) receive(b []byte, from netip.AddrPort, sources map[netip.AddrPort]string) {
+// arrivals returns a channel that receives after messages are queued for
+// PollDeltas, once per batch the reader read: the gossip loop's signal to
+// step now rather than at its next tick. It has a buffer of one, and the
+// reader never blocks on it: a signal already waiting covers later ones.
+func (t *udpTransport) arrivals() <-chan struct{} { return t.arrived }
+
+// signalArrival tells the arrivals channel that messages are waiting,
+// without blocking.
+func (t *udpTransport) signalArrival() {
+	select {
+	case t.arrived <- struct{}{}:
+	default:
+	}
+}
+
+// receive filters, decodes and queues one datagram, and reports whether it
+// was queued.
+func (t *udpTransport) receive(b []byte, from netip.AddrPort, sources map[netip.AddrPort]string) bool {
 	t.stats.datagramsReceived.Add(1)
 	t.stats.bytesReceived.Add(uint64(len(b)))
 	if !t.filter.allowed(from.Addr()) {
 		t.stats.droppedFiltered.Add(1)
 		t.log.Debug("dropped datagram from filtered source", "from", from)
-		return
+		return false
 	}
 	if len(b) > t.maxBytes {
 		t.stats.droppedOversize.Add(1)
 		t.log.Debug("dropped oversize datagram", "from", from, "limit", t.maxBytes)
-		return
+		return false
 	}
 	src, ok := sources[from]
 	if !ok {
@@ -512,19 +537,20 @@ func (t *udpTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 	if !t.admit(src) {
 		t.stats.droppedFairShare.Add(1)
 		t.log.Debug("dropped datagram: its source has its share of a busy inbound queue", "from", from)
-		return
+		return false
 	}
 	m, ok := t.decode(b, from)
 	if !ok {
 		t.unadmit(src)
-		return
+		return false
 	}
 	if !t.enqueue(src, m) {
 		t.stats.droppedInboundFull.Add(1)
 		t.log.Debug("dropped message: inbound queue full", "from", from, "kind", m.Kind)
-		return
+		return false
 	}
 	t.stats.delivered.Add(1)
+	return true
 }
 
 // decode opens (with a keyring) and decodes one datagram, counting and
