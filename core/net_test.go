@@ -8,22 +8,23 @@ import (
 )
 
 // testNet is a tiny in-test network of coordinators in virtual time: every
-// message is delivered after delay unless dropped (loss, a cut link, a
-// crashed or paused node). It checks that every message it carries fits
-// MaxMessageBytes. Nodes are polled every tick.
+// message is delivered after delay unless its target crashed. It checks that
+// every message it carries fits MaxMessageBytes. Nodes are polled every tick,
+// each on its own clock (the network's time plus its skew).
+//
+// The protocol's scenarios run on core/sim, the one simulated network (see
+// core/sim/protocol_test.go, and coordinator_sim_test.go for those that need
+// core's internals). This harness remains for what core/sim does not model:
+// a node whose clock differs from the network's, and a restart with a
+// Config of its own.
 type testNet struct {
 	t       testing.TB
 	now     time.Time
 	tick    time.Duration
 	delay   time.Duration
-	loss    float64
-	rng     *rand.Rand
 	nodes   map[string]*testNode
 	order   []string
 	queue   []inflight
-	cut     func(from, to string) bool
-	sent    int
-	events  []MemberEvent // all member events, with the observer in Record? no: see observed
 	observe func(at string, ev MemberEvent)
 	// observeOutcome, if set, sees every outcome of every node.
 	observeOutcome func(at string, o Outcome)
@@ -32,7 +33,6 @@ type testNet struct {
 type testNode struct {
 	c       *MembershipCoordinator
 	crashed bool
-	paused  time.Time     // no polls or deliveries before this
 	skew    time.Duration // added to the network's time in every call to this node (its clock)
 }
 
@@ -45,9 +45,8 @@ type inflight struct {
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func newTestNet(t testing.TB, seed uint64) *testNet {
-	return &testNet{t: t, now: epoch, tick: 10 * time.Millisecond, delay: 5 * time.Millisecond,
-		rng: rand.New(rand.NewPCG(seed, 99)), nodes: map[string]*testNode{}}
+func newTestNet(t testing.TB) *testNet {
+	return &testNet{t: t, now: epoch, tick: 10 * time.Millisecond, delay: 5 * time.Millisecond, nodes: map[string]*testNode{}}
 }
 
 func testConfig(id, auth string, seed uint64) Config {
@@ -101,13 +100,6 @@ func (n *testNet) deliver(from string, o Outcome) {
 		if sz := EstimateSize(out.Message); sz > c.cfg.MaxMessageBytes {
 			n.t.Fatalf("%s sent a %s of %d bytes > %d", from, out.Message.Kind, sz, c.cfg.MaxMessageBytes)
 		}
-		n.sent++
-		if n.loss > 0 && n.rng.Float64() < n.loss {
-			continue
-		}
-		if n.cut != nil && n.cut(from, out.Target) {
-			continue
-		}
 		n.queue = append(n.queue, inflight{at: n.now.Add(n.delay), to: out.Target, from: from, in: GossipInbound{Source: from, Message: out.Message}})
 	}
 }
@@ -130,16 +122,12 @@ func (n *testNet) step() {
 		if !ok || node.crashed {
 			continue
 		}
-		if n.now.Before(node.paused) {
-			n.queue = append(n.queue, f) // held in the socket buffer
-			continue
-		}
 		o, _ := node.c.HandleGossip(n.now.Add(node.skew), f.in)
 		n.deliver(f.to, o)
 	}
 	for _, a := range n.order {
 		node := n.nodes[a]
-		if node.crashed || n.now.Before(node.paused) {
+		if node.crashed {
 			continue
 		}
 		n.deliver(a, node.c.Poll(n.now.Add(node.skew)))
@@ -226,9 +214,11 @@ func (n *testNet) converged() bool {
 func auth(i int) string   { return fmt.Sprintf("10.0.0.%d:7946", i) }
 func nodeID(i int) string { return fmt.Sprintf("node-%03d", i) }
 
-// cluster starts n members, all joining member 0, and runs until converged.
+// cluster starts size members, all joining member 0, and runs until
+// converged. The run depends on size only: seed names the caller's run but
+// draws nothing (each node's Config.Rand is seeded from its position).
 func cluster(t testing.TB, size int, seed uint64) *testNet {
-	net := newTestNet(t, seed)
+	net := newTestNet(t)
 	for i := 0; i < size; i++ {
 		net.add(nodeID(i), auth(i), nil)
 	}

@@ -53,6 +53,12 @@ type Options struct {
 	// OnEvent, if set, is called with every member event as it is emitted, with
 	// the slot of the node that emitted it.
 	OnEvent func(node int, ev core.MemberEvent)
+	// OnOutcome, if set, is called with every Outcome a node's coordinator
+	// returns (its start, every message it handles, every poll, and the
+	// operator calls made through the cluster: Leave, Quarantine), with the
+	// slot of the node, before its messages are sent: the topology updates
+	// and quarantine events are only seen here.
+	OnOutcome func(node int, o core.Outcome)
 }
 
 // NodeStats counts one node slot's traffic (over all of its instances). Sizes

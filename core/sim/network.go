@@ -135,6 +135,9 @@ func (c *Cluster) afterStep(n *node) {
 
 // process records an outcome's member events and sends its messages.
 func (c *Cluster) process(n *node, out core.Outcome) {
+	if c.opts.OnOutcome != nil {
+		c.opts.OnOutcome(n.idx, out)
+	}
 	for _, ev := range out.Members {
 		c.observe(n, ev)
 	}

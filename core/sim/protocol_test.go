@@ -458,3 +458,200 @@ func TestPeerStateEntriesFollowTheMembers(t *testing.T) {
 		t.Errorf("entries: %d with 12 members, %d with 6 Dead, %d after the prune: want fewer after the prune than before", steady, dead, after)
 	}
 }
+
+// An operator restarts a crashed process under the same node ID (as the
+// agent does with the same --name): the new instance starts at incarnation
+// 1, learns that the cluster holds its old life as Up, Suspect or Dead
+// (quarantined), takes that record over or raises its incarnation above it,
+// and is Up everywhere.
+func TestRestartWithTheSameNodeID(t *testing.T) {
+	for _, tc := range []struct {
+		down time.Duration
+		held core.NodeStatus // the old life, in the seed's view, at the restart
+	}{{time.Second, core.StatusUp}, {2800 * time.Millisecond, core.StatusSuspect}, {20 * time.Second, core.StatusDead}} {
+		down := tc.down
+		t.Run(down.String(), func(t *testing.T) {
+			c := settled(t, protocolOptions(10, 12))
+			const victim = 5
+			before := c.Coordinator(victim).LocalNode().Incarnation
+			c.Crash(victim)
+			c.Run(down)
+			if got := statusAt(c, 0, victim); got != tc.held {
+				t.Fatalf("after %v down the seed holds the old life %s, want %s", down, got, tc.held)
+			}
+			if err := c.RestartSameID(victim, 0); err != nil {
+				t.Fatal(err)
+			}
+			fresh := c.Coordinator(victim)
+			if _, ok := c.RunUntil(func() bool { return c.Converged() && allSee(c, victim, core.StatusUp) }, 30*time.Second); !ok {
+				t.Fatalf("the restarted instance is not Up everywhere (seed sees %s)", statusAt(c, 0, victim))
+			}
+			// Within 1 s the old life was still Up at the same incarnation:
+			// the new instance simply is that record. After 20 s it was
+			// Dead, and only a higher incarnation gets past the tombstone.
+			inc := fresh.LocalNode().Incarnation
+			if inc < before || (down > 10*time.Second && inc <= before) {
+				t.Fatalf("restarted instance at incarnation %d after %v down, old life at %d", inc, down, before)
+			}
+		})
+	}
+}
+
+// An operator quarantines a live member: it is Dead and quarantined in the
+// operator's node at once (and a node cannot quarantine itself); the live
+// member learns it was declared Dead and refutes at a higher incarnation,
+// which the quarantine lets through.
+func TestQuarantineByOperator(t *testing.T) {
+	o := protocolOptions(5, 11)
+	var events []core.QuarantineEvent
+	o.OnOutcome = func(at int, out core.Outcome) {
+		if at == 0 {
+			events = append(events, out.Quarantine...)
+		}
+	}
+	c := settled(t, o)
+	coord := c.Coordinator(0)
+	target, _ := coord.Member(c.Authority(2))
+	events = nil
+	if err := c.Quarantine(0, c.Authority(2), target.Incarnation); err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Authority != c.Authority(2) || events[0].Expired {
+		t.Fatalf("quarantine events %+v", events)
+	}
+	if r, _ := coord.Member(c.Authority(2)); r.Status != core.StatusDead {
+		t.Fatalf("quarantined member is %v, want dead", r.Status)
+	}
+	if _, err := coord.HandleQuarantine(c.Now(), c.Authority(0), 1); !errors.Is(err, core.ErrInvalidState) {
+		t.Fatalf("quarantining oneself: %v", err)
+	}
+	if _, ok := c.RunUntil(c.Converged, 30*time.Second); !ok {
+		t.Fatal("the refutation did not bring the member back")
+	}
+	if r, _ := coord.Member(c.Authority(2)); r.Incarnation <= target.Incarnation {
+		t.Fatalf("member back at incarnation %d, want above %d", r.Incarnation, target.Incarnation)
+	}
+}
+
+// A crashed member's quarantine ends after QuarantineTTL (reported once,
+// with Expired set), and its tombstone is dropped after TombstoneRetention,
+// not before.
+func TestTombstonesAndQuarantineExpire(t *testing.T) {
+	o := protocolOptions(5, 12)
+	o.Config = core.DefaultLANConfig()
+	o.Config.QuarantineTTL = 20 * time.Second
+	o.Config.TombstoneRetention = 40 * time.Second
+	var expired []core.QuarantineEvent
+	o.OnOutcome = func(at int, out core.Outcome) {
+		for _, q := range out.Quarantine {
+			if at == 0 && q.Expired {
+				expired = append(expired, q)
+			}
+		}
+	}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 5; i++ {
+		if err := c.Join(i, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := c.RunUntil(c.Converged, 20*time.Second); !ok {
+		t.Fatal("not converged")
+	}
+	coord := c.Coordinator(0)
+	c.Crash(4)
+	if _, ok := c.RunUntil(func() bool { return allSee(c, 4, core.StatusDead) }, 30*time.Second); !ok {
+		t.Fatal("crash not detected")
+	}
+	c.Run(25 * time.Second)
+	if len(expired) != 1 || expired[0].Authority != c.Authority(4) {
+		t.Fatalf("expired quarantine events %+v, want one for %s", expired, c.Authority(4))
+	}
+	if _, ok := coord.Member(c.Authority(4)); !ok {
+		t.Fatal("tombstone dropped before TombstoneRetention")
+	}
+	c.Run(30 * time.Second)
+	if _, ok := coord.Member(c.Authority(4)); ok {
+		t.Fatal("tombstone kept after TombstoneRetention")
+	}
+}
+
+// heartbeatEpoch is the origin of heartbeat numbers: a member's first
+// heartbeat is numbered at least the heartbeat intervals from it to the
+// member's start (see core.MessageHeartbeat).
+var heartbeatEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// A captured heartbeat replayed to a monitor after the sender crashed is
+// not an arrival: the monitor's detector still loses the member, which is
+// declared Dead as if nothing had been replayed.
+func TestReplayedHeartbeatDoesNotFeedTheDetector(t *testing.T) {
+	o := protocolOptions(2, 12)
+	const a, b = 0, 1
+	var captured []core.GossipInbound
+	var authB, authA string
+	o.OnOutcome = func(at int, out core.Outcome) {
+		for _, m := range out.Outbound {
+			if at == b && m.Target == authA && m.Message.Kind == core.MessageHeartbeat {
+				captured = append(captured, core.GossipInbound{Source: authB, Message: m.Message})
+			}
+		}
+	}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authA, authB = c.Authority(a), c.Authority(b)
+	start := c.Now()
+	if err := c.Start(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Join(b, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.RunUntil(c.Converged, 60*time.Second); !ok {
+		t.Fatal("2 members did not converge in 60 s")
+	}
+	c.Run(5 * time.Second)
+	if len(captured) < 3 {
+		t.Fatalf("captured %d heartbeats of %s, want at least 3", len(captured), authB)
+	}
+	if first, last := captured[0].Message.Seq, captured[len(captured)-1].Message.Seq; last <= first {
+		t.Fatalf("heartbeat Seq went from %d to %d, want increasing", first, last)
+	}
+	hb := c.Config().HeartbeatInterval
+	if min := uint64(start.Sub(heartbeatEpoch) / hb); captured[0].Message.Seq < min {
+		t.Errorf("heartbeat Seq %d does not start from the heartbeat intervals since 2020-01-01 at the start, %d", captured[0].Message.Seq, min)
+	}
+	c.Crash(b)
+	crashed := c.Now()
+	monitor := c.Coordinator(a)
+	replays := 0
+	_, dead := c.RunUntil(func() bool {
+		if c.Now().Sub(crashed) >= time.Duration(replays+1)*300*time.Millisecond {
+			out, err := monitor.HandleGossip(c.Now(), captured[replays%len(captured)])
+			if err != nil {
+				t.Fatalf("replay %d refused: %v", replays, err)
+			}
+			c.process(c.nodes[a], out)
+			replays++
+		}
+		return statusAt(c, a, b) == core.StatusDead
+	}, 60*time.Second)
+	if !dead {
+		t.Fatalf("%s not declared Dead while its heartbeats were replayed (status %s)", authB, statusAt(c, a, b))
+	}
+	// The detector's loss, then at most SuspicionMaxTimeout without
+	// confirmations, with room.
+	if took := c.Now().Sub(crashed); took > 12*time.Second {
+		t.Errorf("Dead after %v with replays, want within 12 s", took)
+	}
+	if got := monitor.Stats().HeartbeatsStale; got == 0 || int(got) > replays {
+		t.Errorf("HeartbeatsStale = %d after %d replays, want between 1 and %d", got, replays, replays)
+	}
+}

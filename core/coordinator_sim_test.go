@@ -1,0 +1,187 @@
+package core_test
+
+// Tests of the coordinator's internals in a running cluster, on core/sim's
+// simulated network (export_test.go gives them the internals).
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/hearsay-go/hearsay/core/sim"
+)
+
+// settled starts o.Nodes members, all joining member 0, on a 10 ms poll and
+// a 5 ms delay, and runs until their views agree.
+func settled(t *testing.T, o sim.Options) *sim.Cluster {
+	t.Helper()
+	o.Tick, o.Delay = 10*time.Millisecond, 5*time.Millisecond
+	c, err := sim.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < o.Nodes; i++ {
+		if err := c.Join(i, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := c.RunUntil(c.Converged, 60*time.Second); !ok {
+		t.Fatalf("%d members did not converge in 60 s", o.Nodes)
+	}
+	return c
+}
+
+// NextDeadline tells a driver when to poll next: it is after the last call
+// and at most the smaller of HeartbeatInterval and GossipInterval after it,
+// and a Poll before it has nothing to do.
+func TestNextDeadline(t *testing.T) {
+	cfg := core.DefaultLANConfig()
+	cfg.NodeID, cfg.Authority, cfg.Rand = "stopped", "10.9.9.9:7946", rand.New(rand.NewPCG(3, 7))
+	stopped, err := core.NewMembershipCoordinator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := stopped.NextDeadline(); !d.IsZero() {
+		t.Errorf("a Stopped coordinator's NextDeadline = %v, want the zero Time", d)
+	}
+	c := settled(t, sim.Options{Nodes: 5, Seed: 14})
+	coord := c.Coordinator(2)
+	smallest := min(c.Config().HeartbeatInterval, c.Config().GossipInterval)
+	polls := 0
+	for range 2000 {
+		c.Run(c.Tick())
+		last, d := coord.LastCall(), coord.NextDeadline()
+		if !d.After(last) {
+			t.Fatalf("after a call at %v, NextDeadline %v is not in the future", last, d)
+		}
+		if d.Sub(last) > smallest {
+			t.Fatalf("NextDeadline %v after the last call, want at most %v", d.Sub(last), smallest)
+		}
+		// A Poll strictly before the deadline is empty.
+		if at := c.Now(); at.Before(d) {
+			polls++
+			if o := coord.Poll(at); len(o.Outbound) > 0 || len(o.Members) > 0 || o.Topology != nil {
+				t.Fatalf("Poll at %v, before NextDeadline %v, did work: %d messages", at, d, len(o.Outbound))
+			}
+		}
+	}
+	if polls == 0 {
+		t.Fatal("NextDeadline was never beyond the end of a tick")
+	}
+	if !c.Converged() {
+		t.Error("the cluster is no longer converged")
+	}
+}
+
+// The digest's bucket count follows the table as the cluster grows and
+// shrinks, and the incrementally kept bucket sums always equal a digest
+// computed afresh over the same count.
+func TestDigestBucketsFollowTheTable(t *testing.T) {
+	c := settled(t, sim.Options{Nodes: 40, Seed: 11})
+	cfg := c.Config()
+	c.Run(3 * cfg.AntiEntropyInterval)
+	// consistent checks the count against the table's size: at least what
+	// bucketsFor asks, and under four times that (the shrink hysteresis).
+	consistent := func() {
+		t.Helper()
+		for _, i := range c.LiveNodes() {
+			coord := c.Coordinator(i)
+			n, sums, limit := coord.DigestBuckets()
+			records := coord.Members()
+			want := core.BucketsFor(len(records), limit)
+			if n < want || n >= 4*want {
+				t.Fatalf("%s digests over %d buckets with %d records, want %d to %d", c.Authority(i), n, len(records), want, 4*want-1)
+			}
+			if got := core.DigestOf(records, n); !slices.Equal(got, sums) {
+				t.Fatalf("%s: incremental bucket sums %v differ from the digest %v", c.Authority(i), sums, got)
+			}
+		}
+	}
+	consistent()
+	if n, _, _ := c.Coordinator(0).DigestBuckets(); n != 8 {
+		t.Fatalf("40 members digest over %d buckets, want 8", n)
+	}
+	// 35 crash; once their tombstones are pruned the table holds 5 records
+	// and the digest shrinks.
+	for i := 5; i < 40; i++ {
+		c.Crash(i)
+	}
+	c.Run(cfg.TombstoneRetention + cfg.SuspicionMaxTimeout + 30*time.Second + 3*cfg.AntiEntropyInterval)
+	consistent()
+	if n, _, _ := c.Coordinator(0).DigestBuckets(); len(c.Coordinator(0).Members()) != 5 || n > 2 {
+		t.Fatalf("after the prune: %d records over %d buckets, want 5 over at most 2", len(c.Coordinator(0).Members()), n)
+	}
+}
+
+// Topology updates come at most once per TopologyEmitInterval, each with a
+// hash of its members and disjoint, sorted joined, left and dead sets; over
+// a run with a crash and a leave they name every change exactly once.
+func TestTopologyUpdates(t *testing.T) {
+	var updates []*core.TopologyUpdate
+	o := sim.Options{Nodes: 4, Seed: 13, Tick: 10 * time.Millisecond, Delay: 5 * time.Millisecond}
+	o.OnOutcome = func(at int, out core.Outcome) {
+		if at == 0 && out.Topology != nil {
+			updates = append(updates, out.Topology)
+		}
+	}
+	c, err := sim.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 4; i++ {
+		if err := c.Join(i, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Run(10 * time.Second)
+	c.Crash(2)
+	c.Run(20 * time.Second)
+	if err := c.Leave(3); err != nil {
+		t.Fatal(err)
+	}
+	c.Run(10 * time.Second)
+	var joined, dead, left []string
+	interval := c.Config().TopologyEmitInterval
+	for i, u := range updates {
+		if i > 0 && u.ObservedAt.Sub(updates[i-1].ObservedAt) < interval {
+			t.Errorf("updates %d and %d are %v apart, under %v", i-1, i, u.ObservedAt.Sub(updates[i-1].ObservedAt), interval)
+		}
+		if u.Hash != core.TopologyHash(u.Members) {
+			t.Errorf("update %d: hash does not match its members", i)
+		}
+		seen := map[string]bool{}
+		for _, set := range [][]string{u.Joined, u.Left, u.Dead} {
+			if !slices.IsSorted(set) {
+				t.Errorf("update %d: set %v not sorted", i, set)
+			}
+			for _, a := range set {
+				if seen[a] {
+					t.Errorf("update %d: %s in two sets", i, a)
+				}
+				seen[a] = true
+			}
+		}
+		joined = append(joined, u.Joined...)
+		dead = append(dead, u.Dead...)
+		left = append(left, u.Left...)
+	}
+	slices.Sort(joined)
+	if want := []string{c.Authority(0), c.Authority(1), c.Authority(2), c.Authority(3)}; !slices.Equal(joined, want) {
+		t.Errorf("joined %v, want %v", joined, want)
+	}
+	if !slices.Equal(dead, []string{c.Authority(2)}) || !slices.Equal(left, []string{c.Authority(3)}) {
+		t.Errorf("dead %v left %v, want [%s] [%s]", dead, left, c.Authority(2), c.Authority(3))
+	}
+	last := updates[len(updates)-1]
+	if len(last.Members) != 2 {
+		t.Errorf("last update has %d members, want 2", len(last.Members))
+	}
+}
