@@ -121,14 +121,11 @@ func DefaultLANConfig() Config {
 		// Dead needs the detector to still hear nothing when the timeout
 		// ends, and reaching the minimum needs SuspicionConfirmations other
 		// monitors to have lost the member too: by then phi has been above
-		// the threshold on three independent detectors. In the simulator's
-		// 20%-loss scenario (N=50, 10 min) 1 s gives no false Dead over 100
-		// seeds (and so did 500 ms at these heartbeats; at 1 s heartbeats
-		// 500 ms gave one in 40), and a member stalled for 3 s is suspected
-		// but never declared Dead (100 seeds of the "pause" scenario), which
-		// a 500 ms minimum would no longer guarantee. Measured with
-		// `go run ./tools/cmd/hearsay-sim -scenario loss|pause -nodes 50
-		// -seed S -json` for S in 1..100 (false_dead).
+		// the threshold on three independent detectors. The minimum must
+		// also outlast a stall the detector tolerates: a member stalled for
+		// 3 s is suspected, and with a shorter minimum it would be declared
+		// Dead before it resumes (BENCHMARKS.md, "Simulator figures behind
+		// core's constants").
 		SuspicionMinTimeout:    time.Second,
 		SuspicionMaxTimeout:    6 * time.Second,
 		SuspicionConfirmations: 2,

@@ -46,7 +46,7 @@ const joinRepairRounds = 1
 // both sides, so the stragglers are found soon after the join rather than at
 // the next periodic exchange. Several exchanges one round apart find them
 // sooner than fewer exchanges further apart, or a single later one
-// (BENCHMARKS.md, "Early exchanges after a join").
+// (BENCHMARKS.md, "Simulator figures behind core's constants").
 const joinRepairCount = 6
 
 // HandleJoin contacts seeds with join requests, and again every
