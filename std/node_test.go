@@ -131,10 +131,10 @@ func TestBadDatagramsAreDroppedAndNodeKeepsWorking(t *testing.T) {
 	before := target.Stats().Transport
 
 	oversize := make([]byte, defaultDatagramBytes+100)
-	copy(oversize, encodeEnvelopeMust(t, "test", testMessage("x", 1)))
+	copy(oversize, encodeEnvelopeMust(t, "test", testMessage("10.9.9.9:7946", 1)))
 	rawSend(t, target.Addr(), oversize)
 	rawSend(t, target.Addr(), []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x02})
-	rawSend(t, target.Addr(), encodeEnvelopeMust(t, "another-cluster", testMessage("x", 1)))
+	rawSend(t, target.Addr(), encodeEnvelopeMust(t, "another-cluster", testMessage("10.9.9.9:7946", 1)))
 
 	eventually(t, waitTimeout, func() bool {
 		s := target.Stats().Transport

@@ -43,7 +43,8 @@ type TransportStats struct {
 	// DroppedWrongLabel counts datagrams of another cluster.
 	DroppedWrongLabel uint64
 	// DroppedDecodeError counts datagrams that did not decode (bad magic,
-	// wrong version, malformed, truncated, over a decode limit).
+	// wrong version, malformed, truncated, over a decode limit, or naming an
+	// authority that is not an "ip:port" in canonical form).
 	DroppedDecodeError uint64
 	// DroppedAuth counts datagrams dropped, with a Keyring, because they did
 	// not open under any of its keys (plain under PlaintextRefused, forged,

@@ -97,6 +97,12 @@ func (c *TransportConfig) validate() error {
 			return bad("AdvertiseAddr", "must not be a wildcard address, got %q", c.AdvertiseAddr)
 		case ap.Port() == 0:
 			return bad("AdvertiseAddr", "must have a non-zero port, got %q", c.AdvertiseAddr)
+		case ap.Addr().IsMulticast():
+			return bad("AdvertiseAddr", "must not be a multicast address, got %q", c.AdvertiseAddr)
+		case !canonicalAuthority(c.AdvertiseAddr):
+			// Peers refuse an authority in any other spelling.
+			return bad("AdvertiseAddr", "must be written in canonical form, %q rather than %q",
+				netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), c.AdvertiseAddr)
 		}
 	}
 	if len(c.Label) > MaxLabelBytes {

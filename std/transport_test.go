@@ -66,6 +66,9 @@ func TestTransportConfigValidate(t *testing.T) {
 		{"advertise wildcard", func(c *TransportConfig) { c.AdvertiseAddr = "0.0.0.0:7946" }, "AdvertiseAddr"},
 		{"advertise port 0", func(c *TransportConfig) { c.AdvertiseAddr = "10.0.0.1:0" }, "AdvertiseAddr"},
 		{"advertise name", func(c *TransportConfig) { c.AdvertiseAddr = "node1:7946" }, "AdvertiseAddr"},
+		{"advertise leading zeros", func(c *TransportConfig) { c.AdvertiseAddr = "127.0.0.1:029900" }, "AdvertiseAddr"},
+		{"advertise mapped IPv4", func(c *TransportConfig) { c.AdvertiseAddr = "[::ffff:127.0.0.1]:29900" }, "AdvertiseAddr"},
+		{"advertise multicast", func(c *TransportConfig) { c.AdvertiseAddr = "224.0.0.1:7946" }, "AdvertiseAddr"},
 		{"label", func(c *TransportConfig) { c.Label = strings.Repeat("l", 256) }, "Label"},
 		{"datagram small", func(c *TransportConfig) { c.MaxDatagramBytes = 511 }, "MaxDatagramBytes"},
 		{"datagram large", func(c *TransportConfig) { c.MaxDatagramBytes = 65508 }, "MaxDatagramBytes"},
@@ -153,12 +156,12 @@ func TestTransportDualStackToIPv4(t *testing.T) {
 	// A wildcard socket sends to an IPv4 peer and receives its answer.
 	a := newTestTransport(t, ":0", func(c *TransportConfig) { c.AdvertiseAddr = "127.0.0.1:1" })
 	b := newTestTransport(t, "127.0.0.1:0", nil)
-	require.NoError(t, a.Send(core.GossipOutbound{Target: b.AdvertiseAddr(), Message: testMessage("a", 1)}))
+	require.NoError(t, a.Send(core.GossipOutbound{Target: b.AdvertiseAddr(), Message: testMessage("10.9.9.1:7946", 1)}))
 	in := collect(t, b, 1)[0]
 	src := netip.MustParseAddrPort(in.Source)
 	assert.True(t, src.Addr().Is4(), "source %s is reported as plain IPv4", in.Source)
-	require.NoError(t, b.Send(core.GossipOutbound{Target: in.Source, Message: testMessage("b", 2)}))
-	assert.Equal(t, "b", collect(t, a, 1)[0].Message.From)
+	require.NoError(t, b.Send(core.GossipOutbound{Target: in.Source, Message: testMessage("10.9.9.2:7946", 2)}))
+	assert.Equal(t, "10.9.9.2:7946", collect(t, a, 1)[0].Message.From)
 }
 
 func TestTransportPollDeltasEmpty(t *testing.T) {
@@ -170,17 +173,17 @@ func TestTransportPollDeltasEmpty(t *testing.T) {
 
 func TestTransportSendErrors(t *testing.T) {
 	a := newTestTransport(t, "127.0.0.1:0", func(c *TransportConfig) { c.MaxDatagramBytes = 512 })
-	big := testMessage("a", 1)
+	big := testMessage("10.9.9.1:7946", 1)
 	big.Entries[0].Meta = make([]byte, 600)
 	tests := []struct {
 		name   string
 		out    core.GossipOutbound
 		reason error
 	}{
-		{"host name", core.GossipOutbound{Target: "localhost:7946", Message: testMessage("a", 1)}, errBadTarget},
-		{"no port", core.GossipOutbound{Target: "127.0.0.1", Message: testMessage("a", 1)}, errBadTarget},
-		{"port 0", core.GossipOutbound{Target: "127.0.0.1:0", Message: testMessage("a", 1)}, errBadTarget},
-		{"ipv6 from ipv4 socket", core.GossipOutbound{Target: "[::1]:7946", Message: testMessage("a", 1)}, errBadTarget},
+		{"host name", core.GossipOutbound{Target: "localhost:7946", Message: testMessage("10.9.9.1:7946", 1)}, errBadTarget},
+		{"no port", core.GossipOutbound{Target: "127.0.0.1", Message: testMessage("10.9.9.1:7946", 1)}, errBadTarget},
+		{"port 0", core.GossipOutbound{Target: "127.0.0.1:0", Message: testMessage("10.9.9.1:7946", 1)}, errBadTarget},
+		{"ipv6 from ipv4 socket", core.GossipOutbound{Target: "[::1]:7946", Message: testMessage("10.9.9.1:7946", 1)}, errBadTarget},
 		{"oversize", core.GossipOutbound{Target: "127.0.0.1:9", Message: big}, errOversize},
 		{"bad kind", core.GossipOutbound{Target: "127.0.0.1:9", Message: core.Message{Kind: 99}}, errMalformed},
 	}
@@ -198,7 +201,7 @@ func TestTransportSendErrors(t *testing.T) {
 
 	require.NoError(t, a.Close())
 	require.NoError(t, a.Close(), "second Close is a no-op")
-	err := a.Send(core.GossipOutbound{Target: "127.0.0.1:9", Message: testMessage("a", 1)})
+	err := a.Send(core.GossipOutbound{Target: "127.0.0.1:9", Message: testMessage("10.9.9.1:7946", 1)})
 	require.ErrorIs(t, err, core.ErrSendFailed)
 	require.ErrorIs(t, err, errClosed)
 	assert.NotNil(t, a.PollDeltas())
@@ -210,7 +213,7 @@ func TestTransportFullOutboundQueue(t *testing.T) {
 	var full error
 	eventually(t, waitTimeout, func() bool {
 		for range 1000 {
-			if err := a.Send(core.GossipOutbound{Target: b.AdvertiseAddr(), Message: testMessage("a", 1)}); err != nil {
+			if err := a.Send(core.GossipOutbound{Target: b.AdvertiseAddr(), Message: testMessage("10.9.9.1:7946", 1)}); err != nil {
 				full = err
 				return true
 			}
@@ -232,7 +235,7 @@ func TestTransportFullInboundQueue(t *testing.T) {
 	b := newTestTransport(t, "127.0.0.1:0", func(c *TransportConfig) { c.InboundCapacity = 2 })
 	eventually(t, waitTimeout, func() bool {
 		for _, a := range senders {
-			_ = a.Send(core.GossipOutbound{Target: b.AdvertiseAddr(), Message: testMessage("a", 1)})
+			_ = a.Send(core.GossipOutbound{Target: b.AdvertiseAddr(), Message: testMessage("10.9.9.1:7946", 1)})
 		}
 		return b.Stats().DroppedInboundFull > 0
 	}, "inbound drops never counted")
@@ -251,11 +254,11 @@ func rawSend(t *testing.T, addr string, b []byte) {
 
 func TestTransportDropsBadDatagrams(t *testing.T) {
 	a := newTestTransport(t, "127.0.0.1:0", func(c *TransportConfig) { c.MaxDatagramBytes = 600 })
-	good, err := encodeEnvelope("test", testMessage("peer", 1))
+	good, err := encodeEnvelope("test", testMessage("10.9.9.9:7946", 1))
 	require.NoError(t, err)
-	foreign, err := encodeEnvelope("other-cluster", testMessage("peer", 1))
+	foreign, err := encodeEnvelope("other-cluster", testMessage("10.9.9.9:7946", 1))
 	require.NoError(t, err)
-	oversize := append(encodeEnvelopeMust(t, "test", testMessage("peer", 1)), make([]byte, 700)...)
+	oversize := append(encodeEnvelopeMust(t, "test", testMessage("10.9.9.9:7946", 1)), make([]byte, 700)...)
 
 	rawSend(t, a.AdvertiseAddr(), oversize)
 	rawSend(t, a.AdvertiseAddr(), []byte("random garbage \x00\xff\x13"))
@@ -264,7 +267,7 @@ func TestTransportDropsBadDatagrams(t *testing.T) {
 	rawSend(t, a.AdvertiseAddr(), good)
 
 	got := collect(t, a, 1)
-	assert.Equal(t, testMessage("peer", 1), got[0].Message)
+	assert.Equal(t, testMessage("10.9.9.9:7946", 1), got[0].Message)
 	eventually(t, waitTimeout, func() bool { return a.Stats().DatagramsReceived == 5 }, "all datagrams read")
 	s := a.Stats()
 	assert.EqualValues(t, 1, s.DroppedOversize, "oversize")
@@ -272,6 +275,21 @@ func TestTransportDropsBadDatagrams(t *testing.T) {
 	assert.EqualValues(t, 1, s.DroppedWrongLabel, "foreign label")
 	assert.EqualValues(t, 1, s.Delivered)
 	assert.Len(t, got, 1)
+}
+
+// Another spelling of an address is refused at the codec, and counted: the
+// per-target limits of core see one spelling per address.
+func TestTransportDropsNonCanonicalAuthorities(t *testing.T) {
+	a := newTestTransport(t, "127.0.0.1:0", nil)
+	for _, from := range []string{"127.0.0.1:029900", "[::ffff:127.0.0.1]:29900"} {
+		rawSend(t, a.AdvertiseAddr(), encodeEnvelopeMust(t, "test", core.Message{Kind: core.MessageHeartbeat, From: from, FromID: "x", Seq: 1}))
+	}
+	good := testMessage("127.0.0.1:29900", 1)
+	rawSend(t, a.AdvertiseAddr(), encodeEnvelopeMust(t, "test", good))
+	assert.Equal(t, good, collect(t, a, 1)[0].Message)
+	eventually(t, waitTimeout, func() bool { return a.Stats().DatagramsReceived == 3 }, "all datagrams read")
+	assert.EqualValues(t, 2, a.Stats().DroppedDecodeError, "both spellings dropped")
+	assert.EqualValues(t, 1, a.Stats().Delivered)
 }
 
 func encodeEnvelopeMust(t *testing.T, label string, m core.Message) []byte {
@@ -284,7 +302,7 @@ func TestTransportFilterDropsBeforeDecoding(t *testing.T) {
 	a := newTestTransport(t, "127.0.0.1:0", func(c *TransportConfig) {
 		c.Filter.Deny = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	})
-	good := encodeEnvelopeMust(t, "test", testMessage("peer", 1))
+	good := encodeEnvelopeMust(t, "test", testMessage("10.9.9.9:7946", 1))
 	rawSend(t, a.AdvertiseAddr(), good)
 	rawSend(t, a.AdvertiseAddr(), []byte("garbage"))
 	eventually(t, waitTimeout, func() bool { return a.Stats().DroppedFiltered == 2 }, "filtered drops")
@@ -300,7 +318,7 @@ func TestTransportCloseStopsGoroutines(t *testing.T) {
 	cfg.BindAddr = "127.0.0.1:0"
 	a, err := newUDPTransport(cfg, decodeLimits{}, nil)
 	require.NoError(t, err)
-	require.NoError(t, a.Send(core.GossipOutbound{Target: "127.0.0.1:9", Message: testMessage("a", 1)}))
+	require.NoError(t, a.Send(core.GossipOutbound{Target: "127.0.0.1:9", Message: testMessage("10.9.9.1:7946", 1)}))
 	require.NoError(t, a.Close())
 }
 

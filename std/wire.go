@@ -52,6 +52,14 @@ import (
 //	[0] Entry       uint (index in Entries of a Suspect record, <= 2^32-1)
 //	[1] Suspectors  array of str (authorities)
 //
+// Every authority (From, a record's Authority, a suspector) is an "ip:port"
+// in canonical form, exactly as netip.AddrPort.String writes it: no leading
+// zeros, IPv6 in brackets and shortest form, IPv4 never mapped into IPv6
+// ([::ffff:a.b.c.d]), neither unspecified nor multicast, a port other than
+// 0. A datagram naming an authority in any other spelling is dropped
+// (counted as a decode error): one address has one spelling, so nothing
+// keyed by an authority can be sidestepped by writing it another way.
+//
 // Versions. Fields are only ever appended to the message array, never
 // removed, reordered or given another meaning. The encoder writes the
 // shortest array that holds every field in use: 7 elements unless
@@ -120,11 +128,14 @@ var (
 	errOversize = errors.New("hearsay: oversize")
 	// errMalformed: the bytes are not a valid encoding of a message.
 	errMalformed = errors.New("hearsay: malformed datagram")
+	// errNonCanonical: an authority (a message's From, a record's
+	// Authority, a suspector) is not an "ip:port" in canonical form.
+	errNonCanonical = errors.New("hearsay: non-canonical authority")
 )
 
 // decodeError reports where and why an envelope could not be decoded (or
 // encoded). It wraps one of errBadMagic, errWrongVersion, errWrongLabel,
-// errTruncated, errOversize or errMalformed.
+// errTruncated, errOversize, errMalformed or errNonCanonical.
 type decodeError struct {
 	// Field names what was being read, e.g. "label" or "entries.meta".
 	Field string

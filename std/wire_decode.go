@@ -3,6 +3,7 @@ package std
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 
 	"github.com/hearsay-go/hearsay/core"
 	"github.com/shamaton/msgpack/v2/def"
@@ -74,15 +75,17 @@ const maxInternedLen = 128
 // steady state decoding a heartbeat allocates nothing. A envelopeDecoder is not safe
 // for concurrent use; give each receiving goroutine its own.
 type envelopeDecoder struct {
-	label  string
-	limits decodeLimits
-	intern map[string]string
+	label     string
+	limits    decodeLimits
+	intern    map[string]string
+	canonical map[string]struct{} // authorities found canonical, bounded as intern is
 }
 
 // newEnvelopeDecoder returns a decoder that accepts envelopes labelled label, within
 // limits (zero fields take their defaults).
 func newEnvelopeDecoder(label string, limits decodeLimits) *envelopeDecoder {
-	return &envelopeDecoder{label: label, limits: limits.withDefaults(), intern: make(map[string]string)}
+	return &envelopeDecoder{label: label, limits: limits.withDefaults(), intern: make(map[string]string),
+		canonical: make(map[string]struct{})}
 }
 
 // Decode decodes one envelope. On error it returns the zero Message and a
@@ -309,6 +312,53 @@ func (r *reader) array(limit int, nilOK bool) (n int, isNil bool) {
 	return int(v), false
 }
 
+// authority checks that s, just read by r, is an authority in canonical
+// form (see canonicalAuthority), failing r with errNonCanonical if not. The
+// authorities found canonical are remembered (as strings are interned), so a
+// steady stream of the same members costs a map lookup each.
+func (d *envelopeDecoder) authority(r *reader, s string) bool {
+	if r.err != nil {
+		return false
+	}
+	if d != nil {
+		if _, ok := d.canonical[s]; ok {
+			return true
+		}
+	}
+	if !canonicalAuthority(s) {
+		r.fail(errNonCanonical, fmt.Sprintf("%q", s))
+		return false
+	}
+	if d != nil && len(s) <= maxInternedLen {
+		if len(d.canonical) >= maxInterned {
+			clear(d.canonical)
+		}
+		d.canonical[s] = struct{}{}
+	}
+	return true
+}
+
+// canonicalAuthority reports whether s is an authority in the one form std
+// accepts, so that one address has one spelling and a limit keyed by it
+// cannot be sidestepped by writing it another way: "ip:port" exactly as
+// netip.AddrPort.String writes it (no leading zeros, IPv6 in brackets, in
+// its shortest lower-case form), an IPv4 address as such and never mapped
+// into IPv6 ([::ffff:a.b.c.d]), and an address a datagram can be sent to
+// (neither unspecified nor multicast, and a port other than 0). It does not
+// allocate for a valid authority.
+func canonicalAuthority(s string) bool {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return false
+	}
+	a := ap.Addr()
+	if a.Is4In6() || a.IsUnspecified() || a.IsMulticast() || ap.Port() == 0 {
+		return false
+	}
+	var buf [64]byte
+	return string(ap.AppendTo(buf[:0])) == s
+}
+
 // str converts decoded bytes to a string, interning it when d is not nil.
 func (d *envelopeDecoder) str(b []byte) string {
 	if d == nil || len(b) > maxInternedLen {
@@ -412,6 +462,10 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 				return core.Message{}, r.err
 			}
 			e.NodeID, e.Authority, e.Status = d.str(id), d.str(auth), core.NodeStatus(st)
+			r.at("entries.authority", i)
+			if !d.authority(&r, e.Authority) {
+				return core.Message{}, r.err
+			}
 			if !metaNil {
 				e.Meta = meta // aliases b until copied below
 				metaBytes += len(meta)
@@ -490,12 +544,20 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 		return core.Message{}, r.err
 	}
 
-	// Success: copy what still aliases b.
+	// Copy what still aliases b, and check the authorities.
 	m.From, m.FromID = d.str(from), d.str(fromID)
+	r.at("from", -1)
+	if !d.authority(&r, m.From) {
+		return core.Message{}, r.err
+	}
 	k := 0
 	for i := range m.Accusations {
+		r.at("accusations.suspectors", i)
 		for j := range m.Accusations[i].Suspectors {
 			m.Accusations[i].Suspectors[j] = d.str(suspectors[k])
+			if !d.authority(&r, m.Accusations[i].Suspectors[j]) {
+				return core.Message{}, r.err
+			}
 			k++
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +37,33 @@ func randString(r *rand.Rand) string {
 	return string(b)
 }
 
+// randAuthority returns a canonical authority of a random family and length:
+// IPv4, IPv6 (short, long enough for a str8 header) and, now and then, IPv6
+// with a zone long enough for a str16 header.
+func randAuthority(r *rand.Rand) string {
+	port := uint16(1 + r.IntN(65535))
+	var a netip.Addr
+	switch r.IntN(6) {
+	case 0:
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		b[0] = 0x20 // global unicast, never mapped, unspecified or multicast
+		a = netip.AddrFrom16(b)
+	case 1:
+		a = netip.AddrFrom16([16]byte{0xfe, 0x80, 15: byte(1 + r.IntN(255))})
+		zone := make([]byte, 1+r.IntN(300))
+		for i := range zone {
+			zone[i] = byte('a' + r.IntN(26))
+		}
+		a = a.WithZone(string(zone))
+	default:
+		a = netip.AddrFrom4([4]byte{byte(1 + r.IntN(223)), byte(r.Uint32()), byte(r.Uint32()), byte(1 + r.IntN(254))})
+	}
+	return netip.AddrPortFrom(a, port).String()
+}
+
 // randUint returns a value of a random msgpack width.
 func randUint(r *rand.Rand) uint64 {
 	switch r.IntN(5) {
@@ -54,7 +82,7 @@ func randUint(r *rand.Rand) uint64 {
 func randRecord(r *rand.Rand) core.NodeRecord {
 	rec := core.NodeRecord{
 		NodeID:      randString(r),
-		Authority:   randString(r),
+		Authority:   randAuthority(r),
 		Status:      core.NodeStatus(1 + r.IntN(6)),
 		Incarnation: randUint(r),
 	}
@@ -78,7 +106,7 @@ func randRecord(r *rand.Rand) core.NodeRecord {
 func randMessage(r *rand.Rand) core.Message {
 	m := core.Message{
 		Kind:   core.MessageKind(1 + r.IntN(6)),
-		From:   randString(r),
+		From:   randAuthority(r),
 		FromID: randString(r),
 		Seq:    randUint(r),
 	}
@@ -118,7 +146,7 @@ func randMessage(r *rand.Rand) core.Message {
 		for i := range m.Accusations {
 			a := core.Accusation{Entry: uint32(randUint(r)), Suspectors: make([]string, 1+r.IntN(16))}
 			for j := range a.Suspectors {
-				a.Suspectors[j] = randString(r)
+				a.Suspectors[j] = randAuthority(r)
 			}
 			m.Accusations[i] = a
 		}
@@ -286,8 +314,9 @@ func envelope(label string, body ...byte) []byte {
 func TestDecodeRejects(t *testing.T) {
 	good := sample(t)
 	fix := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
-	// A heartbeat body: fixarray(7), kind 1, "a", "b", seq 0, nil, nil, nil.
-	hb := []byte{0x97, 0x01, 0xa1, 'a', 0xa1, 'b', 0x00, 0xc0, 0xc0, 0xc0}
+	// A heartbeat body: fixarray(7), kind 1, "1.2.3.4:5", "b", seq 0, nil,
+	// nil, nil.
+	hb := []byte{0x97, 0x01, 0xa9, '1', '.', '2', '.', '3', '.', '4', ':', '5', 0xa1, 'b', 0x00, 0xc0, 0xc0, 0xc0}
 	tests := []struct {
 		name   string
 		in     []byte
@@ -332,6 +361,27 @@ func TestDecodeRejects(t *testing.T) {
 		{"suspectors is nil", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x92, 0, 0xc0), decodeLimits{}, errMalformed, "accusations.suspectors"},
 		{"suspector is an int", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x92, 0, 0x91, 0x01), decodeLimits{}, errMalformed, "accusations.suspectors"},
 	}
+	// Every authority in another spelling than canonical: as a message's
+	// From, a record's Authority and a suspector.
+	for _, a := range nonCanonicalAuthorities {
+		from := core.Message{Kind: core.MessageHeartbeat, From: a, FromID: "b"}
+		record := core.Message{Kind: core.MessageGossip, From: "10.0.0.1:7946", FromID: "b",
+			Entries: []core.NodeRecord{{NodeID: "c", Authority: a, Status: core.StatusUp}}}
+		suspector := core.Message{Kind: core.MessageGossip, From: "10.0.0.1:7946", FromID: "b",
+			Entries:     []core.NodeRecord{{NodeID: "c", Authority: "10.0.0.3:7946", Status: core.StatusSuspect}},
+			Accusations: []core.Accusation{{Entry: 0, Suspectors: []string{"10.0.0.4:7946", a}}}}
+		for field, m := range map[string]core.Message{"from": from, "entries.authority": record, "accusations.suspectors": suspector} {
+			b, err := encodeEnvelope("prod", m)
+			require.NoError(t, err)
+			tests = append(tests, struct {
+				name   string
+				in     []byte
+				limits decodeLimits
+				want   error
+				field  string
+			}{fmt.Sprintf("%s %q", field, a), b, decodeLimits{}, errNonCanonical, field})
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := newEnvelopeDecoder("prod", tt.limits).Decode(tt.in)
@@ -352,6 +402,39 @@ func TestDecodeRejects(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, got)
 	}
+}
+
+// nonCanonicalAuthorities are spellings the decoder refuses: another
+// spelling of an address that has a canonical one (leading zeros, IPv4
+// mapped into IPv6, upper case, IPv6 not in its shortest form), and
+// authorities no datagram can be sent to.
+var nonCanonicalAuthorities = []string{
+	"127.0.0.1:029900",
+	"[::ffff:127.0.0.1]:29900",
+	"127.000.0.1:29900",
+	"[2001:DB8::1]:7946",
+	"[2001:db8:0:0::1]:7946",
+	"[2001:db8::1]:07946",
+	"localhost:7946",
+	"10.0.0.1",
+	"10.0.0.1:",
+	"10.0.0.1:0",
+	"0.0.0.0:7946",
+	"[::]:7946",
+	"224.0.0.1:7946",
+	" 10.0.0.1:7946",
+	"",
+}
+
+func TestCanonicalAuthority(t *testing.T) {
+	for _, a := range nonCanonicalAuthorities {
+		assert.False(t, canonicalAuthority(a), "%q", a)
+	}
+	for _, a := range []string{"127.0.0.1:29900", "10.0.0.1:1", "255.255.255.254:65535", "[::1]:7946",
+		"[2001:db8::1]:7946", "[fe80::1%eth0]:7946"} {
+		assert.True(t, canonicalAuthority(a), "%q", a)
+	}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { canonicalAuthority("[2001:db8::1]:7946") }))
 }
 
 func TestDecodeEveryTruncation(t *testing.T) {
