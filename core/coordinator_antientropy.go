@@ -100,6 +100,13 @@ func (c *MembershipCoordinator) startAntiEntropy(now time.Time) {
 
 // exchangeWith sends peer a digest of the table, starting an exchange.
 func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
+	seq := c.sendDigest(peer)
+	c.engine.StartExchange(peer, seq, now.Add(c.aeInterval()/2))
+}
+
+// sendDigest sends peer a digest of the table, numbered with a new exchange
+// number, which it returns.
+func (c *MembershipCoordinator) sendDigest(peer string) uint64 {
 	ae := &c.ae
 	ae.seq++
 	c.resizeBuckets()
@@ -107,9 +114,14 @@ func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
 	m.Seq = ae.seq
 	m.Digest = slices.Clone(ae.buckets)
 	c.send(peer, m)
-	c.engine.StartExchange(peer, ae.seq, now.Add(c.aeInterval()/2))
 	c.stats.AntiEntropyRounds++
+	return ae.seq
 }
+
+// askWitness sends peer a digest outside the exchange in flight, only for
+// its answer, which shows that this node hears (see unheardSince); the
+// answer repairs both tables like any exchange's.
+func (c *MembershipCoordinator) askWitness(peer string) { c.sendDigest(peer) }
 
 // resizeBuckets fits the digest's bucket count to the table before a new
 // exchange: it grows as soon as the table outgrows it, and shrinks only once

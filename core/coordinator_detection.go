@@ -29,6 +29,8 @@ type detectionState struct {
 
 	notices targetLimiter // when each target was last sent a notice
 
+	nextWitness time.Time // no members asked whether this node hears before this
+
 	hbSeq     uint64    // the number of the last heartbeat round
 	hbHash    uint64    // the table hash last sent in a heartbeat round
 	nextHB    time.Time // next heartbeat round
@@ -101,10 +103,12 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 func (c *MembershipCoordinator) LocalHealth() int { return c.detect.health.Score() }
 
 // observe feeds the call time to the local-health tracker: a late call is a
-// local stall, forgiven in the detector.
+// local stall, forgiven in the detector, and a member that watches others
+// and has heard nothing for a while may be deaf.
 func (c *MembershipCoordinator) observe(now time.Time) {
 	d := &c.detect
-	if gap := d.health.observe(now); gap > 0 {
+	listening := c.state == CoordinatorMember && len(d.watched) > 0 && !c.life.leaving
+	if gap := d.health.observe(now, listening); gap > 0 {
 		c.stats.StallsForgiven++
 		d.detector.Forgive(gap)
 		// Suspicions held here must not time out because of our own stall.
@@ -257,7 +261,7 @@ func (c *MembershipCoordinator) checkDetector(now time.Time) {
 				continue
 			}
 			d.unreachable[a] = true
-			if ev.Phi < c.cfg.PhiThreshold*mult {
+			if ev.Phi < c.cfg.PhiThreshold*mult || c.mayBeDeaf(now, a) {
 				d.deferred[a] = true
 				continue
 			}
@@ -271,11 +275,67 @@ func (c *MembershipCoordinator) checkDetector(now time.Time) {
 		return
 	}
 	for _, a := range sortedKeys(d.deferred) {
-		if d.detector.Phi(a, now) >= c.cfg.PhiThreshold*mult {
+		if d.detector.Phi(a, now) >= c.cfg.PhiThreshold*mult && !c.mayBeDeaf(now, a) {
 			delete(d.deferred, a)
 			c.suspect(now, a)
 		}
 	}
+}
+
+// mayBeDeaf reports whether this node's losing member a may be its own
+// fault rather than a's: nothing at all arrived from anyone since a's next
+// heartbeat was due (one HeartbeatInterval after its last), so this node
+// may not have been hearing anything while a was silent; see unheardSince.
+func (c *MembershipCoordinator) mayBeDeaf(now time.Time, a string) bool {
+	return c.unheardSince(now, c.detect.detector.LastArrival(a).Add(c.cfg.HeartbeatInterval))
+}
+
+// deafWitnesses is how many members a node that may be deaf asks at once
+// whether it hears, as Lifeguard asks k members to probe for it and learns
+// from their answers (or their silence) whether it is the one at fault.
+const deafWitnesses = 3
+
+// witnessRounds is how many heartbeat intervals a node that may be deaf
+// waits for its witnesses' answers before it asks others.
+const witnessRounds = 2
+
+// unheardSince reports whether this node may be deaf: nothing arrived from
+// anyone after t, and some active member that its detector did not lose
+// could show whether it hears. Then, at most once per witnessRounds
+// heartbeat intervals, it asks deafWitnesses such members with a digest,
+// which each answers (an arrival: proof that this node hears), and the
+// caller holds its accusation until something arrives: a node that hears
+// nothing accuses nobody. A node with no one else to ask (every other
+// member lost too, as in a cluster of two) acts on its detector.
+func (c *MembershipCoordinator) unheardSince(now, t time.Time) bool {
+	d := &c.detect
+	if d.health.heardAfter(t) {
+		return false
+	}
+	peers := c.gossip.peers
+	witnesses := 0
+	for _, p := range peers {
+		if !d.unreachable[p] {
+			witnesses++
+			break
+		}
+	}
+	if witnesses == 0 {
+		return false
+	}
+	if now.Before(d.nextWitness) {
+		return true
+	}
+	d.nextWitness = now.Add(witnessRounds * c.cfg.HeartbeatInterval)
+	asked := make([]string, 0, deafWitnesses)
+	for try := 0; try < 4*deafWitnesses && len(asked) < deafWitnesses; try++ {
+		p := peers[c.rng.IntN(len(peers))]
+		if !d.unreachable[p] && !slices.Contains(asked, p) {
+			asked = append(asked, p)
+			c.askWitness(p)
+		}
+	}
+	return true
 }
 
 // checkSilent repairs views around a newly watched member that has not sent

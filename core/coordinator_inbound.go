@@ -25,6 +25,9 @@ func (c *MembershipCoordinator) HandleGossip(now time.Time, in GossipInbound) (O
 		c.stats.MessagesRejected++
 		return c.finish(), err
 	}
+	if c.detect.health.heard(now) {
+		c.updateSuspicionDeadline() // a silence ended: suspicions are as short as before it
+	}
 	err := c.dispatch(now, m)
 	if err != nil {
 		c.stats.MessagesRejected++

@@ -195,6 +195,9 @@ func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord, fro
 func (c *MembershipCoordinator) refute(now time.Time, r NodeRecord, from string) {
 	if r.NodeID != c.life.self.NodeID {
 		c.stats.Conflicts++
+	} else if r.Status == StatusSuspect || r.Status == StatusDead {
+		// Others could not hear this node: a sign of a local fault.
+		c.detect.health.raise(now, 1)
 	}
 	c.stats.Refutations++
 	c.life.self.Incarnation = nextIncarnation(r.Incarnation)

@@ -59,7 +59,7 @@ func (c *MembershipCoordinator) startTimers(now time.Time) {
 	c.tomb.nextPrune = now.Add(c.pruneInterval())
 	c.detect.nextCheck = now
 	c.join.seedWait = backoff{next: now.Add(c.cfg.ReconnectInterval), delay: c.cfg.ReconnectInterval}
-	c.detect.health.observe(now)
+	c.detect.health.observe(now, false)
 }
 
 // NextDeadline returns when Poll next has work to do: the earliest of the

@@ -45,6 +45,11 @@ func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 	if s, ok := d.susp[r.Authority]; ok && (r.Status != StatusSuspect || r.Incarnation != s.incarnation) {
 		if r.Incarnation > s.incarnation && r.Status.IsActive() {
 			c.stats.SuspicionsRefuted++
+			if s.local {
+				// This node could not hear a live member: a sign of a
+				// local fault.
+				d.health.raise(now, 1)
+			}
 		}
 		delete(d.susp, r.Authority)
 		c.updateSuspicionDeadline()
@@ -181,6 +186,12 @@ func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 			if r, ok := c.table.Get(a); ok {
 				c.notify(now, a, r)
 			}
+			continue
+		}
+		if c.unheardSince(now, s.start) {
+			// Nothing arrived during the whole suspicion: this node may be
+			// deaf. It declares nobody Dead until it hears again.
+			s.start = now
 			continue
 		}
 		if _, err := c.table.Transition(now, a, StatusDead, s.incarnation); err == nil {

@@ -253,6 +253,15 @@ func (d *phiAccrualDetector) Rearm(authority string, now time.Time) {
 	p.suspected, p.resumed = false, false
 }
 
+// LastArrival returns the time of authority's last arrival (moved by
+// Forgive and Rearm), or the zero time for an authority not monitored.
+func (d *phiAccrualDetector) LastArrival(authority string) time.Time {
+	if p, ok := d.peers[authority]; ok {
+		return p.last
+	}
+	return time.Time{}
+}
+
 // Remove stops monitoring authority and forgets its history.
 func (d *phiAccrualDetector) Remove(authority string) { delete(d.peers, authority) }
 

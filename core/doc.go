@@ -92,10 +92,23 @@
 //
 // # Local health
 //
-// A call that comes more than three of the smallest intervals after the
-// previous one is a local stall: the gap is forgiven in the detector and the
-// local-health score rises, stretching this node's suspicion timeouts and phi
-// threshold.
+// A node at fault blames the others, so signs of a local fault raise its
+// local-health score (Lifeguard), which stretches its suspicion timeouts and
+// phi threshold by (1 + score): a call that comes more than three of the
+// smallest intervals after the previous one (a local stall, whose gap is
+// also forgiven in the detector); hearing nothing at all for eight heartbeat
+// intervals while watching members (undone as soon as anything arrives);
+// having to refute a suspicion of itself; a suspicion it raised being
+// refuted. The score decays one step per heartbeat interval in which calls
+// come on time and something is heard.
+//
+// A node that hears nothing accuses nobody. When its detector loses a member
+// and nothing at all arrived from anyone since that member's next heartbeat
+// was due, the fault may be its own: it holds the suspicion, asks three
+// other members (that its detector did not lose) for a digest, every two
+// heartbeat intervals, and suspects only once something arrives; it likewise
+// declares nobody Dead whose suspicion passed unheard. With nobody else to
+// ask (every other member lost too) it acts on its detector.
 //
 // # Dissemination and repair
 //

@@ -37,15 +37,15 @@ func TestAwarenessStallAndDecay(t *testing.T) {
 	cfg := DefaultLANConfig() // smallest interval 200 ms: a gap over 600 ms is a stall
 	a := newAwareness(cfg)
 	now := epoch
-	if a.observe(now) != 0 || a.multiplier() != 1 {
+	if a.observe(now, false) != 0 || a.multiplier() != 1 {
 		t.Fatal("first call must not be a stall")
 	}
 	now = now.Add(100 * time.Millisecond)
-	if a.observe(now) != 0 {
+	if a.observe(now, false) != 0 {
 		t.Fatal("an on-time call counted as a stall")
 	}
 	now = now.Add(3 * time.Second)
-	forgive := a.observe(now)
+	forgive := a.observe(now, false)
 	if forgive != 3*time.Second-200*time.Millisecond {
 		t.Fatalf("forgiven %v, want the gap beyond one normal interval (2.8s)", forgive)
 	}
@@ -54,16 +54,52 @@ func TestAwarenessStallAndDecay(t *testing.T) {
 	}
 	for i := 0; i < 100; i++ { // 10 s of on-time calls
 		now = now.Add(100 * time.Millisecond)
-		a.observe(now)
+		a.observe(now, false)
 	}
 	if a.Score() != 0 {
 		t.Fatalf("score %d after 10 s on time, want 0", a.Score())
 	}
 	for i := 0; i < 10; i++ {
 		now = now.Add(10 * time.Second)
-		a.observe(now)
+		a.observe(now, false)
 	}
 	if a.Score() != cfg.MaxLocalHealth {
 		t.Fatalf("score %d, want capped at MaxLocalHealth %d", a.Score(), cfg.MaxLocalHealth)
+	}
+}
+
+// A node that expects heartbeats and hears nothing raises its score one
+// step per silenceFactor heartbeat intervals, does not recover while it
+// hears nothing, and recovers one step per interval once it hears again;
+// a node that expects nothing is not penalised for hearing nothing.
+func TestAwarenessSilence(t *testing.T) {
+	cfg := DefaultLANConfig()
+	a := newAwareness(cfg)
+	now := epoch
+	a.observe(now, true)
+	silence := silenceFactor * cfg.HeartbeatInterval
+	for range 40 { // 4 s of on-time calls, nothing heard
+		now = now.Add(100 * time.Millisecond)
+		a.observe(now, true)
+	}
+	if want := int(4 * time.Second / silence); a.Score() != want {
+		t.Fatalf("score %d after 4 s of silence, want %d (one per %v)", a.Score(), want, silence)
+	}
+	peak := a.Score()
+	for range 40 { // 4 s more, hearing something every 100 ms
+		now = now.Add(100 * time.Millisecond)
+		a.heard(now)
+		a.observe(now, true)
+	}
+	if a.Score() != max(0, peak-int(4*time.Second/cfg.HeartbeatInterval)) {
+		t.Fatalf("score %d after 4 s of hearing, from %d: want one step down per %v", a.Score(), peak, cfg.HeartbeatInterval)
+	}
+	b := newAwareness(cfg)
+	b.observe(epoch, false)
+	for i := range 100 {
+		b.observe(epoch.Add(time.Duration(i+1)*100*time.Millisecond), false)
+	}
+	if b.Score() != 0 {
+		t.Fatalf("a node that expects nothing scored %d for hearing nothing", b.Score())
 	}
 }

@@ -181,3 +181,59 @@ func TestHalfLossForHalfAMinuteDeclaresNobodyDead(t *testing.T) {
 	}
 	t.Logf("20 seeds: %d healthy members suspected in all, none declared Dead", suspected)
 }
+
+// A member that can send but receives nothing (deaf) for 3 minutes at N=30
+// hears no heartbeat from the members it watches, but nothing else either:
+// the likelier fault is its own, so it accuses nobody, and no healthy
+// observer ever marks a healthy member Suspect; its local health rises
+// while it hears nothing, and falls again once it hears. (Before the fix:
+// 577 Suspect events about healthy members at healthy observers, every
+// healthy member it watched refuting again and again, and a local health of
+// 0 throughout.)
+func TestDeafMemberAccusesNobody(t *testing.T) {
+	cfg := core.DefaultLANConfig()
+	const n, deaf = 30, 11
+	healthy := 0
+	deafAuthority := ""
+	c, err := New(Options{Nodes: n, Seed: 1, Config: cfg, OnEvent: func(obs int, ev core.MemberEvent) {
+		if obs != deaf && ev.To == core.StatusSuspect && ev.Record.Authority != deafAuthority {
+			healthy++
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deafAuthority = c.Authority(deaf)
+	if _, ok, err := c.Bootstrap(0, time.Second, time.Minute); err != nil || !ok {
+		t.Fatalf("bootstrap: converged %v, %v", ok, err)
+	}
+	for i := range n {
+		if i != deaf {
+			c.SetLinkLoss(i, deaf, 1)
+		}
+	}
+	peak := 0
+	for range 180 {
+		c.Run(time.Second)
+		peak = max(peak, c.Coordinator(deaf).LocalHealth())
+	}
+	for i := range n {
+		c.SetLinkLoss(i, deaf, 0)
+	}
+	if healthy != 0 {
+		t.Errorf("healthy observers marked healthy members Suspect %d times while one member was deaf", healthy)
+	}
+	if fd := c.FalseDead(); len(fd) != 0 {
+		t.Errorf("members declared Dead: %v", fd)
+	}
+	if peak == 0 {
+		t.Errorf("the deaf member's local health never rose")
+	}
+	t.Logf("deaf for 3 min: local health peaked at %d", peak)
+	// Once it hears again, its health recovers: one step per
+	// HeartbeatInterval of calls on time, from at most MaxLocalHealth.
+	recover := time.Duration(cfg.MaxLocalHealth+1) * cfg.HeartbeatInterval
+	if _, ok := c.RunUntil(func() bool { return c.Coordinator(deaf).LocalHealth() == 0 && c.Converged() }, recover+spreadWithin(cfg)); !ok {
+		t.Errorf("%v after it hears again: local health %d, converged %v", recover+spreadWithin(cfg), c.Coordinator(deaf).LocalHealth(), c.Converged())
+	}
+}
