@@ -321,6 +321,7 @@ const (
 	minFlapPhase    = 300 * time.Millisecond
 	maxFlapPhase    = 5 * time.Second
 	exploreSeedsLen = 3
+	longFaults      = 4 // one transient fault in longFaults is drawn long
 )
 
 // faultWeights is how often each kind is drawn, relative to the others.
@@ -339,8 +340,9 @@ var faultWeights = []struct {
 //
 // The window lasts 15 to 90 s and holds 1 to 12 faults, each starting at a
 // uniform time in it; a transient fault lasts a log-uniform time between
-// 0.5 s and the rest of the window (a pause at most 10 s, a restart's
-// downtime at most 20 s). Loss rates are uniform up to 60 %. A delay spike
+// 0.5 s and the rest of the window or, one time in four, between half and
+// all of the rest (so that faults outlasting a tombstone are common); a pause
+// lasts at most 10 s, a restart's downtime at most 20 s. Loss rates are uniform up to 60 %. A delay spike
 // sets a delay and a jitter each up to half of PhiAcceptablePause, so that
 // no heartbeat gap grows past what the detector tolerates: a correct protocol
 // must not lose a member to a delay alone. Groups are one node (a third of
@@ -393,6 +395,10 @@ func DrawSchedule(seed uint64, nodes int, cfg core.Config) Schedule {
 			hi := min(rest, limit)
 			if hi <= minFaultLength {
 				return hi
+			}
+			if rng.IntN(longFaults) == 0 {
+				// A long fault: most of what is left of the window.
+				return (hi/2 + time.Duration(rng.Int64N(int64(hi/2)))).Round(time.Millisecond)
 			}
 			lo := math.Log(float64(minFaultLength))
 			d := math.Exp(lo + rng.Float64()*(math.Log(float64(hi))-lo))
