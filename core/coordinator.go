@@ -160,9 +160,16 @@ func (c *MembershipCoordinator) State() CoordinatorState { return c.state }
 // Stats returns the coordinator's counters.
 func (c *MembershipCoordinator) Stats() CoordinatorStats { return c.stats }
 
-// Members returns copies of every record held, tombstones included, sorted by
-// authority.
-func (c *MembershipCoordinator) Members() []NodeRecord { return c.table.Snapshot() }
+// Members returns copies of the records of the active members (Joining, Up,
+// Suspect and Leaving: see NodeStatus.IsActive), this node's own included
+// while it is a member, sorted by authority. Records returns the whole
+// table.
+func (c *MembershipCoordinator) Members() []NodeRecord { return c.table.Active() }
+
+// Records returns copies of every record held, the tombstones of members
+// that left (Removed) or failed (Dead) included until they are pruned
+// (Config.TombstoneRetention), sorted by authority.
+func (c *MembershipCoordinator) Records() []NodeRecord { return c.table.Snapshot() }
 
 // Member returns a copy of the record held for authority.
 func (c *MembershipCoordinator) Member(authority string) (NodeRecord, bool) {

@@ -244,7 +244,7 @@ func (k *invariantChecker) state(what string) {
 		t.Fatalf("%s: table holds %d records, over MaxMembers %d", what, n, fuzzMaxMembers)
 	}
 	now := map[string]NodeRecord{}
-	for _, r := range k.c.Members() {
+	for _, r := range k.c.Records() {
 		now[r.Authority] = r
 		if len(r.Meta) > k.c.cfg.MaxMetadataBytes {
 			t.Fatalf("%s: held metadata over the limit: %+v", what, r)

@@ -196,9 +196,6 @@ func (n *testNet) converged() bool {
 	for a := range live {
 		count := 0
 		for _, r := range n.nodes[a].c.Members() {
-			if !r.Status.IsActive() {
-				continue
-			}
 			if r.Status != StatusUp || !live[r.Authority] {
 				return false
 			}

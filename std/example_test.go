@@ -79,7 +79,7 @@ func waitFor(ctx context.Context, n *std.Node, authority string, status core.Nod
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, m := range n.Members() {
+		for _, m := range n.Records() {
 			if m.Authority == authority && (m.Status == status || ctx.Err() != nil) {
 				return m.Status
 			}

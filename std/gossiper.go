@@ -134,7 +134,7 @@ const (
 
 // snapshot is what queries return after the loop exited.
 type snapshot struct {
-	members []core.NodeRecord
+	records []core.NodeRecord
 	local   core.NodeRecord
 	stats   gossiperStats
 }
@@ -249,7 +249,7 @@ func (g *gossiper) loop() {
 				w.reply <- ErrNotRunning
 			}
 			g.mu.Lock()
-			g.final = snapshot{members: g.coord.Members(), local: g.coord.LocalNode(), stats: g.stats()}
+			g.final = snapshot{records: g.coord.Records(), local: g.coord.LocalNode(), stats: g.stats()}
 			g.mu.Unlock()
 			return
 		case due := <-ticker.C:
@@ -464,12 +464,7 @@ func (g *gossiper) JoinAndWait(ctx context.Context, seeds []string) error {
 // of an active member.
 func (g *gossiper) joined(c *core.MembershipCoordinator) bool {
 	if g.cfg.Client {
-		for _, m := range c.Members() {
-			if m.Status.IsActive() {
-				return true
-			}
-		}
-		return false
+		return len(c.Members()) > 0
 	}
 	return c.LocalNode().Status == core.StatusUp
 }
@@ -512,12 +507,12 @@ func (g *gossiper) query(read func(c *core.MembershipCoordinator), final func(s 
 	return err
 }
 
-// Members returns a copy of every record the coordinator holds, tombstones
+// Records returns a copy of every record the coordinator holds, tombstones
 // included, sorted by authority. After Stop it returns the last view.
-func (g *gossiper) Members() ([]core.NodeRecord, error) {
+func (g *gossiper) Records() ([]core.NodeRecord, error) {
 	var out []core.NodeRecord
-	err := g.query(func(c *core.MembershipCoordinator) { out = c.Members() },
-		func(s *snapshot) { out = cloneRecords(s.members) })
+	err := g.query(func(c *core.MembershipCoordinator) { out = c.Records() },
+		func(s *snapshot) { out = cloneRecords(s.records) })
 	return out, err
 }
 

@@ -63,7 +63,7 @@ func TestGossiperLifecycle(t *testing.T) {
 		ctx := t.Context()
 
 		require.ErrorIs(t, g.Stop(ctx), ErrNotRunning, "stop before start")
-		_, err := g.Members()
+		_, err := g.Records()
 		require.ErrorIs(t, err, ErrNotRunning, "query before start")
 		require.NoError(t, g.Start(ctx, nil))
 		require.ErrorIs(t, g.Start(ctx, nil), errAlreadyStarted)
@@ -94,7 +94,7 @@ func TestGossiperLifecycle(t *testing.T) {
 		local, err = g.LocalNode()
 		require.NoError(t, err)
 		assert.Equal(t, core.StatusLeaving, local.Status)
-		members, err := g.Members()
+		members, err := g.Records()
 		require.NoError(t, err)
 		assert.Len(t, members, 1)
 		require.NoError(t, tr.Close())
@@ -271,7 +271,7 @@ func TestGossiperLeaveDoesNotSpin(t *testing.T) {
 		t.Logf("leave took %v of virtual time and %d steps", took, steps)
 		assert.Equal(t, wakes, steps, "every step was a tick, a deadline or an arrival")
 		assert.LessOrEqual(t, steps, uint64(4*(took/tick)+4), "the loop stepped faster than its timers")
-		local, err := b.Members()
+		local, err := b.Records()
 		require.NoError(t, err)
 		assert.Len(t, local, 2)
 

@@ -295,14 +295,31 @@ func (n *Node) Close() error {
 	return err
 }
 
-// Members returns a copy of every record this node holds, tombstones (Dead,
-// Removed) included, sorted by authority.
+// Members returns copies of the records of the cluster's active members
+// (Joining, Up, Suspect and Leaving: core.NodeStatus.IsActive), this node
+// included while it is a member, sorted by authority. After Leave or Close
+// it returns the last view.
 func (n *Node) Members() []core.NodeRecord {
-	m, err := n.gossiper.Members()
-	if err != nil {
-		n.log.Debug("members", "err", err)
+	all := n.Records()
+	active := all[:0] // all is this call's own copy
+	for _, r := range all {
+		if r.Status.IsActive() {
+			active = append(active, r)
+		}
 	}
-	return m
+	return active
+}
+
+// Records returns copies of every record this node holds, sorted by
+// authority: the active members and the tombstones of those that left
+// (Removed) or failed (Dead), kept for core.Config.TombstoneRetention so
+// that late gossip cannot bring them back.
+func (n *Node) Records() []core.NodeRecord {
+	r, err := n.gossiper.Records()
+	if err != nil {
+		n.log.Debug("records", "err", err)
+	}
+	return r
 }
 
 // LocalNode returns this node's own record.

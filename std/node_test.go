@@ -48,7 +48,7 @@ func startCluster(t *testing.T, bind string, size int) []*Node {
 
 // statusOf returns the status n holds for authority (0 when unknown).
 func statusOf(n *Node, authority string) core.NodeStatus {
-	for _, m := range n.Members() {
+	for _, m := range n.Records() {
 		if m.Authority == authority {
 			return m.Status
 		}
@@ -76,7 +76,7 @@ func views(nodes []*Node) string {
 	s := ""
 	for _, n := range nodes {
 		s += "\n  " + n.LocalNode().NodeID + ":"
-		for _, m := range n.Members() {
+		for _, m := range n.Records() {
 			s += fmt.Sprintf(" %s=%s", m.NodeID, m.Status)
 		}
 	}

@@ -100,6 +100,9 @@ func TestCrashedNodeIsMarkedDead(t *testing.T) {
 			for _, o := range live {
 				assert.Equal(t, core.StatusUp, statusOf(n, o.Addr()), "%s's view of %s", n.LocalNode().NodeID, o.LocalNode().NodeID)
 			}
+			// Members are the live ones; Records keep the tombstone.
+			assert.Len(t, n.Members(), len(live))
+			assert.Len(t, n.Records(), len(live)+1)
 		}
 	})
 }

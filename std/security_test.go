@@ -336,7 +336,7 @@ func testFlood(t *testing.T, keyed bool) {
 		for _, o := range nodes {
 			assert.Equal(t, core.StatusUp, statusOf(n, o.Addr()), "%s's view of %s", n.LocalNode().NodeID, o.LocalNode().NodeID)
 		}
-		assert.LessOrEqual(t, len(n.Members()), 64, "MaxMembers bounds the table")
+		assert.LessOrEqual(t, len(n.Records()), 64, "MaxMembers bounds the table")
 	}
 	assert.Empty(t, al.events(), "false suspicions under a flood")
 

@@ -278,7 +278,7 @@ func (e *explorer) viewSplit() string {
 		}
 		var wrong []string
 		seen := map[string]bool{}
-		for _, r := range n.coord.Members() {
+		for _, r := range n.coord.Records() {
 			if !r.Status.IsActive() {
 				if live[r.Authority] == r.NodeID && r.Authority != n.authority {
 					wrong = append(wrong, fmt.Sprintf("node %d %s", e.slotOf(r.Authority), r.Status))
@@ -326,7 +326,7 @@ func (e *explorer) tableSplit() string {
 	for _, i := range c.LiveNodes() {
 		h := fnv.New64a()
 		var buf []byte
-		for _, r := range c.nodes[i].coord.Members() {
+		for _, r := range c.nodes[i].coord.Records() {
 			buf = append(buf[:0], r.Authority...)
 			buf = append(buf, 0)
 			buf = append(buf, r.NodeID...)
@@ -345,7 +345,7 @@ func (e *explorer) tableSplit() string {
 	var parts []string
 	for _, k := range order {
 		members := byHash[k]
-		parts = append(parts, fmt.Sprintf("%s hold %d records", fmtSlots(members), len(c.nodes[members[0]].coord.Members())))
+		parts = append(parts, fmt.Sprintf("%s hold %d records", fmtSlots(members), len(c.nodes[members[0]].coord.Records())))
 	}
 	return fmt.Sprintf("%d different tables: %s", len(order), strings.Join(parts, "; "))
 }
@@ -554,7 +554,7 @@ func (e *explorer) boundedState() {
 		if n.state != stateRunning || n.coord.State() == core.CoordinatorStopped || e.overState[i] {
 			continue
 		}
-		t := len(n.coord.Members())
+		t := len(n.coord.Records())
 		got, bound := n.coord.PeerStateEntries(), e.stateBound(c.Config(), t)
 		if got > bound {
 			e.overState[i] = true

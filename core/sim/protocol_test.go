@@ -338,7 +338,7 @@ func TestOldInstanceYieldsToNewer(t *testing.T) {
 func TestBadInputIsRefused(t *testing.T) {
 	c := settled(t, protocolOptions(2, 4))
 	coord := c.Coordinator(0)
-	before := coord.Members()
+	before := coord.Records()
 	from := "10.9.9.9:7946"
 	bad := []core.Message{
 		{Kind: 0, From: from, FromID: "x"},
@@ -355,7 +355,7 @@ func TestBadInputIsRefused(t *testing.T) {
 			t.Errorf("bad message %d: err = %v, want ErrInvalidMessage", i, err)
 		}
 	}
-	if after := coord.Members(); len(before) != len(after) {
+	if after := coord.Records(); len(before) != len(after) {
 		t.Errorf("table changed: %d → %d records", len(before), len(after))
 	}
 	if got := coord.Stats().MessagesRejected; got < uint64(len(bad)) {
@@ -402,7 +402,7 @@ func TestRandomInputNeverPanics(t *testing.T) {
 			break
 		}
 	}
-	for _, r := range coord.Members() {
+	for _, r := range coord.Records() {
 		if r.NodeID == "" || r.Authority == "" || !r.Status.Valid() || len(r.Meta) > cfg.MaxMetadataBytes {
 			t.Fatalf("table holds an invalid record: %+v", r)
 		}

@@ -173,24 +173,26 @@ func sortedKeys(m map[string]struct{}) []string {
 	return out
 }
 
-// View returns slot i's view: its coordinator's Members (nil if it never
-// started).
+// View returns slot i's view: every record its coordinator holds,
+// tombstones included (Records; nil if it never started).
 func (c *Cluster) View(i int) []core.NodeRecord {
 	if c.nodes[i].coord == nil {
 		return nil
 	}
-	return c.nodes[i].coord.Members()
+	return c.nodes[i].coord.Records()
 }
 
 // Record returns slot i's record of the member at authority a, and whether its
 // view has one.
 func (c *Cluster) Record(i int, a string) (core.NodeRecord, bool) {
-	for _, r := range c.View(i) {
-		if r.Authority == a {
-			return r, true
-		}
+	n := c.nodes[i]
+	if n.coord == nil {
+		return core.NodeRecord{}, false
 	}
-	if n := c.nodes[i]; n.coord != nil && n.authority == a {
+	if r, ok := n.coord.Member(a); ok {
+		return r, true
+	}
+	if n.authority == a {
 		return n.coord.LocalNode(), true
 	}
 	return core.NodeRecord{}, false
@@ -236,9 +238,6 @@ func (c *Cluster) viewIs(i int, live map[string]string) bool {
 	n := c.nodes[i]
 	count, self := 0, false
 	for _, r := range n.coord.Members() {
-		if !r.Status.IsActive() {
-			continue
-		}
 		if r.Status != core.StatusUp || live[r.Authority] != r.NodeID {
 			return false
 		}

@@ -233,7 +233,7 @@ func run(w io.Writer) (Result, error) {
 
 	for _, n := range nodes[:2] {
 		var view []string
-		for _, r := range n.c.Members() {
+		for _, r := range n.c.Records() {
 			view = append(view, strings.TrimPrefix(r.Authority, "mem://")+"="+r.Status.String())
 		}
 		slices.Sort(view)

@@ -113,7 +113,7 @@ func (w *watcher) nameList(auths []string) string {
 
 // status returns what node w holds for authority (0 if nothing).
 func (w *watcher) status(authority string) core.NodeStatus {
-	for _, r := range w.node.Members() {
+	for _, r := range w.node.Records() {
 		if r.Authority == authority {
 			return r.Status
 		}

@@ -20,8 +20,9 @@ import (
 // Source is what the HTTP API reads. The agent serves a std Node through
 // nodeSource; tests may serve anything that has members and counters.
 type Source interface {
-	// Members returns a copy of the membership table, tombstones included.
-	Members() []core.NodeRecord
+	// Records returns a copy of the membership table, tombstones included
+	// (std.Node.Records).
+	Records() []core.NodeRecord
 	// LocalNode returns this node's own record.
 	LocalNode() core.NodeRecord
 	// Counters returns the node's counters at this instant.
@@ -114,7 +115,7 @@ func toMember(r core.NodeRecord) Member {
 // sortedMembers returns the members that filter keeps, ordered by
 // authority, for stable output.
 func sortedMembers(src Source, filter statusFilter) []Member {
-	recs := src.Members()
+	recs := src.Records()
 	out := make([]Member, 0, len(recs))
 	for _, r := range recs {
 		if filter.keeps(r.Status) {

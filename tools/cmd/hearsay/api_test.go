@@ -26,7 +26,7 @@ type fakeSource struct {
 	counters Counters
 }
 
-func (f *fakeSource) Members() []core.NodeRecord {
+func (f *fakeSource) Records() []core.NodeRecord {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]core.NodeRecord(nil), f.members...)

@@ -61,7 +61,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	byStatus := make(map[core.NodeStatus]int)
-	for _, r := range c.src.Members() {
+	for _, r := range c.src.Records() {
 		byStatus[r.Status]++
 	}
 	for _, s := range allStatuses {

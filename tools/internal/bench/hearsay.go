@@ -222,7 +222,7 @@ func (c *hsCluster) Gone(i, victim int) bool {
 		return false
 	}
 	for _, r := range n.Members() {
-		if r.NodeID == v.id && r.Status.IsActive() {
+		if r.NodeID == v.id {
 			return false
 		}
 	}
