@@ -350,7 +350,7 @@ func (r *scriptRunner) status(args []string) (string, error) {
 	var out []string
 	for _, i := range ids {
 		var members []string
-		for _, rec := range r.c.Coordinator(i).Members() {
+		for _, rec := range r.c.Coordinator(i).Records() {
 			members = append(members, fmt.Sprintf("%s=%s/%d", r.name(rec.Authority), rec.Status, rec.Incarnation))
 		}
 		slices.Sort(members)
