@@ -14,15 +14,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// These tests run the gossiper in virtual time (testing/synctest) over an
-// in-memory transport (memnet_test.go): every wait is on the bubble's fake
-// clock, so no test depends on how loaded the machine is.
+// These tests run the gossiper in virtual time (testing/synctest) over the
+// transport on an in-memory network (memnet_test.go): every wait is on the
+// bubble's fake clock, so no test depends on how loaded the machine is.
 
 // newTestGossiper returns a gossiper over a transport at 127.0.0.1 (a
 // fresh port) of net, with the local preset. Call it inside a bubble.
-func newTestGossiper(t *testing.T, net *memNetwork, tick time.Duration) (*gossiper, *memTransport) {
+func newTestGossiper(t *testing.T, net *memNetwork, tick time.Duration) (*gossiper, *udpTransport) {
 	t.Helper()
-	tr := net.attach(t, "127.0.0.1:0")
+	tr := net.attach(t, "127.0.0.1:0", nil)
 	cfg := core.DefaultLocalConfig()
 	cfg.NodeID, cfg.Authority, cfg.Rand = "g", tr.AdvertiseAddr(), rand.New(rand.NewPCG(1, 2))
 	cfg.MaxMessageBytes = tr.MaxMessageBytes()
@@ -141,7 +141,7 @@ func TestGossiperStepsOnArrival(t *testing.T) {
 	inBubble(t, func(t *testing.T) {
 		net := newMemNetwork()
 		g, tr := newTestGossiper(t, net, time.Hour) // the ticker never fires
-		peer := net.attach(t, "127.0.0.1:0")
+		peer := net.attach(t, "127.0.0.1:0", nil)
 		require.NoError(t, g.Start(t.Context(), nil))
 		require.NoError(t, g.JoinAndWait(t.Context(), nil))
 		synctest.Wait()
@@ -214,7 +214,7 @@ func TestGossiperSleepsUntilNextDeadline(t *testing.T) {
 func TestGossiperIdleWakes(t *testing.T) {
 	inBubble(t, func(t *testing.T) {
 		net := newMemNetwork()
-		tr := net.attach(t, "127.0.0.1:0")
+		tr := net.attach(t, "127.0.0.1:0", nil)
 		cfg := core.DefaultLANConfig()
 		cfg.NodeID, cfg.Authority, cfg.Rand = "idle", tr.AdvertiseAddr(), rand.New(rand.NewPCG(3, 4))
 		cfg.MaxMessageBytes = min(cfg.MaxMessageBytes, tr.MaxMessageBytes())

@@ -3,78 +3,105 @@
 package std
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/hearsay-go/hearsay/core"
 )
 
-// memNetwork is an in-memory network for running gossipers and nodes in
-// virtual time (testing/synctest). A UDP socket's reader goroutine blocks in
-// a system call, which a synctest bubble does not count as durably blocked,
-// so the bubble's clock would never advance; this network has no goroutine
-// of its own. A message crosses it through the real codec (encoded with
-// the sender's label, decoded by the receiver's decoder), so every receiver
-// gets its own copy and a foreign label is dropped, as over UDP. Delivery is
-// immediate: the receiver's transport queues the message and signals its
-// arrival, as the UDP transport's reader does.
+// memNetwork is an in-memory network of sockets, for running transports,
+// gossipers and nodes in virtual time (testing/synctest). A UDP socket's
+// reader blocks in a system call, which a synctest bubble does not count as
+// durably blocked, so the bubble's clock would never advance; a memSocket
+// blocks on channels instead. Everything above the socket is the real
+// transport (newTransport): the codec, the keyring, the label, the filter,
+// the queues and their counters, and the arrival signal the gossip loop
+// wakes on.
+//
+// Delivery is immediate, and loses what UDP on a quiet host loses: a
+// datagram to an address nobody listens on, to or from an isolated address,
+// or to a socket whose receive buffer (memSocketBuffer datagrams) is full.
 type memNetwork struct {
-	mu   sync.Mutex
-	ends map[netip.AddrPort]*memTransport
-	port uint16 // the last port handed out for a bind to port 0
-	// cut holds isolated authorities: what they send and what is sent to
+	mu    sync.Mutex
+	socks map[netip.AddrPort]*memSocket
+	port  uint16 // the last port handed out for a bind to port 0
+	// cut holds isolated addresses: what they send and what is sent to
 	// them is lost.
 	cut map[netip.AddrPort]bool
+	// overflows counts datagrams lost to a full receive buffer.
+	overflows atomic.Uint64
 }
+
+// memSocketBuffer is how many datagrams a memSocket holds unread, about
+// what a default Linux receive buffer holds of small datagrams.
+const memSocketBuffer = 256
 
 func newMemNetwork() *memNetwork {
-	return &memNetwork{ends: map[netip.AddrPort]*memTransport{}, cut: map[netip.AddrPort]bool{}, port: 20000}
+	return &memNetwork{socks: map[netip.AddrPort]*memSocket{}, cut: map[netip.AddrPort]bool{}, port: 20000}
 }
 
-// listen is a listenFunc: it attaches a transport at cfg.BindAddr (its IP,
-// 127.0.0.1 for a wildcard; a fresh port for port 0).
-func (n *memNetwork) listen(cfg TransportConfig, decode decodeLimits, _ *slog.Logger) (nodeTransport, error) {
+// listen is a listenFunc: a transport on a socket of the network bound at
+// cfg.BindAddr (an IP literal; port 0 picks a fresh port).
+func (n *memNetwork) listen(cfg TransportConfig, decode decodeLimits, log *slog.Logger) (nodeTransport, error) {
+	return n.open(cfg, decode, log)
+}
+
+func (n *memNetwork) open(cfg TransportConfig, decode decodeLimits, log *slog.Logger) (*udpTransport, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	ip, port, _ := parseBindAddr(cfg.BindAddr)
 	if !ip.IsValid() || ip.IsUnspecified() {
-		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		return nil, fmt.Errorf("memNetwork: bind to an IP literal, not %q", cfg.BindAddr)
+	}
+	ip = ip.Unmap()
+	network := "udp6"
+	if ip.Is4() {
+		network = "udp4"
 	}
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if port == 0 {
 		n.port++
 		port = n.port
 	}
-	addr := netip.AddrPortFrom(ip.Unmap(), port)
-	if _, taken := n.ends[addr]; taken {
-		return nil, fmt.Errorf("memNetwork: %s is in use", addr)
+	addr := netip.AddrPortFrom(ip, port)
+	if _, taken := n.socks[addr]; taken {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("memNetwork: bind %s: address in use", addr)
 	}
-	decode.MaxDatagramBytes = cfg.MaxDatagramBytes
-	t := &memTransport{
-		net: n, addr: addr, label: cfg.Label, maxBytes: cfg.MaxDatagramBytes, inCap: cfg.InboundCapacity,
-		decoder: newEnvelopeDecoder(cfg.Label, decode), arrived: make(chan struct{}, 1),
+	sock := &memSocket{net: n, addr: addr, inbox: make(chan memDatagram, memSocketBuffer), closed: make(chan struct{})}
+	n.socks[addr] = sock
+	n.mu.Unlock()
+	t, err := newTransport(cfg, decode, log, sock, addr, network)
+	if err != nil {
+		sock.close()
+		return nil, err
 	}
-	n.ends[addr] = t
 	return t, nil
 }
 
-// attach is listen for tests that drive a gossiper without a Node.
-func (n *memNetwork) attach(t testing.TB, bind string) *memTransport {
+// attach opens a transport of the network at bind, with label "test" and
+// the other defaults, changed by mod when not nil; it is closed at the end
+// of the test. Call it inside a bubble.
+func (n *memNetwork) attach(t testing.TB, bind string, mod func(*TransportConfig)) *udpTransport {
 	t.Helper()
 	cfg := defaultTransportConfig()
 	cfg.BindAddr, cfg.Label = bind, "test"
-	tr, err := n.listen(cfg, decodeLimits{}, nil)
+	if mod != nil {
+		mod(&cfg)
+	}
+	tr, err := n.open(cfg, decodeLimits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tr.(*memTransport)
+	t.Cleanup(func() { tr.Close() })
+	return tr
 }
 
 // isolate cuts addr off the network (true) or reconnects it (false).
@@ -84,118 +111,85 @@ func (n *memNetwork) isolate(addr string, cut bool) {
 	n.cut[netip.MustParseAddrPort(addr)] = cut
 }
 
-// deliver hands datagram b from src to the transport at dst, if it is
-// there, open and not cut off; otherwise the datagram is lost, as over UDP.
+// inject delivers datagram b to "ip:port" to as if sent from "ip:port"
+// from, which need not be a socket of the network (a forger, a flood).
+func (n *memNetwork) inject(from, to string, b []byte) {
+	n.deliver(netip.MustParseAddrPort(from), netip.MustParseAddrPort(to), bytes.Clone(b))
+}
+
+// deliver queues datagram b from src on the socket at dst, or loses it.
+// b must not be used afterwards.
 func (n *memNetwork) deliver(src, dst netip.AddrPort, b []byte) {
 	n.mu.Lock()
-	to := n.ends[dst]
+	to := n.socks[dst]
 	lost := n.cut[src] || n.cut[dst]
 	n.mu.Unlock()
-	if to != nil && !lost {
-		to.receive(src, b)
-	}
-}
-
-// memTransport is one end of a memNetwork. It implements nodeTransport and
-// arrivalNotifier. All methods are safe for concurrent use.
-type memTransport struct {
-	net      *memNetwork
-	addr     netip.AddrPort
-	label    string
-	maxBytes int
-	inCap    int
-	arrived  chan struct{}
-	stats    transportCounters
-
-	mu      sync.Mutex // guards what follows
-	decoder *envelopeDecoder
-	in      []core.GossipInbound
-	closed  bool
-}
-
-func (t *memTransport) Send(out core.GossipOutbound) error {
-	t.mu.Lock()
-	closed := t.closed
-	t.mu.Unlock()
-	if closed {
-		t.stats.sendClosed.Add(1)
-		return fmt.Errorf("%w: %w", core.ErrSendFailed, errClosed)
-	}
-	to, err := netip.ParseAddrPort(out.Target)
-	if err != nil {
-		t.stats.sendBadTarget.Add(1)
-		return fmt.Errorf("%w: %w: %q", core.ErrSendFailed, errBadTarget, out.Target)
-	}
-	b, err := encodeEnvelope(t.label, out.Message)
-	if err != nil {
-		t.stats.sendEncodeError.Add(1)
-		return fmt.Errorf("%w: %w", core.ErrSendFailed, err)
-	}
-	if len(b) > t.maxBytes {
-		t.stats.sendOversize.Add(1)
-		return fmt.Errorf("%w: %w: %d bytes", core.ErrSendFailed, errOversize, len(b))
-	}
-	t.stats.datagramsSent.Add(1)
-	t.stats.bytesSent.Add(uint64(len(b)))
-	t.net.deliver(t.addr, netip.AddrPortFrom(to.Addr().Unmap(), to.Port()), b)
-	return nil
-}
-
-// receive decodes and queues one datagram from src, and signals its arrival.
-func (t *memTransport) receive(src netip.AddrPort, b []byte) {
-	t.stats.datagramsReceived.Add(1)
-	t.stats.bytesReceived.Add(uint64(len(b)))
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
+	if to == nil || lost {
 		return
 	}
-	m, err := t.decoder.Decode(b)
-	switch {
-	case err != nil:
-		t.stats.droppedDecodeError.Add(1)
-	case len(t.in) >= t.inCap:
-		t.stats.droppedInboundFull.Add(1)
+	select {
+	case to.inbox <- memDatagram{from: src, b: b}:
 	default:
-		t.in = append(t.in, core.GossipInbound{Source: src.String(), Message: m})
-		t.stats.delivered.Add(1)
+		n.overflows.Add(1)
 	}
-	t.mu.Unlock()
-	if err == nil {
+}
+
+// memSocket is one socket of a memNetwork: a packetConn.
+type memSocket struct {
+	net       *memNetwork
+	addr      netip.AddrPort
+	inbox     chan memDatagram
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+type memDatagram struct {
+	from netip.AddrPort
+	b    []byte
+}
+
+// read blocks until a datagram arrives, then takes what else is waiting,
+// up to len(bufs). A datagram longer than its buffer is cut short, as the
+// kernel does.
+func (s *memSocket) read(bufs [][]byte, got []recvd) (int, error) {
+	var d memDatagram
+	select {
+	case d = <-s.inbox:
+	case <-s.closed:
+		return 0, fmt.Errorf("memSocket %s: %w", s.addr, net.ErrClosed)
+	}
+	n := 0
+	for {
+		got[n] = recvd{n: copy(bufs[n], d.b), from: d.from}
+		n++
+		if n == len(bufs) {
+			return n, nil
+		}
 		select {
-		case t.arrived <- struct{}{}:
+		case d = <-s.inbox:
 		default:
+			return n, nil
 		}
 	}
 }
 
-func (t *memTransport) PollDeltas() []core.GossipInbound {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := t.in
-	t.in = nil
-	if out == nil {
-		return []core.GossipInbound{}
+// write delivers every packet (a copy: the transport reuses its buffers).
+func (s *memSocket) write(pkts []outPacket, _ func(p *outPacket, err error)) {
+	for _, p := range pkts {
+		s.net.deliver(s.addr, p.to, bytes.Clone(p.buf))
 	}
-	return out
 }
 
-func (t *memTransport) arrivals() <-chan struct{} { return t.arrived }
-func (t *memTransport) AdvertiseAddr() string     { return t.addr.String() }
-func (t *memTransport) LocalAddr() netip.AddrPort { return t.addr }
-func (t *memTransport) Stats() TransportStats     { return t.stats.snapshot() }
+func (s *memSocket) setWriteDeadline(time.Time) error { return nil }
 
-// MaxMessageBytes is what a message may take in one datagram.
-func (t *memTransport) MaxMessageBytes() int { return MaxMessageBytes(t.maxBytes, t.label) }
-
-// Close detaches the transport: later sends fail and nothing reaches it.
-func (t *memTransport) Close() error {
-	t.mu.Lock()
-	t.closed = true
-	t.mu.Unlock()
-	t.net.mu.Lock()
-	delete(t.net.ends, t.addr)
-	t.net.mu.Unlock()
+// close detaches the socket from the network and fails the reads.
+func (s *memSocket) close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.net.mu.Lock()
+		delete(s.net.socks, s.addr)
+		s.net.mu.Unlock()
+	})
 	return nil
 }
 

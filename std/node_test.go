@@ -3,7 +3,6 @@ package std
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -105,52 +104,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func TestDeniedSourceNeverReachesCoordinator(t *testing.T) {
-	if c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}); err != nil {
-		t.Skipf("cannot bind 127.0.0.2 on this host: %v", err)
-	} else {
-		c.Close()
-	}
-	cfg := localConfig("guarded", "127.0.0.1:0")
-	cfg.Transport.Filter.Deny = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
-	guarded := startNode(t, cfg)
-	intruder := startNode(t, localConfig("intruder", "127.0.0.2:0", guarded.Addr()))
-
-	eventually(t, waitTimeout, func() bool { return guarded.Stats().Transport.DroppedFiltered >= 3 },
-		"join requests of the denied source not counted as filtered")
-	s := guarded.Stats()
-	assert.Zero(t, s.Driver.Received, "nothing reached the coordinator")
-	assert.Zero(t, s.Transport.DroppedDecodeError, "filtered datagrams are not decoded")
-	assert.Zero(t, statusOf(guarded, intruder.Addr()))
-	assert.Equal(t, core.StatusJoining, intruder.LocalNode().Status, "the intruder never got an answer")
-}
-
-func TestBadDatagramsAreDroppedAndNodeKeepsWorking(t *testing.T) {
-	nodes := startCluster(t, "127.0.0.1:0", 2)
-	target := nodes[0]
-	before := target.Stats().Transport
-
-	oversize := make([]byte, defaultDatagramBytes+100)
-	copy(oversize, encodeEnvelopeMust(t, "test", testMessage("10.9.9.9:7946", 1)))
-	rawSend(t, target.Addr(), oversize)
-	rawSend(t, target.Addr(), []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x02})
-	rawSend(t, target.Addr(), encodeEnvelopeMust(t, "another-cluster", testMessage("10.9.9.9:7946", 1)))
-
-	eventually(t, waitTimeout, func() bool {
-		s := target.Stats().Transport
-		return s.DroppedOversize > before.DroppedOversize && s.DroppedDecodeError > before.DroppedDecodeError &&
-			s.DroppedWrongLabel > before.DroppedWrongLabel
-	}, "bad datagrams not all counted: %+v", target.Stats().Transport)
-	s := target.Stats().Transport
-	assert.Equal(t, before.DroppedOversize+1, s.DroppedOversize)
-	assert.Equal(t, before.DroppedDecodeError+1, s.DroppedDecodeError)
-	assert.Equal(t, before.DroppedWrongLabel+1, s.DroppedWrongLabel)
-
-	// The node still works: a newcomer joins through it.
-	late := startNode(t, localConfig("late", "127.0.0.1:0", target.Addr()))
-	waitConverged(t, append(nodes, late))
-}
-
 func TestIPv6Cluster(t *testing.T) {
 	if !hasIPv6Loopback() {
 		t.Skip("this host has no IPv6 loopback ([::1] cannot be bound); IPv6 is untested here")
@@ -159,23 +112,6 @@ func TestIPv6Cluster(t *testing.T) {
 	for _, n := range nodes {
 		assert.True(t, netip.MustParseAddrPort(n.Addr()).Addr().Is6())
 	}
-}
-
-func TestSubscriptionsCloseOnClose(t *testing.T) {
-	a := startNode(t, localConfig("a", "127.0.0.1:0"))
-	ch, cancel := a.Subscribe()
-	cancel()
-	cancel() // twice is fine
-	_, open := <-ch
-	assert.False(t, open, "cancel closes the channel")
-	ch2, _ := a.Subscribe()
-	require.NoError(t, a.Close())
-	require.NoError(t, a.Close())
-	for range ch2 {
-	}
-	ch3, _ := a.Subscribe()
-	_, open = <-ch3
-	assert.False(t, open, "subscribing to a closed node gives a closed channel")
 }
 
 func TestStartRejectsBadConfig(t *testing.T) {

@@ -5,6 +5,7 @@ package std
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -15,10 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// These tests run nodes in virtual time (testing/synctest) over an
-// in-memory network (memnet_test.go); the UDP path keeps its own tests
-// (transport_test.go, and the ones below that send real datagrams) and one
-// cluster smoke test, TestUDPClusterSmoke.
+// These tests run nodes in virtual time (testing/synctest) on an in-memory
+// network (memnet_test.go), through the real transport. Real UDP keeps the
+// transport's own tests (transport_test.go and others) and the smoke tests
+// of node_test.go, TestUDPClusterSmoke among them.
 
 // startMemNode starts a node of net from cfg and closes it at the end of
 // the test. Call it inside a bubble.
@@ -243,5 +244,76 @@ func TestClientObservesWithoutJoining(t *testing.T) {
 			assert.Zero(t, statusOf(n, obs.Addr()), "a client has no record in the members' tables")
 		}
 		assert.Zero(t, obs.LocalNode().Status)
+	})
+}
+
+func TestDeniedSourceNeverReachesCoordinator(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		net := newMemNetwork()
+		cfg := localConfig("guarded", "127.0.0.1:0")
+		cfg.Transport.Filter.Deny = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
+		guarded := startMemNode(t, net, cfg)
+		intruder := startMemNode(t, net, localConfig("intruder", "127.0.0.2:0", guarded.Addr()))
+
+		within(t, convergeLimit, 10*time.Millisecond, func() bool { return guarded.Stats().Transport.DroppedFiltered >= 3 },
+			"join requests of the denied source not counted as filtered")
+		s := guarded.Stats()
+		assert.Zero(t, s.Driver.Received, "nothing reached the coordinator")
+		assert.Zero(t, s.Transport.DroppedDecodeError, "filtered datagrams are not decoded")
+		assert.Zero(t, statusOf(guarded, intruder.Addr()))
+		assert.Equal(t, core.StatusJoining, intruder.LocalNode().Status, "the intruder never got an answer")
+	})
+}
+
+func TestBadDatagramsAreDroppedAndNodeKeepsWorking(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		net := newMemNetwork()
+		nodes := startMemCluster(t, net, 2)
+		target := nodes[0]
+		before := target.Stats().Transport
+
+		const from = "127.0.0.1:6666"
+		oversize := make([]byte, defaultDatagramBytes+100)
+		copy(oversize, encodeEnvelopeMust(t, "test", testMessage("10.9.9.9:7946", 1)))
+		net.inject(from, target.Addr(), oversize)
+		net.inject(from, target.Addr(), []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x02})
+		net.inject(from, target.Addr(), encodeEnvelopeMust(t, "another-cluster", testMessage("10.9.9.9:7946", 1)))
+
+		within(t, convergeLimit, 10*time.Millisecond, func() bool {
+			s := target.Stats().Transport
+			return s.DroppedOversize > before.DroppedOversize && s.DroppedDecodeError > before.DroppedDecodeError &&
+				s.DroppedWrongLabel > before.DroppedWrongLabel
+		}, "bad datagrams not all counted: %+v", target.Stats().Transport)
+		s := target.Stats().Transport
+		assert.Equal(t, before.DroppedOversize+1, s.DroppedOversize)
+		assert.Equal(t, before.DroppedDecodeError+1, s.DroppedDecodeError)
+		assert.Equal(t, before.DroppedWrongLabel+1, s.DroppedWrongLabel)
+
+		// The node still works: a newcomer joins through it.
+		late := startMemNode(t, net, localConfig("late", "127.0.0.1:0", target.Addr()))
+		convergeWithin(t, convergeLimit, append(nodes, late))
+	})
+}
+
+// TestSubscriptionsCloseOnClose: cancel closes a subscription's channel
+// (after the events already in its buffer), Close closes every one, and a
+// subscription to a closed node is closed at once. In a bubble, a channel
+// left open would deadlock the range loops below, and fail the test.
+func TestSubscriptionsCloseOnClose(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		a := startMemNode(t, newMemNetwork(), localConfig("a", "127.0.0.1:0"))
+		ch, cancel := a.Subscribe()
+		cancel()
+		cancel()       // twice is fine
+		for range ch { // the events already buffered, then the end
+		}
+		ch2, _ := a.Subscribe()
+		require.NoError(t, a.Close())
+		require.NoError(t, a.Close())
+		for range ch2 {
+		}
+		ch3, _ := a.Subscribe()
+		_, open := <-ch3
+		assert.False(t, open, "subscribing to a closed node gives a closed channel")
 	})
 }

@@ -101,8 +101,7 @@ const maxBatch = 32
 // PollDeltas, signalling each batch on arrivals. Both queues are bounded
 // and neither call ever blocks. All methods are safe for concurrent use.
 type udpTransport struct {
-	conn      *net.UDPConn
-	io        packetIO
+	sock      packetConn
 	local     netip.AddrPort
 	advertise string
 	label     string
@@ -163,9 +162,27 @@ func newUDPTransport(cfg TransportConfig, decode decodeLimits, log *slog.Logger)
 	}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
-	advertise, err := advertiseAddr(cfg.AdvertiseAddr, local, network)
+	batch := max(1, min(maxBatch, readBatchBytes/(cfg.MaxDatagramBytes+1)))
+	sock := &udpSocket{conn: conn}
+	if forcePlainIO {
+		sock.packetIO = &plainIO{conn: conn}
+	} else {
+		sock.packetIO = newPacketIO(conn, batch)
+	}
+	t, err := newTransport(cfg, decode, log, sock, local, network)
 	if err != nil {
 		conn.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// newTransport starts a transport over sock, a socket bound at local of
+// network ("udp4", "udp6", or "udp" for a dual-stack wildcard): std's UDP
+// socket, or an in-memory one in tests. cfg is valid.
+func newTransport(cfg TransportConfig, decode decodeLimits, log *slog.Logger, sock packetConn, local netip.AddrPort, network string) (*udpTransport, error) {
+	advertise, err := advertiseAddr(cfg.AdvertiseAddr, local, network)
+	if err != nil {
 		return nil, err
 	}
 	if log == nil {
@@ -175,7 +192,7 @@ func newUDPTransport(cfg TransportConfig, decode decodeLimits, log *slog.Logger)
 	limits.MaxDatagramBytes = cfg.MaxDatagramBytes
 	batch := max(1, min(maxBatch, readBatchBytes/(cfg.MaxDatagramBytes+1)))
 	t := &udpTransport{
-		conn:      conn,
+		sock:      sock,
 		local:     local,
 		advertise: advertise,
 		label:     cfg.Label,
@@ -201,11 +218,6 @@ func newUDPTransport(cfg TransportConfig, decode decodeLimits, log *slog.Logger)
 	default: // wildcard: dual-stack when the socket is IPv6
 		t.canV4 = true
 		t.canV6 = local.Addr().Is6()
-	}
-	if forcePlainIO {
-		t.io = &plainIO{conn: conn}
-	} else {
-		t.io = newPacketIO(conn, batch)
 	}
 	t.reader.Add(1)
 	go t.readLoop()
@@ -457,7 +469,7 @@ func (t *udpTransport) Close() error {
 	}
 	close(t.done)
 	t.writer.Wait()
-	err := t.conn.Close()
+	err := t.sock.close()
 	t.reader.Wait()
 	return err
 }
@@ -474,7 +486,7 @@ func (t *udpTransport) readLoop() {
 	got := make([]recvd, t.batch)
 	sources := make(map[netip.AddrPort]string)
 	for {
-		n, err := t.io.read(bufs, got)
+		n, err := t.sock.read(bufs, got)
 		if err != nil {
 			if t.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
@@ -600,7 +612,7 @@ func (t *udpTransport) writeLoop() {
 		p.buf = nil // not sent
 	}
 	flush := func() {
-		t.io.write(pkts, fail)
+		t.sock.write(pkts, fail)
 		for i := range pkts {
 			if pkts[i].buf != nil {
 				t.stats.datagramsSent.Add(1)
@@ -616,7 +628,7 @@ func (t *udpTransport) writeLoop() {
 		case <-t.done:
 			// Flush what is queued (a graceful leave's last gossip), bounded
 			// by a deadline in case the socket blocks.
-			_ = t.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = t.sock.setWriteDeadline(time.Now().Add(time.Second))
 			for {
 				select {
 				case p := <-t.out:

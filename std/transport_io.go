@@ -3,6 +3,7 @@ package std
 import (
 	"net"
 	"net/netip"
+	"time"
 )
 
 // maxCachedAddrs bounds the caches of addresses kept by the reader and the
@@ -31,6 +32,26 @@ type packetIO interface {
 	// write sends every packet, reporting each failure to fail.
 	write(pkts []outPacket, fail func(p *outPacket, err error))
 }
+
+// packetConn is the socket under a transport: std's UDP socket (udpSocket),
+// or an in-memory one in tests, which run transports in virtual time.
+type packetConn interface {
+	packetIO
+	// setWriteDeadline bounds the writes that follow (the flush at Close).
+	setWriteDeadline(t time.Time) error
+	// close closes the socket: a read blocked in it, and every later one,
+	// fails with an error wrapping net.ErrClosed.
+	close() error
+}
+
+// udpSocket is a UDP socket and the I/O that reads and writes it.
+type udpSocket struct {
+	conn *net.UDPConn
+	packetIO
+}
+
+func (s *udpSocket) setWriteDeadline(t time.Time) error { return s.conn.SetWriteDeadline(t) }
+func (s *udpSocket) close() error                       { return s.conn.Close() }
 
 // plainIO reads and writes one datagram per system call; it is the fallback
 // where batched I/O is not available.

@@ -15,8 +15,8 @@ func TestTransportUsesBatchedIOOnLinux(t *testing.T) {
 	}
 	for _, bind := range binds {
 		tr := newTestTransport(t, bind, nil)
-		b, ok := tr.io.(*batchIO)
-		if assert.True(t, ok, "%s: want recvmmsg/sendmmsg I/O, got %T", bind, tr.io) {
+		b, ok := tr.sock.(*udpSocket).packetIO.(*batchIO)
+		if assert.True(t, ok, "%s: want recvmmsg/sendmmsg I/O, got %T", bind, tr.sock.(*udpSocket).packetIO) {
 			assert.Equal(t, tr.LocalAddr().Addr().Is6(), b.inet6, bind)
 		}
 	}
