@@ -263,12 +263,18 @@ func (c *Config) Validate() error {
 		return bad("TombstoneRetention", "must be >= QuarantineTTL")
 	}
 	// A message carrying just this node's own record must fit.
-	self := Message{Kind: MessageJoinRequest, From: c.Authority, FromID: c.NodeID, Seq: ^uint64(0),
-		Entries: []NodeRecord{{NodeID: c.NodeID, Authority: c.Authority, Status: StatusDead, Incarnation: ^uint64(0), Meta: c.Meta}}}
-	if EstimateSize(self) > c.MaxMessageBytes {
-		return bad("MaxMessageBytes", fmt.Sprintf("%d cannot hold this node's own record (%d bytes)", c.MaxMessageBytes, EstimateSize(self)))
+	if size := ownRecordMessageSize(c.NodeID, c.Authority, c.Meta); size > c.MaxMessageBytes {
+		return bad("MaxMessageBytes", fmt.Sprintf("%d cannot hold this node's own record (%d bytes)", c.MaxMessageBytes, size))
 	}
 	return nil
+}
+
+// ownRecordMessageSize is the largest EstimateSize of a message that carries
+// nothing but a node's own record with this metadata (a join request at the
+// largest numbers): every node must be able to send at least that.
+func ownRecordMessageSize(nodeID, authority string, meta []byte) int {
+	return EstimateSize(Message{Kind: MessageJoinRequest, From: authority, FromID: nodeID, Seq: ^uint64(0),
+		Entries: []NodeRecord{{NodeID: nodeID, Authority: authority, Status: StatusDead, Incarnation: ^uint64(0), Meta: meta}}})
 }
 
 // minMessageBytes is the smallest MaxMessageBytes accepted: room for a

@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
 
 // news says whether the table changes being folded in are news to gossip on.
 type news bool
@@ -62,11 +65,14 @@ func (c *MembershipCoordinator) countConflict(r NodeRecord) {
 }
 
 // reportMemberChange emits a MemberEvent when the status changed (or a new
-// instance appeared), and marks the topology dirty when the active set
+// instance appeared), or when an active member's metadata changed (an
+// update: From == To), and marks the topology dirty when the active set
 // changed.
 func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev tableEvent) {
 	r := ev.Record
-	if from := memberEventFrom(ev); from != r.Status {
+	from := memberEventFrom(ev)
+	updated := from == r.Status && r.Status.IsActive() && !bytes.Equal(ev.Previous.Meta, r.Meta)
+	if from != r.Status || updated {
 		c.out.Members = append(c.out.Members, MemberEvent{Record: r.Clone(), From: from, To: r.Status, At: now})
 	}
 	wasActive := ev.HadPrevious && ev.Previous.Status.IsActive()

@@ -151,6 +151,14 @@
 // and after it yield: emit a MemberEvent with Conflict set and stop. So two
 // live instances never fight forever: the newer one wins.
 //
+// # Metadata
+//
+// A member's metadata (NodeRecord.Meta, at most MaxMetadataBytes) starts as
+// Config.Meta and changes with SetMeta, which stores the own record at a
+// higher incarnation, so that it supersedes the old one everywhere, and
+// gossips it like any other change. Every member that takes the new record
+// emits a MemberEvent with From == To: an update.
+//
 // # Partition heal
 //
 // Every ReconnectInterval a member probes one Dead member whose backoff has

@@ -41,7 +41,9 @@ func (o *Outcome) Empty() bool {
 	return o.Topology == nil && len(o.Members) == 0 && len(o.Outbound) == 0 && len(o.Quarantine) == 0
 }
 
-// MemberEvent is one status change of one member as this node saw it.
+// MemberEvent is one change of one member as this node saw it: its status
+// changed (From != To), or its metadata did while it stayed in the same
+// active status (an update: From == To, Conflict false).
 type MemberEvent struct {
 	// Record is the member's record after the change.
 	Record NodeRecord

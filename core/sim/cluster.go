@@ -518,6 +518,21 @@ func (c *Cluster) Leave(i int) error {
 	return nil
 }
 
+// SetMeta has slot i change its metadata (MembershipCoordinator.SetMeta)
+// now; the change spreads by gossip as the run goes on.
+func (c *Cluster) SetMeta(i int, meta []byte) error {
+	n := c.nodes[i]
+	if n.state != stateRunning {
+		return fmt.Errorf("sim: SetMeta of slot %d, which is not running", i)
+	}
+	out, err := n.coord.SetMeta(c.Now(), meta)
+	c.process(n, out)
+	if err != nil {
+		return c.fail(fmt.Errorf("sim: slot %d: SetMeta: %w", i, err))
+	}
+	return nil
+}
+
 // HasLeft reports whether slot i left gracefully and stopped.
 func (c *Cluster) HasLeft(i int) bool { return c.nodes[i].state == stateLeft }
 

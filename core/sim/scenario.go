@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -60,7 +61,7 @@ func (c *Cluster) allStarted() bool {
 
 // Scenarios lists the names RunScenario accepts.
 func Scenarios() []string {
-	return []string{"bootstrap", "crash", "leave", "loss", "partition", "pause", "restart", "spread"}
+	return []string{"bootstrap", "crash", "leave", "loss", "meta", "partition", "pause", "restart", "spread"}
 }
 
 // ScenarioOptions configures RunScenario. Zero fields take the defaults noted.
@@ -115,8 +116,8 @@ type Report struct {
 	ConvergeRounds float64 `json:"converge_rounds"`
 	// EpidemicBoundRounds is log_{k+1} N + ln N / k.
 	EpidemicBoundRounds float64 `json:"epidemic_bound_rounds"`
-	// SpreadRounds ("spread") is the number of rounds until every live member
-	// knew of the joining node.
+	// SpreadRounds is the number of rounds until every live member knew of
+	// the joining node ("spread") or held the new metadata ("meta").
 	SpreadRounds float64 `json:"spread_rounds"`
 	// DetectSecondsP50 and DetectSecondsMax ("crash") are the median and the
 	// largest time, over the live observers, from the crash until the
@@ -195,6 +196,9 @@ func (r *Report) check(name string, ok bool, format string, args ...any) {
 //     the old one never active again.
 //   - spread: steady-state traffic is measured, then one new node joins; it
 //     must reach every member within 1.5 times the epidemic bound.
+//   - meta: steady-state traffic is measured, then a random member changes
+//     its metadata (SetMeta); the change must reach every member within the
+//     same bound as a join.
 //
 // Every scenario also checks that no message exceeded MaxMessageBytes and,
 // but for partition, that no live member was ever marked Dead. An error means the scenario could
@@ -320,6 +324,31 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 		r.check("spread-within-1.5x-epidemic-bound", ok && r.SpreadRounds <= limit,
 			"the join reached all %d members in %.2f rounds; 1.5 x bound = %.2f rounds", o.Nodes, r.SpreadRounds, limit)
 		converge("join", at, o.Limit)
+
+	case "meta":
+		r.Converged = true
+		measure(func() { c.Run(steady) })
+		at := c.Elapsed()
+		meta := []byte("changed-at=" + at.String())
+		if err := c.SetMeta(victim, meta); err != nil {
+			return r, err
+		}
+		id := c.NodeID(victim)
+		_, ok := c.RunUntil(func() bool { return c.AllLiveMarked(id, markUpdate) }, o.Limit)
+		last, _ := c.LastMarked(id, markUpdate)
+		r.SpreadRounds = rounds(last - at)
+		limit := 1.5 * r.EpidemicBoundRounds
+		held := 0
+		for _, i := range c.LiveNodes() {
+			if rec, _ := c.Record(i, c.Authority(victim)); bytes.Equal(rec.Meta, meta) {
+				held++
+			}
+		}
+		r.check("meta-reached-everyone", ok && held == len(c.LiveNodes()),
+			"every live member reported the update (%v) and holds the new metadata (%d of %d)", ok, held, len(c.LiveNodes()))
+		r.check("meta-within-1.5x-epidemic-bound", ok && r.SpreadRounds <= limit,
+			"the metadata change reached all %d members in %.2f rounds; 1.5 x bound = %.2f rounds", o.Nodes, r.SpreadRounds, limit)
+		converge("metadata change", at, o.Limit)
 
 	case "crash":
 		id := c.NodeID(victim)

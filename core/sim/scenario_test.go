@@ -228,6 +228,14 @@ func TestPauseOfThreeSeconds(t *testing.T) {
 	expectChecks(t, r, "paused-node-declared-no-one-dead", "paused-node-not-declared-dead", "converged-after-pause", "still-converged", "no-false-dead")
 }
 
+// A metadata change (SetMeta) reaches every member within the bound a join
+// is held to, and each of them reports it as one update event.
+func TestMetadataChangeSpreadsLikeAJoin(t *testing.T) {
+	r := runScenario(t, "meta", ScenarioOptions{Nodes: 50, Seed: 1})
+	expectChecks(t, r, "meta-reached-everyone", "meta-within-1.5x-epidemic-bound", "converged-after-metadata change", "no-false-dead")
+	t.Logf("N=50: the metadata change reached every member in %.2f rounds (bound %.2f)", r.SpreadRounds, r.EpidemicBoundRounds)
+}
+
 // At N=1,000 a single change (a join) reaches every member within 1.5 times
 // the epidemic bound, log_{k+1} N + ln N / k rounds, and each member sends
 // no more messages per second than 1.5 times what it sends at N=100.

@@ -15,7 +15,8 @@ type Mark struct {
 	At time.Duration
 }
 
-// markKey names what is tracked: a NodeID in a status (0: any event at all).
+// markKey names what is tracked: a NodeID in a status (0: any event at all;
+// markUpdate: an update event, its metadata changed).
 type markKey struct {
 	id     string
 	status core.NodeStatus
@@ -29,6 +30,10 @@ type markSet struct {
 	last  int64  // time the latest distinct observer was added
 	times []Mark // first mark per observer, for the statuses in detailed
 }
+
+// markUpdate is the status of the markKey of update events (From == To: the
+// metadata changed); no real status has its value.
+const markUpdate core.NodeStatus = 0xff
 
 // detailed says for which statuses MarkTimes keeps every observer's time.
 // Joining and Up are left out: at 1,000 nodes they are a million entries.
@@ -54,6 +59,10 @@ func (c *Cluster) observe(n *node, ev core.MemberEvent) {
 	}
 	id := ev.Record.NodeID
 	c.mark(markKey{id, 0}, n.idx)
+	if ev.From == ev.To {
+		c.mark(markKey{id, markUpdate}, n.idx)
+		return
+	}
 	c.mark(markKey{id, ev.To}, n.idx)
 	inst := c.instances[id]
 	if inst == nil {
