@@ -12,6 +12,7 @@
 //	go run ./tools/cmd/hearsay-sim -scenario bootstrap -nodes 1000 -seed 1 -json
 //	go run ./tools/cmd/hearsay-sim -scenario crash -nodes 100
 //	go run ./tools/cmd/hearsay-sim -scenario loss -nodes 50 -loss 0.2 -duration 10m
+//	go run ./tools/cmd/hearsay-sim -scenario bootstrap -nodes 2000 -memprofile heap.pprof -cpuprofile cpu.pprof
 //
 // Scenarios: bootstrap, crash, leave, loss, meta, partition, pause, restart,
 // spread (see sim.RunScenario). The exit status is 0 when every check of the scenario
@@ -63,10 +64,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		preset   = fs.String("config", "lan", "configuration preset: lan, wan or local")
 		asJSON   = fs.Bool("json", false, "print one JSON object instead of a summary")
 		ex       exploreFlags
+		prof     profileFlags
 	)
 	ex.register(fs)
+	prof.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: hearsay-sim -scenario NAME -nodes N -seed S [-loss P] [-duration D] [-config lan|wan|local] [-json]\n")
+		fmt.Fprintf(fs.Output(), "usage: hearsay-sim -scenario NAME -nodes N -seed S [-loss P] [-duration D] [-config lan|wan|local] [-json] [-cpuprofile F] [-memprofile F]\n")
 		fmt.Fprintf(fs.Output(), "       hearsay-sim -scenario explore -nodes N -seeds K [-seed S] [-parallel P] [-keep IDS] [-shrink M] [-config lan|wan|local] [-v]\n")
 		fs.PrintDefaults()
 	}
@@ -112,7 +115,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case keep != nil && ex.seeds != 1:
 			return usage("-keep names faults of one seed's schedule: use it with -seeds 1")
 		}
-		return runExplore(ex, *nodes, *seed, *preset, cfg, keep, stdout, stderr)
+		stopProfiles, err := prof.start()
+		if err != nil {
+			fmt.Fprintln(stderr, "hearsay-sim:", err)
+			return 1
+		}
+		code := runExplore(ex, *nodes, *seed, *preset, cfg, keep, stdout, stderr)
+		if err := stopProfiles(); err != nil {
+			fmt.Fprintln(stderr, "hearsay-sim:", err)
+		}
+		return code
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -129,11 +141,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usage("-duration %v: want >= 0", *duration)
 	}
 
+	stopProfiles, err := prof.start()
+	if err != nil {
+		fmt.Fprintln(stderr, "hearsay-sim:", err)
+		return 1
+	}
 	start := time.Now()
 	r, err := sim.RunScenario(*scenario, sim.ScenarioOptions{
 		Nodes: *nodes, Seed: *seed, Loss: *loss, Duration: *duration, Config: cfg,
 	})
 	r.WallSeconds = time.Since(start).Seconds()
+	if perr := stopProfiles(); perr != nil {
+		fmt.Fprintln(stderr, "hearsay-sim:", perr)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "hearsay-sim:", err)
 		return 1
