@@ -139,7 +139,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		table:      newMembershipTable(tableConfigFrom(cfg, q)),
 		quarantine: q,
 		engine:     newGossipEngine(cfg.RetransmitMult),
-		topo:       newTopologyTracker(cfg.TopologyEmitInterval),
+		topo:       newTopologyTracker(cfg.TopologyEmitInterval, cfg.Authority),
 		detect:     newDetectionState(cfg),
 		gossip:     newDisseminationState(),
 		ae:         newAntiEntropyState(cfg),

@@ -69,7 +69,18 @@ func (c *MembershipCoordinator) countConflict(r NodeRecord) {
 // update: From == To), and marks the topology dirty when the active set
 // changed.
 func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev tableEvent) {
-	r := ev.Record
+	r, prev := ev.Record, ev.Previous
+	if ev.HadPrevious && prev.NodeID != r.NodeID && prev.Status.IsActive() {
+		// A new instance took the authority over: the one it replaced is
+		// gone, and whoever follows node IDs must hear of it.
+		gone := prev.Clone()
+		gone.Status = StatusDead
+		if prev.Status == StatusLeaving {
+			gone.Status = StatusRemoved
+		}
+		c.out.Members = append(c.out.Members, MemberEvent{Record: gone, From: prev.Status, To: gone.Status, At: now,
+			Replaced: true, Other: r.Clone()})
+	}
 	from := memberEventFrom(ev)
 	updated := from == r.Status && r.Status.IsActive() && !bytes.Equal(ev.Previous.Meta, r.Meta)
 	if from != r.Status || updated {
@@ -82,15 +93,11 @@ func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev tableEvent)
 }
 
 // memberEventFrom is the From of the MemberEvent for ev: the previous status
-// of the same instance, or 0 for a new instance (or one back from a
-// tombstone); between two tombstones of one instance, the previous one.
+// of the same instance (a tombstone included: a refuted death is Dead → Up),
+// or 0 for an instance new at this authority.
 func memberEventFrom(ev tableEvent) NodeStatus {
-	prev, r := ev.Previous, ev.Record
-	if !ev.HadPrevious || prev.NodeID != r.NodeID {
+	if !ev.HadPrevious || ev.Previous.NodeID != ev.Record.NodeID {
 		return 0
 	}
-	if !prev.Status.IsTombstone() || r.Status.IsTombstone() {
-		return prev.Status
-	}
-	return 0
+	return ev.Previous.Status
 }

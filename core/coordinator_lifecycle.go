@@ -177,7 +177,7 @@ func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord, fro
 		return
 	}
 	if r.NodeID != self.NodeID && r.Status.IsActive() && now.Sub(c.life.startedAt) >= claimWindowFactor*c.cfg.AntiEntropyInterval {
-		c.yield(now)
+		c.yield(now, r)
 		return
 	}
 	if r.Incarnation >= maxRefutableIncarnation {
@@ -210,12 +210,13 @@ func (c *MembershipCoordinator) refute(now time.Time, r NodeRecord, from string)
 	}
 }
 
-// yield gives the authority up to a newer instance: a conflict event, and
-// the coordinator stops.
-func (c *MembershipCoordinator) yield(now time.Time) {
+// yield gives the authority up to a newer instance, whose record is winner:
+// a conflict event, and the coordinator stops.
+func (c *MembershipCoordinator) yield(now time.Time, winner NodeRecord) {
 	c.stats.Conflicts++
 	self := c.life.self
-	c.out.Members = append(c.out.Members, MemberEvent{Record: self.Clone(), From: self.Status, To: self.Status, At: now, Conflict: true})
+	c.out.Members = append(c.out.Members, MemberEvent{Record: self.Clone(), From: self.Status, To: self.Status, At: now,
+		Conflict: true, Other: winner.Clone()})
 	c.state = CoordinatorStopped
 	c.life.leaving = false
 }

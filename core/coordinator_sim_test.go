@@ -174,7 +174,7 @@ func TestTopologyUpdates(t *testing.T) {
 		left = append(left, u.Left...)
 	}
 	slices.Sort(joined)
-	if want := []string{c.Authority(0), c.Authority(1), c.Authority(2), c.Authority(3)}; !slices.Equal(joined, want) {
+	if want := []string{c.Authority(1), c.Authority(2), c.Authority(3)}; !slices.Equal(joined, want) {
 		t.Errorf("joined %v, want %v", joined, want)
 	}
 	if !slices.Equal(dead, []string{c.Authority(2)}) || !slices.Equal(left, []string{c.Authority(3)}) {

@@ -177,8 +177,20 @@
 // entries expire after QuarantineTTL and are reported with
 // QuarantineEvent.Expired.
 //
+// # Events
+//
+// Every change of the table a subscriber would follow is one MemberEvent, in
+// the order it happened, so that keeping the latest Record per authority
+// rebuilds the table: a member new to this node is From 0; the same
+// instance back from a tombstone is From that tombstone (a refuted death is
+// Dead → Up); a new instance taking an authority over from a live one is
+// first reported gone (the old instance, To Dead, Replaced) and then new; a
+// metadata change is an update (From == To). Pruning a tombstone emits
+// nothing.
+//
 // # Topology
 //
 // Member changes mark the view dirty; Poll emits a TopologyUpdate at most once
-// per TopologyEmitInterval, when the active set changed.
+// per TopologyEmitInterval, when the active set changed. Its Joined, Left
+// and Dead name the other members only.
 package core

@@ -41,25 +41,47 @@ func (o *Outcome) Empty() bool {
 	return o.Topology == nil && len(o.Members) == 0 && len(o.Outbound) == 0 && len(o.Quarantine) == 0
 }
 
-// MemberEvent is one change of one member as this node saw it: its status
-// changed (From != To), or its metadata did while it stayed in the same
-// active status (an update: From == To, Conflict false).
+// MemberEvent is one change of one member (one instance: a NodeID at an
+// authority) as this node saw it: its status changed (From != To), or its
+// metadata did while it stayed in the same active status (an update: From
+// == To). Every change of the table that a member would want to follow is
+// exactly one event, in order, so that replaying a node's events (keeping
+// Record per authority) gives the members and statuses of its table:
+//
+//   - a member this node did not hold is reported From 0 ("new");
+//   - the same instance back from a tombstone is reported From its
+//     tombstone (Dead → Up after a refuted death);
+//   - a new instance taking an authority over from a live one (a restart
+//     under a new NodeID) is two events: first the replaced instance, From
+//     its status To Dead (Removed if it was leaving), with Replaced set,
+//     then the new one, From 0.
+//
+// A Conflict event changes nothing in the table: it reports two claims
+// that cannot both hold (see Conflict).
 type MemberEvent struct {
-	// Record is the member's record after the change.
+	// Record is the member's record after the change (for a replaced
+	// instance, its last record with Status set to To).
 	Record NodeRecord
-	// From is the status before the change; 0 when the member is new to this
-	// node (or replaced a tombstone or another instance of its authority).
+	// From is the status before the change; 0 when the instance is new to
+	// this node.
 	From NodeStatus
 	// To is the status after the change (Record.Status). For a conflict (see
 	// Conflict) it is the status of the record that lost.
 	To NodeStatus
 	// At is when the coordinator learnt of the change.
 	At time.Time
+	// Replaced is set on the event of an instance that another instance
+	// (Other) took the authority over from: it is gone, not because anyone
+	// declared it Dead but because it restarted.
+	Replaced bool
 	// Conflict is true when two instances claimed one authority and Record is
 	// the one that lost (see "Restart and conflicts" in the package
 	// documentation for what the local node does when it loses its own
 	// authority).
 	Conflict bool
+	// Other is, for a replaced instance, the instance that replaced it; for
+	// a conflict, the record that won it; otherwise the zero record.
+	Other NodeRecord
 }
 
 // QuarantineEvent reports that an instance was quarantined (Expired false) or

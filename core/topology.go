@@ -18,14 +18,15 @@ type TopologyUpdate struct {
 	// Members are the active members (Joining, Up, Suspect, Leaving), sorted
 	// by authority, this node included.
 	Members []NodeRecord
-	// Joined are the authorities that became active (or changed instance)
-	// since the previous update, sorted.
+	// Joined are the authorities of the other members that became active
+	// (or changed instance) since the previous update, sorted. This node's
+	// own authority is never in Joined, Left or Dead.
 	Joined []string
-	// Left are the authorities that left gracefully (Removed, or pruned) since
-	// the previous update, sorted.
+	// Left are the authorities of the other members that left gracefully
+	// (Removed, or pruned) since the previous update, sorted.
 	Left []string
-	// Dead are the authorities declared Dead since the previous update, sorted.
-	// Joined, Left and Dead are disjoint.
+	// Dead are the authorities of the other members declared Dead since the
+	// previous update, sorted. Joined, Left and Dead are disjoint.
 	Dead []string
 	// ObservedAt is when the update was computed.
 	ObservedAt time.Time
@@ -37,14 +38,15 @@ type TopologyUpdate struct {
 // changes.
 type topologyTracker struct {
 	interval time.Duration
+	self     string            // this node's authority: in Members, never in Joined, Left or Dead
 	last     map[string]string // active set of the last update: authority → node ID
 	lastHash uint64
 	nextEmit time.Time
 	dirty    bool
 }
 
-func newTopologyTracker(interval time.Duration) *topologyTracker {
-	return &topologyTracker{interval: interval, last: map[string]string{}}
+func newTopologyTracker(interval time.Duration, self string) *topologyTracker {
+	return &topologyTracker{interval: interval, self: self, last: map[string]string{}}
 }
 
 // touch records that the membership changed.
@@ -64,12 +66,12 @@ func (t *topologyTracker) emit(now time.Time, active []NodeRecord, lookup func(s
 	cur := make(map[string]string, len(active))
 	for _, r := range active {
 		cur[r.Authority] = r.NodeID
-		if id, ok := t.last[r.Authority]; !ok || id != r.NodeID {
+		if id, ok := t.last[r.Authority]; (!ok || id != r.NodeID) && r.Authority != t.self {
 			u.Joined = append(u.Joined, r.Authority)
 		}
 	}
 	for a := range t.last {
-		if _, ok := cur[a]; ok {
+		if _, ok := cur[a]; ok || a == t.self {
 			continue
 		}
 		if r, ok := lookup(a); ok && r.Status == StatusDead {

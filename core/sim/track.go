@@ -69,6 +69,9 @@ func (c *Cluster) observe(n *node, ev core.MemberEvent) {
 		return
 	}
 	switch {
+	case ev.Replaced:
+		// Gone because its slot started a new instance, not declared Dead
+		// by anyone's detector: not a false positive.
 	case ev.To == core.StatusDead && !inst.crashed:
 		c.falseDead[id] = struct{}{}
 	case ev.To == core.StatusSuspect && !inst.crashed:

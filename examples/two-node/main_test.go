@@ -48,9 +48,15 @@ func TestTimeline(t *testing.T) {
 		}
 		pos += i + len(s)
 	}
-	for _, s := range []string{"a: topology update: 2 member(s) [a b]", "b: member a is up"} {
+	for _, s := range []string{"a: topology update: 2 member(s) [a b], joined [b]", "b: member a is up"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("timeline lacks %q", s)
+		}
+	}
+	// A node's topology updates name the others that joined, never itself.
+	for _, s := range []string{"a: topology update: 1 member(s) [a], joined [a]", "joined [a b]"} {
+		if strings.Contains(text, s) {
+			t.Errorf("timeline holds %q: a node is listed among those it joined", s)
 		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(text), "\n")[1:] {
