@@ -395,7 +395,7 @@ func (e *explorer) onEvent(node int, ev core.MemberEvent) {
 	key := [2]string{obs, subj}
 	switch {
 	case ev.To == core.StatusDead || ev.To == core.StatusRemoved:
-		if ev.To == core.StatusDead {
+		if ev.To == core.StatusDead && !ev.Replaced { // a replaced instance restarted: no verdict
 			e.accuracy(node, ev)
 		}
 		e.verdicts.tomb[key] = max(e.verdicts.tomb[key], ev.Record.Incarnation+1)
