@@ -411,9 +411,12 @@ func (e *explorer) onEvent(node int, ev core.MemberEvent) {
 // with at least half of the other running members, by the traffic actually
 // handled: for each such peer a message from X was handled by the peer and
 // one from the peer by X within the window, with no cut of either direction
-// since (see traffic). The window is the span in which the protocol decided
-// (see boundsFor); random loss is not a cut, so a member on lossy links that
-// still gets datagrams through counts as connected.
+// since (see traffic), and neither direction was cut within the last
+// SuspicionMinTimeout — the time the protocol promises an accused member to
+// answer, so a member whose cut ended just before the verdict did not have
+// it. The window is the span in which the protocol decided (see boundsFor);
+// random loss is not a cut, so a member on lossy links that still gets
+// datagrams through counts as connected.
 //
 // A verdict about a connected X is a violation at an observer that is itself
 // connected by the same measure (the cluster, not a cut-off minority, holds
@@ -434,7 +437,7 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 	if x == node {
 		return
 	}
-	now, w := c.now, int64(e.b.AccuracyWindow)
+	now, w, settle := c.now, int64(e.b.AccuracyWindow), int64(c.Config().SuspicionMinTimeout)
 	members := 0
 	for _, n := range c.nodes {
 		if n.state == stateRunning && !n.client {
@@ -442,14 +445,14 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 		}
 	}
 	need := members / 2 // at least half of the other running members
-	xPeers := e.connected(x, now, w)
+	xPeers := e.connected(x, now, w, settle)
 	if need == 0 || len(xPeers) < need {
 		return
 	}
-	oPeers := e.connected(node, now, w)
+	oPeers := e.connected(node, now, w, settle)
 	heard := 0
 	for j := range c.nodes {
-		if j != node && e.traffic.works(j, node, now, w) {
+		if j != node && e.traffic.works(j, node, now, w, 0) {
 			heard++
 		}
 	}
@@ -479,14 +482,15 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 }
 
 // connected returns the running members slot x exchanged datagrams with in
-// both directions within [now-w, now], with no cut since (see traffic).
-func (e *explorer) connected(x int, now, w int64) []int {
+// both directions within [now-w, now], with no cut since and none within
+// the last settle (see traffic).
+func (e *explorer) connected(x int, now, w, settle int64) []int {
 	var peers []int
 	for j, n := range e.c.nodes {
 		if j == x || n.state != stateRunning || n.client {
 			continue
 		}
-		if e.traffic.works(x, j, now, w) && e.traffic.works(j, x, now, w) {
+		if e.traffic.works(x, j, now, w, settle) && e.traffic.works(j, x, now, w, settle) {
 			peers = append(peers, j)
 		}
 	}

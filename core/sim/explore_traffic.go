@@ -109,11 +109,13 @@ func (t *traffic) commitCut(next cutSet, now int64) {
 }
 
 // works reports whether the direction from a to b works over
-// [now-window, now] (see traffic).
-func (t *traffic) works(a, b int, now, window int64) bool {
+// [now-window, now] (see traffic) and has not been cut within the last
+// settle: a direction whose cut just ended has not yet been up long enough
+// to carry a reply.
+func (t *traffic) works(a, b int, now, window, settle int64) bool {
 	k := a*t.slots + b
 	cut := t.cutUntil[k]
-	if cut == cutNow {
+	if cut == cutNow || cut > now-settle {
 		return false
 	}
 	lo := now - window

@@ -88,41 +88,44 @@ func TestTrafficWorks(t *testing.T) {
 	var tr traffic
 	tr.init(3)
 	const w = 100
-	if !tr.works(0, 1, 1000, w) {
+	if !tr.works(0, 1, 1000, w, 0) {
 		t.Error("a direction never used nor cut must count as working")
 	}
 	tr.sending(0, 1, 950)
-	if tr.works(0, 1, 1000, w) {
+	if tr.works(0, 1, 1000, w, 0) {
 		t.Error("a message sent in the window and lost: the direction must not count")
 	}
 	tr.handled(0, 1, 960)
-	if !tr.works(0, 1, 1000, w) {
+	if !tr.works(0, 1, 1000, w, 0) {
 		t.Error("a message got through in the window: the direction must count")
 	}
 	cut := tr.nextCut()
 	cut.set(0, 1)
 	tr.commitCut(cut, 970)
-	if tr.works(0, 1, 980, w) {
+	if tr.works(0, 1, 980, w, 0) {
 		t.Error("a cut direction must not count")
 	}
 	tr.commitCut(tr.nextCut(), 990)
-	if tr.works(0, 1, 995, w) {
+	if tr.works(0, 1, 995, w, 0) {
 		t.Error("a direction whose cut just ended, with nothing across since, must not count")
 	}
 	tr.sending(0, 1, 996)
 	tr.handled(0, 1, 997)
-	if !tr.works(0, 1, 1000, w) {
+	if !tr.works(0, 1, 1000, w, 0) {
 		t.Error("a message crossed after the cut ended: the direction must count")
 	}
-	if !tr.works(0, 1, 1200, w) {
+	if tr.works(0, 1, 1000, w, 20) || !tr.works(0, 1, 1010, w, 20) {
+		t.Error("a direction must count only once it has been up for settle after its cut")
+	}
+	if !tr.works(0, 1, 1200, w, 0) {
 		t.Error("a window with no cut and nothing sent: the direction must count")
 	}
 	tr.sending(0, 1, 1150)
-	if tr.works(0, 1, 1200, w) {
+	if tr.works(0, 1, 1200, w, 0) {
 		t.Error("the only message of the window was lost: the direction must not count")
 	}
 	tr.forget(0)
-	if !tr.works(0, 1, 1200, w) {
+	if !tr.works(0, 1, 1200, w, 0) {
 		t.Error("forget must clear the slot's traffic")
 	}
 }
