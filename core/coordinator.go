@@ -73,6 +73,11 @@ type CoordinatorStats struct {
 	GossipSent uint64
 	// JoinRequestsSent counts join requests sent to seeds.
 	JoinRequestsSent uint64
+	// JoinAttempts counts rounds of join requests, each to every seed: the
+	// first of a join, its retries, and the probes of the seeds when no
+	// live peer is left (see ReconnectProbes). A round with no seed to send
+	// to is not counted.
+	JoinAttempts uint64
 	// JoinRequestsServed counts join requests answered.
 	JoinRequestsServed uint64
 	// AntiEntropyRounds counts digests sent.

@@ -12,6 +12,7 @@ import (
 type joinState struct {
 	seeds    []string
 	pending  bool      // join requests sent and not answered yet
+	joined   bool      // a seed answered (or there was none) since the start
 	seq      uint64    // number of the last round of join requests
 	next     time.Time // next retry of the join requests
 	repairs  int       // early anti-entropy exchanges still to run after joining
@@ -60,12 +61,7 @@ func (c *MembershipCoordinator) HandleJoin(now time.Time, seeds []string) (Outco
 		return Outcome{}, ErrNotStarted
 	}
 	c.observe(now)
-	var list []string
-	for _, s := range seeds {
-		if s != "" && s != c.cfg.Authority && !slices.Contains(list, s) {
-			list = append(list, s)
-		}
-	}
+	list, _ := c.seedList(seeds)
 	if len(list) == 0 {
 		c.joined(now)
 		return c.finish(), nil
@@ -74,6 +70,56 @@ func (c *MembershipCoordinator) HandleJoin(now time.Time, seeds []string) (Outco
 	c.join.pending = true
 	c.sendJoinRequests(now)
 	return c.finish(), nil
+}
+
+// SetSeeds replaces the seeds' addresses that join retries and reconnect
+// probes go to, without sending anything unless a join is waiting with no
+// address to send to: then the join requests go out at once. It serves a
+// driver that resolves seeds given by name again before each attempt (their
+// addresses change, as a Kubernetes headless service's do). Addresses equal
+// to this node's are dropped.
+//
+// On a coordinator that has not joined yet (no seed has answered since it
+// started) it starts a join if none is under way, and the join goes on,
+// retried every JoinRetryInterval, until a seed answers. Unlike HandleJoin,
+// an empty list never makes a member Up alone: the join waits, Joining,
+// until a later SetSeeds or HandleJoin gives it an address (the seeds' names
+// do not resolve yet). A list of this node's own address only does: the
+// node is the first member of its cluster. On a coordinator that has
+// joined, only the reconnect probes' targets change. It returns
+// ErrNotStarted when the coordinator is Stopped.
+func (c *MembershipCoordinator) SetSeeds(now time.Time, seeds []string) (Outcome, error) {
+	now = c.clock.protocol(now)
+	if c.state == CoordinatorStopped {
+		return Outcome{}, ErrNotStarted
+	}
+	c.observe(now)
+	list, self := c.seedList(seeds)
+	waiting := c.join.pending && len(c.join.seeds) == 0
+	c.join.seeds = list
+	switch {
+	case c.join.joined || c.life.leaving:
+	case len(list) == 0 && self:
+		c.joined(now)
+	case !c.join.pending || waiting:
+		c.join.pending = true
+		c.sendJoinRequests(now)
+	}
+	return c.finish(), nil
+}
+
+// seedList returns seeds without duplicates, empty strings and this node's
+// own authority, and whether that authority was among them.
+func (c *MembershipCoordinator) seedList(seeds []string) (list []string, self bool) {
+	for _, s := range seeds {
+		switch {
+		case s == c.cfg.Authority:
+			self = true
+		case s != "" && !slices.Contains(list, s):
+			list = append(list, s)
+		}
+	}
+	return list, self
 }
 
 // joinAlone makes a member that was started without being asked to join
@@ -97,11 +143,15 @@ func (c *MembershipCoordinator) pollJoinRetry(now time.Time) {
 	}
 }
 
-// sendJoinRequests sends one join request to every seed and schedules the
-// retry.
+// sendJoinRequests sends one join request to every seed, if there is any,
+// and schedules the retry.
 func (c *MembershipCoordinator) sendJoinRequests(now time.Time) {
-	c.join.seq++
 	c.join.next = now.Add(c.cfg.JoinRetryInterval)
+	if len(c.join.seeds) == 0 {
+		return
+	}
+	c.join.seq++
+	c.stats.JoinAttempts++
 	for _, s := range c.join.seeds {
 		c.sendJoinRequest(s)
 	}
@@ -126,6 +176,7 @@ func (c *MembershipCoordinator) joined(now time.Time) {
 		c.scheduleJoinRepair(now)
 	}
 	c.join.pending = false
+	c.join.joined = true
 	if c.state == CoordinatorMember && c.life.self.Status == StatusJoining {
 		c.life.self.Status = StatusUp
 		c.storeSelf(now)
@@ -227,6 +278,7 @@ func (c *MembershipCoordinator) probeSeeds(now time.Time) {
 	j.seedWait.delay = min(2*j.seedWait.delay, maxReconnectBackoff*c.cfg.ReconnectInterval)
 	j.seedWait.next = now.Add(j.seedWait.delay)
 	j.seq++
+	c.stats.JoinAttempts++
 	for _, s := range j.seeds {
 		c.sendJoinRequest(s)
 		c.stats.ReconnectProbes++

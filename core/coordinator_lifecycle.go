@@ -75,6 +75,7 @@ func (c *MembershipCoordinator) StartMember(now time.Time) (Outcome, error) {
 	}
 	c.life.self = self
 	c.state, c.life.leaving, c.life.startedAt = CoordinatorMember, false, now
+	c.join.joined = false
 	c.detect.startHeartbeatSeq(now, c.cfg.HeartbeatInterval)
 	if _, err := c.table.Merge(now, c.life.self); err != nil {
 		c.state = CoordinatorStopped
@@ -94,6 +95,7 @@ func (c *MembershipCoordinator) StartClient(now time.Time) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("%w: StartClient in state %s", ErrInvalidState, c.state)
 	}
 	c.state, c.life.leaving, c.life.startedAt = CoordinatorClient, false, now
+	c.join.joined = false
 	c.startTimers(now)
 	return c.take(), nil
 }

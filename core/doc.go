@@ -58,6 +58,11 @@
 // not asked to join before its first Poll, or asked to admit a joiner) is Up
 // at once.
 //
+// SetSeeds replaces the seeds' addresses without sending (unless a join
+// waits with none), for a driver that resolves seed names again before each
+// attempt; with an empty list a member that has not joined stays Joining
+// until it gets one, instead of turning Up alone.
+//
 // # Failure detection
 //
 // Members with status Joining, Up or Suspect sit on a ring ordered by a hash
