@@ -40,11 +40,19 @@ type Config struct {
 	// Transport configures the UDP socket: addresses, cluster label,
 	// keyring, datagram size, queues and source filter.
 	Transport TransportConfig
-	// Seeds are members to join at Start ("host:port"; host names are
-	// resolved once, at Start). Start sends them join requests, retried
-	// until one answers (Node.Join waits for that). Empty starts a new
-	// cluster. A seed equal to this node is ignored.
+	// Seeds are members to join at Start ("host:port", the port a number).
+	// Start sends them join requests, retried every Core.JoinRetryInterval
+	// until one answers (Node.Join waits for that; Node.JoinState says how
+	// it goes). A host name is resolved on every attempt, with Resolver,
+	// and every address it resolves to (of the socket's IP family) is a
+	// seed: a name that does not resolve yet (a Kubernetes headless service
+	// before its first pod is ready) is logged and tried again, while the
+	// other seeds are used. Empty starts a new cluster. A seed equal to this
+	// node is ignored.
 	Seeds []string
+	// Resolver resolves the seeds' host names; DefaultConfig sets
+	// net.DefaultResolver. It may be nil when every seed is an IP address.
+	Resolver Resolver
 	// EventBuffer is the buffer of each subscription, >= 1; a subscriber
 	// that lets it fill loses events, which are counted in
 	// NodeStats.EventsDropped. DefaultConfig sets 256.
@@ -64,6 +72,7 @@ func DefaultConfig() Config {
 	return Config{
 		Core:        core.DefaultLANConfig(),
 		Transport:   defaultTransportConfig(),
+		Resolver:    net.DefaultResolver,
 		EventBuffer: defaultEventBuffer,
 	}
 }
@@ -91,6 +100,8 @@ type nodeSettings struct {
 	// smaller of Core.HeartbeatInterval and Core.GossipInterval (the loop
 	// also wakes on arrivals and at the coordinator's deadlines).
 	tick time.Duration
+	// seeds are Seeds, parsed.
+	seeds []seed
 }
 
 // settings validates c and derives what Start needs from it.
@@ -107,10 +118,12 @@ func (c *Config) settings() (nodeSettings, error) {
 	if c.EventBuffer < 1 {
 		return nodeSettings{}, bad("EventBuffer", "must be >= 1, got %d", c.EventBuffer)
 	}
-	for i, s := range c.Seeds {
-		if _, _, err := net.SplitHostPort(s); err != nil {
-			return nodeSettings{}, bad(fmt.Sprintf("Seeds[%d]", i), "%q is not \"host:port\": %v", s, err)
-		}
+	seeds, err := parseSeeds("Config.Seeds", c.Seeds)
+	if err != nil {
+		return nodeSettings{}, err
+	}
+	if hasNames(seeds) && c.Resolver == nil {
+		return nodeSettings{}, bad("Resolver", "is nil, and a seed is a host name")
 	}
 	cc := c.Core
 	cc.MaxMessageBytes = min(cc.MaxMessageBytes, c.Transport.maxMessageBytes())
@@ -133,5 +146,6 @@ func (c *Config) settings() (nodeSettings, error) {
 		core:   cc,
 		decode: decode,
 		tick:   min(cc.GossipInterval, cc.HeartbeatInterval),
+		seeds:  seeds,
 	}, nil
 }

@@ -29,6 +29,15 @@
 //	n.Leave(ctx) // graceful: the others see this node Removed, not Dead
 //	n.Close()    // Close alone is a crash: the others declare the node Dead
 //
+// A seed may be a host name: it is resolved on every join attempt and all
+// its addresses are seeds, so a name that does not resolve yet (a
+// Kubernetes headless service before its first pod is ready) is logged and
+// retried, never fatal. Node.JoinState says whether and when the node
+// joined; once a join is late (three JoinRetryIntervals without an answer)
+// its Problem field, and a warning in the log, say what was tried — each
+// seed, its addresses, the attempts, what arrived from those addresses and
+// why it was dropped (another key or label) — and the likely cause.
+//
 // Config has one place for each setting: Config.Core holds the node's
 // identity and the protocol's timings (core.DefaultLANConfig in
 // DefaultConfig; core.DefaultWANConfig and core.DefaultLocalConfig are the

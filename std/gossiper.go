@@ -117,11 +117,16 @@ type gossiper struct {
 	lagTotal, lagMax, lagLast time.Duration
 	wakes                     wakeCounts
 	lastPoll                  time.Time // the time of the last step
+	seenJoined                bool      // noteJoined has recorded the join
 
 	mu      sync.Mutex
 	state   gossiperState
 	final   snapshot // what queries return once the loop has exited
 	stopErr error
+	// joinedAt is when the node first joined (see joined); joinedCh is
+	// closed then. The loop goroutine writes it once, under mu.
+	joinedAt time.Time
+	joinedCh chan struct{}
 }
 
 type gossiperState uint8
@@ -175,25 +180,26 @@ func newGossiper(cfg gossiperConfig, c *core.MembershipCoordinator, transport co
 		arrived = n.arrivals()
 	}
 	return &gossiper{
-		arrived: arrived,
-		cfg:     cfg,
-		coord:   c,
-		driver:  core.NewDriver(c, transport, sink),
-		log:     log.With("component", "hearsay.gossiper", "node", c.LocalNode().NodeID),
-		cmds:    make(chan command),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
+		arrived:  arrived,
+		cfg:      cfg,
+		coord:    c,
+		driver:   core.NewDriver(c, transport, sink),
+		log:      log.With("component", "hearsay.gossiper", "node", c.LocalNode().NodeID),
+		cmds:     make(chan command),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		joinedCh: make(chan struct{}),
 	}, nil
 }
 
 // Start starts the coordinator (as a member, or a client) at the current
-// time and the goroutine that drives it. With seeds not nil it first sends
-// them join requests (retried by the coordinator; an empty list makes a
-// member Up alone), before the loop first polls: a member started without
-// a join turns Up alone at its first poll, so a join sent afterwards could
-// come too late. It returns errAlreadyStarted when called twice,
-// ErrNotRunning after Stop, and ctx's error if ctx is done.
-func (g *gossiper) Start(ctx context.Context, seeds []string) error {
+// time and the goroutine that drives it. With join not nil it first runs
+// join on the coordinator (HandleJoin or SetSeeds) and sends what it
+// returns, before the loop first polls: a member started without a join
+// turns Up alone at its first poll, so a join sent afterwards could come
+// too late. It returns errAlreadyStarted when called twice, ErrNotRunning
+// after Stop, and ctx's error if ctx is done.
+func (g *gossiper) Start(ctx context.Context, join func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -216,8 +222,8 @@ func (g *gossiper) Start(ctx context.Context, seeds []string) error {
 	if err != nil {
 		return fmt.Errorf("hearsay: start coordinator: %w", err)
 	}
-	if seeds != nil {
-		j, err := g.coord.HandleJoin(now, seeds)
+	if join != nil {
+		j, err := join(now, g.coord)
 		if err != nil {
 			return fmt.Errorf("hearsay: join: %w", err)
 		}
@@ -226,9 +232,20 @@ func (g *gossiper) Start(ctx context.Context, seeds []string) error {
 	if err := g.driver.Apply(o); err != nil {
 		g.log.Debug("start: sends failed", "err", err)
 	}
+	if g.joined(g.coord) {
+		g.markJoined(now)
+	}
 	g.state = gossiperRunning
 	go g.loop()
 	return nil
+}
+
+// handleJoin is a join for Start: HandleJoin(seeds). With no seeds, a
+// member is Up at once.
+func handleJoin(seeds []string) func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
+	return func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
+		return c.HandleJoin(now, seeds)
+	}
 }
 
 // loop is the gossiper goroutine: it steps the driver when a message
@@ -266,6 +283,7 @@ func (g *gossiper) loop() {
 				waiters = append(waiters, w)
 			}
 		}
+		g.noteJoined(time.Now())
 		waiters = g.answer(waiters)
 	}
 }
@@ -458,6 +476,33 @@ func (g *gossiper) JoinAndWait(ctx context.Context, seeds []string) error {
 	return g.do(ctx, func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
 		return c.HandleJoin(now, seeds)
 	}, g.joined)
+}
+
+// noteJoined records when the node first joined, if it just did. Until
+// then it runs after every step and command; afterwards it reads one
+// field. Loop goroutine only.
+func (g *gossiper) noteJoined(now time.Time) {
+	if g.seenJoined || !g.joined(g.coord) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.markJoined(now)
+}
+
+// markJoined records that the node joined at now. g.mu must be held.
+func (g *gossiper) markJoined(now time.Time) {
+	g.seenJoined = true
+	g.joinedAt = now
+	close(g.joinedCh)
+}
+
+// Joined returns when the node first joined (the zero Time while it has
+// not) and a channel closed then.
+func (g *gossiper) Joined() (time.Time, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.joinedAt, g.joinedCh
 }
 
 // joined reports whether the node has joined: a member is Up, a client knows

@@ -255,8 +255,8 @@ func TestGossiperLeaveDoesNotSpin(t *testing.T) {
 		net := newMemNetwork()
 		a, ta := newTestGossiper(t, net, tick)
 		b, tb := newTestGossiper(t, net, tick)
-		require.NoError(t, b.Start(t.Context(), []string{}))
-		require.NoError(t, a.Start(t.Context(), []string{tb.AdvertiseAddr()}))
+		require.NoError(t, b.Start(t.Context(), handleJoin(nil)))
+		require.NoError(t, a.Start(t.Context(), handleJoin([]string{tb.AdvertiseAddr()})))
 		require.NoError(t, a.JoinAndWait(t.Context(), nil))
 		advance(time.Second)
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -29,6 +28,9 @@ type nodeTransport interface {
 	LocalAddr() netip.AddrPort
 	// Stats returns the transport's counters.
 	Stats() TransportStats
+	// watched counts what becomes of the datagrams of the sources the node
+	// watches (its seeds' addresses while it joins).
+	watched() *sourceWatch
 	// Close stops the transport and returns once its goroutines have exited.
 	Close() error
 }
@@ -68,6 +70,8 @@ type NodeStats struct {
 type Node struct {
 	transport nodeTransport
 	gossiper  *gossiper
+	joiner    *joiner
+	resolver  Resolver
 	log       *slog.Logger
 	bufSize   int
 
@@ -81,8 +85,11 @@ type Node struct {
 
 // Start validates cfg (see Config.Validate), binds the transport, starts
 // the protocol and, when cfg.Seeds is not empty, sends join requests to
-// them (retried until one answers; use Join to wait for that). Errors wrap
-// core.ErrInvalidConfig for a bad config.
+// them, retried until one answers (use Join to wait for that, JoinState to
+// see how it goes). Seed names are resolved on every attempt, never at
+// Start: a name that does not resolve yet is logged and tried again, and
+// Start does not fail for it. Errors wrap core.ErrInvalidConfig for a bad
+// config.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	return start(ctx, cfg, listenUDP)
 }
@@ -109,10 +116,6 @@ func start(ctx context.Context, cfg Config, listen listenFunc) (*Node, error) {
 		cc.Rand = rand.New(rand.NewPCG(randomUint64(), randomUint64()))
 	}
 	bindIP, _, _ := parseBindAddr(cfg.Transport.BindAddr)
-	seeds, err := resolveSeeds(ctx, cfg.Seeds, bindIP)
-	if err != nil {
-		return nil, err
-	}
 
 	t, err := listen(cfg.Transport, set.decode, log)
 	if err != nil {
@@ -126,6 +129,7 @@ func start(ctx context.Context, cfg Config, listen listenFunc) (*Node, error) {
 	}
 	n := &Node{
 		transport: t,
+		resolver:  cfg.Resolver,
 		log:       log.With("component", "hearsay.node", "node", cc.NodeID, "addr", cc.Authority),
 		bufSize:   cfg.EventBuffer,
 		subs:      make(map[uint64]chan core.Event),
@@ -136,50 +140,34 @@ func start(ctx context.Context, cfg Config, listen listenFunc) (*Node, error) {
 		return nil, err
 	}
 	n.gossiper = g
-	// With no seeds, a member is Up at once; with seeds, join requests go out
-	// and are retried by the coordinator.
-	if err := g.Start(ctx, seeds); err != nil {
+	// With no seeds, a member is Up at once. With seeds, the join starts
+	// with the IP literals among them (none: it waits, Joining, for the
+	// names to resolve) before the first poll; the joiner resolves the
+	// names at once and on every later attempt.
+	join := handleJoin(nil)
+	var literals []string
+	if len(set.seeds) > 0 {
+		for _, s := range set.seeds {
+			if s.ip.IsValid() {
+				literals = append(literals, netip.AddrPortFrom(s.ip, s.port).String())
+			}
+		}
+		join = func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error) {
+			return c.SetSeeds(now, literals)
+		}
+	}
+	since := time.Now()
+	if err := g.Start(ctx, join); err != nil {
 		t.Close()
 		return nil, err
 	}
-	n.log.Info("started", "seeds", seeds, "tick", set.tick)
+	n.log.Info("started", "seeds", seedTexts(set.seeds), "tick", set.tick)
+	n.joiner = newJoiner(joinerConfig{
+		g: g, watch: t.watched(), resolver: cfg.Resolver, bind: bindIP, seeds: set.seeds,
+		retry: cc.JoinRetryInterval, probe: cc.ReconnectInterval,
+		label: cfg.Transport.Label, keyring: cfg.Transport.Keyring, log: n.log,
+	}, since, literals)
 	return n, nil
-}
-
-// resolveSeeds turns "host:port" seeds into "ip:port", resolving host names
-// to an address of the bound address's family when there is one (an IPv4
-// socket cannot reach an IPv6 seed, nor the reverse).
-func resolveSeeds(ctx context.Context, seeds []string, bind netip.Addr) ([]string, error) {
-	out := make([]string, 0, len(seeds))
-	for _, s := range seeds {
-		if ap, err := netip.ParseAddrPort(s); err == nil {
-			out = append(out, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String())
-			continue
-		}
-		host, port, err := net.SplitHostPort(s)
-		if err != nil {
-			return nil, fmt.Errorf("%w: seed %q is not \"host:port\": %v", core.ErrInvalidConfig, s, err)
-		}
-		p, err := net.DefaultResolver.LookupPort(ctx, "udp", port)
-		if err != nil {
-			return nil, fmt.Errorf("hearsay: seed %q: %w", s, err)
-		}
-		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		if err != nil || len(ips) == 0 {
-			return nil, fmt.Errorf("hearsay: seed %q: cannot resolve: %v", s, err)
-		}
-		ip := ips[0].Unmap()
-		if bind.IsValid() && !bind.IsUnspecified() {
-			for _, cand := range ips {
-				if cand.Unmap().Is4() == bind.Unmap().Is4() {
-					ip = cand.Unmap()
-					break
-				}
-			}
-		}
-		out = append(out, netip.AddrPortFrom(ip, uint16(p)).String())
-	}
-	return out, nil
 }
 
 func randomUint64() uint64 {
@@ -242,21 +230,51 @@ func (n *Node) Subscribe() (<-chan core.Event, func()) {
 	}
 }
 
-// Join sends join requests to seeds ("host:port") and waits until this node
-// is Up in the cluster (a seed answered) or ctx ends; the coordinator keeps
-// retrying after ctx ends. With no seeds it waits for the seeds given to
-// Start.
+// Join makes seeds ("host:port", as Config.Seeds) this node's seeds, sends
+// them join requests at once (to every address of a name), and waits until
+// this node has joined (a seed answered) or ctx ends; the node keeps
+// retrying after ctx ends, resolving names again at every attempt. With no
+// seeds it waits for the seeds given to Start. A seed that is not
+// "host:port" fails at once (core.ErrInvalidConfig); one whose name does not
+// resolve is logged and tried again. When ctx ends first, the error wraps
+// ctx's and, if the join is late, says what was tried (JoinState.Problem).
 func (n *Node) Join(ctx context.Context, seeds ...string) error {
-	resolved, err := resolveSeeds(ctx, seeds, n.transport.LocalAddr().Addr())
-	if err != nil {
-		return err
+	if len(seeds) > 0 {
+		parsed, err := parseSeeds("seeds", seeds)
+		if err != nil {
+			return err
+		}
+		if hasNames(parsed) && n.resolver == nil {
+			return fmt.Errorf("%w: a seed is a host name and Config.Resolver is nil", core.ErrInvalidConfig)
+		}
+		if err := n.joiner.join(ctx, parsed); err != nil {
+			return err
+		}
 	}
-	if len(resolved) == 0 {
-		return n.gossiper.do(ctx, func(time.Time, *core.MembershipCoordinator) (core.Outcome, error) {
-			return core.Outcome{}, nil
-		}, n.gossiper.joined)
+	err := n.gossiper.do(ctx, func(time.Time, *core.MembershipCoordinator) (core.Outcome, error) {
+		return core.Outcome{}, nil
+	}, n.gossiper.joined)
+	if err != nil && ctx.Err() != nil {
+		if p := n.JoinState().Problem; p != "" {
+			return fmt.Errorf("hearsay: join: %w: %s", err, p)
+		}
 	}
-	return n.gossiper.JoinAndWait(ctx, resolved)
+	return err
+}
+
+// JoinState says whether and when this node joined its cluster and, while
+// it has not, what it tried: the seeds' addresses, the attempts and, once
+// the join is late, the likely cause.
+func (n *Node) JoinState() JoinState {
+	s, base := n.joiner.snapshot()
+	s.Joined, _ = n.gossiper.Joined()
+	if !s.Joined.IsZero() {
+		s.Problem = ""
+	}
+	if st, err := n.gossiper.Stats(); err == nil && st.Coordinator.JoinAttempts >= base {
+		s.Attempts = st.Coordinator.JoinAttempts - base
+	}
+	return s
 }
 
 // Leave leaves the cluster gracefully: this node's record turns Leaving and
@@ -284,6 +302,7 @@ func (n *Node) Close() error {
 	}
 	n.closed = true
 	n.mu.Unlock()
+	n.joiner.stop()
 	_ = n.gossiper.Halt() // ErrNotRunning after Leave: fine
 	err := n.transport.Close()
 	n.mu.Lock()

@@ -96,10 +96,10 @@ func TestDecodePlaintextUnderKeyringAllocatesNothing(t *testing.T) {
 	from := netip.MustParseAddrPort("127.0.0.1:7946")
 	// No datagram reaches tr, so its reader goroutine never decodes: the
 	// test may use the decoder.
-	_, ok := tr.decode(b, from) // warm the intern table
-	require.True(t, ok)
+	_, dropped := tr.decode(b, from) // warm the intern table
+	require.Equal(t, dropNone, dropped)
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, ok := tr.decode(b, from); !ok {
+		if _, dropped := tr.decode(b, from); dropped != dropNone {
 			t.Fatal("plain heartbeat not accepted")
 		}
 	})
@@ -133,8 +133,9 @@ func FuzzPlaintextAccepted(f *testing.F) {
 	keyed, open := idle(kr), idle(nil)
 	from := netip.MustParseAddrPort("127.0.0.1:7946")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		km, kok := keyed.decode(b, from)
-		om, ook := open.decode(b, from)
+		km, kdrop := keyed.decode(b, from)
+		om, odrop := open.decode(b, from)
+		kok, ook := kdrop == dropNone, odrop == dropNone
 		if !isPlain(b) {
 			assert.False(t, kok, "a datagram neither plain nor sealed under the key was accepted")
 			return

@@ -133,6 +133,9 @@ type udpTransport struct {
 	reader  sync.WaitGroup
 	writer  sync.WaitGroup
 	stats   transportCounters
+	// sources counts what becomes of the datagrams of the sources a Node
+	// watches (its seeds while it joins).
+	sources sourceWatch
 }
 
 // forcePlainIO makes new transports use one datagram per system call (a
@@ -284,6 +287,10 @@ func (t *udpTransport) LocalAddr() netip.AddrPort { return t.local }
 // configured AdvertiseAddr, else the bound address, else (wildcard bind) an
 // interface address with the bound port.
 func (t *udpTransport) AdvertiseAddr() string { return t.advertise }
+
+// watched counts what becomes of the datagrams of the sources a Node
+// watches.
+func (t *udpTransport) watched() *sourceWatch { return &t.sources }
 
 // Label returns the cluster label.
 func (t *udpTransport) Label() string { return t.label }
@@ -531,11 +538,13 @@ func (t *udpTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 	t.stats.bytesReceived.Add(uint64(len(b)))
 	if !t.filter.allowed(from.Addr()) {
 		t.stats.droppedFiltered.Add(1)
+		t.sources.count(from, dropFiltered)
 		t.log.Debug("dropped datagram from filtered source", "from", from)
 		return false
 	}
 	if len(b) > t.maxBytes {
 		t.stats.droppedOversize.Add(1)
+		t.sources.count(from, dropOversize)
 		t.log.Debug("dropped oversize datagram", "from", from, "limit", t.maxBytes)
 		return false
 	}
@@ -549,56 +558,61 @@ func (t *udpTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 	}
 	if !t.admit(src) {
 		t.stats.droppedFairShare.Add(1)
+		t.sources.count(from, dropFairShare)
 		t.log.Debug("dropped datagram: its source has its share of a busy inbound queue", "from", from)
 		return false
 	}
-	m, ok := t.decode(b, from)
-	if !ok {
+	m, dropped := t.decode(b, from)
+	if dropped != dropNone {
+		t.sources.count(from, dropped)
 		t.unadmit(src)
 		return false
 	}
 	if !t.enqueue(src, m) {
 		t.stats.droppedInboundFull.Add(1)
+		t.sources.count(from, dropInboundFull)
 		t.log.Debug("dropped message: inbound queue full", "from", from, "kind", m.Kind)
 		return false
 	}
 	t.stats.delivered.Add(1)
+	t.sources.count(from, dropNone)
 	return true
 }
 
 // decode opens (with a keyring) and decodes one datagram, counting and
-// logging a failure. With a keyring whose policy accepts plaintext, an
-// unsealed datagram is decoded as a transport without a keyring would.
-func (t *udpTransport) decode(b []byte, from netip.AddrPort) (core.Message, bool) {
+// logging a failure, and says why it failed (dropNone: it did not). With a
+// keyring whose policy accepts plaintext, an unsealed datagram is decoded as
+// a transport without a keyring would.
+func (t *udpTransport) decode(b []byte, from netip.AddrPort) (core.Message, dropReason) {
 	plain := t.keyring != nil && isPlain(b) && t.keyring.PlaintextPolicy() != PlaintextRefused
 	if t.keyring != nil && !plain {
 		var err error
 		t.opened, err = t.keyring.open(t.opened[:0], b, t.label)
 		if err != nil {
+			t.log.Debug("dropped unauthenticated datagram", "from", from, "err", err)
 			if errors.Is(err, errWrongLabel) {
 				t.stats.droppedWrongLabel.Add(1)
-			} else {
-				t.stats.droppedAuth.Add(1)
+				return core.Message{}, dropWrongLabel
 			}
-			t.log.Debug("dropped unauthenticated datagram", "from", from, "err", err)
-			return core.Message{}, false
+			t.stats.droppedAuth.Add(1)
+			return core.Message{}, dropAuth
 		}
 		b = t.opened
 	}
 	m, err := t.decoder.Decode(b)
 	if err != nil {
+		t.log.Debug("dropped undecodable datagram", "from", from, "err", err)
 		if errors.Is(err, errWrongLabel) {
 			t.stats.droppedWrongLabel.Add(1)
-		} else {
-			t.stats.droppedDecodeError.Add(1)
+			return core.Message{}, dropWrongLabel
 		}
-		t.log.Debug("dropped undecodable datagram", "from", from, "err", err)
-		return core.Message{}, false
+		t.stats.droppedDecodeError.Add(1)
+		return core.Message{}, dropDecode
 	}
 	if plain {
 		t.stats.receivedPlaintext.Add(1)
 	}
-	return m, true
+	return m, dropNone
 }
 
 // writeLoop is the writer goroutine. It exits when Close is called, after
