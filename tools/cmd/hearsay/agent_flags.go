@@ -109,7 +109,7 @@ func parseAgentFlags(args []string, stderr io.Writer) (agentOptions, error) {
 	fs.StringVar(&o.name, "name", "", "this node's name, for people: shown by members and the live page (required)")
 	fs.StringVar(&o.bind, "bind", "", "UDP address to gossip on, IP:PORT (required; port 0 picks one; 0.0.0.0 or [::] needs --advertise)")
 	fs.StringVar(&o.advertise, "advertise", "", "address other nodes reach this one at, IP[:PORT] (NAT, containers; the port defaults to --bind's); default --bind")
-	fs.Var(&join, "join", "seed addresses to join, HOST:PORT[,HOST:PORT...] (repeatable; none starts a new cluster)")
+	fs.Var(&join, "join", "seeds to join, HOST:PORT[,HOST:PORT...] (repeatable; none starts a new cluster); names are resolved at every attempt, all their addresses are seeds")
 	fs.Var(o.tags, "tag", "KEY=VALUE published with this node (repeatable); shown by members and the live page")
 	fs.StringVar(&o.http, "http", defaultHTTP, "TCP address of the HTTP API, HOST:PORT")
 	fs.IntVar(&o.httpLimits.MaxConns, "http-max-conns", defaultHTTPLimits.MaxConns, "most HTTP connections served at once; more wait to be accepted")

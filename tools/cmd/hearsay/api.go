@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hearsay-go/hearsay/core"
+	"github.com/hearsay-go/hearsay/std"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,6 +28,12 @@ type Source interface {
 	LocalNode() core.NodeRecord
 	// Counters returns the node's counters at this instant.
 	Counters() Counters
+}
+
+// joinReporter is a Source that says how its join goes (a std Node): while
+// the join is late, /healthz answers 503 with the problem.
+type joinReporter interface {
+	JoinState() std.JoinState
 }
 
 // Counters are the figures /metrics exports, read at scrape time.
@@ -181,6 +188,13 @@ func newHandler(src Source, logger *slog.Logger) http.Handler {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(statusName(self.Status) + "\n"))
 			return
+		}
+		if jr, ok := src.(joinReporter); ok {
+			if js := jr.JoinState(); js.Joined.IsZero() && js.Problem != "" {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte("joining: " + printable(js.Problem) + "\n"))
+				return
+			}
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -38,6 +38,22 @@
 // the wildcard 0.0.0.0:PORT or [::]:PORT, and --advertise IP takes --bind's
 // port unless it gives one.
 //
+// # Joining
+//
+// --join takes IP:PORT or HOST:PORT. A host name is resolved at every join
+// attempt (every join retry interval: 1 s with the lan preset) and every
+// address it resolves to is a seed, so a name that does not resolve yet (a
+// Kubernetes headless service before its first pod is ready) keeps the agent
+// running and retrying: the agent logs each seed it cannot use ("seed
+// unusable") and joins through the others. A join that has not completed
+// after three retry intervals is late: the agent logs a warning ("join not
+// complete") that names each seed, the addresses tried, the attempts, what
+// arrived from those addresses and why it was dropped (another key, another
+// label, no keyring), and the likely cause, again at doubling intervals; and
+// /healthz answers 503 with that text until the agent joins. A seed that
+// drops our join requests is silent: its own hearsay_dropped_total{reason}
+// says why.
+//
 // # Failures
 //
 // Exit codes: 0 success, 1 a runtime failure, 2 a usage error (bad flags,
@@ -71,7 +87,8 @@
 //	                 "shutdown" when the agent stops. Last-Event-ID resumes a
 //	                 stream; ?history=1 first replays the last 256 events
 //	GET /healthz     200 "ok", or 503 with the status once this node is a
-//	                 tombstone or has stopped
+//	                 tombstone or has stopped, or 503 "joining: " and what was
+//	                 tried while the join is late (see Joining)
 //	GET /metrics     Prometheus text: hearsay_members{status}, messages and bytes
 //	                 sent/received, hearsay_dropped_total{reason}, suspicions
 //	                 raised and refuted, tick lag (total and largest),

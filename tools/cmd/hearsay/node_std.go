@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -25,6 +26,10 @@ type stdNode struct {
 
 var _ agentNode = (*stdNode)(nil)
 
+// seedResolver resolves --join host names, at every join attempt (a fake
+// in tests).
+var seedResolver std.Resolver = net.DefaultResolver
+
 // startNode starts the std node the agent serves, from its options, as a
 // new instance (see instance.go).
 func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentNode, error) {
@@ -42,6 +47,7 @@ func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentN
 	cfg.Transport.Label = o.label
 	cfg.Transport.Keyring = o.keyring
 	cfg.Seeds = o.join
+	cfg.Resolver = seedResolver
 	cfg.Logger = logger
 	n, err := std.Start(ctx, cfg)
 	if errors.Is(err, core.ErrInvalidConfig) {
