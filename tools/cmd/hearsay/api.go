@@ -142,8 +142,8 @@ func sortedMembers(src Source, filter statusFilter) []Member {
 var webFiles embed.FS
 
 // newHandler returns the agent's HTTP API over src: /v1/members, /v1/self,
-// /healthz, /metrics, /v1/events when src is an eventStreamer, and the live
-// page at /.
+// /healthz, /metrics, /v1/events when src is an eventStreamer, PUT and POST
+// /v1/tags when src is a tagSetter, and the live page at /.
 func newHandler(src Source, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -177,6 +177,10 @@ func newHandler(src Source, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/self", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, toMember(src.LocalNode()))
 	})
+	if ts, ok := src.(tagSetter); ok {
+		mux.HandleFunc("PUT /v1/tags", tagsHandler(ts, logger))
+		mux.HandleFunc("POST /v1/tags", tagsHandler(ts, logger))
+	}
 	if es, ok := src.(eventStreamer); ok {
 		// The stream bounds each of its writes itself.
 		mux.Handle("GET /v1/events", longLived(es.eventStream()))

@@ -6,6 +6,7 @@
 //	              [--log-level debug|info|warn|error] [--leave-timeout D] [--pprof]
 //	hearsay members [--http HOST:PORT] [--status STATUS[,...]] [--format table|json] [--detailed]
 //	hearsay monitor [--http HOST:PORT] [--format text|json] [--history]
+//	hearsay tags [--http HOST:PORT] [-set KEY=VALUE ...] [-delete KEY ...]
 //	hearsay keygen
 //	hearsay version
 //
@@ -14,7 +15,8 @@
 // exit 0. SIGHUP makes it reload its --keyring file (see Key rotation).
 // members prints an agent's view like serf members; monitor prints its
 // member events as they happen (/v1/events), like serf monitor, until the
-// agent stops; keygen prints a new key for a keyring file; version prints
+// agent stops; tags changes the tags a running agent publishes, like serf
+// tags; keygen prints a new key for a keyring file; version prints
 // the version, the source revision and the Go release.
 //
 // # Names, instances and tags
@@ -29,7 +31,9 @@
 // MaxMetadataBytes (512 bytes): a longer --name or more --tag bytes are a
 // usage error. A tag key is ASCII letters, digits and . _ - : /; the name
 // and values are UTF-8 without control characters. Metadata of nodes that
-// are not agents is shown raw.
+// are not agents is shown raw. Tags change at runtime with hearsay tags
+// (PUT /v1/tags): the new metadata spreads like any change and every
+// member reports an "update" event; the name does not change.
 //
 // # Addresses
 //
@@ -86,6 +90,13 @@
 //	                 number of events this client missed (it read too slowly);
 //	                 "shutdown" when the agent stops. Last-Event-ID resumes a
 //	                 stream; ?history=1 first replays the last 256 events
+//	PUT /v1/tags     change this node's tags at runtime (POST too): a JSON body
+//	                 {"set":{"KEY":"VALUE",...},"delete":["KEY",...]}, sent with
+//	                 Content-Type: application/json (anything else is refused
+//	                 with 415, so a web page of another origin cannot send it
+//	                 without a CORS preflight, which the agent never allows);
+//	                 answers this node's record as /v1/self does; 400 for a
+//	                 change --tag would refuse or metadata over the limit
 //	GET /healthz     200 "ok", or 503 with the status once this node is a
 //	                 tombstone or has stopped, or 503 "joining: " and what was
 //	                 tried while the join is late (see Joining)
@@ -186,6 +197,7 @@ commands:
   agent     run one long-lived cluster member with an HTTP API
   members   print the members an agent knows
   monitor   print an agent's member events as they happen
+  tags      change the tags a running agent publishes
   keygen    print a new key for a --keyring file
   version   print the version
 
@@ -232,6 +244,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-
 		}
 		if err := runMonitor(ctx, opts, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "hearsay monitor: %v\n", err)
+			return exitFailure
+		}
+		return exitOK
+	case "tags":
+		opts, err := parseTagsFlags(args[1:], stderr)
+		if err != nil {
+			return usageExit(err, stderr)
+		}
+		if err := runTags(ctx, opts, stdout); err != nil {
+			fmt.Fprintf(stderr, "hearsay tags: %v\n", err)
 			return exitFailure
 		}
 		return exitOK

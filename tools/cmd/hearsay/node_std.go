@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"time"
@@ -22,6 +23,13 @@ type stdNode struct {
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when the node gave its address up
 	stopErr  error         // why; written before stopped is closed
+
+	// name is --name; metaLimit the preset's MaxMetadataBytes; tags the
+	// tags published last (--tag, then each SetTags), under tagsMu.
+	name      string
+	metaLimit int
+	tagsMu    sync.Mutex
+	tags      map[string]string
 }
 
 var _ agentNode = (*stdNode)(nil)
@@ -57,7 +65,8 @@ func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentN
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	s := &stdNode{Node: n, logged: make(chan struct{}), events: newEventHub(), stopped: make(chan struct{})}
+	s := &stdNode{Node: n, logged: make(chan struct{}), events: newEventHub(), stopped: make(chan struct{}),
+		name: o.name, metaLimit: cfg.Core.MaxMetadataBytes, tags: maps.Clone(map[string]string(o.tags))}
 	events, _ := n.Subscribe() // Close ends the subscription
 	go s.logEvents(events, n.LocalNode(), logger)
 	return s, nil
@@ -87,9 +96,9 @@ func (s *stdNode) logEvents(events <-chan core.Event, self core.NodeRecord, logg
 				from = e.Member.From.String()
 			}
 			r := e.Member.Record
-			name, _, _ := decodeNodeMeta(r.Meta)
+			name, tags, _ := decodeNodeMeta(r.Meta)
 			logger.Info("member", "name", name, "node", r.NodeID, "authority", r.Authority,
-				"from", from, "to", e.Member.To.String(), "incarnation", r.Incarnation)
+				"from", from, "to", e.Member.To.String(), "incarnation", r.Incarnation, "tags", formatTags(tags))
 		case e.Topology != nil:
 			logger.Info("topology", "members", len(e.Topology.Members), "joined", e.Topology.Joined,
 				"left", e.Topology.Left, "dead", e.Topology.Dead, "hash", fmt.Sprintf("%016x", e.Topology.Hash))

@@ -224,6 +224,7 @@ function addEvent(e) {
   what.append(el("b", "", label(e)), " ", el("span", "change", (e.from || "new") + " → " + e.to));
   const detail = el("div", "detail muted");
   detail.append(el("span", "mono", e.authority));
+  if (e.kind === "update") detail.append(" ", el("span", "tags", tagList(e).join(" ") || "no tags"));
   li.title = "node ID " + e.node_id + ", incarnation " + e.incarnation;
   what.append(detail);
   li.append(t, el("span", "kind kind-" + e.kind, e.kind), what);
