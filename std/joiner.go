@@ -29,8 +29,8 @@ type JoinState struct {
 	// Addrs are the addresses ("ip:port") the seeds resolved to at the
 	// latest attempt: every address of a name.
 	Addrs []string
-	// Problem, once the join is late (not joined JoinLateRetries ×
-	// Core.JoinRetryInterval after Since), says in one line what was tried
+	// Problem, once the join is late (not joined three
+	// Core.JoinRetryIntervals after Since), says in one line what was tried
 	// and the likely cause; the node also logs it as a warning. It is empty
 	// while the join is on time, and once the node has joined.
 	Problem string
