@@ -49,14 +49,22 @@ func TestDistinctSenderFloodLeavesNoState(t *testing.T) {
 	entriesBefore := target.PeerStateEntries()
 	heapBefore := heapInUse()
 
-	// 100 messages per 10 ms tick: 300,000 over 30 s of virtual time, far
-	// more new senders per HeartbeatInterval than any limit holds.
+	// 2,000 messages per 10 ms tick: 300,000 over 1.5 s of virtual time,
+	// more new senders per half GossipInterval than any limit holds.
+	peak := 0
 	for i := 0; i < senders; {
-		for range 100 {
+		for range 2000 {
 			_, _ = target.HandleGossip(net.now, strangerMessage(i)) // replies go nowhere
 			i++
 		}
 		net.step()
+		peak = max(peak, target.PeerStateEntries()+target.reply.entries())
+	}
+	// Every limit keyed by a sender is full at worst: the notice limit, the
+	// three per-source reply limits, the log of requests answered and the
+	// cookies held.
+	if bound := entriesBefore + maxNoticeTargets + 5*maxReplyTargets; peak > bound {
+		t.Errorf("peer and reply state reached %d entries during the flood, over %d", peak, bound)
 	}
 	if target.Stats().RepliesLimited == 0 {
 		t.Errorf("the flood never filled a reply limit: stats %+v", target.Stats())
@@ -66,8 +74,8 @@ func TestDistinctSenderFloodLeavesNoState(t *testing.T) {
 
 	heapAfter := heapInUse()
 	growth := int64(heapAfter) - int64(heapBefore)
-	t.Logf("live heap %d -> %d bytes (%+d) after %d senders and an hour; peer state entries %d -> %d",
-		heapBefore, heapAfter, growth, senders, entriesBefore, target.PeerStateEntries())
+	t.Logf("live heap %d -> %d bytes (%+d) after %d senders and an hour; peer state entries %d, at most %d during the flood, %d after",
+		heapBefore, heapAfter, growth, senders, entriesBefore, peak, target.PeerStateEntries())
 	if growth > 4<<20 {
 		t.Errorf("live heap grew by %d bytes, over 4 MiB", growth)
 	}

@@ -57,10 +57,22 @@ type CoordinatorStats struct {
 	// gossip of quarantined instances, a full table).
 	RecordsRejected uint64
 	// RepliesLimited counts replies not sent because a limit on what one
-	// target, or everyone, may be sent held, rather than because of the
-	// protocol's own pace: a notice to a new target while the notice limit
-	// is full of targets told within the last HeartbeatInterval.
+	// source, or everyone, may be sent held, rather than the protocol's own
+	// pace: a full join or digest answer to a source that had one within the
+	// per-source interval, beyond the global rate, or to a replay of a
+	// request answered already; a cookie challenge to a source challenged
+	// within the last half GossipInterval; a notice to a new target while
+	// the notice limit is full of targets told within the last
+	// HeartbeatInterval.
 	RepliesLimited uint64
+	// RepliesWithheld counts replies not sent to a source that has not
+	// proven it receives there because they would have been larger than
+	// what it sent (or a second reply to it): see "Address validation" in
+	// the package documentation.
+	RepliesWithheld uint64
+	// CookieChallenges counts MessageCookie replies sent: join requests and
+	// digests from sources that had not proven they receive there.
+	CookieChallenges uint64
 	// HeartbeatsSent counts heartbeats sent to monitors.
 	HeartbeatsSent uint64
 	// HeartbeatsReceived counts heartbeats received.
@@ -78,8 +90,11 @@ type CoordinatorStats struct {
 	// live peer is left (see ReconnectProbes). A round with no seed to send
 	// to is not counted.
 	JoinAttempts uint64
-	// JoinRequestsServed counts join requests answered.
+	// JoinRequestsServed counts join requests answered with the view.
 	JoinRequestsServed uint64
+	// DigestsServed counts digests answered with the records and the Want
+	// of the buckets that differ.
+	DigestsServed uint64
 	// AntiEntropyRounds counts digests sent.
 	AntiEntropyRounds uint64
 	// AntiEntropyRepairs counts records received through anti-entropy that
@@ -125,6 +140,7 @@ type MembershipCoordinator struct {
 	ae     antiEntropyState   // digests, buckets, exchanges: coordinator_antientropy.go
 	join   joinState          // seeds, join retries, reconnect probes: coordinator_join.go
 	tomb   tombstoneState     // quarantine and tombstone expiry: coordinator_tombstones.go
+	reply  replyState         // where replies go and how large, cookies, reply limits: coordinator_replies.go
 
 	clock    protocolClock // caller time to protocol time: coordinator_clock.go
 	nextWake time.Time     // the earliest time Poll has anything to do
@@ -149,6 +165,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		gossip:     newDisseminationState(),
 		ae:         newAntiEntropyState(cfg),
 		join:       newJoinState(),
+		reply:      newReplyState(cfg),
 	}, nil
 }
 

@@ -14,15 +14,18 @@ import (
 type antiEntropyState struct {
 	// Incremental bucket sums of the table, over nbuckets buckets
 	// (bucketsFor the table's size, at most maxBuckets); resized only when
-	// an exchange starts, and bucketsSince is the exchange number from which
-	// replies refer to the current count.
-	nbuckets     int
-	maxBuckets   int
-	buckets      []uint64
-	bucketsSince uint64
+	// an exchange starts.
+	nbuckets   int
+	maxBuckets int
+	buckets    []uint64
 
-	seq  uint64    // number of the last exchange started
-	next time.Time // next periodic exchange
+	next  time.Time // next periodic exchange
+	retry bool      // the exchange in flight repeats one a cookie challenge answered
+	// Digests sent whose replies are still answered: the last exchange
+	// ended (its reply may come in parts) and the last witnesses asked.
+	ended       sentDigest
+	witnesses   [4]sentDigest
+	nextWitness int
 
 	mismatch       map[string]int // heartbeats in a row whose table hash differed from ours, by sender
 	nextHashRepair time.Time      // no exchange for a hash mismatch before this
@@ -100,28 +103,87 @@ func (c *MembershipCoordinator) startAntiEntropy(now time.Time) {
 
 // exchangeWith sends peer a digest of the table, starting an exchange.
 func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
+	c.ae.retry = false
 	seq := c.sendDigest(peer)
 	c.engine.StartExchange(peer, seq, now.Add(c.aeInterval()/2))
 }
 
 // sendDigest sends peer a digest of the table, numbered with a new exchange
-// number, which it returns.
+// number, which it returns. The number is drawn at random: a reply is taken
+// only when it names a digest this node sent, which proves its sender
+// received the digest.
 func (c *MembershipCoordinator) sendDigest(peer string) uint64 {
 	ae := &c.ae
-	ae.seq++
+	seq := randomSeq(c.rng)
 	c.resizeBuckets()
 	m := c.newMessage(MessageDigest)
-	m.Seq = ae.seq
+	m.Seq = seq
 	m.Digest = slices.Clone(ae.buckets)
+	id, _, _ := c.table.Instance(peer)
+	c.requestCookie(&m, peer, id)
 	c.send(peer, m)
 	c.stats.AntiEntropyRounds++
-	return ae.seq
+	return seq
 }
 
 // askWitness sends peer a digest outside the exchange in flight, only for
 // its answer, which shows that this node hears (see unheardSince); the
 // answer repairs both tables like any exchange's.
-func (c *MembershipCoordinator) askWitness(peer string) { c.sendDigest(peer) }
+func (c *MembershipCoordinator) askWitness(peer string) {
+	seq := c.sendDigest(peer)
+	ae := &c.ae
+	ae.witnesses[ae.nextWitness%len(ae.witnesses)] = sentDigest{peer: peer, seq: seq, nbuckets: ae.nbuckets}
+	ae.nextWitness++
+}
+
+// endExchange ends the exchange in flight, numbered seq, remembering it for
+// the parts of its reply still to come.
+func (c *MembershipCoordinator) endExchange(seq uint64) {
+	peer, _, _ := c.engine.Exchange()
+	if c.engine.EndExchange(seq) {
+		c.ae.ended = sentDigest{peer: peer, seq: seq, nbuckets: c.ae.nbuckets}
+	}
+}
+
+// sentDigestTo returns the peer a reply numbered seq from in's sender
+// answers, when it answers a digest this node sent outside the exchange in
+// flight (the last exchange ended, or a witness's) and the bucket count is
+// still the one it was sent with.
+func (c *MembershipCoordinator) sentDigestTo(in GossipInbound) (string, bool) {
+	ae := &c.ae
+	m := in.Message
+	for _, d := range append([]sentDigest{ae.ended}, ae.witnesses[:]...) {
+		if d.seq != 0 && m.Seq == d.seq && (m.From == d.peer || in.Source == d.peer) && d.nbuckets == ae.nbuckets {
+			return d.peer, true
+		}
+	}
+	return "", false
+}
+
+// takeChallenge takes a cookie challenge answering a request in flight: the
+// digest of the exchange in flight (which is then sent again with the
+// cookie, once), a witness's digest, or the join requests of the round in
+// flight. Any other is ignored: a cookie is kept only from a peer this node
+// asked.
+func (c *MembershipCoordinator) takeChallenge(now time.Time, in GossipInbound) {
+	m := in.Message
+	peer, seq, ok := c.engine.Exchange()
+	if !ok || m.Seq != seq || (m.From != peer && in.Source != peer) {
+		if peer, ok := c.sentDigestTo(in); ok {
+			c.keepCookie(now, peer, m.Cookie)
+			return
+		}
+		c.takeJoinChallenge(now, in)
+		return
+	}
+	c.keepCookie(now, peer, m.Cookie)
+	retried := c.ae.retry
+	c.endExchange(seq)
+	if !retried {
+		c.exchangeWith(now, peer)
+		c.ae.retry = true
+	}
+}
 
 // resizeBuckets fits the digest's bucket count to the table before a new
 // exchange: it grows as soon as the table outgrows it, and shrinks only once
@@ -135,7 +197,6 @@ func (c *MembershipCoordinator) resizeBuckets() {
 	}
 	ae.nbuckets = want
 	ae.buckets = digestOf(c.table.Snapshot(), want)
-	ae.bucketsSince = ae.seq
 }
 
 // updateBuckets keeps the bucket sums in step with a change of the table.
@@ -206,8 +267,12 @@ func (c *MembershipCoordinator) isActiveMember(authority, id string) bool {
 }
 
 // serveDigest answers a digest with the records of the buckets that differ,
-// and asks for the sender's records of those buckets.
-func (c *MembershipCoordinator) serveDigest(m Message) {
+// and asks for the sender's records of those buckets, at the digest's
+// source. A source that proved it receives there with a cookie gets the full
+// answer, within the reply limits; any other gets the full answer only if it
+// is one message no larger than the digest (with a cookie for next time, as
+// between members whose views agree), else a cookie challenge.
+func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 	n := len(m.Digest)
 	mine := c.ae.buckets
 	var snapshot []NodeRecord
@@ -219,6 +284,12 @@ func (c *MembershipCoordinator) serveDigest(m Message) {
 	base := c.newMessage(MessageDigestReply)
 	base.Seq = m.Seq
 	base.Want = diff
+	validated := c.reply.in.validated
+	if validated {
+		base.Cookie = c.freshCookie(now)
+	} else {
+		base.Cookie = c.issueCookie(now, c.replyTarget())
+	}
 	for len(base.Want) > 0 && EstimateSize(base)+minRecordBytes > c.cfg.MaxMessageBytes {
 		base.Want = base.Want[:len(base.Want)/2]
 	}
@@ -229,20 +300,48 @@ func (c *MembershipCoordinator) serveDigest(m Message) {
 		}
 		records = recordsInBuckets(snapshot, n, diff)
 	}
-	for _, reply := range packMessages(base, records, c.cfg.MaxMessageBytes, true) {
-		c.send(m.From, reply)
+	replies := packMessages(base, records, c.cfg.MaxMessageBytes, true)
+	target := c.replyTarget()
+	switch {
+	case validated:
+		if !c.mayAnswerInFull(now, m) {
+			return
+		}
+	case len(replies) == 1 && EstimateSize(replies[0]) <= c.reply.in.budget:
+		if !c.replySmall(now, replies[0]) {
+			return
+		}
+		c.stats.DigestsServed++
+		return
+	default:
+		c.challenge(now, m)
+		return
 	}
+	for _, reply := range replies {
+		c.send(target, reply)
+	}
+	c.stats.DigestsServed++
 }
 
 // answerWant ends the exchange and sends the peer this node's records of the
-// buckets it wants. A late reply to a digest sent before the bucket count
-// last changed names buckets of the old count: it is not answered (the next
-// exchange repairs what it would have).
-func (c *MembershipCoordinator) answerWant(m Message) {
-	c.engine.EndExchange(m.Seq)
-	if m.Seq < c.ae.bucketsSince {
-		return
+// buckets it wants. Only the reply to a digest this node sent (the exchange
+// in flight, the one that just ended, whose reply came in parts, or a
+// witness's) is answered, by its random number: a reply from anyone else,
+// or a late one whose buckets were counted otherwise, is not (the next
+// exchange repairs what it would have). The records go to the peer the
+// digest went to.
+func (c *MembershipCoordinator) answerWant(now time.Time, in GossipInbound) {
+	m := in.Message
+	peer, seq, inFlight := c.engine.Exchange()
+	if inFlight && m.Seq == seq && (m.From == peer || in.Source == peer) {
+		c.endExchange(seq)
+	} else {
+		var ok bool
+		if peer, ok = c.sentDigestTo(in); !ok {
+			return
+		}
 	}
+	c.keepCookie(now, peer, m.Cookie)
 	var want []uint32
 	for _, w := range m.Want {
 		if int(w) < c.ae.nbuckets {
@@ -256,6 +355,14 @@ func (c *MembershipCoordinator) answerWant(m Message) {
 	base := c.newMessage(MessageGossip)
 	base.Seq = m.Seq // marks the gossip as a repair
 	for _, msg := range packMessages(base, records, c.cfg.MaxMessageBytes, false) {
-		c.send(m.From, msg)
+		c.send(peer, msg)
 	}
+}
+
+// sentDigest is a digest this node sent: to whom, its number, and the
+// bucket count of the table it summed.
+type sentDigest struct {
+	peer     string
+	seq      uint64
+	nbuckets int
 }

@@ -47,7 +47,7 @@ func newDetectionState(cfg Config) detectionState {
 		silent:      map[string]time.Time{},
 		hbSeen:      map[string]heartbeatSeen{},
 		susp:        map[string]*suspicion{},
-		notices:     newTargetLimiter(cfg.HeartbeatInterval, maxNoticeTargets),
+		notices:     newTargetLimiter(cfg.HeartbeatInterval, 1, maxNoticeTargets),
 	}
 }
 
@@ -86,6 +86,9 @@ func (d *detectionState) startHeartbeatSeq(now time.Time, interval time.Duration
 // last topology update's members. Each is bounded by the members held or
 // swept on a timer, so on a cluster whose membership has settled it stays
 // within a small multiple of the table's size; a fault test can check that.
+// What answering others costs (the per-source reply limits, the requests
+// answered in full, the cookies peers gave this node) is not counted: it is
+// bounded by constants whatever senders do, and swept on a timer.
 func (c *MembershipCoordinator) PeerStateEntries() int {
 	d := &c.detect
 	n := d.ring.len() + len(d.monitors) + len(d.watched) + d.detector.Len() +
@@ -418,7 +421,13 @@ func (c *MembershipCoordinator) handleHeartbeat(now time.Time, m Message) {
 			// The sender takes us for one of its monitors, so it misses
 			// members between it and us that we know: tell it who our
 			// predecessors are.
-			c.notifyRecords(now, m.From, d.watched)
+			records := []NodeRecord{c.life.self.Clone()}
+			for _, a := range d.watched {
+				if r, ok := c.table.Get(a); ok && a != m.From {
+					records = append(records, r)
+				}
+			}
+			c.replyRecords(now, records)
 		}
 	}
 	c.remindSuspect(now, m)

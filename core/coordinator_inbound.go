@@ -13,7 +13,9 @@ import (
 // node holds Dead or Removed is refused with a *QuarantinedError, except for
 // what it says about this node (so a live node declared Dead still learns it)
 // and join requests (answered, so the sender learns its fate); its sender is
-// told the record held for it. It returns ErrNotStarted when Stopped.
+// told the record held for it. Replies go to in.Source, bounded as "Address
+// validation" in the package documentation says. It returns ErrNotStarted
+// when Stopped.
 func (c *MembershipCoordinator) HandleGossip(now time.Time, in GossipInbound) (Outcome, error) {
 	now = c.clock.protocol(now)
 	if c.state == CoordinatorStopped {
@@ -28,7 +30,9 @@ func (c *MembershipCoordinator) HandleGossip(now time.Time, in GossipInbound) (O
 	if c.detect.health.heard(now) {
 		c.updateSuspicionDeadline() // a silence ended: suspicions are as short as before it
 	}
-	err := c.dispatch(now, m)
+	c.beginReply(now, in)
+	err := c.dispatch(now, in)
+	c.endReply()
 	if err != nil {
 		c.stats.MessagesRejected++
 	} else {
@@ -64,6 +68,10 @@ func (c *MembershipCoordinator) validateMessage(m Message) error {
 		return fmt.Errorf("%w: digest of %d buckets from %s", ErrInvalidMessage, len(m.Digest), m.From)
 	case m.Kind == MessageHeartbeat && len(m.Digest) > 1:
 		return fmt.Errorf("%w: heartbeat with %d hashes from %s", ErrInvalidMessage, len(m.Digest), m.From)
+	case len(m.Cookie) > maxCookieBytes:
+		return fmt.Errorf("%w: cookie of %d bytes from %s", ErrInvalidMessage, len(m.Cookie), m.From)
+	case m.Kind == MessageCookie && len(m.Cookie) != cookieBytes:
+		return fmt.Errorf("%w: cookie challenge with a cookie of %d bytes from %s", ErrInvalidMessage, len(m.Cookie), m.From)
 	}
 	for _, r := range m.Entries {
 		if err := c.validateRecord(r); err != nil {
@@ -113,7 +121,13 @@ func (c *MembershipCoordinator) validateRecord(r NodeRecord) error {
 }
 
 // dispatch handles a valid message.
-func (c *MembershipCoordinator) dispatch(now time.Time, m Message) error {
+func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error {
+	m := in.Message
+	if m.Kind == MessageCookie {
+		// Only a cookie for a request in flight is taken, whoever sends it.
+		c.takeChallenge(now, in)
+		return nil
+	}
 	// The sender's own record first: it may be the refutation that makes the
 	// rest of the message acceptable.
 	for _, r := range m.Entries {
@@ -139,19 +153,20 @@ func (c *MembershipCoordinator) dispatch(now time.Time, m Message) error {
 	case MessageJoinRequest:
 		c.applyRecords(now, m, gossipOn)
 		c.admit(now, m)
-		c.serveJoin(m)
+		c.serveJoin(now, m)
 	case MessageJoinReply:
 		// The seed's view is old news to everyone but us.
 		c.applyRecords(now, m, oldNews)
+		c.takeJoinReplyCookie(now, in)
 		if c.join.pending {
 			c.joined(now)
 		}
 	case MessageDigest:
 		c.applyRecords(now, m, gossipOn)
-		c.serveDigest(m)
+		c.serveDigest(now, m)
 	case MessageDigestReply:
 		c.stats.AntiEntropyRepairs += uint64(c.applyRecords(now, m, oldNews))
-		c.answerWant(m)
+		c.answerWant(now, in)
 	}
 	return nil
 }
@@ -167,10 +182,10 @@ func (c *MembershipCoordinator) refuseDeadSender(now time.Time, m Message, held 
 		}
 	}
 	if m.Kind == MessageJoinRequest {
-		c.serveJoin(m)
+		c.serveJoin(now, m)
 		return nil
 	}
-	c.notify(now, m.From, held)
+	c.tellSender(now, held)
 	return &QuarantinedError{Authority: held.Authority, Incarnation: held.Incarnation}
 }
 
@@ -201,7 +216,7 @@ func (c *MembershipCoordinator) applyRecords(now time.Time, m Message, n news) i
 // changed; n says whether a change is news to gossip on.
 func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from string, n news) bool {
 	if r.Authority == c.cfg.Authority {
-		c.applySelfRecord(now, r, from)
+		c.applySelfRecord(now, r)
 		return false
 	}
 	if r.Status.IsTombstone() {

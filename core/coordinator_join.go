@@ -1,6 +1,8 @@
 package core
 
 import (
+	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -11,11 +13,12 @@ import (
 // seeds. See "Join" and "Partition heal" in the package documentation.
 type joinState struct {
 	seeds    []string
-	pending  bool      // join requests sent and not answered yet
-	joined   bool      // a seed answered (or there was none) since the start
-	seq      uint64    // number of the last round of join requests
-	next     time.Time // next retry of the join requests
-	repairs  int       // early anti-entropy exchanges still to run after joining
+	pending  bool              // join requests sent and not answered yet
+	joined   bool              // a seed answered (or there was none) since the start
+	seq      uint64            // number of the last round of join requests, drawn at random
+	resent   map[string]uint64 // seeds sent the request again with their cookie, and in which round
+	next     time.Time         // next retry of the join requests
+	repairs  int               // early anti-entropy exchanges still to run after joining
 	dead     map[string]*backoff
 	seedWait backoff   // reconnect schedule of the seeds
 	probe    time.Time // next reconnect probe
@@ -150,21 +153,82 @@ func (c *MembershipCoordinator) sendJoinRequests(now time.Time) {
 	if len(c.join.seeds) == 0 {
 		return
 	}
-	c.join.seq++
+	c.newJoinRound()
 	c.stats.JoinAttempts++
 	for _, s := range c.join.seeds {
 		c.sendJoinRequest(s)
 	}
 }
 
+// newJoinRound numbers a new round of join requests, at random: a seed's
+// cookie challenge is taken only when it names the round in flight, which
+// a stranger cannot guess.
+func (c *MembershipCoordinator) newJoinRound() {
+	c.join.seq = randomSeq(c.rng)
+	clear(c.join.resent)
+}
+
+// randomSeq draws the number of a request (a join round, an anti-entropy
+// exchange): not zero, and at most 32 bits, so that it costs five bytes on
+// the wire.
+func randomSeq(rng *rand.Rand) uint64 {
+	return 1 + uint64(rng.Uint32N(math.MaxUint32))
+}
+
+// sendJoinRequest sends seed a join request of the round in flight, with
+// the cookie seed gave this node, if any.
 func (c *MembershipCoordinator) sendJoinRequest(seed string) {
 	m := c.newMessage(MessageJoinRequest)
 	m.Seq = c.join.seq
 	if c.state == CoordinatorMember {
 		m.Entries = []NodeRecord{c.life.self.Clone()}
 	}
+	id, _, _ := c.table.Instance(seed)
+	c.requestCookie(&m, seed, id)
 	c.send(seed, m)
 	c.stats.JoinRequestsSent++
+}
+
+// joinSeedOf returns the seed a reply to a join request came from: the seed
+// its source or its sender's authority is, if any.
+func (c *MembershipCoordinator) joinSeedOf(in GossipInbound) (string, bool) {
+	for _, s := range c.join.seeds {
+		if s == in.Source || s == in.Message.From {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// takeJoinChallenge takes a seed's cookie challenge to the round of join
+// requests in flight: the cookie is kept, and the seed is sent the request
+// again with it, once per round.
+func (c *MembershipCoordinator) takeJoinChallenge(now time.Time, in GossipInbound) bool {
+	j := &c.join
+	seed, ok := c.joinSeedOf(in)
+	if !ok || in.Message.Seq != j.seq {
+		return false
+	}
+	c.keepCookie(now, seed, in.Message.Cookie)
+	if r, sent := j.resent[seed]; sent && r == j.seq {
+		return true // the request with the cookie was challenged too: wait for the next round
+	}
+	if j.resent == nil {
+		j.resent = map[string]uint64{}
+	}
+	j.resent[seed] = j.seq
+	c.sendJoinRequest(seed)
+	return true
+}
+
+// takeJoinReplyCookie keeps the fresh cookie a seed's join reply carries.
+func (c *MembershipCoordinator) takeJoinReplyCookie(now time.Time, in GossipInbound) {
+	if len(in.Message.Cookie) == 0 || in.Message.Seq != c.join.seq {
+		return
+	}
+	if seed, ok := c.joinSeedOf(in); ok {
+		c.keepCookie(now, seed, in.Message.Cookie)
+	}
 }
 
 // joined ends the join: no more retries, and a Joining member turns Up.
@@ -224,8 +288,18 @@ func (c *MembershipCoordinator) admit(now time.Time, m Message) {
 }
 
 // serveJoin answers a join request with this node's view: the active records
-// and any record of the joiner's authority, over as many replies as needed.
-func (c *MembershipCoordinator) serveJoin(m Message) {
+// and any record of the joiner's authority, over as many replies as needed,
+// sent to the request's source. A source that has not proven it receives
+// there is sent a cookie challenge instead; a validated one gets the view
+// within the reply limits.
+func (c *MembershipCoordinator) serveJoin(now time.Time, m Message) {
+	if !c.reply.in.validated {
+		c.challenge(now, m)
+		return
+	}
+	if !c.mayAnswerInFull(now, m) {
+		return
+	}
 	var view []NodeRecord
 	for _, r := range c.table.Snapshot() {
 		if r.Status.IsActive() || r.Authority == m.From {
@@ -234,8 +308,10 @@ func (c *MembershipCoordinator) serveJoin(m Message) {
 	}
 	base := c.newMessage(MessageJoinReply)
 	base.Seq = m.Seq
+	base.Cookie = c.freshCookie(now)
+	target := c.replyTarget()
 	for _, reply := range packMessages(base, view, c.cfg.MaxMessageBytes, true) {
-		c.send(m.From, reply)
+		c.send(target, reply)
 	}
 	c.stats.JoinRequestsServed++
 }
@@ -277,7 +353,7 @@ func (c *MembershipCoordinator) probeSeeds(now time.Time) {
 	}
 	j.seedWait.delay = min(2*j.seedWait.delay, maxReconnectBackoff*c.cfg.ReconnectInterval)
 	j.seedWait.next = now.Add(j.seedWait.delay)
-	j.seq++
+	c.newJoinRound()
 	c.stats.JoinAttempts++
 	for _, s := range j.seeds {
 		c.sendJoinRequest(s)

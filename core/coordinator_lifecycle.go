@@ -156,16 +156,17 @@ func (c *MembershipCoordinator) LeaveDone() bool {
 	return !queued
 }
 
-// applySelfRecord reacts to a record of this node's own authority; see
-// "Restart and conflicts" in the package documentation.
-func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord, from string) {
+// applySelfRecord reacts to a record of this node's own authority, from the
+// message being handled; see "Restart and conflicts" in the package
+// documentation.
+func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord) {
 	if c.state != CoordinatorMember {
 		return
 	}
 	self := c.life.self
 	if !r.Supersedes(self) {
 		if r.NodeID == self.NodeID && (r.Status == StatusSuspect || r.Status == StatusDead) {
-			c.notify(now, from, self) // the sender holds stale news of us
+			c.tellSender(now, self) // the sender holds stale news of us
 		}
 		return
 	}
@@ -187,14 +188,14 @@ func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord, fro
 		// gets here): keep our record rather than wrap the incarnation to 0.
 		return
 	}
-	c.refute(now, r, from)
+	c.refute(now, r)
 }
 
 // refute raises the own incarnation above r's: a refutation when r is this
 // instance's record (suspected, dead or stale), a take-over when it is
 // another instance's (its tombstone, or an older instance during the claim
 // window). The sender of a record of this instance is told at once.
-func (c *MembershipCoordinator) refute(now time.Time, r NodeRecord, from string) {
+func (c *MembershipCoordinator) refute(now time.Time, r NodeRecord) {
 	if r.NodeID != c.life.self.NodeID {
 		c.stats.Conflicts++
 	} else if r.Status == StatusSuspect || r.Status == StatusDead {
@@ -208,7 +209,7 @@ func (c *MembershipCoordinator) refute(now time.Time, r NodeRecord, from string)
 	}
 	c.storeSelf(now)
 	if r.NodeID == c.life.self.NodeID {
-		c.notify(now, from, c.life.self)
+		c.tellSender(now, c.life.self)
 	}
 }
 

@@ -232,14 +232,14 @@ func (c *MembershipCoordinator) remindSuspect(now time.Time, m Message) {
 		return
 	}
 	if r, held := c.table.Get(m.From); held && r.NodeID == m.FromID && r.Status == StatusSuspect && r.Incarnation == s.incarnation {
-		c.notify(now, m.From, r)
+		c.tellSender(now, r)
 	}
 }
 
-// notify sends target the record held for it (at most once per
-// HeartbeatInterval per target), so that a live node held Suspect or Dead
-// learns it and refutes, and a node that holds stale news of us learns
-// better.
+// notify sends target, a member held, the record held for it (at most once
+// per HeartbeatInterval per target), so that a live node held Suspect or
+// Dead learns it and refutes. What answers a message goes to its source
+// instead (tellSender).
 func (c *MembershipCoordinator) notify(now time.Time, target string, r NodeRecord) {
 	if !c.noticeDue(now, target) {
 		return
@@ -247,21 +247,6 @@ func (c *MembershipCoordinator) notify(now time.Time, target string, r NodeRecor
 	records := []NodeRecord{r.Clone()}
 	if c.state == CoordinatorMember && r.Authority != c.cfg.Authority {
 		records = append(records, c.life.self.Clone())
-	}
-	c.sendRecords(target, records)
-}
-
-// notifyRecords sends target the records held for authorities, under the
-// same rate limit as notify.
-func (c *MembershipCoordinator) notifyRecords(now time.Time, target string, authorities []string) {
-	if !c.noticeDue(now, target) {
-		return
-	}
-	records := []NodeRecord{c.life.self.Clone()}
-	for _, a := range authorities {
-		if r, ok := c.table.Get(a); ok && a != target {
-			records = append(records, r)
-		}
 	}
 	c.sendRecords(target, records)
 }

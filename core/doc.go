@@ -49,8 +49,9 @@
 //
 // StartMember puts the node's own record in the table as Joining at
 // incarnation 1. HandleJoin sends a MessageJoinRequest carrying that record to
-// every seed, every JoinRetryInterval until one answers; a seed merges the
-// record, admits it (Joining → Up at the same incarnation, as Akka's leader
+// every seed, every JoinRetryInterval until one answers (a seed answers
+// only once the joiner has proven its address: see Address validation); a
+// seed merges the record, admits it (Joining → Up at the same incarnation, as Akka's leader
 // does, so one record per joiner is gossiped) and answers with its view
 // (active records and any record of the joiner's authority) split across
 // MessageJoinReply messages. The joiner turns Up too — the same record — and
@@ -125,10 +126,16 @@
 // table with one random peer and both repair what differs: the peer answers
 // with a MessageDigestReply, the originator answers its Want with a
 // MessageGossip whose Seq is the exchange number (plain gossip has Seq 0).
+// The exchange number is drawn at random, and only a reply naming a digest
+// this node sent is answered. A peer answers a digest in full only at an
+// address that proved it receives there (see Address validation); between
+// members whose views agree, the whole answer is smaller than the digest and
+// needs no proof.
 // Records learnt from a join reply or an anti-entropy repair are merged
 // without being queued again: the sender already had them. Each heartbeat also
 // carries the sender's table hash as its only Digest value; a monitor whose
-// hash differs runs an anti-entropy exchange with the sender at once — on the
+// hash differs runs an anti-entropy exchange with the sender — an active
+// member held; a stranger's heartbeat starts nothing — at once: on the
 // first mismatch when it has nothing queued for gossip itself, else after
 // three heartbeats in a row — so a record gossip missed is repaired in
 // seconds. A joiner runs six early exchanges with random peers, one gossip
@@ -198,4 +205,46 @@
 // Member changes mark the view dirty; Poll emits a TopologyUpdate at most once
 // per TopologyEmitInterval, when the active set changed. Its Joined, Left
 // and Dead name the other members only.
+//
+// # Address validation
+//
+// Anyone can send a datagram with any source address and name any sender in
+// it, so that a reply larger than its request would turn the cluster into an
+// amplifier against a third party. So every reply goes to the transport-level
+// source of what it answers (GossipInbound.Source), never to the address a
+// message names, and a source that has not proven it receives there gets at
+// most one reply to a message, no larger than the message (by
+// GossipInbound.Size, else EstimateSize) — otherwise nothing, counted in
+// CoordinatorStats.RepliesWithheld. Notices to a member held, sending from
+// its own authority, where this node sends anyway, are exempt (they are
+// limited to one per HeartbeatInterval per target).
+//
+// A source proves its address with a cookie, as DTLS's HelloVerifyRequest
+// and QUIC's Retry do: a join request or a digest without a valid one is
+// answered with a MessageCookie carrying 8 bytes of HMAC-SHA256 of the
+// source address and the time epoch, under a key drawn (from a generator
+// seeded by Config.Rand) afresh every epoch of 6 × AntiEntropyInterval; a
+// cookie is accepted during its epoch and the next, and nothing is stored
+// per source. The requester repeats its request with the cookie in
+// Message.Cookie and gets the full answer at that source: the view, or the
+// records and Want of the differing buckets, whose first part carries a
+// fresh cookie when the one presented is of the previous epoch. A request
+// sent without a cookie carries filler in Message.Cookie, so that the
+// challenge is no larger than it. A requester keeps the cookies peers gave
+// it in answer to its own requests (a challenge or a fresh cookie is taken
+// only when it names a request in flight, by its random number), by the
+// authority it sent to, and presents them in its next requests: members
+// validate one another in passing, and a digest between members whose
+// views agree is answered in full without a challenge, its answer being
+// smaller than it. Heartbeats carry no cookie.
+//
+// A validated request is answered in full at most once (a replay of it from
+// the same address within the cookie's lifetime is not), at most once per
+// half JoinRetryInterval (joins) or four times per GossipInterval (digests)
+// per source, and within a global rate of 256 per JoinRetryInterval (joins)
+// or per GossipInterval (digests) with bursts of 1,024; challenges are
+// limited to four per source per GossipInterval. What a limit refuses is
+// counted in CoordinatorStats.RepliesLimited. Every per-source limit, and the
+// log of requests answered, holds at most 4,096 sources and is swept every
+// housekeeping interval, so a flood of distinct sources cannot grow them.
 package core

@@ -309,10 +309,11 @@ func (e *gossipEngine) State() engineState {
 const maxDigestBuckets = 128
 
 // digestBuckets returns how many buckets a digest from (from, fromID) may use
-// so that it fits maxBytes: the largest power of two up to maxDigestBuckets.
+// so that it fits maxBytes with a cookie: the largest power of two up to
+// maxDigestBuckets.
 func digestBuckets(maxBytes int, from, fromID string) int {
 	for b := maxDigestBuckets; b > 1; b /= 2 {
-		m := Message{Kind: MessageDigest, From: from, FromID: fromID, Seq: math.MaxUint64, Digest: make([]uint64, b)}
+		m := Message{Kind: MessageDigest, From: from, FromID: fromID, Seq: math.MaxUint64, Digest: make([]uint64, b), Cookie: make([]byte, cookieBytes)}
 		for i := range m.Digest {
 			m.Digest[i] = math.MaxUint64
 		}
@@ -404,8 +405,8 @@ func recordsInBuckets(records []NodeRecord, n int, want []uint32) []NodeRecord {
 
 // packMessages splits records over as many messages as needed, each a copy of
 // base with some of the records appended to its Entries, so that every one
-// satisfies EstimateSize(m) <= maxBytes. The first message keeps base's Want
-// and Digest; later ones drop them. A record too large for any message on its
+// satisfies EstimateSize(m) <= maxBytes. The first message keeps base's Want,
+// Digest and Cookie; later ones drop them. A record too large for any message on its
 // own is skipped. When records is empty, packMessages returns base alone if
 // withEmpty, else nothing.
 func packMessages(base Message, records []NodeRecord, maxBytes int, withEmpty bool) []Message {
@@ -418,7 +419,7 @@ func packMessages(base Message, records []NodeRecord, maxBytes int, withEmpty bo
 		if size+sz > maxBytes && len(cur.Entries) > 0 {
 			out = append(out, cur)
 			cur = base
-			cur.Entries, cur.Want, cur.Digest = nil, nil, nil
+			cur.Entries, cur.Want, cur.Digest, cur.Cookie = nil, nil, nil, nil
 			size = EstimateSize(cur) + headerGrowth
 		}
 		if size+sz > maxBytes {

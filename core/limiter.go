@@ -2,31 +2,44 @@ package core
 
 import "time"
 
-// targetLimiter allows one reply per target per gap, and remembers at most
-// max targets: a sender chooses the address it names or sends from, so what a
-// limit keyed by it keeps must be bounded whatever senders do. A target not
-// seen within gap is forgotten when the limiter is swept (on a timer, and
-// when it is full); while it is full of targets seen within gap, a new target
-// is refused (the caller counts it).
+// targetLimiter allows burst replies per target per gap (counted from the
+// first of them), and remembers at most max targets: a sender chooses the
+// address it names or sends from, so what a limit keyed by it keeps must be
+// bounded whatever senders do. A target not seen within gap is forgotten
+// when the limiter is swept (on a timer, and when it is full); while it is
+// full of targets seen within gap, a new target is refused (the caller
+// counts it).
 type targetLimiter struct {
 	gap   time.Duration
+	burst int
 	max   int
-	last  map[string]time.Time // when each target was last allowed
-	swept time.Time            // when the limiter was last swept because it was full
+	last  map[string]window // each target's current window
+	swept time.Time         // when the limiter was last swept because it was full
 }
 
-func newTargetLimiter(gap time.Duration, max int) targetLimiter {
-	return targetLimiter{gap: gap, max: max}
+// window is when a target's window of gap started, and how many replies it
+// had in it.
+type window struct {
+	start time.Time
+	n     int
 }
 
-// allow reports whether target may be sent a reply at now, and if so notes
+func newTargetLimiter(gap time.Duration, burst, max int) targetLimiter {
+	return targetLimiter{gap: gap, burst: burst, max: max}
+}
+
+// allow reports whether target may be sent a reply at now, and if so counts
 // it.
 func (l *targetLimiter) allow(now time.Time, target string) bool {
-	if t, ok := l.last[target]; ok {
-		if now.Sub(t) < l.gap {
+	if w, ok := l.last[target]; ok {
+		switch {
+		case now.Sub(w.start) >= l.gap:
+			w = window{start: now}
+		case w.n >= l.burst:
 			return false
 		}
-		l.last[target] = now
+		w.n++
+		l.last[target] = w
 		return true
 	}
 	if len(l.last) >= l.max {
@@ -42,9 +55,9 @@ func (l *targetLimiter) allow(now time.Time, target string) bool {
 		}
 	}
 	if l.last == nil {
-		l.last = map[string]time.Time{}
+		l.last = map[string]window{}
 	}
-	l.last[target] = now
+	l.last[target] = window{start: now, n: 1}
 	return true
 }
 
@@ -52,8 +65,8 @@ func (l *targetLimiter) allow(now time.Time, target string) bool {
 // the sweep is let go (Go maps do not shrink), so a limiter a flood filled
 // returns its memory once the flood is over.
 func (l *targetLimiter) sweep(now time.Time) {
-	for a, t := range l.last {
-		if now.Sub(t) >= l.gap {
+	for a, w := range l.last {
+		if now.Sub(w.start) >= l.gap {
 			delete(l.last, a)
 		}
 	}

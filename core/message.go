@@ -23,18 +23,31 @@ const (
 	// receiver merges it without gossiping it on (the sender already had it).
 	MessageGossip MessageKind = 2
 	// MessageJoinRequest: a new node asks a seed for its view. Entries hold the
-	// joiner's own record.
+	// joiner's own record; Seq, drawn at random for each round of requests,
+	// ties the replies to it. Cookie holds the seed's cookie for the
+	// joiner's address, if it has one (see MessageCookie).
 	MessageJoinRequest MessageKind = 3
 	// MessageJoinReply: one part of a seed's view, as Entries. A view larger
-	// than one message is split across several replies with the same Seq.
+	// than one message is split across several replies with the request's
+	// Seq. The first part may carry a fresh Cookie.
 	MessageJoinReply MessageKind = 4
 	// MessageDigest: anti-entropy. Digest holds the sender's hashed buckets of
-	// its table; the receiver answers with MessageDigestReply.
+	// its table; Seq, drawn at random for each exchange, ties the reply to it;
+	// Cookie holds the receiver's cookie for the sender's address, if it has
+	// one. The receiver answers with MessageDigestReply.
 	MessageDigest MessageKind = 5
 	// MessageDigestReply: the records of the buckets that differed (Entries)
 	// and, in Want, the bucket indexes whose records the digest sender should
-	// send back (as MessageGossip).
+	// send back (as MessageGossip), with the digest's Seq. The first part may
+	// carry a fresh Cookie.
 	MessageDigestReply MessageKind = 6
+	// MessageCookie: the answer to a join request or a digest from an address
+	// that has not proven it receives there, in place of the full answer:
+	// Seq is the request's and Cookie a cookie for the request's source
+	// address, no larger than the request. The requester repeats its request
+	// with the cookie, and gets the full answer at that address. See
+	// "Address validation" in the package documentation.
+	MessageCookie MessageKind = 7
 )
 
 // String names the kind.
@@ -52,12 +65,14 @@ func (k MessageKind) String() string {
 		return "digest"
 	case MessageDigestReply:
 		return "digest-reply"
+	case MessageCookie:
+		return "cookie"
 	}
 	return "unknown"
 }
 
 // Valid reports whether k is a defined kind.
-func (k MessageKind) Valid() bool { return k >= MessageHeartbeat && k <= MessageDigestReply }
+func (k MessageKind) Valid() bool { return k >= MessageHeartbeat && k <= MessageCookie }
 
 // Message is the one envelope every protocol message travels in; which fields
 // matter depends on Kind, and the others are left empty. A transport carries
@@ -88,6 +103,14 @@ type Message struct {
 	// confirms a suspicion, where the senders of the record, which merely
 	// pass the rumour on, do not. At most one per entry.
 	Accusations []Accusation
+	// Cookie proves, in a join request or a digest, that the sender receives
+	// at its source address: the receiver's cookie for that address (from
+	// a MessageCookie or an earlier answer). In a MessageCookie, a join reply
+	// or a digest reply, it is a fresh cookie for the requester. A request
+	// without a cookie may carry filler instead, to leave room for the
+	// MessageCookie that answers it: anything that is not a valid cookie is
+	// ignored. At most maxCookieBytes long.
+	Cookie []byte
 }
 
 // Accusation names the suspectors of one Suspect record of a message.
@@ -117,10 +140,20 @@ type GossipOutbound struct {
 // it came from (for UDP, the datagram's source address, which may differ from
 // Message.From behind NAT and cannot be trusted without authentication).
 type GossipInbound struct {
-	// Source is the transport-level sender address.
+	// Source is the transport-level sender address, where replies go. A
+	// transport that leaves it empty vouches that Message.From is where the
+	// message came from: replies then go there.
 	Source string
 	// Message is what arrived.
 	Message Message
+	// Size bounds what a reply to a source that has not proven it receives
+	// there may take, as EstimateSize counts: the transport's own measure of
+	// the message as it arrived, less what its replies carry that the
+	// message did not (std: the datagram's length less the envelope, and
+	// less the sealing when a sealed reply answers an unsealed datagram), so
+	// that no such reply is a larger datagram than the request. Zero means
+	// the transport does not say: EstimateSize(Message) is taken.
+	Size int
 }
 
 // GossipTransport is core's only seam to the network. Both methods are

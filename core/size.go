@@ -8,10 +8,12 @@ package core
 // its length plus the largest header its length can need. std's codec is held
 // to this bound by a property test; a custom transport may use it too.
 
-// messageFields is the number of fields of Message as encoded when
-// Accusations is empty: the fields before it. Accusations, the one field
-// appended since, is encoded (as an eighth element) only when not empty, so
-// that a peer that predates it reads every message that does not need it.
+// messageFields is the number of fields of Message as encoded when neither
+// Accusations nor Cookie is set: the fields before them. The fields appended
+// since are encoded only when set, and then with every field before them
+// (Accusations as an eighth element, nil when empty; Cookie as a ninth), so
+// that a peer that predates them reads every message that does not need
+// them.
 const messageFields = 7
 
 // recordFields is the number of fields of NodeRecord.
@@ -20,7 +22,10 @@ const recordFields = 5
 // EstimateSize returns an upper bound, in bytes, of m's encoding.
 func EstimateSize(m Message) int {
 	fields := messageFields
-	if len(m.Accusations) > 0 {
+	switch {
+	case len(m.Cookie) > 0:
+		fields += 2
+	case len(m.Accusations) > 0:
 		fields++
 	}
 	n := arrayHeaderSize(fields)
@@ -40,11 +45,14 @@ func EstimateSize(m Message) int {
 	for _, w := range m.Want {
 		n += uintSize(uint64(w))
 	}
-	if len(m.Accusations) > 0 {
-		n += arrayHeaderSize(len(m.Accusations))
+	if fields > messageFields {
+		n += arrayHeaderSize(len(m.Accusations)) // nil when empty: one byte, as an empty array header
 		for _, a := range m.Accusations {
 			n += accusationSize(a)
 		}
+	}
+	if len(m.Cookie) > 0 {
+		n += binSize(len(m.Cookie))
 	}
 	return n
 }

@@ -422,20 +422,34 @@ func (t *udpTransport) unadmit(src string) {
 	t.inMu.Unlock()
 }
 
-// enqueue puts a decoded message from src (admitted) on the inbound queue,
-// or reports false, giving its place back, when the queue is full.
-func (t *udpTransport) enqueue(src string, m core.Message) bool {
+// enqueue puts a decoded message (its source admitted) on the inbound
+// queue, or reports false, giving its place back, when the queue is full.
+func (t *udpTransport) enqueue(in core.GossipInbound) bool {
 	t.inMu.Lock()
 	defer t.inMu.Unlock()
 	if len(t.in) >= t.inCap {
-		t.unpend(src)
+		t.unpend(in.Source)
 		return false
 	}
 	if t.in == nil {
 		t.in = make([]core.GossipInbound, 0, min(t.inCap, max(4, t.inLen)))
 	}
-	t.in = append(t.in, core.GossipInbound{Source: src, Message: m})
+	t.in = append(t.in, in)
 	return true
+}
+
+// replyRoom returns the core.GossipInbound.Size of a datagram of n bytes:
+// what a reply may take, as core.EstimateSize counts, without its datagram
+// being longer than n: n less the envelope, and less the sealing when
+// replies are sealed (a sealed datagram carries its own sealing in n, a
+// plain one accepted by a keyring that seals does not). At least 1, so that
+// it never reads as "unknown".
+func (t *udpTransport) replyRoom(n int) int {
+	n -= envelopeOverhead(t.label)
+	if t.keyring != nil && t.keyring.PlaintextPolicy() != PlaintextSent {
+		n -= SealOverhead
+	}
+	return max(1, n)
 }
 
 // unpend counts one message of src off the queue; inMu is held.
@@ -568,7 +582,7 @@ func (t *udpTransport) receive(b []byte, from netip.AddrPort, sources map[netip.
 		t.unadmit(src)
 		return false
 	}
-	if !t.enqueue(src, m) {
+	if !t.enqueue(core.GossipInbound{Source: src, Message: m, Size: t.replyRoom(len(b))}) {
 		t.stats.droppedInboundFull.Add(1)
 		t.sources.count(from, dropInboundFull)
 		t.log.Debug("dropped message: inbound queue full", "from", from, "kind", m.Kind)

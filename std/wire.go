@@ -24,7 +24,7 @@ import (
 // With a Keyring, the message is sealed (AES-256-GCM) and the version byte
 // is sealedWireVersion; the layout is documented in keyring.go.
 //
-// The message is a msgpack array of 7 or 8 elements, the fields of
+// The message is a msgpack array of 7 to 9 elements, the fields of
 // core.Message in declaration order:
 //
 //	[0] Kind         uint (core.MessageKind, see below)
@@ -34,7 +34,8 @@ import (
 //	[4] Entries      nil | array of records
 //	[5] Digest       nil | array of uint64
 //	[6] Want         nil | array of uint32
-//	[7] Accusations  nil | array of accusations (only in the 8-element form)
+//	[7] Accusations  nil | array of accusations (8- and 9-element forms)
+//	[8] Cookie       nil | bin (the 9-element form only)
 //
 // and each record of Entries is an array of exactly 5 elements, the fields of
 // core.NodeRecord in declaration order:
@@ -63,10 +64,12 @@ import (
 // Versions. Fields are only ever appended to the message array, never
 // removed, reordered or given another meaning. The encoder writes the
 // shortest array that holds every field in use: 7 elements unless
-// Accusations is set (the one field appended since the first release), so a
-// peer that predates a field still decodes every message that does not use
-// it, and drops (and counts, as malformed) one that does. The decoder
-// accepts every arity from the first release's (7) to the current one (8).
+// Accusations or Cookie is set (the fields appended since the first
+// release), 8 when only Accusations is, 9 (Accusations nil when empty) when
+// Cookie is; so a peer that predates a field still decodes every message
+// that does not use it, and drops (and counts, as malformed) one that does.
+// The decoder accepts every arity from the first release's (7) to the
+// current one (9).
 // The version byte changes only for a change that an older peer would
 // misread rather than refuse.
 //
@@ -74,7 +77,7 @@ import (
 // protocol, never renumber or reuse one.
 //
 //	1 heartbeat, 2 gossip, 3 join-request, 4 join-reply, 5 digest,
-//	6 digest-reply
+//	6 digest-reply, 7 cookie
 //
 // The encoder writes every integer, string, bin and array header in its
 // shortest msgpack form and nil for a nil slice, so the encoding of a message
@@ -109,6 +112,7 @@ const envelopeHeaderBytes = 4
 const (
 	messageArity            = 7
 	messageArityAccusations = 8
+	messageArityCookie      = 9
 	recordArity             = 5
 	accusationArity         = 2
 )
@@ -198,11 +202,14 @@ func appendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
 	}
 	dst = append(dst, wireMagic[0], wireMagic[1], wireVersion, byte(len(label)))
 	dst = append(dst, label...)
-	if len(m.Accusations) == 0 {
-		dst = append(dst, def.FixArray|messageArity)
-	} else {
-		dst = append(dst, def.FixArray|messageArityAccusations)
+	arity := messageArity
+	switch {
+	case len(m.Cookie) > 0:
+		arity = messageArityCookie
+	case len(m.Accusations) > 0:
+		arity = messageArityAccusations
 	}
+	dst = append(dst, def.FixArray|byte(arity))
 	dst = appendUint(dst, uint64(m.Kind))
 	dst = appendStr(dst, m.From)
 	dst = appendStr(dst, m.FromID)
@@ -237,16 +244,23 @@ func appendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
 			dst = appendUint(dst, uint64(w))
 		}
 	}
-	if len(m.Accusations) > 0 {
-		dst = appendArrayHeader(dst, len(m.Accusations))
-		for _, a := range m.Accusations {
-			dst = append(dst, def.FixArray|accusationArity)
-			dst = appendUint(dst, uint64(a.Entry))
-			dst = appendArrayHeader(dst, len(a.Suspectors))
-			for _, s := range a.Suspectors {
-				dst = appendStr(dst, s)
+	if arity >= messageArityAccusations {
+		if len(m.Accusations) == 0 {
+			dst = append(dst, def.Nil)
+		} else {
+			dst = appendArrayHeader(dst, len(m.Accusations))
+			for _, a := range m.Accusations {
+				dst = append(dst, def.FixArray|accusationArity)
+				dst = appendUint(dst, uint64(a.Entry))
+				dst = appendArrayHeader(dst, len(a.Suspectors))
+				for _, s := range a.Suspectors {
+					dst = appendStr(dst, s)
+				}
 			}
 		}
+	}
+	if arity == messageArityCookie {
+		dst = appendBin(dst, m.Cookie)
 	}
 	return dst, nil
 }

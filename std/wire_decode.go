@@ -32,6 +32,9 @@ type decodeLimits struct {
 	// (default 16, the most a coordinator accepts); MaxEntries bounds the
 	// number of accusations.
 	MaxSuspectors int
+	// MaxCookieBytes bounds Message.Cookie (default 512, the most a
+	// coordinator accepts).
+	MaxCookieBytes int
 }
 
 // defaultDecodeLimits returns the limits a zero decodeLimits stands for.
@@ -44,6 +47,7 @@ func defaultDecodeLimits() decodeLimits {
 		MaxDigest:        4096,
 		MaxWant:          4096,
 		MaxSuspectors:    16,
+		MaxCookieBytes:   512,
 	}
 }
 
@@ -61,6 +65,7 @@ func (l decodeLimits) withDefaults() decodeLimits {
 	set(&l.MaxDigest, d.MaxDigest)
 	set(&l.MaxWant, d.MaxWant)
 	set(&l.MaxSuspectors, d.MaxSuspectors)
+	set(&l.MaxCookieBytes, d.MaxCookieBytes)
 	return l
 }
 
@@ -414,8 +419,8 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 	// Message.
 	r.at("message", -1)
 	arity, _ := r.array(0xff, false)
-	if r.err == nil && arity != messageArity && arity != messageArityAccusations {
-		r.fail(errMalformed, fmt.Sprintf("message has %d fields, want %d or %d", arity, messageArity, messageArityAccusations))
+	if r.err == nil && (arity < messageArity || arity > messageArityCookie) {
+		r.fail(errMalformed, fmt.Sprintf("message has %d fields, want %d to %d", arity, messageArity, messageArityCookie))
 	}
 	var m core.Message
 	r.at("kind", -1)
@@ -503,7 +508,7 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 		}
 	}
 	var suspectors [][]byte // aliasing b until copied below
-	if arity == messageArityAccusations {
+	if arity >= messageArityAccusations {
 		r.at("accusations", -1)
 		count, isNil = r.array(lim.MaxEntries, true)
 		if r.err != nil {
@@ -535,6 +540,11 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 			}
 		}
 	}
+	var cookie []byte // aliasing b until copied below
+	if arity == messageArityCookie {
+		r.at("cookie", -1)
+		cookie, _ = r.bin(lim.MaxCookieBytes)
+	}
 	if r.err != nil {
 		return core.Message{}, r.err
 	}
@@ -545,6 +555,9 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 	}
 
 	// Copy what still aliases b, and check the authorities.
+	if len(cookie) > 0 {
+		m.Cookie = append([]byte(nil), cookie...)
+	}
 	m.From, m.FromID = d.str(from), d.str(fromID)
 	r.at("from", -1)
 	if !d.authority(&r, m.From) {

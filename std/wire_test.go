@@ -105,7 +105,7 @@ func randRecord(r *rand.Rand) core.NodeRecord {
 // enough for an array16 header.
 func randMessage(r *rand.Rand) core.Message {
 	m := core.Message{
-		Kind:   core.MessageKind(1 + r.IntN(6)),
+		Kind:   core.MessageKind(1 + r.IntN(7)),
 		From:   randAuthority(r),
 		FromID: randString(r),
 		Seq:    randUint(r),
@@ -150,6 +150,19 @@ func randMessage(r *rand.Rand) core.Message {
 			}
 			m.Accusations[i] = a
 		}
+	}
+	// A cookie is nil or not empty, as Accusations; now and then long
+	// enough for a bin16 header.
+	switch r.IntN(4) {
+	case 0:
+		m.Cookie = make([]byte, 8)
+	case 1:
+		m.Cookie = make([]byte, 1+r.IntN(255))
+	case 2:
+		m.Cookie = make([]byte, 256+r.IntN(256))
+	}
+	for i := range m.Cookie {
+		m.Cookie[i] = byte(r.Uint32())
 	}
 	return m
 }
@@ -227,8 +240,22 @@ type wireMessageAccusations struct {
 	Accusations []wireAccusation
 }
 
+// wireMessageCookie is the 9-element form of a message with a cookie.
+type wireMessageCookie struct {
+	Kind        uint8
+	From        string
+	FromID      string
+	Seq         uint64
+	Entries     []wireRecord
+	Digest      []uint64
+	Want        []uint32
+	Accusations []wireAccusation
+	Cookie      []byte
+}
+
 // toWire returns the struct whose MarshalAsArray encoding m must have: the
-// first release's 7 fields, or 8 when m names suspectors.
+// first release's 7 fields, 8 when m names suspectors, 9 when it carries a
+// cookie.
 func toWire(m core.Message) any {
 	w := wireMessage{Kind: uint8(m.Kind), From: m.From, FromID: m.FromID, Seq: m.Seq, Digest: m.Digest, Want: m.Want}
 	if m.Entries != nil {
@@ -237,14 +264,17 @@ func toWire(m core.Message) any {
 			w.Entries[i] = wireRecord{e.NodeID, e.Authority, uint8(e.Status), e.Incarnation, e.Meta}
 		}
 	}
-	if len(m.Accusations) == 0 {
+	if len(m.Accusations) == 0 && len(m.Cookie) == 0 {
 		return w
 	}
 	wa := wireMessageAccusations{w.Kind, w.From, w.FromID, w.Seq, w.Entries, w.Digest, w.Want, nil}
 	for _, a := range m.Accusations {
 		wa.Accusations = append(wa.Accusations, wireAccusation{a.Entry, a.Suspectors})
 	}
-	return wa
+	if len(m.Cookie) == 0 {
+		return wa
+	}
+	return wireMessageCookie{wa.Kind, wa.From, wa.FromID, wa.Seq, wa.Entries, wa.Digest, wa.Want, wa.Accusations, m.Cookie}
 }
 
 func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
@@ -259,7 +289,7 @@ func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
 		require.NoError(t, err)
 		require.Truef(t, bytes.Equal(body, theirs), "case %d: encodings differ", i)
 
-		var back wireMessageAccusations
+		var back wireMessageCookie
 		require.NoError(t, msgpack.UnmarshalAsArray(body, &back))
 		got, err := decodeWithDefaults("lbl", append([]byte("hs\x01\x03lbl"), theirs...))
 		require.NoError(t, err)
@@ -277,7 +307,7 @@ func TestEncodeRejects(t *testing.T) {
 	}{
 		{"long label", strings.Repeat("x", MaxLabelBytes+1), ok, errOversize},
 		{"zero kind", "", core.Message{From: "a"}, errMalformed},
-		{"unknown kind", "", core.Message{Kind: 7}, errMalformed},
+		{"unknown kind", "", core.Message{Kind: 200}, errMalformed},
 		{"unknown status", "", core.Message{Kind: core.MessageGossip, Entries: []core.NodeRecord{{Status: 9}}}, errMalformed},
 	}
 	for _, tt := range tests {
@@ -352,7 +382,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"digest element is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x91, 0xa0, 0xc0), decodeLimits{}, errMalformed, "digest"},
 		{"want over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x92, 1, 2), decodeLimits{MaxWant: 1}, errOversize, "want"},
 		{"want over uint32", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x91, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0), decodeLimits{}, errMalformed, "want"},
-		{"message with 9 fields", envelope("prod", 0x99, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "message"},
+		{"message with 10 fields", envelope("prod", 0x9a, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "message"},
+		{"cookie is a string", envelope("prod", 0x99, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xa1, 'x'), decodeLimits{}, errMalformed, "cookie"},
+		{"cookie over limit", envelope("prod", 0x99, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc4, 3, 1, 2, 3), decodeLimits{MaxCookieBytes: 2}, errOversize, "cookie"},
 		{"accusations is a map", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x80), decodeLimits{}, errMalformed, "accusations"},
 		{"accusations over limit", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x92, 0x92, 0, 0x91, 0xa0, 0x92, 0, 0x91, 0xa0), decodeLimits{MaxEntries: 1}, errOversize, "accusations"},
 		{"accusation with 3 fields", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x93, 0, 0x91, 0xa0, 0), decodeLimits{}, errMalformed, "accusations"},

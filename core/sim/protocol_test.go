@@ -468,7 +468,7 @@ func TestRestartWithTheSameNodeID(t *testing.T) {
 	for _, tc := range []struct {
 		down time.Duration
 		held core.NodeStatus // the old life, in the seed's view, at the restart
-	}{{time.Second, core.StatusUp}, {2800 * time.Millisecond, core.StatusSuspect}, {20 * time.Second, core.StatusDead}} {
+	}{{time.Second, core.StatusUp}, {3200 * time.Millisecond, core.StatusSuspect}, {20 * time.Second, core.StatusDead}} {
 		down := tc.down
 		t.Run(down.String(), func(t *testing.T) {
 			c := settled(t, protocolOptions(10, 12))
