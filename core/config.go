@@ -22,6 +22,22 @@ type Config struct {
 	// Rand is the only source of randomness of the coordinator; seed it to make
 	// a run reproducible. Required.
 	Rand *rand.Rand
+	// Admit, when set, decides who may become a member in this node's view,
+	// as memberlist's alive and merge delegates do: it is called with every
+	// record of another instance about to become active here — new at its
+	// authority, taking the authority over from another instance, or back
+	// from a tombstone — before the table takes it, and a non-nil error
+	// refuses it (say, a wrong version in its metadata). A refused record
+	// never enters the table nor the events; it is counted in
+	// CoordinatorStats.AdmissionsRefused. A message that carries its sender's
+	// own record, refused, is refused whole (a refused joiner gets no answer
+	// from this node): HandleGossip returns an error wrapping Admit's.
+	// Admit is not asked about this node's own record, nor again about a
+	// member already active here (its later changes, metadata included, are
+	// taken as they come). It runs on the goroutine that drives the
+	// coordinator: it must be quick and must not call the coordinator. Nil
+	// admits everyone.
+	Admit func(NodeRecord) error
 	// InitialIncarnation is the incarnation this node's record starts at
 	// (0 means 1). Starting each life of a node above every incarnation its
 	// earlier lives at the same Authority reached keeps their records,

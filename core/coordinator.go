@@ -105,6 +105,14 @@ type CoordinatorStats struct {
 	// Conflicts counts records of another instance claiming this node's
 	// authority.
 	Conflicts uint64
+	// IdentityConflicts counts conflicts of identity found: a record that
+	// became active under a node ID already active at another authority
+	// (once per pair; see MemberEvent.Conflict).
+	IdentityConflicts uint64
+	// AdmissionsRefused counts records Config.Admit refused: each time a
+	// refused instance's record arrived, alone or with the message it came
+	// in.
+	AdmissionsRefused uint64
 	// StallsForgiven counts late calls treated as local stalls.
 	StallsForgiven uint64
 	// MessagesSent counts all outbound messages produced.
@@ -141,6 +149,7 @@ type MembershipCoordinator struct {
 	join   joinState          // seeds, join retries, reconnect probes: coordinator_join.go
 	tomb   tombstoneState     // quarantine and tombstone expiry: coordinator_tombstones.go
 	reply  replyState         // where replies go and how large, cookies, reply limits: coordinator_replies.go
+	ident  identityState      // active records by node ID, for conflicts: coordinator_identity.go
 
 	clock    protocolClock // caller time to protocol time: coordinator_clock.go
 	nextWake time.Time     // the earliest time Poll has anything to do
@@ -166,6 +175,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		ae:         newAntiEntropyState(cfg),
 		join:       newJoinState(),
 		reply:      newReplyState(cfg),
+		ident:      newIdentityState(),
 	}, nil
 }
 

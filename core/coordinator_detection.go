@@ -82,8 +82,9 @@ func (d *detectionState) startHeartbeatSeq(now time.Time, interval time.Duration
 // the ring, monitors and watched members, detector histories, unreachable,
 // deferred and silent members, heartbeat numbers seen, suspicions and their
 // confirmers, notice times, heartbeat-hash mismatch counters, Dead members
-// to probe, the peer list, the piggyback queue, quarantine entries and the
-// last topology update's members. Each is bounded by the members held or
+// to probe, the peer list, the piggyback queue, quarantine entries, the
+// last topology update's members and the node-ID index of the active
+// records. Each is bounded by the members held or
 // swept on a timer, so on a cluster whose membership has settled it stays
 // within a small multiple of the table's size; a fault test can check that.
 // What answering others costs (the per-source reply limits, the requests
@@ -98,7 +99,7 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 		n += len(s.confirmers)
 	}
 	n += len(c.ae.mismatch) + len(c.join.dead) + len(c.gossip.peers)
-	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last)
+	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last) + c.ident.len()
 	return n
 }
 

@@ -13,9 +13,10 @@ import (
 // node holds Dead or Removed is refused with a *QuarantinedError, except for
 // what it says about this node (so a live node declared Dead still learns it)
 // and join requests (answered, so the sender learns its fate); its sender is
-// told the record held for it. Replies go to in.Source, bounded as "Address
-// validation" in the package documentation says. It returns ErrNotStarted
-// when Stopped.
+// told the record held for it. A message that carries its sender's own
+// record, which Config.Admit refuses, is refused whole with an error that
+// wraps Admit's. Replies go to in.Source, bounded as "Address validation"
+// in the package documentation says. It returns ErrNotStarted when Stopped.
 func (c *MembershipCoordinator) HandleGossip(now time.Time, in GossipInbound) (Outcome, error) {
 	now = c.clock.protocol(now)
 	if c.state == CoordinatorStopped {
@@ -129,9 +130,13 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 		return nil
 	}
 	// The sender's own record first: it may be the refutation that makes the
-	// rest of the message acceptable.
+	// rest of the message acceptable, or a member Config.Admit refuses, whose
+	// message is refused whole.
 	for _, r := range m.Entries {
 		if r.Authority == m.From && r.NodeID == m.FromID {
+			if err := c.admission(r); err != nil {
+				return err
+			}
 			c.applyRecord(now, r, m.From, gossipOn)
 			break
 		}
@@ -223,6 +228,9 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 		if _, ok := c.table.Get(r.Authority); !ok {
 			return false
 		}
+	}
+	if c.admission(r) != nil {
+		return false
 	}
 	changed, err := c.table.Merge(now, r)
 	if err != nil {

@@ -163,6 +163,27 @@
 // and after it yield: emit a MemberEvent with Conflict set and stop. So two
 // live instances never fight forever: the newer one wins.
 //
+// # Conflicts
+//
+// The same node, to hearsay, is the same NodeID. Two claims conflict:
+//
+//   - One authority, two live instances (different node IDs): the merge
+//     decides, as for any record (the higher incarnation wins), and the
+//     instance that loses its own authority yields and reports it (see
+//     "Restart and conflicts"). Elsewhere the losing record is dropped and
+//     counted (CoordinatorStats.Conflicts), without an event: stale gossip
+//     of a restarted node's previous instance looks the same.
+//   - One node ID, two live authorities (a NodeID given to two processes,
+//     or a node that moved to another address without leaving first): both
+//     records stay in the table, since each authority is its own member and
+//     the table must reach the same contents whatever order the records
+//     arrive in; hearsay does not pick one. Every node that holds both
+//     active reports a MemberEvent with Conflict set, once per pair, when
+//     the second becomes active (the two instances themselves included),
+//     and counts it (IdentityConflicts); the application decides, say by
+//     stopping one. The conflict ends when either record leaves the active
+//     set (a node that moved is declared Dead at its old address).
+//
 // # Metadata
 //
 // A member's metadata (NodeRecord.Meta, at most MaxMetadataBytes) starts as

@@ -9,7 +9,7 @@ import (
 // String describes the event on one line, for logs and examples: a member
 // event names the member, what it went from and to ("new" for a member new
 // to this node, "updated" for a metadata change), and why when it was
-// replaced or lost a conflict; a topology update gives the sizes and the
+// replaced; a conflict names both claims; a topology update gives the sizes and the
 // sets; a quarantine event the instance and its end.
 func (e Event) String() string {
 	switch {
@@ -34,6 +34,8 @@ func memberEventString(m *MemberEvent) string {
 	r := m.Record
 	who := fmt.Sprintf("member %s (node %s, incarnation %d)", r.Authority, r.NodeID, r.Incarnation)
 	switch {
+	case m.Conflict && r.Authority != m.Other.Authority:
+		return fmt.Sprintf("conflict: node %s is active at %s and at %s", r.NodeID, r.Authority, m.Other.Authority)
 	case m.Conflict:
 		return fmt.Sprintf("conflict: %s %s lost to node %s at incarnation %d", who, m.To, m.Other.NodeID, m.Other.Incarnation)
 	case m.Replaced:

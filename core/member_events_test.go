@@ -114,6 +114,8 @@ func TestEventString(t *testing.T) {
 			"member 10.0.0.1:7946 (node a, incarnation 3) up -> dead: replaced by node b"},
 		{core.Event{Member: &core.MemberEvent{Record: a, From: core.StatusUp, To: core.StatusUp, Conflict: true, Other: b}},
 			"conflict: member 10.0.0.1:7946 (node a, incarnation 3) up lost to node b at incarnation 4"},
+		{core.Event{Member: &core.MemberEvent{Record: core.NodeRecord{NodeID: "a", Authority: "10.0.0.2:7946", Status: core.StatusUp}, From: core.StatusUp, To: core.StatusUp, Conflict: true, Other: a}},
+			"conflict: node a is active at 10.0.0.2:7946 and at 10.0.0.1:7946"},
 		{core.Event{Topology: &core.TopologyUpdate{Members: []core.NodeRecord{a}, Joined: []string{"x:1"}, Hash: 0xab}},
 			"topology: 1 members, joined [x:1], left [], dead [], hash 00000000000000ab"},
 		{core.Event{Quarantine: &core.QuarantineEvent{Authority: "x:1", Incarnation: 2, Until: at}}, "quarantine of x:1 up to incarnation 2 until 2026-01-02T03:04:05Z"},

@@ -57,7 +57,7 @@ func (o *Outcome) Empty() bool {
 //     then the new one, From 0.
 //
 // A Conflict event changes nothing in the table: it reports two claims
-// that cannot both hold (see Conflict).
+// that should not both hold (see Conflict).
 type MemberEvent struct {
 	// Record is the member's record after the change (for a replaced
 	// instance, its last record with Status set to To).
@@ -74,13 +74,18 @@ type MemberEvent struct {
 	// (Other) took the authority over from: it is gone, not because anyone
 	// declared it Dead but because it restarted.
 	Replaced bool
-	// Conflict is true when two instances claimed one authority and Record is
-	// the one that lost (see "Restart and conflicts" in the package
-	// documentation for what the local node does when it loses its own
-	// authority).
+	// Conflict reports two claims that should not both hold (see "Conflicts"
+	// in the package documentation):
+	//   - one authority, two instances: Record is this node's own record,
+	//     which lost its authority to Other, a newer instance (Record.Authority
+	//     == Other.Authority); this node stops;
+	//   - one node ID, two authorities: Record just became active under a
+	//     NodeID that Other holds active at another authority
+	//     (Record.NodeID == Other.NodeID). Both stay members; every node
+	//     that holds both reports it once, the two instances included.
 	Conflict bool
 	// Other is, for a replaced instance, the instance that replaced it; for
-	// a conflict, the record that won it; otherwise the zero record.
+	// a conflict, the other claim; otherwise the zero record.
 	Other NodeRecord
 }
 

@@ -183,10 +183,13 @@ func randomNodeID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// publish is the gossiper's event sink: it hands e to every subscriber
-// without blocking, dropping (and counting) it for subscribers whose
-// buffer is full.
+// publish is the gossiper's event sink: it logs conflicts, and hands e to
+// every subscriber without blocking, dropping (and counting) it for
+// subscribers whose buffer is full.
 func (n *Node) publish(e core.Event) {
+	if m := e.Member; m != nil && m.Conflict {
+		n.logConflict(m)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, ch := range n.subs {
@@ -197,6 +200,20 @@ func (n *Node) publish(e core.Event) {
 			n.dropped.Add(1)
 		}
 	}
+}
+
+// logConflict logs a conflict at Warn level (see core.MemberEvent.Conflict):
+// one node ID at two addresses, logged by every node that sees both, or this
+// node's own address taken over by a newer instance.
+func (n *Node) logConflict(m *core.MemberEvent) {
+	r, o := m.Record, m.Other
+	if r.Authority == o.Authority {
+		n.log.Warn("conflict: a newer instance took this node's address over; this node stops",
+			"winner", o.NodeID, "winner_incarnation", o.Incarnation)
+		return
+	}
+	n.log.Warn("conflict: one node ID is active at two addresses; both stay members, the application decides",
+		"node_id", r.NodeID, "at", r.Authority, "and_at", o.Authority)
 }
 
 // Subscribe returns a channel of this node's events (member status changes,

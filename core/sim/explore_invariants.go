@@ -537,7 +537,8 @@ func (e *explorer) noResurrection(node int, ev core.MemberEvent) {
 // suspicions, the notice times, the heartbeat-hash mismatch counters, the
 // Dead members to probe, the piggyback queue — one record per authority —,
 // the quarantine — whose entries expire before the tombstones they guard
-// are pruned —, the last topology update's members: 9 per record), the
+// are pruned —, the last topology update's members, the node-ID index of
+// the active records: 10 per record), the
 // confirmers of each suspicion (at most SuspicionConfirmations each: more
 // confirmations cannot shorten the timeout further, so a longer list is
 // state kept for nothing), and those bounded by the monitor count (the
@@ -545,7 +546,7 @@ func (e *explorer) noResurrection(node int, ev core.MemberEvent) {
 // deferred and silent sets and heartbeat numbers of the watched: 7 ×
 // MonitorCount).
 func stateBound(cfg core.Config, t int) int {
-	return (9+cfg.SuspicionConfirmations)*t + 7*cfg.MonitorCount
+	return (10+cfg.SuspicionConfirmations)*t + 7*cfg.MonitorCount
 }
 
 // boundedState checks every running coordinator's bookkeeping about other

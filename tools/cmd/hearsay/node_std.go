@@ -80,6 +80,12 @@ func (s *stdNode) logEvents(events <-chan core.Event, self core.NodeRecord, logg
 	for e := range events {
 		s.events.Publish(e)
 		switch {
+		case e.Member != nil && e.Member.Conflict && e.Member.Record.Authority != e.Member.Other.Authority:
+			// One node ID at two addresses; std logs it too.
+			r := e.Member.Record
+			name, _, _ := decodeNodeMeta(r.Meta)
+			logger.Warn("conflict: one node ID at two addresses", "name", name, "node", r.NodeID,
+				"authority", r.Authority, "other_authority", e.Member.Other.Authority)
 		case e.Member != nil && e.Member.Conflict:
 			r := e.Member.Record
 			name, _, _ := decodeNodeMeta(r.Meta)
