@@ -66,6 +66,8 @@ type gossiperStats struct {
 	TickLagMax time.Duration
 	// LastTickLag is the lag of the latest tick (0 before the first).
 	LastTickLag time.Duration
+	// LocalHealth is the coordinator's Lifeguard local-health score.
+	LocalHealth int
 	// wakes counts the loop's steps by what woke it.
 	wakes wakeCounts
 }
@@ -422,7 +424,8 @@ func (g *gossiper) observeLag(lag time.Duration) {
 // stats returns the counters. Loop goroutine only.
 func (g *gossiper) stats() gossiperStats {
 	return gossiperStats{Driver: g.driver.Stats(), Coordinator: g.coord.Stats(),
-		TickLagTotal: g.lagTotal, TickLagMax: g.lagMax, LastTickLag: g.lagLast, wakes: g.wakes}
+		TickLagTotal: g.lagTotal, TickLagMax: g.lagMax, LastTickLag: g.lagLast,
+		LocalHealth: g.coord.LocalHealth(), wakes: g.wakes}
 }
 
 // do runs fn on the gossiper goroutine and applies its outcome; with until,

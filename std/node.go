@@ -56,6 +56,11 @@ type NodeStats struct {
 	// late its step began: it grows when the loop is held up (a slow step,
 	// the Go scheduler, a paused process).
 	TickLagTotal, TickLagMax, LastTickLag time.Duration
+	// LocalHealth is the node's Lifeguard local-health score: 0 when it
+	// believes itself healthy, higher (up to Core.MaxLocalHealth) when it
+	// hears nothing, has to refute suspicions of itself, or stalls; it then
+	// waits that many times longer before accusing anyone.
+	LocalHealth int
 	// EventsDelivered counts events handed to subscribers.
 	EventsDelivered uint64
 	// EventsDropped counts events lost because a subscriber's buffer was full.
@@ -383,6 +388,7 @@ func (n *Node) Stats() NodeStats {
 		TickLagTotal:    gs.TickLagTotal,
 		TickLagMax:      gs.TickLagMax,
 		LastTickLag:     gs.LastTickLag,
+		LocalHealth:     gs.LocalHealth,
 		EventsDelivered: n.delivered.Load(),
 		EventsDropped:   n.dropped.Load(),
 		Subscribers:     subs,

@@ -10,8 +10,9 @@
 #   2. all five converge: each view shows the five members Up; /metrics
 #      and the live page answer;
 #   3. a host whose link is cut is marked Dead by the other four;
-#   4. the cut host declares the members it monitors Dead too (two-sided
-#      partition); when its link is restored it rejoins and all five are Up;
+#   4. the cut host hears nothing, so it accuses no one (its local health
+#      rises instead); when its link is restored it rejoins and all five
+#      are Up;
 #   5. an agent killed with SIGKILL is marked Dead by the others; restarted
 #      with the same --name at the same address (a new instance: fresh node
 #      ID, first incarnation from the clock), it is Up in every view;
@@ -225,9 +226,26 @@ ip -n hs-br link set p3 down
 mapfile -t others_up < <(expect_all up 1 2 4 5)
 check "n3 is marked dead by n1, n2, n4, n5 after its link is cut" -views "$(views 1 2 4 5)" \
 	-expect "$(gossip 3)=dead" "${others_up[@]}"
-say "check (inside hs-n3): n3, cut off, declares the members it monitors dead too, so the partition is two-sided"
-if ! ip netns exec hs-n3 "$WORK/hscheck" -timeout "${WAIT}s" -what "n3 sees at least one other member dead" \
-	-views "$(httpaddr 3)" -at-least dead=1 -expect "$(gossip 3)=up"; then
+say "check (inside hs-n3): n3, cut off, hears nothing and accuses no one; its local health shows the fault"
+# A node that hears nothing cannot tell its own isolation from the death of
+# everyone else, so it suspects no one (Lifeguard); its local-health score
+# rises instead. Wait for the score, then check the view and the counter.
+health=""
+for _ in $(seq 1 "$WAIT"); do
+	health=$(ip netns exec hs-n3 curl -sf --max-time 2 "http://$(httpaddr 3)/metrics" | awk '$1 == "hearsay_local_health" {print $2}' || true)
+	[ -n "$health" ] && [ "$health" != 0 ] && break
+	sleep 1 # polling a real process's HTTP API, once a second, up to HS_WAIT
+done
+raised=$(ip netns exec hs-n3 curl -sf --max-time 2 "http://$(httpaddr 3)/metrics" | awk '$1 == "hearsay_suspicions_raised_total" {print $2}' || true)
+if [ -n "$health" ] && [ "$health" != 0 ] && [ "$raised" = 0 ]; then
+	say "PASS n3 cut off: local health $health, suspicions raised $raised"
+else
+	say "FAIL n3 cut off: local health '${health}' (want > 0), suspicions raised '${raised}' (want 0)"
+	FAILED=$((FAILED + 1))
+fi
+mapfile -t n3_sees_up < <(expect_all up 1 2 3 4 5)
+if ! ip netns exec hs-n3 "$WORK/hscheck" -timeout 5s -what "n3, cut off, still holds every member up" \
+	-views "$(httpaddr 3)" -count 5 "${n3_sees_up[@]}"; then
 	FAILED=$((FAILED + 1))
 fi
 

@@ -66,6 +66,8 @@ type Counters struct {
 	// StallsForgiven counts ticks late enough that the node blamed itself,
 	// not its peers (Lifeguard local health).
 	StallsForgiven uint64
+	// LocalHealth is the Lifeguard local-health score (0 when healthy).
+	LocalHealth int
 	// EventsDropped counts events a slow subscriber did not take.
 	EventsDropped uint64
 	// PlaintextReceived counts unsealed datagrams accepted although a

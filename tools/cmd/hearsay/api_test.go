@@ -61,7 +61,7 @@ func newFakeSource() *fakeSource {
 			Drops:            map[string]uint64{"decode": 2, "filtered": 1},
 			SuspicionsRaised: 4, SuspicionsRefuted: 1, Refutations: 2, DeadDeclared: 1,
 			Ticks: 500, TickLag: 1500 * time.Microsecond, TickLagMax: 250 * time.Millisecond,
-			StallsForgiven: 3, EventsDropped: 7, PlaintextReceived: 5,
+			StallsForgiven: 3, EventsDropped: 7, PlaintextReceived: 5, LocalHealth: 2,
 		},
 	}
 }
@@ -187,6 +187,8 @@ func TestMetricsText(t *testing.T) {
 		"# TYPE hearsay_tick_lag_max_seconds gauge",
 		"hearsay_tick_lag_max_seconds 0.25",
 		"hearsay_tick_stalls_total 3",
+		"# TYPE hearsay_local_health gauge",
+		"hearsay_local_health 2",
 		"hearsay_events_dropped_total 7",
 		"# TYPE hearsay_plaintext_received_total counter",
 		"hearsay_plaintext_received_total 5",

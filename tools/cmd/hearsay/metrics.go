@@ -22,7 +22,7 @@ type collector struct {
 	msgsSent, msgsRecv, bytesSent, bytesRecv, dropped *prometheus.Desc
 	suspRaised, suspRefuted, refutations, deadDecl    *prometheus.Desc
 	ticks, tickLag, tickLagMax, stalls, eventsDrop    *prometheus.Desc
-	plainRecv                                         *prometheus.Desc
+	plainRecv, localHealth                            *prometheus.Desc
 }
 
 func newCollector(src Source) *collector {
@@ -47,6 +47,7 @@ func newCollector(src Source) *collector {
 		tickLagMax:  d("tick_lag_max_seconds", "Largest lag of a single tick of the gossip loop since start."),
 		stalls:      d("tick_stalls_total", "Ticks so late that the node blamed itself, not its peers (local health)."),
 		eventsDrop:  d("events_dropped_total", "Events a slow subscriber did not take."),
+		localHealth: d("local_health", "Lifeguard local-health score: 0 when healthy; raised when this node hears nothing, must refute suspicions of itself or stalls, and it then waits longer before accusing anyone."),
 		plainRecv:   d("plaintext_received_total", "Unsealed datagrams accepted although a keyring is set (--keyring-plaintext accept or send); stays put once every node seals."),
 	}
 }
@@ -54,7 +55,7 @@ func newCollector(src Source) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.members, c.incarnation, c.msgsSent, c.msgsRecv, c.bytesSent,
 		c.bytesRecv, c.dropped, c.suspRaised, c.suspRefuted, c.refutations, c.deadDecl, c.ticks,
-		c.tickLag, c.tickLagMax, c.stalls, c.eventsDrop, c.plainRecv} {
+		c.tickLag, c.tickLagMax, c.stalls, c.eventsDrop, c.plainRecv, c.localHealth} {
 		ch <- d
 	}
 }
@@ -87,6 +88,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.plainRecv, k.PlaintextReceived)
 	ch <- prometheus.MustNewConstMetric(c.tickLag, prometheus.CounterValue, k.TickLag.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.tickLagMax, prometheus.GaugeValue, k.TickLagMax.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.localHealth, prometheus.GaugeValue, float64(k.LocalHealth))
 	reasons := make([]string, 0, len(k.Drops))
 	for r := range k.Drops {
 		reasons = append(reasons, r)

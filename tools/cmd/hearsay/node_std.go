@@ -178,6 +178,7 @@ func (s *stdNode) Counters() Counters {
 		TickLag:           st.TickLagTotal,
 		TickLagMax:        st.TickLagMax,
 		StallsForgiven:    st.Coordinator.StallsForgiven,
+		LocalHealth:       st.LocalHealth,
 		EventsDropped:     st.EventsDropped + s.events.Dropped(),
 		PlaintextReceived: t.ReceivedPlaintext,
 	}
