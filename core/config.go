@@ -88,6 +88,14 @@ type Config struct {
 	// ReconnectInterval is the base interval at which Dead members and
 	// unreachable seeds are contacted again (with backoff), so partitions heal.
 	ReconnectInterval time.Duration
+	// ReconnectTimeout is how long a member that died or left is remembered
+	// after this node learnt of it, well beyond its tombstone (as serf's
+	// reconnect list): stale records of that instance are refused, so a
+	// member pruned from the table cannot come back through a node that slept
+	// through its death, and a member that died is still probed now and then
+	// (see ReconnectInterval), so that a partition of any length heals. At
+	// most MaxMembers are remembered. It must be at least TombstoneRetention.
+	ReconnectTimeout time.Duration
 	// JoinRetryInterval is how often a joining node retries its seeds until one answers.
 	JoinRetryInterval time.Duration
 
@@ -152,6 +160,7 @@ func DefaultLANConfig() Config {
 		RetransmitMult:      4,
 		AntiEntropyInterval: 10 * time.Second,
 		ReconnectInterval:   5 * time.Second,
+		ReconnectTimeout:    72 * time.Hour, // serf's default
 		JoinRetryInterval:   time.Second,
 
 		TopologyEmitInterval: time.Second,
@@ -235,6 +244,7 @@ func (c *Config) Validate() error {
 		{"GossipInterval", c.GossipInterval},
 		{"AntiEntropyInterval", c.AntiEntropyInterval},
 		{"ReconnectInterval", c.ReconnectInterval},
+		{"ReconnectTimeout", c.ReconnectTimeout},
 		{"JoinRetryInterval", c.JoinRetryInterval},
 		{"TopologyEmitInterval", c.TopologyEmitInterval},
 		{"QuarantineTTL", c.QuarantineTTL},
@@ -277,6 +287,8 @@ func (c *Config) Validate() error {
 		return bad("Meta", fmt.Sprintf("is %d bytes, over MaxMetadataBytes %d", len(c.Meta), c.MaxMetadataBytes))
 	case c.TombstoneRetention < c.QuarantineTTL:
 		return bad("TombstoneRetention", "must be >= QuarantineTTL")
+	case c.ReconnectTimeout < c.TombstoneRetention:
+		return bad("ReconnectTimeout", "must be >= TombstoneRetention")
 	}
 	// A message carrying just this node's own record must fit.
 	if size := ownRecordMessageSize(c.NodeID, c.Authority, c.Meta); size > c.MaxMessageBytes {

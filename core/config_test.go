@@ -92,6 +92,7 @@ func TestValidateRejects(t *testing.T) {
 		{"MaxMessageBytes", func(c *Config) { c.MaxMessageBytes = minMessageBytes - 1 }},
 		{"MaxMessageBytes", func(c *Config) { c.MaxMessageBytes = minMessageBytes; c.Meta = make([]byte, c.MaxMetadataBytes) }},
 		{"TombstoneRetention", func(c *Config) { c.TombstoneRetention = c.QuarantineTTL - 1 }},
+		{"ReconnectTimeout", func(c *Config) { c.ReconnectTimeout = c.TombstoneRetention - 1 }},
 	}
 	for _, tt := range tests {
 		for name, p := range presets {
@@ -113,6 +114,7 @@ func TestValidateAcceptsEdges(t *testing.T) {
 		{"meta at the limit", func(c *Config) { c.Meta = make([]byte, c.MaxMetadataBytes) }},
 		{"min == max suspicion timeout", func(c *Config) { c.SuspicionMaxTimeout = c.SuspicionMinTimeout }},
 		{"retention == quarantine TTL", func(c *Config) { c.TombstoneRetention = c.QuarantineTTL }},
+		{"reconnect timeout == retention", func(c *Config) { c.ReconnectTimeout = c.TombstoneRetention }},
 		{"smallest message size", func(c *Config) { c.MaxMessageBytes = minMessageBytes }},
 		{"tiny phi threshold", func(c *Config) { c.PhiThreshold = 1e-9 }},
 	}

@@ -85,10 +85,11 @@ type CoordinatorStats struct {
 	GossipSent uint64
 	// JoinRequestsSent counts join requests sent to seeds.
 	JoinRequestsSent uint64
-	// JoinAttempts counts rounds of join requests, each to every seed: the
-	// first of a join, its retries, and the probes of the seeds when no
-	// live peer is left (see ReconnectProbes). A round with no seed to send
-	// to is not counted.
+	// JoinAttempts counts rounds of join requests: the first of a join and
+	// its retries, each to every seed, and the probes of the seeds (see
+	// ReconnectProbes): to every seed when no live peer is left, else to
+	// one seed not in the active view. A round with no seed to send to is
+	// not counted.
 	JoinAttempts uint64
 	// JoinRequestsServed counts join requests answered with the view.
 	JoinRequestsServed uint64
@@ -176,6 +177,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		join:       newJoinState(),
 		reply:      newReplyState(cfg),
 		ident:      newIdentityState(),
+		tomb:       tombstoneState{past: map[string]*pastMember{}},
 	}, nil
 }
 

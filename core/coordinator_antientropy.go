@@ -329,7 +329,9 @@ func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 // witness's) is answered, by its random number: a reply from anyone else,
 // or a late one whose buckets were counted otherwise, is not (the next
 // exchange repairs what it would have). The records go to the peer the
-// digest went to.
+// digest went to. A client only pulls: it sends nothing, for its view may be
+// any age (cut off for longer than the tombstones live, it would bring back
+// members pruned meanwhile).
 func (c *MembershipCoordinator) answerWant(now time.Time, in GossipInbound) {
 	m := in.Message
 	peer, seq, inFlight := c.engine.Exchange()
@@ -342,6 +344,9 @@ func (c *MembershipCoordinator) answerWant(now time.Time, in GossipInbound) {
 		}
 	}
 	c.keepCookie(now, peer, m.Cookie)
+	if c.state == CoordinatorClient {
+		return
+	}
 	var want []uint32
 	for _, w := range m.Want {
 		if int(w) < c.ae.nbuckets {

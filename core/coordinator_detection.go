@@ -29,7 +29,8 @@ type detectionState struct {
 
 	notices targetLimiter // when each target was last sent a notice
 
-	nextWitness time.Time // no members asked whether this node hears before this
+	nextWitness   time.Time // no members asked whether this node hears before this
+	verdictsAfter time.Time // no member declared Dead before this (see heard)
 
 	hbSeq     uint64    // the number of the last heartbeat round
 	hbHash    uint64    // the table hash last sent in a heartbeat round
@@ -98,7 +99,7 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 	for _, s := range d.susp {
 		n += len(s.confirmers)
 	}
-	n += len(c.ae.mismatch) + len(c.join.dead) + len(c.gossip.peers)
+	n += len(c.ae.mismatch) + len(c.tomb.past) + len(c.gossip.peers)
 	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last) + c.ident.len()
 	return n
 }
@@ -225,6 +226,29 @@ func (c *MembershipCoordinator) followInstance(now time.Time, ev tableEvent) {
 	}
 }
 
+// cutOff is what a node does when it learns that it was declared Dead: it
+// was cut off from those who declared it (a partition, a long stall), so
+// what it concluded meanwhile about the members it could not hear may be
+// wrong, the more so as they may have stopped heartbeating it when they
+// held it Dead. It gossips no more deaths (those queued are dropped; its
+// table still answers repairs, whose deaths are taken as suspicions: see
+// suspectReported), its detector watches every member afresh from now, and
+// it declares none of the suspicions it holds Dead itself: a member that is
+// really gone is declared by the others.
+func (c *MembershipCoordinator) cutOff(now time.Time) {
+	d := &c.detect
+	c.engine.Drop(func(q NodeRecord) bool { return q.Status == StatusDead })
+	for _, a := range d.watched {
+		d.detector.Rearm(a, now)
+	}
+	clear(d.unreachable)
+	clear(d.deferred)
+	for _, s := range d.susp {
+		s.local, s.reported = false, false
+	}
+	c.updateSuspicionDeadline()
+}
+
 // forgetGone stops following another member that is leaving, left or was
 // declared Dead.
 func (c *MembershipCoordinator) forgetGone(r NodeRecord) {
@@ -283,6 +307,32 @@ func (c *MembershipCoordinator) checkDetector(now time.Time) {
 			delete(d.deferred, a)
 			c.suspect(now, a)
 		}
+	}
+}
+
+// heard notes that a message arrived at now. If this node heard nothing
+// for a while — it was holding a verdict because of it (a local suspicion
+// that timed out having passed entirely unheard: see unheardSince), or the
+// silence had raised its local health, which now falls back and shortens
+// its suspicions at once — the silence ends, but no verdict is given before
+// one more HeartbeatInterval: the first message after a silence is often
+// the end of a partition, and the next ones may bring the suspects'
+// refutations, or tell this node that it was declared Dead itself (see
+// cutOff).
+func (c *MembershipCoordinator) heard(now time.Time) {
+	d := &c.detect
+	silence := false
+	for _, s := range d.susp {
+		if s.held {
+			s.held, silence = false, true
+		}
+	}
+	if d.health.heard(now) {
+		silence = true
+	}
+	if silence {
+		d.verdictsAfter = now.Add(c.cfg.HeartbeatInterval)
+		c.updateSuspicionDeadline()
 	}
 }
 

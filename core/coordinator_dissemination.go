@@ -23,8 +23,12 @@ func newDisseminationState() disseminationState {
 const typicalRecordBytes = 40
 
 // spread queues a changed record for gossip, unless it is old news (the
-// records of this node's own authority always are news).
+// records of this node's own authority always are news) or this node is a
+// client, which only pulls.
 func (c *MembershipCoordinator) spread(r NodeRecord, n news) {
+	if c.state == CoordinatorClient {
+		return
+	}
 	if n == gossipOn || r.Authority == c.cfg.Authority {
 		c.engine.Enqueue(r)
 	}
@@ -127,6 +131,18 @@ func (c *MembershipCoordinator) piggyback(m *Message) {
 	budget := c.cfg.MaxMessageBytes - EstimateSize(*m) - c.accusationReserve()
 	m.Entries = c.engine.Fill(make([]NodeRecord, 0, min(c.engine.Pending(), budget/typicalRecordBytes+1)), budget, c.clusterSize(), "")
 	c.accuse(m)
+}
+
+// sendRepair sends target records as a repair (a MessageGossip with a
+// non-zero Seq): what this node holds or remembers, not news, which the
+// target merges without gossiping it on and whose deaths it takes as
+// suspicions (see suspectReported).
+func (c *MembershipCoordinator) sendRepair(target string, records []NodeRecord) {
+	base := c.newMessage(MessageGossip)
+	base.Seq = 1 // any number but 0 marks a repair
+	for _, m := range packMessages(base, records, c.cfg.MaxMessageBytes, false) {
+		c.send(target, m)
+	}
 }
 
 // sendRecords sends target the records in as few gossip messages as the size

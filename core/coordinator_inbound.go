@@ -28,9 +28,7 @@ func (c *MembershipCoordinator) HandleGossip(now time.Time, in GossipInbound) (O
 		c.stats.MessagesRejected++
 		return c.finish(), err
 	}
-	if c.detect.health.heard(now) {
-		c.updateSuspicionDeadline() // a silence ended: suspicions are as short as before it
-	}
+	c.heard(now)
 	c.beginReply(now, in)
 	err := c.dispatch(now, in)
 	c.endReply()
@@ -195,10 +193,14 @@ func (c *MembershipCoordinator) refuseDeadSender(now time.Time, m Message, held 
 }
 
 // senderDead reports whether the sender is an instance held Dead or Removed,
-// and the record held for it.
+// or remembered so after its tombstone was pruned (coordinator_past.go),
+// and the record held or remembered for it.
 func (c *MembershipCoordinator) senderDead(m Message) (NodeRecord, bool) {
 	r, ok := c.table.Get(m.From)
-	return r, ok && r.NodeID == m.FromID && r.Status.IsTombstone()
+	if ok && r.NodeID == m.FromID {
+		return r, r.Status.IsTombstone()
+	}
+	return c.pastSender(m)
 }
 
 // applyRecords applies every record of m and returns how many changed the
@@ -226,6 +228,15 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 	}
 	if r.Status.IsTombstone() {
 		if _, ok := c.table.Get(r.Authority); !ok {
+			return false
+		}
+	}
+	if c.refusePast(now, r, from) {
+		return false
+	}
+	if n == oldNews && r.Status == StatusDead {
+		if held, ok := c.table.Get(r.Authority); ok && held.Status.IsActive() {
+			c.suspectReported(now, r)
 			return false
 		}
 	}

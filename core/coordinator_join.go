@@ -9,8 +9,9 @@ import (
 
 // joinState is joining and reconnecting: the seeds, the join requests
 // retried until one answers, the early anti-entropy exchanges after a join,
-// and the reconnect probes to Dead members and, when no peer is left, to the
-// seeds. See "Join" and "Partition heal" in the package documentation.
+// and the reconnect probes to members that died (remembered in
+// c.tomb.past, coordinator_past.go) and to the seeds. See "Join" and
+// "Partition heal" in the package documentation.
 type joinState struct {
 	seeds    []string
 	pending  bool              // join requests sent and not answered yet
@@ -19,13 +20,12 @@ type joinState struct {
 	resent   map[string]uint64 // seeds sent the request again with their cookie, and in which round
 	next     time.Time         // next retry of the join requests
 	repairs  int               // early anti-entropy exchanges still to run after joining
-	dead     map[string]*backoff
-	seedWait backoff   // reconnect schedule of the seeds
-	probe    time.Time // next reconnect probe
+	seedWait backoff           // reconnect schedule of the seeds
+	probe    time.Time         // next reconnect probe
 }
 
 func newJoinState() joinState {
-	return joinState{dead: map[string]*backoff{}}
+	return joinState{}
 }
 
 // backoff is the reconnect schedule of one target.
@@ -316,21 +316,9 @@ func (c *MembershipCoordinator) serveJoin(now time.Time, m Message) {
 	c.stats.JoinRequestsServed++
 }
 
-// trackDead keeps the Dead members to probe in step with the table: a member
-// declared Dead is probed from ReconnectInterval on; one that left, or is
-// active again, is not.
-func (c *MembershipCoordinator) trackDead(now time.Time, r NodeRecord) {
-	switch {
-	case r.Authority == c.cfg.Authority, r.Status == StatusLeaving:
-	case r.Status == StatusDead:
-		c.join.dead[r.Authority] = &backoff{next: now.Add(c.cfg.ReconnectInterval), delay: c.cfg.ReconnectInterval}
-	default:
-		delete(c.join.dead, r.Authority)
-	}
-}
-
-// pollReconnect probes, every ReconnectInterval, the seeds when no live peer
-// is known and one Dead member whose backoff has passed.
+// pollReconnect probes, every ReconnectInterval, one member that died whose
+// backoff has passed, and the seeds that are not in the active view (see
+// probeSeeds).
 func (c *MembershipCoordinator) pollReconnect(now time.Time) {
 	if now.Before(c.join.probe) {
 		return
@@ -340,38 +328,58 @@ func (c *MembershipCoordinator) pollReconnect(now time.Time) {
 	c.probeDead(now)
 }
 
-// probeSeeds sends join requests to the seeds, with backoff, while this
-// member knows no live peer: a partition that took every peer away heals
-// through them.
+// probeSeeds sends join requests to seeds that are not in the active view:
+// to all of them, with doubling backoff, while this member knows no live
+// peer (a partition took every peer away); else to one of them at a time,
+// every maxReconnectBackoff ReconnectIntervals on average (jittered by
+// ±50 %), so that a partition heals through the seeds even once the members
+// on the other side are forgotten.
 func (c *MembershipCoordinator) probeSeeds(now time.Time) {
 	j := &c.join
-	if c.state != CoordinatorMember || len(c.gossip.peers) > 0 || len(j.seeds) == 0 || j.pending || c.life.leaving {
+	if c.state != CoordinatorMember || len(j.seeds) == 0 || j.pending || c.life.leaving || now.Before(j.seedWait.next) {
 		return
 	}
-	if now.Before(j.seedWait.next) {
+	slowest := maxReconnectBackoff * c.cfg.ReconnectInterval
+	if len(c.gossip.peers) == 0 {
+		j.seedWait.delay = min(2*j.seedWait.delay, slowest)
+		j.seedWait.next = now.Add(j.seedWait.delay)
+		c.newJoinRound()
+		c.stats.JoinAttempts++
+		for _, s := range j.seeds {
+			c.sendJoinRequest(s)
+			c.stats.ReconnectProbes++
+		}
 		return
 	}
-	j.seedWait.delay = min(2*j.seedWait.delay, maxReconnectBackoff*c.cfg.ReconnectInterval)
-	j.seedWait.next = now.Add(j.seedWait.delay)
+	j.seedWait.next = now.Add(slowest/2 + time.Duration(c.rng.Int64N(int64(slowest)+1)))
+	var away []string
+	for _, s := range j.seeds {
+		if r, ok := c.table.Get(s); !ok || !r.Status.IsActive() {
+			away = append(away, s)
+		}
+	}
+	if len(away) == 0 {
+		return
+	}
 	c.newJoinRound()
 	c.stats.JoinAttempts++
-	for _, s := range j.seeds {
-		c.sendJoinRequest(s)
-		c.stats.ReconnectProbes++
-	}
+	c.sendJoinRequest(away[c.rng.IntN(len(away))])
+	c.stats.ReconnectProbes++
 }
 
-// probeDead sends one random Dead member whose backoff has passed this
-// node's record and the record held for it, so that a live target learns it
-// was declared Dead and refutes.
+// probeDead sends one random member that died, whose backoff has passed,
+// this node's record and the record held (or remembered) for it, so that a
+// live target learns it was declared Dead and refutes, and learns of this
+// node. The backoff doubles from ReconnectInterval up to
+// maxReconnectBackoff times that; the member is probed until it is active
+// again, leaves, or is forgotten (ReconnectTimeout after its death).
 func (c *MembershipCoordinator) probeDead(now time.Time) {
-	j := &c.join
-	if len(j.dead) == 0 || c.state != CoordinatorMember || c.life.leaving {
+	if len(c.tomb.past) == 0 || c.state != CoordinatorMember || c.life.leaving {
 		return
 	}
 	var due []string
-	for a, b := range j.dead {
-		if !now.Before(b.next) {
+	for a, p := range c.tomb.past {
+		if p.probe != nil && !now.Before(p.probe.next) {
 			due = append(due, a)
 		}
 	}
@@ -380,13 +388,12 @@ func (c *MembershipCoordinator) probeDead(now time.Time) {
 	}
 	slices.Sort(due)
 	target := due[c.rng.IntN(len(due))]
-	b := j.dead[target]
-	b.delay = min(2*b.delay, maxReconnectBackoff*c.cfg.ReconnectInterval)
-	b.next = now.Add(b.delay)
+	p := c.tomb.past[target]
+	p.probe.delay = min(2*p.probe.delay, maxReconnectBackoff*c.cfg.ReconnectInterval)
+	p.probe.next = now.Add(p.probe.delay)
 	r, ok := c.table.Get(target)
-	if !ok {
-		delete(j.dead, target)
-		return
+	if !ok || r.NodeID != p.nodeID {
+		r = p.tombstone(target)
 	}
 	c.sendRecords(target, []NodeRecord{c.life.self.Clone(), r})
 	c.stats.ReconnectProbes++

@@ -202,6 +202,9 @@ func (c *MembershipCoordinator) refute(now time.Time, r NodeRecord) {
 		// Others could not hear this node: a sign of a local fault.
 		c.detect.health.raise(now, 1)
 	}
+	if r.NodeID == c.life.self.NodeID && r.Status == StatusDead {
+		c.cutOff(now)
+	}
 	c.stats.Refutations++
 	c.life.self.Incarnation = nextIncarnation(r.Incarnation)
 	if c.life.self.Status != StatusJoining && c.life.self.Status != StatusLeaving {

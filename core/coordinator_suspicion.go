@@ -166,32 +166,35 @@ func (c *MembershipCoordinator) accusationReserve() int {
 	return 6 + min(reservedAccusations, len(d.susp))*largest // 6: the field's array header, the message's growing by one field
 }
 
-// expireSuspicions acts on the local suspicions whose timeout passed: a
-// suspect the detector still does not hear is declared Dead; one it hears
-// again (but that never refuted) is told once more and given another
-// timeout.
+// expireSuspicions acts on the local and reported suspicions whose timeout
+// passed: a suspect this node's detector still does not hear (or, reported,
+// does not watch) is declared Dead; one it hears again (but that never
+// refuted) is told once more and given another timeout.
 func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 	d := &c.detect
 	mult := d.health.multiplier()
 	for _, a := range sortedKeys(d.susp) {
 		s, ok := d.susp[a]
-		if !ok || !s.local {
+		if !ok || !(s.local || s.reported) {
 			continue
 		}
 		if now.Before(c.suspicionDeadline(s, mult)) {
 			continue
 		}
-		if !d.unreachable[a] {
+		if !d.unreachable[a] && (s.local || c.isWatched(a)) {
 			s.start = now
 			if r, ok := c.table.Get(a); ok {
 				c.notify(now, a, r)
 			}
 			continue
 		}
+		if now.Before(d.verdictsAfter) {
+			continue // a silence just ended: see heard
+		}
 		if c.unheardSince(now, s.start) {
 			// Nothing arrived during the whole suspicion: this node may be
 			// deaf. It declares nobody Dead until it hears again.
-			s.start = now
+			s.held = true
 			continue
 		}
 		if _, err := c.table.Transition(now, a, StatusDead, s.incarnation); err == nil {
@@ -202,18 +205,53 @@ func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 	c.updateSuspicionDeadline()
 }
 
+// suspectReported takes r, a Dead record of a member this node holds active
+// that arrived in a repair (an anti-entropy answer, or a node telling what
+// it remembers), as a suspicion rather than a death: a repair carries what a
+// node held, possibly long ago, and after a partition heals the side that
+// declared the other Dead holds tombstones of members that live and are
+// about to refute (memberlist merges a dead state from a push-pull as a
+// suspicion for the same reason). The suspect is told, so that a live one
+// refutes; if it does not within the suspicion's timeout, this node declares
+// it Dead itself (reported: it needs no detector of its own). The suspicion
+// is not gossiped: every node that holds the member active learns of the
+// death the same way, or from the gossip of the node that declared it.
+func (c *MembershipCoordinator) suspectReported(now time.Time, r NodeRecord) {
+	r.Status = StatusSuspect
+	changed, err := c.table.Merge(now, r)
+	if err != nil {
+		c.stats.RecordsRejected++
+		return
+	}
+	if changed {
+		c.drain(now, oldNews)
+	}
+	s, ok := c.detect.susp[r.Authority]
+	if !ok || s.incarnation != r.Incarnation || s.reported {
+		return
+	}
+	s.reported = true
+	c.updateSuspicionDeadline()
+	if held, ok := c.table.Get(r.Authority); ok {
+		c.notify(now, r.Authority, held)
+	}
+}
+
 // updateSuspicionDeadline recomputes the earliest local suspicion deadline.
 func (c *MembershipCoordinator) updateSuspicionDeadline() {
 	d := &c.detect
 	var next time.Time
 	mult := d.health.multiplier()
 	for _, s := range d.susp {
-		if !s.local {
+		if !(s.local || s.reported) {
 			continue
 		}
 		if t := c.suspicionDeadline(s, mult); next.IsZero() || t.Before(next) {
 			next = t
 		}
+	}
+	if !next.IsZero() && next.Before(d.verdictsAfter) {
+		next = d.verdictsAfter
 	}
 	d.suspNext = next
 }

@@ -10,8 +10,9 @@ import (
 // quarantine expired and the tombstone pruned, each on its own timer. See
 // "Leave" and "Tombstones and quarantine" in the package documentation.
 type tombstoneState struct {
-	nextHouse time.Time // next quarantine expiry check
-	nextPrune time.Time // next tombstone prune
+	nextHouse time.Time              // next quarantine expiry check
+	nextPrune time.Time              // next tombstone prune
+	past      map[string]*pastMember // members that died or left, by authority: coordinator_past.go
 }
 
 // HandleQuarantine declares the instance (authority, incarnation) Dead on an
@@ -99,6 +100,6 @@ func (c *MembershipCoordinator) pollPrune(now time.Time) {
 	c.tomb.nextPrune = now.Add(c.pruneInterval())
 	for _, r := range c.table.PruneTombstones(now, c.cfg.TombstoneRetention) {
 		c.removeFromBuckets(r)
-		delete(c.join.dead, r.Authority)
 	}
+	c.expirePast(now)
 }

@@ -194,21 +194,45 @@
 //
 // # Partition heal
 //
-// Every ReconnectInterval a member probes one Dead member whose backoff has
-// passed (the backoff doubles from ReconnectInterval up to four times that and
-// the entry is dropped when the member is alive again or its tombstone is
-// pruned); with no live peer at all, it sends join requests to its seeds. A
-// probe carries the prober's record and the target's record as held, so a live
+// A member remembers every member that died or left for ReconnectTimeout
+// (72 hours in the presets, as serf's reconnect list), apart from the table
+// and long after the tombstone is pruned (at most MaxMembers of them). Every
+// ReconnectInterval it probes one that died whose backoff has passed (the
+// backoff doubles from ReconnectInterval up to four times that), until it is
+// active again, so a partition of any length heals. It also sends join
+// requests to its seeds that are not in its active view: to all of them,
+// with backoff, when it has no live peer at all, else to one of them every
+// four ReconnectIntervals on average (jittered by half), so a partition
+// heals through the seeds even once the other side is forgotten. A probe
+// carries the prober's record and the target's record as held, so a live
 // target learns it was declared Dead and refutes; a message from an instance
-// held Dead is refused, but its sender is told (at most once per
-// HeartbeatInterval) with the record held for it, so it refutes too.
+// held (or remembered) Dead is refused, but its sender is told (at most once
+// per HeartbeatInterval) with the record held for it, so it refutes too.
 // Quarantine is per (authority, incarnation), so refutations pass.
+//
+// A healed partition must not kill the living: each side holds the other's
+// members Dead. A Dead record that arrives in a repair (an anti-entropy
+// answer, or a member telling what it remembers) about a member held active
+// is taken as a suspicion, not a death: the suspect is told and refutes, and
+// only if it does not in the suspicion's timeout does this node declare it
+// Dead itself (memberlist merges a dead state from a push-pull as a
+// suspicion for the same reason). A member that learns it was declared Dead
+// was cut off: it gossips no more deaths, its detector watches every member
+// afresh, and it declares none of its suspicions Dead itself. And a member
+// that heard nothing for a while gives no verdict for one HeartbeatInterval
+// after it hears again: the first message after a silence is often the end
+// of a partition.
 //
 // # Tombstones and quarantine
 //
 // Dead and Removed records are pruned after TombstoneRetention; quarantine
 // entries expire after QuarantineTTL and are reported with
-// QuarantineEvent.Expired.
+// QuarantineEvent.Expired. The instances remembered past their tombstones
+// (above) keep a pruned member from coming back: an active record of a
+// remembered instance at its incarnation or below is refused, and its sender
+// is told the tombstone, so a node that slept through the death learns it. A
+// client only pulls: it answers no anti-entropy Want and gossips nothing,
+// since its view may be of any age.
 //
 // # Events
 //

@@ -128,6 +128,17 @@ func (e *gossipEngine) collect() {
 	}
 }
 
+// Drop takes every queued record for which drop reports true out of the
+// queue.
+func (e *gossipEngine) Drop(drop func(NodeRecord) bool) {
+	for _, b := range e.queue {
+		if drop(b.rec) {
+			e.retire(b)
+		}
+	}
+	e.collect()
+}
+
 // Pending returns how many records are queued.
 func (e *gossipEngine) Pending() int { return len(e.queue) }
 

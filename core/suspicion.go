@@ -27,6 +27,8 @@ type suspicion struct {
 	incarnation uint64
 	start       time.Time
 	local       bool     // this node's detector lost the suspect
+	reported    bool     // a repair reported the suspect Dead (see suspectReported)
+	held        bool     // timed out unheard: the verdict waits for this node to hear (see heard)
 	confirmers  []string // other suspectors, sorted, at most SuspicionConfirmations
 }
 

@@ -24,7 +24,7 @@ type JoinState struct {
 	Since time.Time
 	// Attempts counts rounds of join requests sent to the seeds since then
 	// (core.CoordinatorStats.JoinAttempts): the first, each retry, and,
-	// once joined, the probes of the seeds when no live peer is left.
+	// once joined, the reconnect probes of the seeds.
 	Attempts uint64
 	// Addrs are the addresses ("ip:port") the seeds resolved to at the
 	// latest attempt: every address of a name.

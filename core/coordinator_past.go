@@ -1,0 +1,107 @@
+package core
+
+import "time"
+
+// pastMember is a member that died or left, as this node remembers it apart
+// from the table: for Config.ReconnectTimeout from its death or leave, long
+// after its tombstone is pruned. Its stale records are refused (an active
+// record of that instance at that incarnation or below: a node that slept
+// through the death, or a client cut off for as long, must not bring it
+// back), and one that died is probed now and then (serf's reconnect list),
+// so that a partition of any length heals. It is kept compact: the
+// instance, not its metadata.
+type pastMember struct {
+	nodeID      string
+	incarnation uint64
+	status      NodeStatus // StatusDead or StatusRemoved
+	since       time.Time  // when this node learnt of the death or leave
+	probe       *backoff   // reconnect schedule while Dead; nil once it left or is active again
+}
+
+// covers reports whether r is a stale active record of this past instance.
+func (p *pastMember) covers(r NodeRecord) bool {
+	return r.Status.IsActive() && r.NodeID == p.nodeID && r.Incarnation <= p.incarnation
+}
+
+// tombstone returns the record this node held for the instance when it
+// died or left (without its metadata).
+func (p *pastMember) tombstone(authority string) NodeRecord {
+	return NodeRecord{NodeID: p.nodeID, Authority: authority, Status: p.status, Incarnation: p.incarnation}
+}
+
+// rememberPast keeps the past members in step with the table: a member
+// that died is remembered and probed from ReconnectInterval on, one that
+// left is remembered (never probed), and one that is active again is no
+// longer probed (its past instance is still remembered, so that stale
+// records of it stay refused once its new record is gone too).
+func (c *MembershipCoordinator) rememberPast(now time.Time, r NodeRecord) {
+	past := c.tomb.past
+	switch {
+	case r.Authority == c.cfg.Authority:
+	case r.Status == StatusDead || r.Status == StatusRemoved:
+		p := &pastMember{nodeID: r.NodeID, incarnation: r.Incarnation, status: r.Status, since: now}
+		if r.Status == StatusDead {
+			p.probe = &backoff{next: now.Add(c.cfg.ReconnectInterval), delay: c.cfg.ReconnectInterval}
+		}
+		if _, ok := past[r.Authority]; !ok && len(past) >= c.cfg.MaxMembers {
+			c.forgetOldestPast()
+		}
+		past[r.Authority] = p
+	case r.Status.IsActive():
+		if p, ok := past[r.Authority]; ok {
+			p.probe = nil
+		}
+	}
+}
+
+// forgetOldestPast makes room for one more past member: the list holds at
+// most MaxMembers, and the one remembered longest goes first.
+func (c *MembershipCoordinator) forgetOldestPast() {
+	var oldest string
+	var at time.Time
+	for a, p := range c.tomb.past {
+		if oldest == "" || p.since.Before(at) || (p.since.Equal(at) && a < oldest) {
+			oldest, at = a, p.since
+		}
+	}
+	delete(c.tomb.past, oldest)
+}
+
+// expirePast forgets the past members remembered for ReconnectTimeout.
+func (c *MembershipCoordinator) expirePast(now time.Time) {
+	for a, p := range c.tomb.past {
+		if now.Sub(p.since) >= c.cfg.ReconnectTimeout {
+			delete(c.tomb.past, a)
+		}
+	}
+}
+
+// refusePast reports whether r is a stale record of a past member, to be
+// refused; the sender, from, is told the tombstone (under the notice rate
+// limit), so that a node that slept through the death learns it.
+func (c *MembershipCoordinator) refusePast(now time.Time, r NodeRecord, from string) bool {
+	p, ok := c.tomb.past[r.Authority]
+	if !ok || !p.covers(r) {
+		return false
+	}
+	c.stats.RecordsRejected++
+	if from != r.Authority && c.noticeDue(now, from) {
+		// The tombstone carries the metadata of the sender's own copy, which
+		// it replaces there: a tombstone is remembered without its own.
+		t := p.tombstone(r.Authority)
+		t.Meta = r.Meta
+		c.sendRepair(from, []NodeRecord{t})
+	}
+	return true
+}
+
+// pastSender reports whether m comes from a past member, and the tombstone
+// remembered for it. The caller asks only when the table holds no record of
+// the sender's instance.
+func (c *MembershipCoordinator) pastSender(m Message) (NodeRecord, bool) {
+	p, ok := c.tomb.past[m.From]
+	if !ok || p.nodeID != m.FromID {
+		return NodeRecord{}, false
+	}
+	return p.tombstone(m.From), true
+}
