@@ -119,7 +119,10 @@ func (c *MembershipCoordinator) scheduleWake() {
 	if c.topo.dirty {
 		consider(c.topo.nextEmit)
 	}
-	if c.life.leaving {
+	if c.life.leaving && c.LeaveDone() {
+		// The leave was sent often enough during a call other than Poll:
+		// Poll stops the coordinator. Until then the leave is queued, and
+		// the next gossip round (considered above) carries it.
 		consider(now)
 	}
 	c.nextWake = w

@@ -185,3 +185,51 @@ func TestTopologyUpdates(t *testing.T) {
 		t.Errorf("last update has %d members, want 2", len(last.Members))
 	}
 }
+
+// While a member leaves, NextDeadline stays a real future time after each
+// Poll: a driver that sleeps until it is woken when the next gossip round
+// carries the leave, not at once after every call, and the leave still
+// completes and reaches every other member.
+func TestNextDeadlineWhileLeaving(t *testing.T) {
+	cfg := core.DefaultLANConfig()
+	cfg.RetransmitMult = 16 // the leave takes several gossip rounds, not the sends of HandleLeave alone
+	c := settled(t, sim.Options{Nodes: 8, Seed: 15, Config: cfg})
+	coord := c.Coordinator(2)
+	smallest := min(c.Config().HeartbeatInterval, c.Config().GossipInterval)
+	c.Run(5 * time.Second)
+	if err := c.Leave(2); err != nil {
+		t.Fatal(err)
+	}
+	// Deaf, the leaver's every call from now on is a Poll by the cluster;
+	// what it sends still goes out.
+	c.SetDeaf(2, true)
+	ticks, idle := 0, 0
+	for {
+		c.Run(c.Tick())
+		if coord.LeaveDone() {
+			break
+		}
+		if ticks++; ticks > 2000 {
+			t.Fatalf("the leave is not done after %d ticks", ticks)
+		}
+		last, d := coord.LastCall(), coord.NextDeadline()
+		if !d.After(last) {
+			t.Fatalf("leaving, after a Poll at %v: NextDeadline %v is not in the future", last, d)
+		}
+		if d.Sub(last) > smallest {
+			t.Fatalf("leaving: NextDeadline %v after the last Poll, want at most %v", d.Sub(last), smallest)
+		}
+		if at := c.Now(); at.Before(d) {
+			idle++
+			if o := coord.Poll(at); len(o.Outbound) > 0 || len(o.Members) > 0 {
+				t.Fatalf("leaving: Poll at %v, before NextDeadline %v, did work: %d messages", at, d, len(o.Outbound))
+			}
+		}
+	}
+	if idle == 0 {
+		t.Fatalf("NextDeadline was never beyond the end of a tick in the %d ticks of the leave", ticks)
+	}
+	if _, ok := c.RunUntil(func() bool { return c.AllLiveMarked(c.NodeID(2), core.StatusRemoved) }, 30*time.Second); !ok {
+		t.Errorf("the leave did not reach every member")
+	}
+}

@@ -118,8 +118,7 @@ type gossiper struct {
 	// the steps by cause.
 	lagTotal, lagMax, lagLast time.Duration
 	wakes                     wakeCounts
-	lastPoll                  time.Time // the time of the last step
-	seenJoined                bool      // noteJoined has recorded the join
+	seenJoined                bool // noteJoined has recorded the join
 
 	mu      sync.Mutex
 	state   gossiperState
@@ -291,23 +290,15 @@ func (g *gossiper) loop() {
 }
 
 // armDeadline arms the timer at the coordinator's NextDeadline (at once for
-// a deadline already past). A deadline not after the last poll, once there
-// has been one, is one the poll did not clear (while leaving, the
-// coordinator says it has work at once however often it is polled):
-// trusting it would spin the loop, so the timer is disarmed and the ticker
-// and arrivals step the coordinator until it names a later deadline. A
+// a deadline already past: a call other than Poll left work due). After a
+// step, which ends with a Poll, the deadline is always in the future. A
 // stopped coordinator has nothing due. Loop goroutine only.
 func (g *gossiper) armDeadline(d *deadlineTimer) {
 	if g.coord.State() == core.CoordinatorStopped {
 		d.disarm()
 		return
 	}
-	next := g.coord.NextDeadline()
-	if !g.lastPoll.IsZero() && !next.After(g.lastPoll) {
-		d.disarm()
-		return
-	}
-	d.arm(next, time.Now())
+	d.arm(g.coord.NextDeadline(), time.Now())
 }
 
 // step steps the driver at the clock's time. due is when a tick was due
@@ -319,7 +310,6 @@ func (g *gossiper) step(due time.Time) {
 	if !due.IsZero() {
 		g.observeLag(now.Sub(due))
 	}
-	g.lastPoll = now
 	if err := g.driver.Step(now); err != nil {
 		g.log.Debug("step", "err", err)
 	}

@@ -244,11 +244,11 @@ func TestGossiperIdleWakes(t *testing.T) {
 	})
 }
 
-// TestGossiperLeaveDoesNotSpin: while a member leaves, its coordinator says
-// it has work at once however often it is polled; the loop must not take
-// that at its word and step without pause (in a bubble that would never let
-// the clock advance, and the leave would never end). It steps on its ticker,
-// its arrivals and the deadlines after its last poll.
+// TestGossiperLeaveDoesNotSpin: while a member leaves, the loop steps on its
+// ticker, its arrivals and the coordinator's deadlines only, never without
+// pause (in a bubble that would never let the clock advance, and the leave
+// would never end): the coordinator's deadline after a poll is in the
+// future while leaving too.
 func TestGossiperLeaveDoesNotSpin(t *testing.T) {
 	inBubble(t, func(t *testing.T) {
 		const tick = 100 * time.Millisecond
