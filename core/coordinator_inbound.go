@@ -226,10 +226,8 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 		c.applySelfRecord(now, r)
 		return false
 	}
-	if r.Status.IsTombstone() {
-		if _, ok := c.table.Get(r.Authority); !ok {
-			return false
-		}
+	if r.Status.IsTombstone() && !c.table.Has(r.Authority) {
+		return false
 	}
 	if c.refusePast(now, r, from) {
 		return false

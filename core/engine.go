@@ -366,14 +366,7 @@ func digestBucket(authority string, n int) int {
 }
 
 // stringHash is FNV-1a of s, without allocating.
-func stringHash(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
+func stringHash(s string) uint64 { return fnvString(fnvOffset, s) }
 
 // digestOf returns the bucket sums of records over n buckets.
 func digestOf(records []NodeRecord, n int) []uint64 {

@@ -1,11 +1,8 @@
 package core
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -31,77 +28,82 @@ func tableConfigFrom(c Config, q *quarantineTable) tableConfig {
 	return tableConfig{MaxMembers: c.MaxMembers, MaxMetadataBytes: c.MaxMetadataBytes, Quarantine: q}
 }
 
-// membershipDelta is what changed in a table between two of its versions:
-// Entries are the records whose last change has a version in (From, To],
-// sorted by authority. A record changed several times appears once, as it is
-// now; a record pruned since does not appear.
-type membershipDelta struct {
-	// From is the version the delta starts after.
-	From uint64
-	// To is the table's version when the delta was taken.
-	To uint64
-	// Entries are copies of the changed records.
-	Entries []NodeRecord
-}
-
 // membershipTable holds one NodeRecord per authority and applies the merge
 // and life-cycle rules to it. It keeps a local version counter (one step per
-// change), the version and time of each record's last change (for Delta and
-// PruneTombstones), an order-independent hash of its contents, and a buffer
-// of TableEvents that its owner drains.
+// change), the time each tombstone was stored (for PruneTombstones), an
+// order-independent hash of its contents, and a buffer of TableEvents that
+// its owner drains.
 //
 // Merge is a per-record join: the table keeps, for each authority, the record
 // that NodeRecord.Supersedes every other it was given. Because Supersedes is
 // a strict total order on valid records of one authority, the contents after
 // any set of merges do not depend on their order or on repetitions.
 //
+// Records are held as sharedRecords, one pointer each, in slots; an
+// open-addressing index of slot numbers finds an authority's slot, and the
+// authority order that Snapshot and Active follow is settled lazily, when
+// one of them reads it after records were added. A table of N records so
+// costs about 20 bytes per record besides the shared records themselves,
+// which is what lets one process simulate thousands of members that each
+// hold every other.
+//
 // A membershipTable is not safe for concurrent use; its owner (the
-// coordinator) serialises access. Every record going in or out is copied, so
-// callers never share metadata with the table.
+// coordinator) serialises access. Records going out are copies, so callers
+// never share metadata with the table.
 type membershipTable struct {
 	cfg     tableConfig
-	records map[string]*tableEntry
-	sorted  []*tableEntry // the entries of records, sorted by authority
+	slots   []sharedRecord      // by slot number; the zero sharedRecord marks a free slot
+	free    []int32             // free slot numbers
+	index   authorityIndex      // authority → slot number
+	sorted  []int32             // slot numbers in authority order, once settled
+	added   []int32             // slots taken since the order was last settled
+	buried  map[int32]time.Time // when each tombstone was stored, by slot
 	version uint64
 	hash    uint64
 	events  []tableEvent
 }
 
-// tableEntry is one stored record with its bookkeeping.
-type tableEntry struct {
-	rec     NodeRecord
-	version uint64    // table version of the record's last change
-	changed time.Time // time of the record's last change (tombstone age)
-	hash    uint64    // recordHash(rec)
-}
-
 // newMembershipTable returns an empty table at version 0.
 func newMembershipTable(cfg tableConfig) *membershipTable {
-	return &membershipTable{cfg: cfg, records: make(map[string]*tableEntry), events: []tableEvent{}}
+	return &membershipTable{cfg: cfg, index: newAuthorityIndex(), buried: map[int32]time.Time{}, events: []tableEvent{}}
+}
+
+// lookup returns the slot holding authority.
+func (t *membershipTable) lookup(authority string) (int32, bool) {
+	return t.index.find(authority, t.slots)
 }
 
 // Get returns a copy of the record held for authority, and whether there is
 // one (a tombstone counts).
 func (t *membershipTable) Get(authority string) (NodeRecord, bool) {
-	e, ok := t.records[authority]
+	s, ok := t.lookup(authority)
 	if !ok {
 		return NodeRecord{}, false
 	}
-	return e.rec.Clone(), true
+	v := t.slots[s].Value()
+	return v.record(), true
+}
+
+// Has reports whether the table holds a record (a tombstone counts) for
+// authority.
+func (t *membershipTable) Has(authority string) bool {
+	_, ok := t.lookup(authority)
+	return ok
 }
 
 // Instance returns the node ID and status held for authority, without
 // copying the record.
 func (t *membershipTable) Instance(authority string) (nodeID string, status NodeStatus, ok bool) {
-	e, ok := t.records[authority]
+	s, ok := t.lookup(authority)
 	if !ok {
 		return "", 0, false
 	}
-	return e.rec.NodeID, e.rec.Status, true
+	v := t.slots[s].Value()
+	return v.nodeID, v.status, true
 }
 
 // Len returns how many records the table holds, tombstones included.
-func (t *membershipTable) Len() int { return len(t.records) }
+func (t *membershipTable) Len() int { return t.index.len() }
 
 // Version returns the local version counter: 0 for a new table, one more for
 // every change (each record stored and each tombstone pruned).
@@ -138,21 +140,22 @@ func (t *membershipTable) Merge(now time.Time, r NodeRecord) (changed bool, err 
 	if err := t.checkQuarantine(r); err != nil {
 		return false, err
 	}
-	cur, ok := t.records[r.Authority]
+	slot, ok := t.lookup(r.Authority)
 	if !ok {
 		if err := t.checkRoom(r.Authority); err != nil {
 			return false, err
 		}
-		t.store(now, r, nil)
+		t.store(now, r, -1)
 		return true, nil
 	}
-	if !r.Supersedes(cur.rec) {
-		if r.NodeID != cur.rec.NodeID && r.Status.IsActive() && cur.rec.Status.IsActive() {
-			t.events = append(t.events, tableEvent{Kind: tableConflict, Record: r.Clone(), Previous: cur.rec.Clone(), HadPrevious: true})
+	cur := t.slots[slot].Value()
+	if !cur.supersededBy(r) {
+		if r.NodeID != cur.nodeID && r.Status.IsActive() && cur.status.IsActive() {
+			t.events = append(t.events, tableEvent{Kind: tableConflict, Record: r.Clone(), Previous: cur.record(), HadPrevious: true})
 		}
 		return false, nil
 	}
-	t.store(now, r, cur)
+	t.store(now, r, slot)
 	return true, nil
 }
 
@@ -180,27 +183,27 @@ func (t *membershipTable) Add(now time.Time, r NodeRecord) error {
 	if err := t.checkQuarantine(r); err != nil {
 		return err
 	}
-	cur, ok := t.records[r.Authority]
+	slot, ok := t.lookup(r.Authority)
 	if !ok {
 		if err := t.checkRoom(r.Authority); err != nil {
 			return err
 		}
-		t.store(now, r, nil)
+		t.store(now, r, -1)
 		return nil
 	}
-	held := cur.rec
+	held := t.slots[slot].Value()
 	switch {
-	case held.Status.IsActive() && held.NodeID != r.NodeID:
-		return &authorityConflictError{Authority: r.Authority, ExistingID: held.NodeID, IncomingID: r.NodeID}
-	case held.Status.IsActive() && held.Equal(r):
+	case held.status.IsActive() && held.nodeID != r.NodeID:
+		return &authorityConflictError{Authority: r.Authority, ExistingID: held.nodeID, IncomingID: r.NodeID}
+	case held.status.IsActive() && held.equal(r):
 		return nil
-	case held.Status.IsActive():
-		return fmt.Errorf("%w: %s is already a member", &invalidTransitionError{Authority: r.Authority, From: held.Status, To: r.Status}, r.NodeID)
-	case !r.Supersedes(held):
+	case held.status.IsActive():
+		return fmt.Errorf("%w: %s is already a member", &invalidTransitionError{Authority: r.Authority, From: held.status, To: r.Status}, r.NodeID)
+	case !held.supersededBy(r):
 		return fmt.Errorf("%w: the %s tombstone at incarnation %d needs a higher incarnation to rejoin, got %d",
-			&invalidTransitionError{Authority: r.Authority, From: held.Status, To: r.Status}, held.Status, held.Incarnation, r.Incarnation)
+			&invalidTransitionError{Authority: r.Authority, From: held.status, To: r.Status}, held.status, held.incarnation, r.Incarnation)
 	}
-	t.store(now, r, cur)
+	t.store(now, r, slot)
 	return nil
 }
 
@@ -215,49 +218,77 @@ func (t *membershipTable) Add(now time.Time, r NodeRecord) error {
 // raise it), and a *QuarantinedError when the result would be an active
 // record of a quarantined instance.
 func (t *membershipTable) Transition(now time.Time, authority string, to NodeStatus, incarnation uint64) (NodeRecord, error) {
-	cur, ok := t.records[authority]
+	slot, ok := t.lookup(authority)
 	if !ok {
 		return NodeRecord{}, &unknownAuthorityError{Authority: authority}
 	}
-	held := cur.rec
-	if err := checkTransition(authority, held.Status, held.Incarnation, to, incarnation); err != nil {
+	held := t.slots[slot].Value()
+	if err := checkTransition(authority, held.status, held.incarnation, to, incarnation); err != nil {
 		return NodeRecord{}, err
 	}
-	if to == held.Status && incarnation == held.Incarnation {
-		return held.Clone(), nil
+	if to == held.status && incarnation == held.incarnation {
+		return held.record(), nil
 	}
-	next := held
+	next := held.record()
 	next.Status, next.Incarnation = to, incarnation
 	if err := t.checkQuarantine(next); err != nil {
 		return NodeRecord{}, err
 	}
-	t.store(now, next, cur)
+	t.store(now, next, slot)
 	return next.Clone(), nil
 }
 
-// Delta returns the records whose last change came after version from,
-// sorted by authority, with To set to the current version. Entries is empty
-// (not nil) when nothing changed after from. It takes O(Len) time.
-func (t *membershipTable) Delta(from uint64) membershipDelta {
-	d := membershipDelta{From: from, To: t.version, Entries: []NodeRecord{}}
-	if from >= t.version {
-		return d
+// order returns the occupied slots in authority order, first settling the
+// slots taken since the last call: a few by binary insertion, a burst (a
+// join reply of a thousand members) by one sort and a merge.
+func (t *membershipTable) order() []int32 {
+	if len(t.added) == 0 {
+		return t.sorted
 	}
-	for _, e := range t.sorted {
-		if e.version > from {
-			d.Entries = append(d.Entries, e.rec.Clone())
+	byAuthority := func(a, b int32) int { return compareAuthority(t.slots[a], t.slots[b]) }
+	if len(t.added) <= settleBatch {
+		for _, s := range t.added {
+			i, _ := slices.BinarySearchFunc(t.sorted, s, byAuthority)
+			t.sorted = slices.Insert(t.sorted, i, s)
+		}
+	} else {
+		slices.SortFunc(t.added, byAuthority)
+		// Merge from the back, in place.
+		i, j := len(t.sorted)-1, len(t.added)-1
+		t.sorted = append(t.sorted, t.added...)
+		for k := len(t.sorted) - 1; j >= 0; k-- {
+			if i >= 0 && byAuthority(t.sorted[i], t.added[j]) > 0 {
+				t.sorted[k] = t.sorted[i]
+				i--
+			} else {
+				t.sorted[k] = t.added[j]
+				j--
+			}
 		}
 	}
-	return d
+	t.added = t.added[:0]
+	return t.sorted
+}
+
+// each calls fn with every record, tombstones included, in authority order,
+// until fn returns false. fn must not change the table. It copies nothing.
+func (t *membershipTable) each(fn func(v *recordValue) bool) {
+	for _, s := range t.order() {
+		v := t.slots[s].Value()
+		if !fn(&v) {
+			return
+		}
+	}
 }
 
 // Snapshot returns copies of all records, tombstones included, sorted by
-// authority. It takes O(Len) time (the authorities are kept sorted).
+// authority.
 func (t *membershipTable) Snapshot() []NodeRecord {
-	out := make([]NodeRecord, 0, len(t.sorted))
-	for _, e := range t.sorted {
-		out = append(out, e.rec.Clone())
-	}
+	out := make([]NodeRecord, 0, t.Len())
+	t.each(func(v *recordValue) bool {
+		out = append(out, v.record())
+		return true
+	})
 	return out
 }
 
@@ -265,35 +296,45 @@ func (t *membershipTable) Snapshot() []NodeRecord {
 // Suspect, Leaving), sorted by authority.
 func (t *membershipTable) Active() []NodeRecord {
 	out := []NodeRecord{}
-	for _, e := range t.sorted {
-		if e.rec.Status.IsActive() {
-			out = append(out, e.rec.Clone())
+	t.each(func(v *recordValue) bool {
+		if v.status.IsActive() {
+			out = append(out, v.record())
 		}
-	}
+		return true
+	})
 	return out
 }
 
 // PruneTombstones drops the Dead and Removed records whose last change is at
 // least retention before now, and returns them sorted by authority (empty,
 // not nil, when none). Each drop steps the version; no event is emitted. A
-// dropped record no longer appears in Delta, Snapshot or Hash, so retention
-// must outlive any gossip that could still carry an older record of the same
+// dropped record no longer appears in Snapshot or Hash, so retention must
+// outlive any gossip that could still carry an older record of the same
 // instance (Config.TombstoneRetention >= Config.QuarantineTTL).
 func (t *membershipTable) PruneTombstones(now time.Time, retention time.Duration) []NodeRecord {
 	out := []NodeRecord{}
-	kept := t.sorted[:0]
-	for _, e := range t.sorted {
-		if e.rec.Status.IsTombstone() && !now.Before(e.changed.Add(retention)) {
-			out = append(out, e.rec)
-			t.hash -= e.hash
-			t.version++
-			delete(t.records, e.rec.Authority)
-			continue
+	var gone []int32
+	for s, at := range t.buried {
+		if !now.Before(at.Add(retention)) {
+			gone = append(gone, s)
 		}
-		kept = append(kept, e)
 	}
-	clear(t.sorted[len(kept):])
-	t.sorted = kept
+	if len(gone) == 0 {
+		return out
+	}
+	t.order() // settled, so that no slot about to be freed waits in added
+	slices.SortFunc(gone, func(a, b int32) int { return compareAuthority(t.slots[a], t.slots[b]) })
+	for _, s := range gone {
+		v := t.slots[s].Value()
+		out = append(out, v.record())
+		t.hash -= v.hash
+		t.version++
+		t.index.remove(v.authority, t.slots)
+		t.slots[s] = sharedRecord{}
+		t.free = append(t.free, s)
+		delete(t.buried, s)
+	}
+	t.sorted = slices.DeleteFunc(t.sorted, func(s int32) bool { return t.slots[s] == sharedRecord{} })
 	return out
 }
 
@@ -318,21 +359,38 @@ func (t *membershipTable) Hash() uint64 { return t.hash }
 // incarnation, passed through a 64-bit finaliser so that sums of hashes mix
 // well. Equal records hash equal; nil and empty Meta hash the same.
 func recordHash(r NodeRecord) uint64 {
-	h := fnv.New64a()
-	var buf [8]byte
-	writeStr := func(b []byte) {
-		binary.BigEndian.PutUint64(buf[:], uint64(len(b)))
-		h.Write(buf[:])
-		h.Write(b)
+	h := uint64(fnvOffset)
+	h = fnvString(fnvUint64(h, uint64(len(r.NodeID))), r.NodeID)
+	h = fnvString(fnvUint64(h, uint64(len(r.Authority))), r.Authority)
+	h = fnvUint64(h, uint64(len(r.Meta)))
+	for _, b := range r.Meta {
+		h = (h ^ uint64(b)) * fnvPrime
 	}
-	writeStr([]byte(r.NodeID))
-	writeStr([]byte(r.Authority))
-	writeStr(r.Meta)
-	binary.BigEndian.PutUint64(buf[:], uint64(r.Status))
-	h.Write(buf[:])
-	binary.BigEndian.PutUint64(buf[:], r.Incarnation)
-	h.Write(buf[:])
-	return mix64(h.Sum64())
+	h = fnvUint64(h, uint64(r.Status))
+	h = fnvUint64(h, r.Incarnation)
+	return mix64(h)
+}
+
+// The 64-bit FNV-1a parameters (hash/fnv's), for hashing without allocating.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// fnvString folds the bytes of s into the FNV-1a state h.
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// fnvUint64 folds the 8 big-endian bytes of x into the FNV-1a state h.
+func fnvUint64(h, x uint64) uint64 {
+	for shift := 56; shift >= 0; shift -= 8 {
+		h = (h ^ (x >> shift & 0xff)) * fnvPrime
+	}
+	return h
 }
 
 // mix64 is the splitmix64 finaliser.
@@ -362,35 +420,49 @@ func (t *membershipTable) checkQuarantine(r NodeRecord) error {
 
 // checkRoom refuses a new authority when the table is full.
 func (t *membershipTable) checkRoom(authority string) error {
-	if t.cfg.MaxMembers > 0 && len(t.records) >= t.cfg.MaxMembers {
-		return fmt.Errorf("%w: %d records, cannot add %s", ErrTableFull, len(t.records), authority)
+	if t.cfg.MaxMembers > 0 && t.Len() >= t.cfg.MaxMembers {
+		return fmt.Errorf("%w: %d records, cannot add %s", ErrTableFull, t.Len(), authority)
 	}
 	return nil
 }
 
-// store puts a copy of r in the table in place of prev (nil for a new
-// authority), steps the version, updates the hash and emits the event.
-func (t *membershipTable) store(now time.Time, r NodeRecord, prev *tableEntry) {
-	r = r.Clone()
-	if len(r.Meta) == 0 {
-		r.Meta = nil // nil and empty metadata are the same record
-	}
+// store puts r in the table in slot (-1 for a new authority), steps the
+// version, updates the hash and emits the event.
+func (t *membershipTable) store(now time.Time, r NodeRecord, slot int32) {
+	ref := shareRecord(r)
+	v := ref.Value()
 	t.version++
-	ev := tableEvent{Record: r.Clone()}
-	if prev != nil {
+	ev := tableEvent{Record: v.record(), shared: ref}
+	if slot >= 0 {
+		prev := t.slots[slot].Value()
 		t.hash -= prev.hash
-		ev.Previous, ev.HadPrevious = prev.rec, true // prev.rec is no longer referenced by the table
-	}
-	ev.Kind = changeKind(ev.Previous, ev.HadPrevious, r)
-	e := tableEntry{rec: r, version: t.version, changed: now, hash: recordHash(r)}
-	t.hash += e.hash
-	if prev != nil {
-		*prev = e // in place: the sorted index points at it
+		ev.Previous, ev.HadPrevious = prev.record(), true
+		t.slots[slot] = ref
 	} else {
-		p := &e
-		t.records[r.Authority] = p
-		i, _ := slices.BinarySearchFunc(t.sorted, r.Authority, func(x *tableEntry, a string) int { return strings.Compare(x.rec.Authority, a) })
-		t.sorted = slices.Insert(t.sorted, i, p)
+		slot = t.take(ref)
+	}
+	ev.Kind = changeKind(ev.Previous, ev.HadPrevious, ev.Record)
+	t.hash += v.hash
+	if v.status.IsTombstone() {
+		t.buried[slot] = now
+	} else if len(t.buried) > 0 {
+		delete(t.buried, slot)
 	}
 	t.events = append(t.events, ev)
+}
+
+// take puts the record of a new authority in a free slot and returns it.
+func (t *membershipTable) take(ref sharedRecord) int32 {
+	var slot int32
+	if k := len(t.free); k > 0 {
+		slot = t.free[k-1]
+		t.free = t.free[:k-1]
+		t.slots[slot] = ref
+	} else {
+		slot = int32(len(t.slots))
+		t.slots = append(t.slots, ref)
+	}
+	t.index.insert(ref.Value().authority, slot, t.slots)
+	t.added = append(t.added, slot)
+	return slot
 }

@@ -74,6 +74,9 @@ type tableEvent struct {
 	Previous NodeRecord
 	// HadPrevious reports whether the authority held a record before.
 	HadPrevious bool
+	// shared is the record the table now holds (zero for tableConflict), so
+	// that whoever keeps it (the piggyback queue) shares it too.
+	shared sharedRecord
 }
 
 // changeKind classifies the change of an authority's record from prev (held

@@ -17,19 +17,38 @@ func sortRecords(rs []NodeRecord) {
 	slices.SortFunc(rs, func(a, b NodeRecord) int { return cmp.Compare(a.Authority, b.Authority) })
 }
 
-// checkTable verifies the table's internal bookkeeping: the sorted authority
-// index matches the records, and the hash is the sum of the record hashes.
+// checkTable verifies the table's internal bookkeeping: every record held is
+// found through the index at its slot, the authority order lists each once,
+// the tombstones' times are those of tombstones, and the hash is the sum of
+// the record hashes.
 func checkTable(t *testing.T, tbl *membershipTable) {
 	t.Helper()
-	if len(tbl.sorted) != len(tbl.records) {
-		t.Fatalf("sorted index has %d entries, records %d", len(tbl.sorted), len(tbl.records))
+	order := tbl.order()
+	if len(order) != tbl.Len() || tbl.index.len() != tbl.Len() {
+		t.Fatalf("order has %d slots, index %d, Len %d", len(order), tbl.index.len(), tbl.Len())
+	}
+	if held := len(tbl.slots) - len(tbl.free); held != tbl.Len() {
+		t.Fatalf("%d slots, %d free, but Len %d", len(tbl.slots), len(tbl.free), tbl.Len())
 	}
 	var sum uint64
-	for i, e := range tbl.sorted {
-		if tbl.records[e.rec.Authority] != e || (i > 0 && tbl.sorted[i-1].rec.Authority >= e.rec.Authority) {
-			t.Fatalf("sorted index entry %d (%s) is out of order or not the record held", i, e.rec.Authority)
+	for i, s := range order {
+		v := tbl.slots[s].Value()
+		if got, ok := tbl.lookup(v.authority); !ok || got != s {
+			t.Fatalf("index finds %s at slot %d (%v), held at %d", v.authority, got, ok, s)
 		}
-		sum += recordHash(e.rec)
+		if i > 0 && tbl.slots[order[i-1]].Value().authority >= v.authority {
+			t.Fatalf("order entry %d (%s) is out of order", i, v.authority)
+		}
+		if _, buried := tbl.buried[s]; buried != v.status.IsTombstone() {
+			t.Fatalf("%s (%s): tombstone time kept %v", v.authority, v.status, buried)
+		}
+		if v.hash != recordHash(v.record()) {
+			t.Fatalf("%s: shared hash %x, recordHash %x", v.authority, v.hash, recordHash(v.record()))
+		}
+		sum += v.hash
+	}
+	if len(tbl.buried) > tbl.Len() {
+		t.Fatalf("%d tombstone times for %d records", len(tbl.buried), tbl.Len())
 	}
 	if sum != tbl.Hash() {
 		t.Fatalf("Hash %x, want sum of RecordHash %x", tbl.Hash(), sum)
@@ -391,14 +410,14 @@ func TestAdd(t *testing.T) {
 	}
 }
 
-func TestVersionDeltaSnapshot(t *testing.T) {
+func TestVersionSnapshot(t *testing.T) {
 	now := time.Unix(0, 0)
 	tbl := newMembershipTable(tableConfig{})
 	if tbl.Version() != 0 || tbl.Len() != 0 || tbl.Hash() != 0 {
 		t.Fatalf("new table: version %d len %d hash %x, want 0 0 0", tbl.Version(), tbl.Len(), tbl.Hash())
 	}
-	if d := tbl.Delta(0); d.From != 0 || d.To != 0 || d.Entries == nil || len(d.Entries) != 0 {
-		t.Fatalf("empty Delta = %+v", d)
+	if s := tbl.Snapshot(); s == nil || len(s) != 0 {
+		t.Fatalf("empty Snapshot = %+v", s)
 	}
 	steps := []NodeRecord{
 		rec("c", "c:1", StatusUp, 0),      // v1
@@ -412,22 +431,8 @@ func TestVersionDeltaSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tests := []struct {
-		from uint64
-		want string
-	}{
-		{0, "a:1=a/up@0 b:1=b/up@0 c:1=c/dead@0"},
-		{2, "a:1=a/up@0 b:1=b/up@0 c:1=c/dead@0"},
-		{3, "a:1=a/up@0 c:1=c/dead@0"},
-		{4, "c:1=c/dead@0"},
-		{5, ""},
-		{99, ""},
-	}
-	for _, tt := range tests {
-		d := tbl.Delta(tt.from)
-		if got := describe(d.Entries); got != tt.want || d.From != tt.from || d.To != 5 {
-			t.Errorf("Delta(%d) = {%d %d %s}, want {%d 5 %s}", tt.from, d.From, d.To, got, tt.from, tt.want)
-		}
+	if tbl.Version() != 5 {
+		t.Errorf("version %d after 5 changes", tbl.Version())
 	}
 	if got, want := describe(tbl.Snapshot()), "a:1=a/up@0 b:1=b/up@0 c:1=c/dead@0"; got != want {
 		t.Errorf("Snapshot = %s, want %s", got, want)
@@ -436,9 +441,9 @@ func TestVersionDeltaSnapshot(t *testing.T) {
 		t.Errorf("Active = %s, want %s", got, want)
 	}
 
-	// A replica that applies Delta(0) converges: same snapshot and hash.
+	// A replica that merges the snapshot converges: same snapshot and hash.
 	replica := newMembershipTable(tableConfig{})
-	for _, r := range tbl.Delta(0).Entries {
+	for _, r := range tbl.Snapshot() {
 		if _, err := replica.Merge(now, r); err != nil {
 			t.Fatal(err)
 		}
@@ -452,7 +457,7 @@ func TestVersionDeltaSnapshot(t *testing.T) {
 	got, _ := tbl.Get("m:1")
 	got.Meta[0] = 'X'
 	tbl.Snapshot()[3].Meta[1] = 'X'
-	tbl.Delta(0).Entries[3].Meta[2] = 'X'
+	tbl.Active()[2].Meta[2] = 'X'
 	if again, _ := tbl.Get("m:1"); string(again.Meta) != "abc" {
 		t.Errorf("table metadata changed through a returned copy: %q", again.Meta)
 	}
@@ -516,13 +521,6 @@ func TestPruneTombstones(t *testing.T) {
 	}
 	if evs := tbl.DrainEvents(); len(evs) != 0 {
 		t.Errorf("pruning emitted %s", describeEvents(evs))
-	}
-	// Delta after pruning: pruned records simply do not appear.
-	if d := tbl.Delta(0); describe(d.Entries) != "a:1=a/up@0" || d.To != v+2 {
-		t.Errorf("Delta(0) after prune = %s to %d", describe(d.Entries), d.To)
-	}
-	if d := tbl.Delta(3); len(d.Entries) != 0 {
-		t.Errorf("Delta(3) after prune = %s, want nothing", describe(d.Entries))
 	}
 	// A pruned authority can be learnt again (late gossip is the quarantine's
 	// job, which outlives no tombstone: TombstoneRetention >= QuarantineTTL).
