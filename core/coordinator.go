@@ -164,7 +164,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 	}
 	cfg.Meta = slicesClone(cfg.Meta)
 	q := newQuarantineTable()
-	return &MembershipCoordinator{
+	c := &MembershipCoordinator{
 		cfg:        cfg,
 		rng:        cfg.Rand,
 		table:      newMembershipTable(tableConfigFrom(cfg, q)),
@@ -178,7 +178,9 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		reply:      newReplyState(cfg),
 		ident:      newIdentityState(),
 		tomb:       tombstoneState{past: map[string]*pastMember{}},
-	}, nil
+	}
+	c.detect.ring = newRing(cfg.Authority, cfg.MonitorCount, c.ringMembers)
+	return c, nil
 }
 
 func slicesClone(b []byte) []byte {

@@ -42,7 +42,6 @@ func newDetectionState(cfg Config) detectionState {
 	return detectionState{
 		detector:    newPhiAccrualDetector(phiConfigFrom(cfg)),
 		health:      newAwareness(cfg),
-		ring:        newRing(),
 		unreachable: map[string]bool{},
 		deferred:    map[string]bool{},
 		silent:      map[string]time.Time{},
@@ -131,13 +130,19 @@ func (c *MembershipCoordinator) checkInterval() time.Duration {
 
 // updateRing keeps the ring in step with the table: Joining, Up and Suspect
 // members are monitored.
-func (c *MembershipCoordinator) updateRing(r NodeRecord) {
-	switch r.Status {
-	case StatusJoining, StatusUp, StatusSuspect:
-		c.detect.ring.set(r.Authority, r.NodeID)
-	default:
-		c.detect.ring.remove(r.Authority)
-	}
+func (c *MembershipCoordinator) updateRing(ev tableEvent) {
+	c.detect.ring.update(ev.Previous, ev.HadPrevious, ev.Record)
+}
+
+// ringMembers lists the members on the ring: the table's Joining, Up and
+// Suspect records.
+func (c *MembershipCoordinator) ringMembers(yield func(ringNode)) {
+	c.table.each(func(v *recordValue) bool {
+		if onRing(v.status) {
+			yield(ringNode{hash: ringHash(v.nodeID), authority: v.authority})
+		}
+		return true
+	})
 }
 
 // refreshRing recomputes the monitors and the watched members when the ring
@@ -157,12 +162,12 @@ func (c *MembershipCoordinator) refreshRing(now time.Time) {
 		return
 	}
 	d.monitors = d.monitors[:0]
-	if c.state != CoordinatorMember || !d.ring.contains(c.cfg.Authority) {
+	if c.state != CoordinatorMember || !d.ring.ownerOn() {
 		c.setWatched(now, nil)
 		return
 	}
-	d.monitors = d.ring.successors(d.monitors, c.cfg.Authority, c.cfg.MonitorCount)
-	c.setWatched(now, d.ring.predecessors(nil, c.cfg.Authority, c.cfg.MonitorCount))
+	d.monitors = d.ring.successors(d.monitors, c.cfg.MonitorCount)
+	c.setWatched(now, d.ring.predecessors(nil, c.cfg.MonitorCount))
 }
 
 // setWatched replaces the watched set.

@@ -47,7 +47,7 @@ func (c *MembershipCoordinator) onTableEvent(now time.Time, ev tableEvent, n new
 	c.spread(r, n)                // dissemination: the piggyback queue
 	c.reportMemberChange(now, ev) // the member event and the topology
 	c.followIdentity(now, ev)     // conflicts: one node ID at two authorities
-	c.updateRing(r)               // detection: who monitors whom
+	c.updateRing(ev)              // detection: who monitors whom
 	c.followInstance(now, ev)     // detection: the detector follows the instance held
 	c.updatePeers(r)              // dissemination: whom to gossip to
 	c.updateSuspicion(now, r)     // detection: suspicions held

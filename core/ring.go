@@ -1,9 +1,6 @@
 package core
 
-import (
-	"cmp"
-	"slices"
-)
+import "cmp"
 
 // ring orders the monitored members (Joining, Up and Suspect; not Leaving and
 // not tombstones) by a hash of their node ID, so that every member that sees
@@ -13,22 +10,24 @@ import (
 // predecessors. Hashing the node ID (not the authority) spreads a restarted
 // node to a new place on the ring.
 //
-// Changes are recorded at once (byAuth is authoritative) and the sorted order
-// is settled lazily on the next read: a few changes by binary insertion, a
-// burst (a join reply of a thousand members) by one sort. The common case —
-// nothing changed — costs nothing.
+// A coordinator only ever asks for its own neighbours, so the ring keeps no
+// list of its members: it follows the changes of the table (update), counts
+// the members, and keeps the owner's nearest K successors and predecessors,
+// which a new member displaces at a cost of O(K). When one of them leaves
+// the ring (or the owner moves), the neighbours are found again by one pass
+// over the members, which the table lists (members), at the next read. At
+// N members that is N times less memory than a sorted copy of the ring.
 type ring struct {
-	nodes   []ringNode // sorted, once settled
-	byAuth  map[string]ringNode
-	version uint64       // bumped on every change, so cached neighbour sets know when to refresh
-	pending []ringChange // changes not yet reflected in nodes, in order
-	rebuild bool         // too many changes pending: sort afresh
-}
-
-// ringChange is one change of the ring: old (if had) replaced by new (if has).
-type ringChange struct {
-	old, new      ringNode
-	hadOld, isNew bool
+	owner   string                     // the authority whose neighbours are kept
+	k       int                        // how many neighbours on each side
+	members func(yield func(ringNode)) // lists the members on the ring
+	size    int                        // members on the ring
+	center  ringNode                   // the owner's place, when on is set
+	on      bool                       // the owner is on the ring
+	succ    []ringNode                 // the owner's nearest successors, nearest first
+	pred    []ringNode                 // the owner's nearest predecessors, nearest first
+	stale   bool                       // succ and pred must be found again
+	version uint64                     // bumped on every change, so cached neighbour sets know when to refresh
 }
 
 // ringNode is one member's place on the ring.
@@ -37,11 +36,17 @@ type ringNode struct {
 	authority string
 }
 
-// settleBatch is how many pending changes are applied one by one; beyond it
-// the order is rebuilt with one sort.
-const settleBatch = 16
+// newRing returns an empty ring that keeps owner's k nearest neighbours on
+// each side; members lists the members on the ring when the neighbours must
+// be found again (the coordinator's table, filtered by onRing).
+func newRing(owner string, k int, members func(yield func(ringNode))) *ring {
+	return &ring{owner: owner, k: max(0, k), members: members}
+}
 
-func newRing() *ring { return &ring{byAuth: map[string]ringNode{}} }
+// onRing reports whether a member of status s is on the ring.
+func onRing(s NodeStatus) bool {
+	return s == StatusJoining || s == StatusUp || s == StatusSuspect
+}
 
 // ringHash places a node ID on the ring (FNV-1a, finalised so that similar
 // IDs land far apart).
@@ -56,101 +61,133 @@ func compareRingNodes(a, b ringNode) int {
 	return cmp.Compare(a.authority, b.authority)
 }
 
-// set places authority (instance nodeID) on the ring, moving it if its node
-// ID changed. It reports whether the ring changed.
-func (r *ring) set(authority, nodeID string) bool {
-	n := ringNode{hash: ringHash(nodeID), authority: authority}
-	old, ok := r.byAuth[authority]
-	if ok && old == n {
+// update follows one change of the table at an authority: its record was
+// prev (when had) and is next. It reports whether the ring changed: a member
+// came onto it, left it, or moved (a new node ID at the authority).
+func (r *ring) update(prev NodeRecord, had bool, next NodeRecord) bool {
+	wasOn, isOn := had && onRing(prev.Status), onRing(next.Status)
+	switch {
+	case wasOn && isOn && prev.NodeID == next.NodeID, !wasOn && !isOn:
 		return false
 	}
-	r.byAuth[authority] = n
-	r.record(ringChange{old: old, hadOld: ok, new: n, isNew: true})
-	return true
-}
-
-// remove takes authority off the ring and reports whether it was there.
-func (r *ring) remove(authority string) bool {
-	old, ok := r.byAuth[authority]
-	if !ok {
-		return false
-	}
-	delete(r.byAuth, authority)
-	r.record(ringChange{old: old, hadOld: true})
-	return true
-}
-
-// record notes a change to apply at the next settle.
-func (r *ring) record(ch ringChange) {
 	r.version++
-	if r.rebuild {
-		return
+	if wasOn {
+		r.leave(ringNode{hash: ringHash(prev.NodeID), authority: prev.Authority})
 	}
-	if len(r.pending) == settleBatch {
-		r.rebuild, r.pending = true, r.pending[:0]
-		return
+	if isOn {
+		r.join(ringNode{hash: ringHash(next.NodeID), authority: next.Authority})
 	}
-	r.pending = append(r.pending, ch)
+	return true
 }
 
-// settle brings the sorted order up to date with byAuth.
+// join places n on the ring.
+func (r *ring) join(n ringNode) {
+	r.size++
+	if n.authority == r.owner {
+		r.center, r.on, r.stale = n, true, true
+		return
+	}
+	if r.stale || !r.on {
+		r.stale = true
+		return
+	}
+	r.succ = r.place(r.succ, n, r.forward)
+	r.pred = r.place(r.pred, n, r.backward)
+}
+
+// leave takes n off the ring.
+func (r *ring) leave(n ringNode) {
+	r.size--
+	if n.authority == r.owner {
+		r.on, r.stale = false, true
+		return
+	}
+	for _, x := range r.succ {
+		r.stale = r.stale || x == n
+	}
+	for _, x := range r.pred {
+		r.stale = r.stale || x == n
+	}
+}
+
+// place inserts n into near (nearest first by nearer), keeping at most k.
+func (r *ring) place(near []ringNode, n ringNode, nearer func(a, b ringNode) bool) []ringNode {
+	i := len(near)
+	for i > 0 && nearer(n, near[i-1]) {
+		i--
+	}
+	if i >= r.k {
+		return near
+	}
+	if len(near) < r.k {
+		near = append(near, ringNode{})
+	}
+	copy(near[i+1:], near[i:])
+	near[i] = n
+	return near
+}
+
+// forward reports whether a comes before b going forward from the owner.
+func (r *ring) forward(a, b ringNode) bool {
+	aAfter, bAfter := compareRingNodes(a, r.center) > 0, compareRingNodes(b, r.center) > 0
+	if aAfter != bAfter {
+		return aAfter
+	}
+	return compareRingNodes(a, b) < 0
+}
+
+// backward reports whether a comes before b going backward from the owner.
+func (r *ring) backward(a, b ringNode) bool {
+	aBefore, bBefore := compareRingNodes(a, r.center) < 0, compareRingNodes(b, r.center) < 0
+	if aBefore != bBefore {
+		return aBefore
+	}
+	return compareRingNodes(a, b) > 0
+}
+
+// settle finds the owner's neighbours again, by one pass over the members,
+// if a change made them stale.
 func (r *ring) settle() {
-	if r.rebuild {
-		r.nodes = r.nodes[:0]
-		for _, n := range r.byAuth {
-			r.nodes = append(r.nodes, n)
-		}
-		slices.SortFunc(r.nodes, compareRingNodes)
-		r.rebuild = false
+	if !r.stale {
 		return
 	}
-	for _, ch := range r.pending {
-		if ch.hadOld {
-			if i, found := slices.BinarySearchFunc(r.nodes, ch.old, compareRingNodes); found {
-				r.nodes = slices.Delete(r.nodes, i, i+1)
-			}
-		}
-		if ch.isNew {
-			i, _ := slices.BinarySearchFunc(r.nodes, ch.new, compareRingNodes)
-			r.nodes = slices.Insert(r.nodes, i, ch.new)
-		}
+	r.stale = false
+	r.succ, r.pred = r.succ[:0], r.pred[:0]
+	if !r.on {
+		return
 	}
-	r.pending = r.pending[:0]
+	r.members(func(n ringNode) {
+		if n.authority != r.owner {
+			r.succ = r.place(r.succ, n, r.forward)
+			r.pred = r.place(r.pred, n, r.backward)
+		}
+	})
 }
 
-// contains reports whether authority is on the ring.
-func (r *ring) contains(authority string) bool {
-	_, ok := r.byAuth[authority]
-	return ok
-}
+// ownerOn reports whether the owner is on the ring.
+func (r *ring) ownerOn() bool { return r.on }
 
 // len returns the number of members on the ring.
-func (r *ring) len() int { return len(r.byAuth) }
+func (r *ring) len() int { return r.size }
 
-// neighbours returns up to k distinct authorities following (step 1) or
-// preceding (step -1) authority on the ring, nearest first, appended to dst.
-// It returns dst unchanged when authority is not on the ring.
-func (r *ring) neighbours(dst []string, authority string, k, step int) []string {
-	n, ok := r.byAuth[authority]
-	if !ok {
-		return dst
-	}
+// successors returns the owner's monitors, its up to k nearest successors
+// (k at most the ring's), nearest first, appended to dst; nothing when the
+// owner is not on the ring.
+func (r *ring) successors(dst []string, k int) []string {
 	r.settle()
-	i, _ := slices.BinarySearchFunc(r.nodes, n, compareRingNodes)
-	k = min(k, len(r.nodes)-1)
-	for j := 1; j <= k; j++ {
-		idx := ((i+step*j)%len(r.nodes) + len(r.nodes)) % len(r.nodes)
-		dst = append(dst, r.nodes[idx].authority)
+	return appendAuthorities(dst, r.succ, k)
+}
+
+// predecessors returns the members the owner monitors, its up to k nearest
+// predecessors, nearest first, appended to dst.
+func (r *ring) predecessors(dst []string, k int) []string {
+	r.settle()
+	return appendAuthorities(dst, r.pred, k)
+}
+
+func appendAuthorities(dst []string, near []ringNode, k int) []string {
+	for _, n := range near[:min(k, len(near))] {
+		dst = append(dst, n.authority)
 	}
 	return dst
-}
-
-// successors returns authority's monitors: its k successors on the ring.
-func (r *ring) successors(dst []string, authority string, k int) []string {
-	return r.neighbours(dst, authority, k, 1)
-}
-
-// predecessors returns the members authority monitors: its k predecessors.
-func (r *ring) predecessors(dst []string, authority string, k int) []string {
-	return r.neighbours(dst, authority, k, -1)
 }

@@ -238,6 +238,10 @@ func (t *membershipTable) Transition(now time.Time, authority string, to NodeSta
 	return next.Clone(), nil
 }
 
+// settleBatch is how many slots taken since the order was last settled are
+// inserted one by one; beyond it they are sorted and merged in.
+const settleBatch = 16
+
 // order returns the occupied slots in authority order, first settling the
 // slots taken since the last call: a few by binary insertion, a burst (a
 // join reply of a thousand members) by one sort and a merge.
