@@ -164,15 +164,16 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 	}
 	cfg.Meta = slicesClone(cfg.Meta)
 	q := newQuarantineTable()
+	table := newMembershipTable(tableConfigFrom(cfg, q))
 	c := &MembershipCoordinator{
 		cfg:        cfg,
 		rng:        cfg.Rand,
-		table:      newMembershipTable(tableConfigFrom(cfg, q)),
+		table:      table,
 		quarantine: q,
 		engine:     newGossipEngine(cfg.RetransmitMult),
 		topo:       newTopologyTracker(cfg.TopologyEmitInterval, cfg.Authority),
 		detect:     newDetectionState(cfg),
-		gossip:     newDisseminationState(),
+		gossip:     newDisseminationState(table),
 		ae:         newAntiEntropyState(cfg),
 		join:       newJoinState(),
 		reply:      newReplyState(cfg),

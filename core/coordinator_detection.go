@@ -98,7 +98,7 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 	for _, s := range d.susp {
 		n += len(s.confirmers)
 	}
-	n += len(c.ae.mismatch) + len(c.tomb.past) + len(c.gossip.peers)
+	n += len(c.ae.mismatch) + len(c.tomb.past) + c.gossip.peers.len()
 	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last) + c.ident.len()
 	return n
 }
@@ -371,10 +371,10 @@ func (c *MembershipCoordinator) unheardSince(now, t time.Time) bool {
 	if d.health.heardAfter(t) {
 		return false
 	}
-	peers := c.gossip.peers
+	peers := &c.gossip.peers
 	witnesses := 0
-	for _, p := range peers {
-		if !d.unreachable[p] {
+	for i := range peers.len() {
+		if !d.unreachable[peers.at(i)] {
 			witnesses++
 			break
 		}
@@ -388,7 +388,7 @@ func (c *MembershipCoordinator) unheardSince(now, t time.Time) bool {
 	d.nextWitness = now.Add(witnessRounds * c.cfg.HeartbeatInterval)
 	asked := make([]string, 0, deafWitnesses)
 	for try := 0; try < 4*deafWitnesses && len(asked) < deafWitnesses; try++ {
-		p := peers[c.rng.IntN(len(peers))]
+		p := peers.at(c.rng.IntN(peers.len()))
 		if !d.unreachable[p] && !slices.Contains(asked, p) {
 			asked = append(asked, p)
 			c.askWitness(p)

@@ -10,13 +10,12 @@ import (
 // piggyback queue and ride on heartbeats and gossip. See "Dissemination and
 // repair" in the package documentation.
 type disseminationState struct {
-	peers      []string       // active authorities other than self
-	peerIndex  map[string]int // position of each peer in peers
-	nextGossip time.Time      // next gossip round, when something is queued
+	peers      peerList  // active members other than self
+	nextGossip time.Time // next gossip round, when something is queued
 }
 
-func newDisseminationState() disseminationState {
-	return disseminationState{peerIndex: map[string]int{}}
+func newDisseminationState(t *membershipTable) disseminationState {
+	return disseminationState{peers: newPeerList(t)}
 }
 
 // typicalRecordBytes sizes the Entries of a piggybacked message up front.
@@ -36,55 +35,31 @@ func (c *MembershipCoordinator) spread(r NodeRecord, n news) {
 
 // updatePeers keeps the peer list in step with the table: every active
 // member other than this node.
-func (c *MembershipCoordinator) updatePeers(r NodeRecord) {
-	switch {
+func (c *MembershipCoordinator) updatePeers(ev tableEvent) {
+	switch r := ev.Record; {
 	case r.Authority == c.cfg.Authority:
 	case r.Status.IsActive():
-		c.gossip.addPeer(r.Authority)
+		c.gossip.peers.add(ev.slot)
 	default:
-		c.gossip.removePeer(r.Authority)
+		c.gossip.peers.remove(ev.slot)
 	}
-}
-
-// addPeer adds authority to the peer list (O(1); the order is arbitrary but
-// deterministic, which is all random selection needs).
-func (g *disseminationState) addPeer(authority string) {
-	if _, ok := g.peerIndex[authority]; ok {
-		return
-	}
-	g.peerIndex[authority] = len(g.peers)
-	g.peers = append(g.peers, authority)
-}
-
-// removePeer deletes authority from the peer list, moving the last peer into
-// its place.
-func (g *disseminationState) removePeer(authority string) {
-	i, ok := g.peerIndex[authority]
-	if !ok {
-		return
-	}
-	last := len(g.peers) - 1
-	g.peers[i] = g.peers[last]
-	g.peerIndex[g.peers[i]] = i
-	g.peers = g.peers[:last]
-	delete(g.peerIndex, authority)
 }
 
 // clusterSize is N for the retransmit limit: the active members known.
 func (c *MembershipCoordinator) clusterSize() int {
-	return len(c.gossip.peers) + 1
+	return c.gossip.peers.len() + 1
 }
 
 // randomPeers returns up to k distinct random peers.
 func (c *MembershipCoordinator) randomPeers(k int) []string {
-	peers := c.gossip.peers
-	n := len(peers)
+	peers := &c.gossip.peers
+	n := peers.len()
 	if k >= n {
-		return slices.Clone(peers)
+		return peers.authorities()
 	}
 	out := make([]string, 0, k)
 	for len(out) < k {
-		p := peers[c.rng.IntN(n)]
+		p := peers.at(c.rng.IntN(n))
 		if !slices.Contains(out, p) {
 			out = append(out, p)
 		}

@@ -49,7 +49,7 @@ func (c *MembershipCoordinator) onTableEvent(now time.Time, ev tableEvent, n new
 	c.followIdentity(now, ev)     // conflicts: one node ID at two authorities
 	c.updateRing(ev)              // detection: who monitors whom
 	c.followInstance(now, ev)     // detection: the detector follows the instance held
-	c.updatePeers(r)              // dissemination: whom to gossip to
+	c.updatePeers(ev)             // dissemination: whom to gossip to
 	c.updateSuspicion(now, r)     // detection: suspicions held
 	c.forgetGone(r)               // detection: stop following the gone
 	c.rememberPast(now, r)        // past members: remembered, Dead ones probed

@@ -340,7 +340,7 @@ func (c *MembershipCoordinator) probeSeeds(now time.Time) {
 		return
 	}
 	slowest := maxReconnectBackoff * c.cfg.ReconnectInterval
-	if len(c.gossip.peers) == 0 {
+	if c.gossip.peers.len() == 0 {
 		j.seedWait.delay = min(2*j.seedWait.delay, slowest)
 		j.seedWait.next = now.Add(j.seedWait.delay)
 		c.newJoinRound()

@@ -102,6 +102,9 @@ func (t *membershipTable) Instance(authority string) (nodeID string, status Node
 	return v.nodeID, v.status, true
 }
 
+// authorityAt returns the authority held in slot, which must hold a record.
+func (t *membershipTable) authorityAt(slot int32) string { return t.slots[slot].Value().authority }
+
 // Len returns how many records the table holds, tombstones included.
 func (t *membershipTable) Len() int { return t.index.len() }
 
@@ -309,6 +312,18 @@ func (t *membershipTable) Active() []NodeRecord {
 	return out
 }
 
+// activeShared returns the records whose status IsActive, sorted by
+// authority, as the table holds them (nothing is copied but the pointers).
+func (t *membershipTable) activeShared() []sharedRecord {
+	out := make([]sharedRecord, 0, t.Len())
+	for _, s := range t.order() {
+		if v := t.slots[s].Value(); v.status.IsActive() {
+			out = append(out, t.slots[s])
+		}
+	}
+	return out
+}
+
 // PruneTombstones drops the Dead and Removed records whose last change is at
 // least retention before now, and returns them sorted by authority (empty,
 // not nil, when none). Each drop steps the version; no event is emitted. A
@@ -445,6 +460,7 @@ func (t *membershipTable) store(now time.Time, r NodeRecord, slot int32) {
 	} else {
 		slot = t.take(ref)
 	}
+	ev.slot = slot
 	ev.Kind = changeKind(ev.Previous, ev.HadPrevious, ev.Record)
 	t.hash += v.hash
 	if v.status.IsTombstone() {

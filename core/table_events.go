@@ -77,6 +77,8 @@ type tableEvent struct {
 	// shared is the record the table now holds (zero for tableConflict), so
 	// that whoever keeps it (the piggyback queue) shares it too.
 	shared sharedRecord
+	// slot is the table slot that holds it (see peerList).
+	slot int32
 }
 
 // changeKind classifies the change of an authority's record from prev (held

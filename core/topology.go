@@ -3,7 +3,6 @@ package core
 import (
 	"encoding/binary"
 	"hash/fnv"
-	"slices"
 	"time"
 )
 
@@ -33,20 +32,20 @@ type TopologyUpdate struct {
 }
 
 // topologyTracker batches membership changes into TopologyUpdates. It holds
-// the active set of the last update (authority → node ID) and a dirty flag
-// set by every member change, so that nothing is computed while nothing
-// changes.
+// the active records of the last update (sorted by authority, shared with
+// the table: one pointer each) and a dirty flag set by every member change,
+// so that nothing is computed while nothing changes.
 type topologyTracker struct {
 	interval time.Duration
-	self     string            // this node's authority: in Members, never in Joined, Left or Dead
-	last     map[string]string // active set of the last update: authority → node ID
+	self     string         // this node's authority: in Members, never in Joined, Left or Dead
+	last     []sharedRecord // active records of the last update, sorted by authority
 	lastHash uint64
 	nextEmit time.Time
 	dirty    bool
 }
 
 func newTopologyTracker(interval time.Duration, self string) *topologyTracker {
-	return &topologyTracker{interval: interval, self: self, last: map[string]string{}}
+	return &topologyTracker{interval: interval, self: self}
 }
 
 // touch records that the membership changed.
@@ -59,20 +58,18 @@ func (t *topologyTracker) due(now time.Time) bool {
 
 // emit computes the update from the active records (sorted by authority) and
 // the full table (to tell Dead from Left for those no longer active). It
-// returns nil when the active set is the same as in the last update.
-func (t *topologyTracker) emit(now time.Time, active []NodeRecord, lookup func(string) (NodeRecord, bool)) *TopologyUpdate {
+// returns nil when the active set is the same as in the last update. The two
+// sorted sets are compared in one pass.
+func (t *topologyTracker) emit(now time.Time, active []sharedRecord, lookup func(string) (NodeRecord, bool)) *TopologyUpdate {
 	t.dirty = false
-	u := &TopologyUpdate{Members: active, ObservedAt: now, Joined: []string{}, Left: []string{}, Dead: []string{}}
-	cur := make(map[string]string, len(active))
-	for _, r := range active {
-		cur[r.Authority] = r.NodeID
-		if id, ok := t.last[r.Authority]; (!ok || id != r.NodeID) && r.Authority != t.self {
-			u.Joined = append(u.Joined, r.Authority)
-		}
+	u := &TopologyUpdate{Members: make([]NodeRecord, len(active)), ObservedAt: now, Joined: []string{}, Left: []string{}, Dead: []string{}}
+	for i, r := range active {
+		v := r.Value()
+		u.Members[i] = v.record()
 	}
-	for a := range t.last {
-		if _, ok := cur[a]; ok || a == t.self {
-			continue
+	gone := func(a string) {
+		if a == t.self {
+			return
 		}
 		if r, ok := lookup(a); ok && r.Status == StatusDead {
 			u.Dead = append(u.Dead, a)
@@ -80,13 +77,39 @@ func (t *topologyTracker) emit(now time.Time, active []NodeRecord, lookup func(s
 			u.Left = append(u.Left, a)
 		}
 	}
-	u.Hash = topologyHash(active)
+	i, j := 0, 0
+	for i < len(active) || j < len(t.last) {
+		var c int
+		switch {
+		case j == len(t.last):
+			c = -1
+		case i == len(active):
+			c = 1
+		default:
+			c = compareAuthority(active[i], t.last[j])
+		}
+		switch {
+		case c < 0: // active now, not in the last update
+			if a := u.Members[i].Authority; a != t.self {
+				u.Joined = append(u.Joined, a)
+			}
+			i++
+		case c > 0: // in the last update, no longer active
+			gone(t.last[j].Value().authority)
+			j++
+		default:
+			if r := u.Members[i]; r.NodeID != t.last[j].Value().nodeID && r.Authority != t.self {
+				u.Joined = append(u.Joined, r.Authority)
+			}
+			i++
+			j++
+		}
+	}
+	u.Hash = topologyHash(u.Members)
 	if len(u.Joined) == 0 && len(u.Left) == 0 && len(u.Dead) == 0 && u.Hash == t.lastHash {
 		return nil
 	}
-	slices.Sort(u.Left)
-	slices.Sort(u.Dead)
-	t.last, t.lastHash = cur, u.Hash
+	t.last, t.lastHash = active, u.Hash
 	t.nextEmit = now.Add(t.interval)
 	return u
 }
