@@ -102,8 +102,9 @@ func (c *MembershipCoordinator) StartClient(now time.Time) (Outcome, error) {
 
 // HandleLeave starts a graceful leave: the own record turns Leaving at a
 // higher incarnation and is sent at once to the monitors and GossipNodes
-// random peers, then piggybacked until LeaveDone. A member with no monitor
-// and no peer to tell is done at once (LeaveDone holds on return). A client
+// random peers, and to the seeds while a join is unanswered, then
+// piggybacked until LeaveDone. A member with no monitor and no peer to tell
+// (the seeds aside) is done at once (LeaveDone holds on return). A client
 // simply stops. It returns ErrNotStarted when Stopped and ErrInvalidState
 // when already leaving.
 func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
@@ -120,6 +121,13 @@ func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
 	c.observe(now)
 	c.refreshRing(now) // the monitors stay as they are now until the leave is done
 	c.life.leaving = true
+	// A join under way: the seeds may have admitted this node already,
+	// though no reply has come back yet. They are told too, or they would
+	// take the node for crashed.
+	var seeds []string
+	if c.join.pending {
+		seeds = c.join.seeds
+	}
 	c.join.pending = false
 	c.life.self.Status = StatusLeaving
 	c.life.self.Incarnation = nextIncarnation(c.life.self.Incarnation) // Leaving supersedes the active record even when saturated
@@ -130,12 +138,18 @@ func (c *MembershipCoordinator) HandleLeave(now time.Time) (Outcome, error) {
 			targets = append(targets, p)
 		}
 	}
+	members := len(targets)
+	for _, s := range seeds {
+		if !slices.Contains(targets, s) {
+			targets = append(targets, s)
+		}
+	}
 	for _, t := range targets {
 		c.sendGossip(t)
 	}
-	if len(targets) == 0 {
-		// Nobody to tell (a cluster of one, or every other member gone):
-		// the leave is done at once.
+	if members == 0 {
+		// No member to go on telling (a cluster of one, every other member
+		// gone, or a join not answered yet): the leave is done at once.
 		c.state = CoordinatorStopped
 	}
 	return c.finish(), nil
