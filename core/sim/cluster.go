@@ -116,6 +116,7 @@ type node struct {
 	pending   []int32 // in-flight slots that arrived during a pause
 	group     int     // partition group; messages cross only between equal groups
 	phase     int64
+	offset    int64 // the node's clock minus the cluster's (SetClockOffset)
 	stats     NodeStats
 	events    []core.MemberEvent
 	eventsTo  [8]int // member events emitted, by their To status
@@ -277,6 +278,17 @@ func (c *Cluster) Config() core.Config { return c.cfg }
 // Tick returns the poll interval.
 func (c *Cluster) Tick() time.Duration { return time.Duration(c.tick) }
 
+// SetTick changes the poll interval, from each node's next poll on: a long
+// quiet stretch of a run polled less often runs faster. It returns an error
+// for an interval that is not positive.
+func (c *Cluster) SetTick(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("sim: SetTick(%v): the poll interval must be positive", d)
+	}
+	c.tick = int64(d)
+	return nil
+}
+
 // Now returns the current virtual time.
 func (c *Cluster) Now() time.Time { return c.start.Add(time.Duration(c.now)) }
 
@@ -386,7 +398,40 @@ func (c *Cluster) RestartSameID(i int, seeds ...int) error {
 	if n.state == stateIdle {
 		return fmt.Errorf("sim: restart of slot %d, which never started", i)
 	}
-	return c.bootAs(i, false, c.authorities(seeds), n.id)
+	return c.bootAs(i, false, c.authorities(seeds), n.id, nil)
+}
+
+// StartWith starts an instance at slot i (never started, crashed or
+// departed) as a member joining through the given seed slots (none: the
+// first member of a cluster), like Join and Restart, but with a Config of
+// its own: configure gets the node's Config once the cluster has filled in
+// NodeID, Authority and Rand, and may change anything but Authority: the
+// node's InitialIncarnation, Meta, Admit hook or timings, or its NodeID (its
+// slot's last one makes this a RestartSameID; one that another slot runs
+// makes two instances claim one identity, and the cluster's tracking of
+// that NodeID follows the later).
+func (c *Cluster) StartWith(i int, configure func(*core.Config), seeds ...int) error {
+	return c.bootAs(i, false, c.authorities(seeds), "", configure)
+}
+
+// SetClockOffset sets slot i's clock to the cluster's time plus offset: from
+// now on, every call to its coordinator (polls, messages, the operator
+// calls made through the cluster, restarts) passes that time as now, and
+// NodeNow returns it. Lowering the offset steps the node's clock back, as an
+// operator or NTP setting a wall clock back does (a driver without a
+// monotonic clock); raising it steps the clock forward, which the node
+// sees as a stall. Only the node's clock moves: its polls and its messages
+// keep the cluster's schedule. The offset belongs to the slot and stays
+// across restarts; it starts at zero.
+func (c *Cluster) SetClockOffset(i int, offset time.Duration) { c.nodes[i].offset = int64(offset) }
+
+// NodeNow returns slot i's clock: the cluster's virtual time plus the
+// slot's clock offset. Call its coordinator's methods directly with it.
+func (c *Cluster) NodeNow(i int) time.Time { return c.nodeNow(c.nodes[i]) }
+
+// nodeNow is n's clock.
+func (c *Cluster) nodeNow(n *node) time.Time {
+	return c.start.Add(time.Duration(c.now + n.offset))
 }
 
 func (c *Cluster) authorities(slots []int) []string {
@@ -399,7 +444,7 @@ func (c *Cluster) authorities(slots []int) []string {
 
 // boot starts a new instance, with a new NodeID, at slot i.
 func (c *Cluster) boot(i int, client bool, seeds []string) error {
-	return c.bootAs(i, client, seeds, "")
+	return c.bootAs(i, client, seeds, "", nil)
 }
 
 // newID returns the NodeID of the next instance at slot i: the next value of
@@ -415,8 +460,9 @@ func (c *Cluster) newID(i int) string {
 	return fmt.Sprintf("%016x", c.ids.Uint64())
 }
 
-// bootAs starts an instance at slot i with NodeID id ("" for a new one).
-func (c *Cluster) bootAs(i int, client bool, seeds []string, id string) error {
+// bootAs starts an instance at slot i with NodeID id ("" for a new one),
+// its Config changed by configure if not nil.
+func (c *Cluster) bootAs(i int, client bool, seeds []string, id string, configure func(*core.Config)) error {
 	n := c.nodes[i]
 	switch n.state {
 	case stateRunning:
@@ -426,17 +472,24 @@ func (c *Cluster) bootAs(i int, client bool, seeds []string, id string) error {
 		// A restart: the previous instance is succeeded by the new one.
 	}
 	cfg := c.cfg
-	same := id != ""
-	if !same {
+	if id == "" {
 		id = c.newID(i)
 	}
-	n.starts++
 	cfg.NodeID = id
 	cfg.Authority = n.authority
 	cfg.Rand = rand.New(rand.NewPCG(c.opts.Seed^0x9e3779b97f4a7c15, uint64(i)<<32|uint64(n.gen+1)))
 	if cfg.Meta != nil {
 		cfg.Meta = append([]byte(nil), cfg.Meta...)
 	}
+	if configure != nil {
+		configure(&cfg)
+		if cfg.Authority != n.authority {
+			return c.fail(fmt.Errorf("sim: slot %d: its Config may not change the authority (%q to %q)", i, n.authority, cfg.Authority))
+		}
+		id = cfg.NodeID
+	}
+	same := id == n.id
+	n.starts++
 	coord, err := core.NewMembershipCoordinator(cfg)
 	if err != nil {
 		return c.fail(fmt.Errorf("sim: slot %d: %w", i, err))
@@ -449,7 +502,7 @@ func (c *Cluster) bootAs(i int, client bool, seeds []string, id string) error {
 	c.dropPending(n)
 	n.leaving, n.paused = false, false
 	c.instances[id] = &instance{slot: i}
-	now := c.Now()
+	now := c.nodeNow(n)
 	var out core.Outcome
 	if client {
 		out, err = coord.StartClient(now)
@@ -509,7 +562,7 @@ func (c *Cluster) Leave(i int) error {
 		return fmt.Errorf("sim: leave of slot %d, which is not running", i)
 	}
 	n.leaving = true
-	out, err := n.coord.HandleLeave(c.Now())
+	out, err := n.coord.HandleLeave(c.nodeNow(n))
 	c.process(n, out)
 	if err != nil {
 		return c.fail(fmt.Errorf("sim: slot %d: leave: %w", i, err))
@@ -525,7 +578,7 @@ func (c *Cluster) SetMeta(i int, meta []byte) error {
 	if n.state != stateRunning {
 		return fmt.Errorf("sim: SetMeta of slot %d, which is not running", i)
 	}
-	out, err := n.coord.SetMeta(c.Now(), meta)
+	out, err := n.coord.SetMeta(c.nodeNow(n), meta)
 	c.process(n, out)
 	if err != nil {
 		return c.fail(fmt.Errorf("sim: slot %d: SetMeta: %w", i, err))

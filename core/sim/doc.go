@@ -42,6 +42,13 @@
 // The network can also cut single directions (SetLinkDown), make links flap
 // (SetLinkFlap) and make nodes deaf or mute (SetDeaf, SetMute).
 //
+// A node can run on a clock of its own (SetClockOffset: its coordinator is
+// called with the cluster's time plus an offset, which may step back), start
+// with a Config of its own (StartWith: a given InitialIncarnation, NodeID,
+// metadata or Admit hook), and be handed a message from any address
+// (Inject: a stranger, a spoofed source, a replayed message). SetTick
+// changes the poll interval during a run.
+//
 // All randomness derives from Options.Seed: the network's (loss, jitter),
 // the scripts' (Rand), the node IDs and each node's Config.Rand. Two runs with
 // the same seed and the same calls are identical.

@@ -35,7 +35,7 @@ func (c *Cluster) poll(ev event) {
 	if n.gen != ev.gen || n.state != stateRunning || n.paused {
 		return // stale (crash, restart) or paused: resume reschedules
 	}
-	out := n.coord.Poll(c.Now())
+	out := n.coord.Poll(c.nodeNow(n))
 	c.process(n, out)
 	c.afterStep(n)
 	if n.gen == ev.gen && n.state == stateRunning {
@@ -110,7 +110,7 @@ func (c *Cluster) handle(n *node, f *inflight) {
 		c.onHandle(f.from, int32(n.idx))
 	}
 	in := core.GossipInbound{Source: c.nodes[f.from].authority, Message: f.msg}
-	out, err := n.coord.HandleGossip(c.Now(), in)
+	out, err := n.coord.HandleGossip(c.nodeNow(n), in)
 	if err != nil {
 		n.stats.Errors++
 		c.stats.Errors++
