@@ -159,6 +159,7 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 		c.serveJoin(now, m)
 	case MessageJoinReply:
 		// The seed's view is old news to everyone but us.
+		c.takeTombstones(now, m)
 		c.applyRecords(now, m, oldNews)
 		c.takeJoinReplyCookie(now, in)
 		if c.join.pending {

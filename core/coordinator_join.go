@@ -287,8 +287,9 @@ func (c *MembershipCoordinator) admit(now time.Time, m Message) {
 	}
 }
 
-// serveJoin answers a join request with this node's view: the active records
-// and any record of the joiner's authority, over as many replies as needed,
+// serveJoin answers a join request with this node's view: every record,
+// tombstones included (a joiner learns the deaths it missed: see
+// takeTombstones), over as many replies as needed,
 // sent to the request's source. A source that has not proven it receives
 // there is sent a cookie challenge instead; a validated one gets the view
 // within the reply limits.
@@ -300,12 +301,7 @@ func (c *MembershipCoordinator) serveJoin(now time.Time, m Message) {
 	if !c.mayAnswerInFull(now, m) {
 		return
 	}
-	var view []NodeRecord
-	for _, r := range c.table.Snapshot() {
-		if r.Status.IsActive() || r.Authority == m.From {
-			view = append(view, r)
-		}
-	}
+	view := c.table.Snapshot() // the tombstones too: see takeTombstones
 	base := c.newMessage(MessageJoinReply)
 	base.Seq = m.Seq
 	base.Cookie = c.freshCookie(now)

@@ -95,6 +95,33 @@ func (c *MembershipCoordinator) refusePast(now time.Time, r NodeRecord, from str
 	return true
 }
 
+// takeTombstones takes the tombstones of a seed's answer to this node's
+// join round (m.Seq is the round's number, drawn at random) that this node
+// neither holds nor remembers: a member that joins after a death learns of
+// it, so it refuses that instance's stale records as the others do, and its
+// table agrees with theirs. A tombstone from anything else, of an authority
+// this node does not hold, is ignored: it could be one this node pruned (it
+// would come back forever) or a forgery barring an authority.
+func (c *MembershipCoordinator) takeTombstones(now time.Time, m Message) {
+	if m.Seq == 0 || m.Seq != c.join.seq {
+		return
+	}
+	for _, r := range m.Entries {
+		if !r.Status.IsTombstone() || r.Authority == c.cfg.Authority {
+			continue
+		}
+		if _, held := c.table.Get(r.Authority); held {
+			continue
+		}
+		if p, ok := c.tomb.past[r.Authority]; ok && p.nodeID == r.NodeID && r.Incarnation <= p.incarnation {
+			continue
+		}
+		if changed, err := c.table.Merge(now, r); err == nil && changed {
+			c.drain(now, oldNews)
+		}
+	}
+}
+
 // pastSender reports whether m comes from a past member, and the tombstone
 // remembered for it. The caller asks only when the table holds no record of
 // the sender's instance.

@@ -49,8 +49,10 @@ func (s engineState) String() string {
 //
 // Anti-entropy. Periodically the coordinator sends one random peer a digest:
 // the table split into B buckets by a hash of the authority, each bucket
-// summarised by the sum (mod 2^64) of recordHash over its records — order
-// independent, so equal bucket contents give equal sums. B grows with the
+// summarised by the sum (mod 2^64) of recordHash over its records, the
+// tombstones included (unlike the table's Hash, which heartbeats carry and
+// which starts exchanges of its own) — order independent, so equal bucket
+// contents give equal sums. B grows with the
 // table (bucketsFor: about recordsPerBucket records per bucket), up to the
 // largest power of two up to maxDigestBuckets whose digest fits one message
 // (digestBuckets); the peer sums its own table over the same B. The peer

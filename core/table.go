@@ -346,7 +346,7 @@ func (t *membershipTable) PruneTombstones(now time.Time, retention time.Duration
 	for _, s := range gone {
 		v := t.slots[s].Value()
 		out = append(out, v.record())
-		t.hash -= v.hash
+		t.hash -= v.viewHash() // 0: a tombstone
 		t.version++
 		t.index.remove(v.authority, t.slots)
 		t.slots[s] = sharedRecord{}
@@ -366,12 +366,40 @@ func (t *membershipTable) DrainEvents() []tableEvent {
 	return out
 }
 
-// Hash returns an order-independent hash of all records (tombstones
-// included): the sum, modulo 2^64, of recordHash over the records. Two tables
-// with the same Snapshot have the same Hash whatever the order they were
-// built in; it is kept up to date on every change, so the call is O(1).
-// An empty table hashes to 0.
+// Hash returns an order-independent hash of the active records: the sum,
+// modulo 2^64, of viewHash over the records (tombstones count for nothing).
+// Two tables with the same active records have the same Hash whatever the
+// order they were built in; it is kept up to date on every change, so the
+// call is O(1). A table with no active record hashes to 0.
+//
+// Heartbeats carry this hash, and a mismatch starts an anti-entropy
+// exchange at once (compareHash). Tombstones are left out because each table
+// keeps them for its own TombstoneRetention from the moment it learnt of the
+// death (a member that joined after it, later than the others), so tables
+// that agree on every member differ for a while on which tombstones they
+// still hold; comparing them would start exchange after exchange that repair
+// nothing. A death still changes the hash of every table that held the
+// member active. The digests of the periodic exchanges do count tombstones
+// (digestOf): those repair a tombstone that differs (Dead where the others
+// hold Removed, say) without starting any exchange of their own.
 func (t *membershipTable) Hash() uint64 { return t.hash }
+
+// viewHash is r's share of a table's Hash: recordHash(r) for an active
+// record, 0 for a tombstone.
+func viewHash(r NodeRecord) uint64 {
+	if !r.Status.IsActive() {
+		return 0
+	}
+	return recordHash(r)
+}
+
+// viewHash is the record's share of a table's Hash (see viewHash).
+func (v *recordValue) viewHash() uint64 {
+	if !v.status.IsActive() {
+		return 0
+	}
+	return v.hash
+}
 
 // recordHash returns a 64-bit hash of every field of r: FNV-1a over the
 // length-prefixed NodeID, Authority and Meta, the status and the
@@ -454,7 +482,7 @@ func (t *membershipTable) store(now time.Time, r NodeRecord, slot int32) {
 	ev := tableEvent{Record: v.record(), shared: ref}
 	if slot >= 0 {
 		prev := t.slots[slot].Value()
-		t.hash -= prev.hash
+		t.hash -= prev.viewHash()
 		ev.Previous, ev.HadPrevious = prev.record(), true
 		t.slots[slot] = ref
 	} else {
@@ -462,7 +490,7 @@ func (t *membershipTable) store(now time.Time, r NodeRecord, slot int32) {
 	}
 	ev.slot = slot
 	ev.Kind = changeKind(ev.Previous, ev.HadPrevious, ev.Record)
-	t.hash += v.hash
+	t.hash += v.viewHash()
 	if v.status.IsTombstone() {
 		t.buried[slot] = now
 	} else if len(t.buried) > 0 {

@@ -46,10 +46,10 @@ func checkTableInvariants(t *testing.T, tab *membershipTable) {
 		if r.NodeID == "" || r.Authority == "" || !r.Status.Valid() {
 			t.Fatalf("invalid record held: %+v", r)
 		}
-		sum += recordHash(r)
+		sum += viewHash(r)
 	}
 	if sum != tab.Hash() {
-		t.Fatalf("Hash %x, want the sum of the records' hashes %x", tab.Hash(), sum)
+		t.Fatalf("Hash %x, want the sum of the records' viewHash %x", tab.Hash(), sum)
 	}
 	if len(snap) != tab.Len() {
 		t.Fatalf("Len %d, snapshot of %d", tab.Len(), len(snap))

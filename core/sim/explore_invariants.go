@@ -347,7 +347,45 @@ func (e *explorer) tableSplit() string {
 		members := byHash[k]
 		parts = append(parts, fmt.Sprintf("%s hold %d records", fmtSlots(members), len(c.nodes[members[0]].coord.Records())))
 	}
-	return fmt.Sprintf("%d different tables: %s", len(order), strings.Join(parts, "; "))
+	return fmt.Sprintf("%d different tables: %s; first difference: %s", len(order), strings.Join(parts, "; "),
+		e.recordDiff(byHash[order[0]][0], byHash[order[1]][0]))
+}
+
+// recordDiff describes the first record (by authority) that nodes a and b
+// hold differently, for a violation report.
+func (e *explorer) recordDiff(a, b int) string {
+	held := func(i int) map[string]core.NodeRecord {
+		m := map[string]core.NodeRecord{}
+		for _, r := range e.c.nodes[i].coord.Records() {
+			m[r.Authority] = r
+		}
+		return m
+	}
+	ra, rb := held(a), held(b)
+	var auths []string
+	for k := range ra {
+		auths = append(auths, k)
+	}
+	for k := range rb {
+		if _, ok := ra[k]; !ok {
+			auths = append(auths, k)
+		}
+	}
+	slices.Sort(auths)
+	show := func(r core.NodeRecord, ok bool) string {
+		if !ok {
+			return "nothing"
+		}
+		return fmt.Sprintf("%s@%d (instance %s)", r.Status, r.Incarnation, r.NodeID)
+	}
+	for _, k := range auths {
+		x, okx := ra[k]
+		y, oky := rb[k]
+		if okx != oky || x.NodeID != y.NodeID || x.Status != y.Status || x.Incarnation != y.Incarnation {
+			return fmt.Sprintf("node %d holds %s of node %d, node %d holds %s", a, show(x, okx), e.slotOf(k), b, show(y, oky))
+		}
+	}
+	return "none"
 }
 
 // slotOf returns the slot of an authority, or -1.
