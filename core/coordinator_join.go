@@ -14,14 +14,16 @@ import (
 // "Partition heal" in the package documentation.
 type joinState struct {
 	seeds    []string
-	pending  bool              // join requests sent and not answered yet
-	joined   bool              // a seed answered (or there was none) since the start
-	seq      uint64            // number of the last round of join requests, drawn at random
-	resent   map[string]uint64 // seeds sent the request again with their cookie, and in which round
-	next     time.Time         // next retry of the join requests
-	repairs  int               // early anti-entropy exchanges still to run after joining
-	seedWait backoff           // reconnect schedule of the seeds
-	probe    time.Time         // next reconnect probe
+	pending  bool                   // join requests sent and not answered yet
+	joined   bool                   // a seed answered (or there was none) since the start
+	seq      uint64                 // number of the last round of join requests, drawn at random
+	rounds   [joinRoundsKept]uint64 // numbers of the last rounds, seq included, whose replies are still taken (answered)
+	nextSlot int                    // slot of rounds the next round's number goes to
+	resent   map[string]uint64      // seeds sent the request again with their cookie, and in which round
+	next     time.Time              // next retry of the join requests
+	repairs  int                    // early anti-entropy exchanges still to run after joining
+	seedWait backoff                // reconnect schedule of the seeds
+	probe    time.Time              // next reconnect probe
 }
 
 func newJoinState() joinState {
@@ -164,8 +166,22 @@ func (c *MembershipCoordinator) sendJoinRequests(now time.Time) {
 // cookie challenge is taken only when it names the round in flight, which
 // a stranger cannot guess.
 func (c *MembershipCoordinator) newJoinRound() {
-	c.join.seq = randomSeq(c.rng)
-	clear(c.join.resent)
+	j := &c.join
+	j.seq = randomSeq(c.rng)
+	j.rounds[j.nextSlot%joinRoundsKept] = j.seq
+	j.nextSlot++
+	clear(j.resent)
+}
+
+// joinRoundsKept is how many of the last rounds of join requests a seed's
+// reply may answer and still be taken whole: on a slow path a reply comes
+// after the retry that started the next round (JoinRetryInterval later).
+const joinRoundsKept = 4
+
+// answered reports whether seq numbers one of the last joinRoundsKept rounds
+// of join requests this node sent.
+func (j *joinState) answered(seq uint64) bool {
+	return seq != 0 && slices.Contains(j.rounds[:], seq)
 }
 
 // randomSeq draws the number of a request (a join round, an anti-entropy
@@ -200,13 +216,14 @@ func (c *MembershipCoordinator) joinSeedOf(in GossipInbound) (string, bool) {
 	return "", false
 }
 
-// takeJoinChallenge takes a seed's cookie challenge to the round of join
-// requests in flight: the cookie is kept, and the seed is sent the request
-// again with it, once per round.
+// takeJoinChallenge takes a seed's cookie challenge to one of the last
+// rounds of join requests (on a slow path it may come after the next round
+// started): the cookie is kept, and the seed is sent the request of the
+// round in flight again with it, once per round.
 func (c *MembershipCoordinator) takeJoinChallenge(now time.Time, in GossipInbound) bool {
 	j := &c.join
 	seed, ok := c.joinSeedOf(in)
-	if !ok || in.Message.Seq != j.seq {
+	if !ok || !j.answered(in.Message.Seq) {
 		return false
 	}
 	c.keepCookie(now, seed, in.Message.Cookie)
@@ -223,7 +240,7 @@ func (c *MembershipCoordinator) takeJoinChallenge(now time.Time, in GossipInboun
 
 // takeJoinReplyCookie keeps the fresh cookie a seed's join reply carries.
 func (c *MembershipCoordinator) takeJoinReplyCookie(now time.Time, in GossipInbound) {
-	if len(in.Message.Cookie) == 0 || in.Message.Seq != c.join.seq {
+	if len(in.Message.Cookie) == 0 || !c.join.answered(in.Message.Seq) {
 		return
 	}
 	if seed, ok := c.joinSeedOf(in); ok {

@@ -95,15 +95,16 @@ func (c *MembershipCoordinator) refusePast(now time.Time, r NodeRecord, from str
 	return true
 }
 
-// takeTombstones takes the tombstones of a seed's answer to this node's
-// join round (m.Seq is the round's number, drawn at random) that this node
+// takeTombstones takes the tombstones of a seed's answer to one of this
+// node's last join rounds (m.Seq is the round's number, drawn at random; the
+// answer may come after a retry started the next round) that this node
 // neither holds nor remembers: a member that joins after a death learns of
 // it, so it refuses that instance's stale records as the others do, and its
 // table agrees with theirs. A tombstone from anything else, of an authority
 // this node does not hold, is ignored: it could be one this node pruned (it
 // would come back forever) or a forgery barring an authority.
 func (c *MembershipCoordinator) takeTombstones(now time.Time, m Message) {
-	if m.Seq == 0 || m.Seq != c.join.seq {
+	if !c.join.answered(m.Seq) {
 		return
 	}
 	for _, r := range m.Entries {
