@@ -1,15 +1,18 @@
-package core
+package core_test
 
 import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/hearsay-go/hearsay/core/sim"
 )
 
 var errOldVersion = errors.New("version 1 is not supported")
 
 // admitVersion2 refuses members whose metadata says version=1.
-func admitVersion2(r NodeRecord) error {
+func admitVersion2(r core.NodeRecord) error {
 	if string(r.Meta) == "version=1" {
 		return errOldVersion
 	}
@@ -20,72 +23,71 @@ func admitVersion2(r NodeRecord) error {
 // gets no answer to its join requests, and every refusal is counted. A
 // member the hook accepts joins as usual.
 func TestAdmitRefusesAMember(t *testing.T) {
-	net := newTestNet(t)
-	withAdmit := func(c *Config) { c.Admit = admitVersion2 }
-	for i := range 4 {
-		net.add(nodeID(i), auth(i), withAdmit)
-	}
-	net.join(auth(0))
-	for i := 1; i < 4; i++ {
-		net.join(auth(i), auth(0))
-	}
-	if !net.runUntil(30*time.Second, net.converged) {
-		t.Fatal("the admitted members did not converge")
-	}
+	const old, newer = 4, 5
+	cfg := core.DefaultLANConfig()
+	cfg.Admit = admitVersion2
+	var c *sim.Cluster
 	var eventsAboutOld int
-	net.observe = func(at string, ev MemberEvent) {
-		if ev.Record.Authority == auth(4) && at != auth(4) {
+	o := sim.Options{Nodes: 4, Seed: 17, Config: cfg}
+	o.OnEvent = func(at int, ev core.MemberEvent) {
+		if c != nil && c.Len() > old && ev.Record.Authority == c.Authority(old) && at != old {
 			eventsAboutOld++
 		}
 	}
-	old := net.add(nodeID(4), auth(4), func(c *Config) { c.Meta = []byte("version=1") })
-	net.join(auth(4), auth(0), auth(1))
-	newer := net.add(nodeID(5), auth(5), func(c *Config) { c.Meta = []byte("version=2"); c.Admit = admitVersion2 })
-	net.join(auth(5), auth(0))
-	net.run(10 * time.Second)
+	c = settled(t, o)
+	for range 2 {
+		if _, err := c.AddNode(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := c.StartWith(old, func(cfg *core.Config) { cfg.Meta, cfg.Admit = []byte("version=1"), nil }, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartWith(newer, func(cfg *core.Config) { cfg.Meta = []byte("version=2") }, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.Run(10 * time.Second)
 
 	for i := range 4 {
-		c := net.nodes[auth(i)].c
-		if r, ok := c.Member(auth(4)); ok {
+		if r, ok := c.Record(i, c.Authority(old)); ok {
 			t.Errorf("node %d holds the refused member: %+v", i, r)
 		}
-		if r, _ := c.Member(auth(5)); r.Status != StatusUp {
+		if r, _ := c.Record(i, c.Authority(newer)); r.Status != core.StatusUp {
 			t.Errorf("node %d holds the admitted member as %s", i, r.Status)
 		}
 	}
 	if eventsAboutOld != 0 {
 		t.Errorf("%d events about the refused member", eventsAboutOld)
 	}
-	if got := net.nodes[auth(0)].c.Stats().AdmissionsRefused; got == 0 {
+	if got := c.Coordinator(0).Stats().AdmissionsRefused; got == 0 {
 		t.Error("node 0 counted no refusal")
 	}
-	if got := old.LocalNode().Status; got != StatusJoining {
+	if got := c.Coordinator(old).LocalNode().Status; got != core.StatusJoining {
 		t.Errorf("the refused member is %s in its own view, want joining: no seed answered", got)
 	}
-	if got := newer.LocalNode().Status; got != StatusUp {
+	if got := c.Coordinator(newer).LocalNode().Status; got != core.StatusUp {
 		t.Errorf("the admitted member is %s", got)
 	}
 
 	// The refusal reaches the caller of HandleGossip, wrapping Admit's error.
-	req := Message{Kind: MessageJoinRequest, From: auth(4), FromID: nodeID(4), Seq: 99,
-		Entries: []NodeRecord{old.LocalNode()}}
-	o, err := net.nodes[auth(0)].c.HandleGossip(net.now, GossipInbound{Source: auth(4), Message: req})
+	req := core.Message{Kind: core.MessageJoinRequest, From: c.Authority(old), FromID: c.NodeID(old), Seq: 99,
+		Entries: []core.NodeRecord{c.Coordinator(old).LocalNode()}}
+	out, err := c.Coordinator(0).HandleGossip(c.NodeNow(0), core.GossipInbound{Source: c.Authority(old), Message: req})
 	if !errors.Is(err, errOldVersion) {
 		t.Errorf("a join request from the refused member: err %v, want Admit's", err)
 	}
-	if len(o.Outbound) != 0 {
-		t.Errorf("the refused member was answered: %+v", o.Outbound)
+	if len(out.Outbound) != 0 {
+		t.Errorf("the refused member was answered: %+v", out.Outbound)
 	}
 
 	// A member already admitted is not asked again: its metadata changes
 	// are taken as they come.
-	o, err = newer.SetMeta(net.now, []byte("version=1"))
-	if err != nil {
+	if err := c.SetMeta(newer, []byte("version=1")); err != nil {
 		t.Fatal(err)
 	}
-	net.deliver(auth(5), o)
-	net.run(5 * time.Second)
-	if r, _ := net.nodes[auth(0)].c.Member(auth(5)); string(r.Meta) != "version=1" || r.Status != StatusUp {
+	c.Run(5 * time.Second)
+	if r, _ := c.Record(0, c.Authority(newer)); string(r.Meta) != "version=1" || r.Status != core.StatusUp {
 		t.Errorf("an admitted member's metadata change: node 0 holds %+v", r)
 	}
 }

@@ -1,10 +1,13 @@
-package core
+package core_test
 
 import (
 	"fmt"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/hearsay-go/hearsay/core/sim"
 )
 
 // strangerMessage returns the i-th message of a flood from distinct senders
@@ -12,21 +15,21 @@ import (
 // everyone's, digests, join requests without a record (as a client sends),
 // digest replies wanting every bucket, and gossip saying nothing new. Each
 // names its own sender, which is also its source.
-func strangerMessage(i int) GossipInbound {
+func strangerMessage(i int) core.GossipInbound {
 	from := fmt.Sprintf("198.18.%d.%d:%d", i/65536%256, i/256%256, 1024+i%256)
-	id := fmt.Sprintf("stranger-%d", i)
-	m := Message{From: from, FromID: id, Seq: uint64(i + 1)}
+	id := fmt.Sprintf("stranger-%016d", i) // longer than the members' IDs: room for a reply
+	m := core.Message{From: from, FromID: id, Seq: uint64(i + 1)}
 	switch i % 5 {
 	case 0, 1:
-		m.Kind, m.Digest = MessageHeartbeat, []uint64{uint64(i) * 0x9e3779b97f4a7c15}
+		m.Kind, m.Digest = core.MessageHeartbeat, []uint64{uint64(i) * 0x9e3779b97f4a7c15}
 	case 2:
-		m.Kind, m.Digest = MessageDigest, []uint64{uint64(i)}
+		m.Kind, m.Digest = core.MessageDigest, []uint64{uint64(i)}
 	case 3:
-		m.Kind = MessageJoinRequest
+		m.Kind = core.MessageJoinRequest
 	case 4:
-		m.Kind, m.Want = MessageDigestReply, []uint32{0}
+		m.Kind, m.Want = core.MessageDigestReply, []uint32{0}
 	}
-	return GossipInbound{Source: from, Message: m}
+	return core.GossipInbound{Source: from, Message: m}
 }
 
 // heapInUse returns the live heap after a collection.
@@ -44,8 +47,9 @@ func heapInUse() uint64 {
 // per-peer state is the members' again.
 func TestDistinctSenderFloodLeavesNoState(t *testing.T) {
 	const senders = 300_000
-	net := cluster(t, 5, 11)
-	target := net.nodes[auth(0)].c
+	c := settled(t, sim.Options{Nodes: 5, Seed: 11})
+	c.Run(10 * time.Second) // the members' own per-peer state settles in the first second
+	target := c.Coordinator(0)
 	entriesBefore := target.PeerStateEntries()
 	heapBefore := heapInUse()
 
@@ -54,23 +58,25 @@ func TestDistinctSenderFloodLeavesNoState(t *testing.T) {
 	peak := 0
 	for i := 0; i < senders; {
 		for range 2000 {
-			_, _ = target.HandleGossip(net.now, strangerMessage(i)) // replies go nowhere
+			_, _ = target.HandleGossip(c.NodeNow(0), strangerMessage(i)) // replies go nowhere
 			i++
 		}
-		net.step()
-		peak = max(peak, target.PeerStateEntries()+target.reply.entries())
+		c.Run(c.Tick())
+		peak = max(peak, target.PeerStateEntries()+target.ReplyStateEntries())
 	}
 	// Every limit keyed by a sender is full at worst: the notice limit, the
 	// three per-source reply limits, the log of requests answered and the
 	// cookies held.
-	if bound := entriesBefore + maxNoticeTargets + 5*maxReplyTargets; peak > bound {
+	if bound := entriesBefore + core.MaxNoticeTargets + 5*core.MaxReplyTargets; peak > bound {
 		t.Errorf("peer and reply state reached %d entries during the flood, over %d", peak, bound)
 	}
 	if target.Stats().RepliesLimited == 0 {
 		t.Errorf("the flood never filled a reply limit: stats %+v", target.Stats())
 	}
-	net.tick = 250 * time.Millisecond // an hour of virtual time, polled every 250 ms
-	net.run(time.Hour)
+	if err := c.SetTick(250 * time.Millisecond); err != nil { // an hour of virtual time, polled every 250 ms
+		t.Fatal(err)
+	}
+	c.Run(time.Hour)
 
 	heapAfter := heapInUse()
 	growth := int64(heapAfter) - int64(heapBefore)
@@ -82,7 +88,7 @@ func TestDistinctSenderFloodLeavesNoState(t *testing.T) {
 	if got := target.PeerStateEntries(); got > entriesBefore+5 {
 		t.Errorf("PeerStateEntries = %d an hour after the flood, was %d before", got, entriesBefore)
 	}
-	if !net.converged() {
+	if !c.Converged() {
 		t.Error("the cluster did not stay converged through the flood")
 	}
 }

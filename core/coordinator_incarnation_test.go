@@ -2,7 +2,6 @@ package core
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -75,80 +74,6 @@ func TestIncarnationNeverWraps(t *testing.T) {
 				last = c.LocalNode().Incarnation
 			}
 			t.Fatalf("three restarts at the top of the range all succeeded")
-		})
-	}
-}
-
-// A node restarted at the same authority under a new node ID starts at
-// Config.InitialIncarnation. Above every incarnation its earlier life
-// reached, the earlier life's records, replayed once its tombstone is
-// pruned (a captured leave, say), cannot supersede the new life's; at the
-// default start they do, and the new life appears to leave.
-func TestInitialIncarnationOutranksAReplayedEarlierLife(t *testing.T) {
-	for _, tc := range []struct {
-		initial   uint64
-		wantFresh bool // the new life stays Up, untouched, at the seed
-	}{{100, true}, {0, false}} {
-		t.Run(fmt.Sprintf("initial %d", tc.initial), func(t *testing.T) {
-			net := cluster(t, 5, 31)
-			victim := auth(3)
-			// The earlier life leaves; every message it sends is captured.
-			var captured []Message
-			net.observeOutcome = func(at string, o Outcome) {
-				if at == victim {
-					for _, out := range o.Outbound {
-						captured = append(captured, out.Message)
-					}
-				}
-			}
-			o, err := net.nodes[victim].c.HandleLeave(net.now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			net.deliver(victim, o)
-			if !net.runUntil(30*time.Second, func() bool { return net.allSee(victim, StatusRemoved) }) {
-				t.Fatal("the leave did not spread")
-			}
-			net.observeOutcome = nil
-			last := net.nodes[victim].c.LocalNode().Incarnation
-			if tc.initial != 0 && tc.initial <= last {
-				t.Fatalf("the test's initial incarnation %d is not above the earlier life's %d", tc.initial, last)
-			}
-			net.nodes[victim].crashed = true
-			// Past TombstoneRetention every member has pruned the earlier life.
-			net.run(DefaultLANConfig().TombstoneRetention + time.Minute)
-			if st := net.statusAt(auth(0), victim); st != 0 {
-				t.Fatalf("the seed still holds the earlier life (%s)", st)
-			}
-
-			fresh := net.add("node-003-b", victim, func(c *Config) { c.InitialIncarnation = tc.initial })
-			net.join(victim, auth(0))
-			if !net.runUntil(30*time.Second, func() bool { return net.converged() && net.allSee(victim, StatusUp) }) {
-				t.Fatal("the new life is not Up everywhere")
-			}
-			want := max(1, tc.initial)
-			if got := fresh.LocalNode().Incarnation; got != want {
-				t.Fatalf("the new life is at incarnation %d, want %d", got, want)
-			}
-
-			var changes []string
-			net.observe = func(at string, ev MemberEvent) {
-				if at == auth(0) && ev.Record.Authority == victim {
-					changes = append(changes, fmt.Sprintf("%s %s->%s at %d", ev.Record.NodeID, ev.From, ev.To, ev.Record.Incarnation))
-				}
-			}
-			seed := net.nodes[auth(0)].c
-			for _, m := range captured {
-				o, _ := seed.HandleGossip(net.now, GossipInbound{Source: victim, Message: m})
-				net.deliver(auth(0), o)
-			}
-			net.run(time.Second)
-			r, _ := seed.Member(victim)
-			untouched := len(changes) == 0 && r.NodeID == "node-003-b" && r.Status == StatusUp && r.Incarnation == want
-			if untouched != tc.wantFresh {
-				t.Fatalf("after replaying %d messages of the earlier life, the seed holds %s %s at %d, changes %v; untouched = %v, want %v",
-					len(captured), r.NodeID, r.Status, r.Incarnation, changes, untouched, tc.wantFresh)
-			}
 		})
 	}
 }

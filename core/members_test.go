@@ -1,47 +1,50 @@
-package core
+package core_test
 
 import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/hearsay-go/hearsay/core/sim"
 )
 
 // Members lists the active members only; Records keeps the tombstones of
 // those that failed or left until they are pruned.
 func TestMembersAreActiveRecordsAreAll(t *testing.T) {
-	net := cluster(t, 5, 3)
-	leaver := net.nodes[auth(3)]
-	o, err := leaver.c.HandleLeave(net.now)
-	if err != nil {
+	c := settled(t, sim.Options{Nodes: 5, Seed: 3})
+	if err := c.Leave(3); err != nil {
 		t.Fatal(err)
 	}
-	net.deliver(auth(3), o)
-	if !net.runUntil(30*time.Second, leaver.c.LeaveDone) {
+	if _, ok := c.RunUntil(func() bool { return c.HasLeft(3) }, 30*time.Second); !ok {
 		t.Fatal("the leave did not complete")
 	}
-	leaver.crashed = true // a node that has left stops
-	net.nodes[auth(4)].crashed = true
-	if !net.runUntil(30*time.Second, func() bool {
-		return net.statusAt(auth(0), auth(4)) == StatusDead && net.statusAt(auth(0), auth(3)) == StatusRemoved
-	}) {
-		t.Fatalf("node 0 holds the crashed node %s and the leaver %s", net.statusAt(auth(0), auth(4)), net.statusAt(auth(0), auth(3)))
+	c.Crash(4)
+	statusAt0 := func(i int) core.NodeStatus {
+		r, _ := c.Record(0, c.Authority(i))
+		return r.Status
 	}
-	c := net.nodes[auth(0)].c
+	if _, ok := c.RunUntil(func() bool {
+		return statusAt0(4) == core.StatusDead && statusAt0(3) == core.StatusRemoved
+	}, 30*time.Second); !ok {
+		t.Fatalf("node 0 holds the crashed node %s and the leaver %s", statusAt0(4), statusAt0(3))
+	}
+	coord := c.Coordinator(0)
 	var members []string
-	for _, r := range c.Members() {
+	for _, r := range coord.Members() {
 		if !r.Status.IsActive() {
 			t.Errorf("Members lists %s as %s", r.Authority, r.Status)
 		}
 		members = append(members, r.Authority)
 	}
-	if want := []string{auth(0), auth(1), auth(2)}; !slices.Equal(members, want) {
+	if want := []string{c.Authority(0), c.Authority(1), c.Authority(2)}; !slices.Equal(members, want) {
 		t.Errorf("Members = %v, want %v", members, want)
 	}
-	statuses := map[string]NodeStatus{}
-	for _, r := range c.Records() {
+	statuses := map[string]core.NodeStatus{}
+	for _, r := range coord.Records() {
 		statuses[r.Authority] = r.Status
 	}
-	if len(statuses) != 5 || statuses[auth(3)] != StatusRemoved || statuses[auth(4)] != StatusDead {
+	if len(statuses) != 5 || statuses[c.Authority(3)] != core.StatusRemoved || statuses[c.Authority(4)] != core.StatusDead {
 		t.Errorf("Records = %v, want the 3 members and the Removed and Dead tombstones", statuses)
 	}
 }

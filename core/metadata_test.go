@@ -8,58 +8,6 @@ import (
 	"time"
 )
 
-// SetMeta raises the incarnation, the change spreads to every member, and
-// each of them (the node itself included) reports it as exactly one update
-// event: the status stays, the metadata is new.
-func TestSetMetaSpreadsAsAnUpdate(t *testing.T) {
-	net := cluster(t, 6, 5)
-	updates := map[string][]MemberEvent{} // observer → update events about node 2
-	net.observe = func(at string, ev MemberEvent) {
-		if ev.Record.Authority == auth(2) {
-			updates[at] = append(updates[at], ev)
-		}
-	}
-	c := net.nodes[auth(2)].c
-	before := c.LocalNode()
-	o, err := c.SetMeta(net.now, []byte("role=db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	net.deliver(auth(2), o)
-	if got := c.LocalNode(); got.Incarnation <= before.Incarnation || string(got.Meta) != "role=db" || got.Status != StatusUp {
-		t.Fatalf("after SetMeta the own record is %+v (was incarnation %d)", got, before.Incarnation)
-	}
-	if !net.runUntil(10*time.Second, func() bool {
-		for _, a := range net.live() {
-			if r, _ := net.nodes[a].c.Member(auth(2)); string(r.Meta) != "role=db" {
-				return false
-			}
-		}
-		return true
-	}) {
-		t.Fatal("the new metadata did not reach every member")
-	}
-	net.run(5 * time.Second) // echoes and anti-entropy must not report it twice
-	for _, a := range net.live() {
-		evs := updates[a]
-		if len(evs) != 1 {
-			t.Errorf("%s reported %d events about node 2, want 1 update: %v", a, len(evs), evs)
-			continue
-		}
-		ev := evs[0]
-		if ev.From != StatusUp || ev.To != StatusUp || ev.Conflict || string(ev.Record.Meta) != "role=db" {
-			t.Errorf("%s reported %+v, want an update up → up with the new metadata", a, ev)
-		}
-	}
-
-	// The same metadata again changes nothing.
-	inc := c.LocalNode().Incarnation
-	o, err = c.SetMeta(net.now, []byte("role=db"))
-	if err != nil || !o.Empty() || c.LocalNode().Incarnation != inc {
-		t.Errorf("SetMeta with the same metadata: outcome %+v, err %v, incarnation %d → %d", o, err, inc, c.LocalNode().Incarnation)
-	}
-}
-
 func TestSetMetaRefusals(t *testing.T) {
 	cfg := testConfig("a", "a:1", 1)
 	c, err := NewMembershipCoordinator(cfg)

@@ -1,8 +1,11 @@
-package core
+package core_test
 
 import (
 	"testing"
 	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+	"github.com/hearsay-go/hearsay/core/sim"
 )
 
 const (
@@ -20,13 +23,13 @@ var filler = make([]byte, 64)
 // differs from everyone's (which could start an anti-entropy exchange); the
 // join request and the digest both bare and with filler. Each names from as
 // its sender.
-func strangerRequests(from string, buckets int) []Message {
-	return []Message{
-		{Kind: MessageJoinRequest, From: from, FromID: "x", Seq: 1},
-		{Kind: MessageJoinRequest, From: from, FromID: "x", Seq: 2, Cookie: filler},
-		{Kind: MessageDigest, From: from, FromID: "x", Seq: 3, Digest: make([]uint64, buckets)},
-		{Kind: MessageDigest, From: from, FromID: "x", Seq: 4, Digest: make([]uint64, buckets), Cookie: filler},
-		{Kind: MessageHeartbeat, From: from, FromID: "x", Seq: 5, Digest: []uint64{42}},
+func strangerRequests(from string, buckets int) []core.Message {
+	return []core.Message{
+		{Kind: core.MessageJoinRequest, From: from, FromID: "x", Seq: 1},
+		{Kind: core.MessageJoinRequest, From: from, FromID: "x", Seq: 2, Cookie: filler},
+		{Kind: core.MessageDigest, From: from, FromID: "x", Seq: 3, Digest: make([]uint64, buckets)},
+		{Kind: core.MessageDigest, From: from, FromID: "x", Seq: 4, Digest: make([]uint64, buckets), Cookie: filler},
+		{Kind: core.MessageHeartbeat, From: from, FromID: "x", Seq: 5, Digest: []uint64{42}},
 	}
 }
 
@@ -37,26 +40,30 @@ func strangerRequests(from string, buckets int) []Message {
 // attacker's address, never at the victim's. Whatever the cluster sends to
 // either address afterwards (gossip, probes) counts too.
 func TestRequestsAreNeitherReflectedNorAmplified(t *testing.T) {
-	net := cluster(t, 20, 5)
 	sentTo := map[string]int{}
-	net.observeOutcome = func(at string, o Outcome) {
-		for _, out := range o.Outbound {
-			sentTo[out.Target] += EstimateSize(out.Message)
-		}
-	}
-	sentFrom := map[string]int{}
-	for _, a := range net.order {
-		c := net.nodes[a].c
-		for _, source := range []string{victim, attacker} {
-			for _, m := range strangerRequests(victim, c.ae.nbuckets) {
-				sentFrom[source] += EstimateSize(m)
-				o, _ := c.HandleGossip(net.now, GossipInbound{Source: source, Message: m})
-				net.deliver(a, o)
+	counting := false
+	o := sim.Options{Nodes: 20, Seed: 5}
+	o.OnOutcome = func(_ int, out core.Outcome) {
+		if counting {
+			for _, m := range out.Outbound {
+				sentTo[m.Target] += core.EstimateSize(m.Message)
 			}
 		}
-		net.step()
 	}
-	net.run(30 * time.Second)
+	c := settled(t, o)
+	counting = true
+	sentFrom := map[string]int{}
+	for i := range c.Len() {
+		buckets, _, _ := c.Coordinator(i).DigestBuckets()
+		for _, source := range []string{victim, attacker} {
+			for _, m := range strangerRequests(victim, buckets) {
+				sentFrom[source] += core.EstimateSize(m)
+				_ = c.Inject(i, core.GossipInbound{Source: source, Message: m}) // some are refused
+			}
+		}
+		c.Run(c.Tick())
+	}
+	c.Run(30 * time.Second)
 	t.Logf("sent from the victim's address %d bytes, to it %d; from the attacker's %d, to it %d",
 		sentFrom[victim], sentTo[victim], sentFrom[attacker], sentTo[attacker])
 	for _, addr := range []string{victim, attacker} {
@@ -67,7 +74,7 @@ func TestRequestsAreNeitherReflectedNorAmplified(t *testing.T) {
 	if sentTo[attacker] == 0 {
 		t.Error("nothing answered the requests at their source: the test tests nothing")
 	}
-	if !net.converged() {
+	if !c.Converged() {
 		t.Error("the cluster did not stay converged")
 	}
 }
@@ -77,21 +84,21 @@ func TestRequestsAreNeitherReflectedNorAmplified(t *testing.T) {
 // address is not answered in full again, and neither is a second request
 // within the per-source interval.
 func TestCookieUnlocksTheFullAnswerOnce(t *testing.T) {
-	net := cluster(t, 20, 7)
-	seed := net.nodes[auth(0)].c
-	ask := func(m Message) Outcome {
-		o, err := seed.HandleGossip(net.now, GossipInbound{Source: attacker, Message: m})
+	c := settled(t, sim.Options{Nodes: 20, Seed: 7})
+	seed := c.Coordinator(0)
+	ask := func(m core.Message) core.Outcome {
+		o, err := seed.HandleGossip(c.NodeNow(0), core.GossipInbound{Source: attacker, Message: m})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return o
 	}
-	join := Message{Kind: MessageJoinRequest, From: attacker, FromID: "newcomer", Seq: 77, Cookie: filler}
+	join := core.Message{Kind: core.MessageJoinRequest, From: attacker, FromID: "newcomer", Seq: 77, Cookie: filler}
 	o := ask(join)
-	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != MessageCookie || o.Outbound[0].Target != attacker {
+	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != core.MessageCookie || o.Outbound[0].Target != attacker {
 		t.Fatalf("a join request without a cookie: want one cookie challenge to %s, got %+v", attacker, o.Outbound)
 	}
-	if got, limit := EstimateSize(o.Outbound[0].Message), EstimateSize(join); got > limit {
+	if got, limit := core.EstimateSize(o.Outbound[0].Message), core.EstimateSize(join); got > limit {
 		t.Fatalf("the challenge is %d bytes, over the request's %d", got, limit)
 	}
 	join.Cookie = o.Outbound[0].Message.Cookie
@@ -99,7 +106,7 @@ func TestCookieUnlocksTheFullAnswerOnce(t *testing.T) {
 	o = ask(join)
 	records := 0
 	for _, out := range o.Outbound {
-		if out.Message.Kind != MessageJoinReply || out.Target != attacker {
+		if out.Message.Kind != core.MessageJoinReply || out.Target != attacker {
 			t.Fatalf("a join request with its cookie: want join replies to %s, got a %s to %s", attacker, out.Message.Kind, out.Target)
 		}
 		records += len(out.Message.Entries)
@@ -121,9 +128,9 @@ func TestCookieUnlocksTheFullAnswerOnce(t *testing.T) {
 	if got := seed.Stats().RepliesLimited - limited; got != 1001 {
 		t.Errorf("RepliesLimited grew by %d, want 1001", got)
 	}
-	net.run(net.nodes[auth(0)].c.cfg.JoinRetryInterval)
+	c.Run(c.Config().JoinRetryInterval)
 	join.Seq = 79
-	if o := ask(join); len(o.Outbound) == 0 || o.Outbound[0].Message.Kind != MessageJoinReply {
+	if o := ask(join); len(o.Outbound) == 0 || o.Outbound[0].Message.Kind != core.MessageJoinReply {
 		t.Fatalf("a new join request after the per-source interval: want the view, got %+v", o.Outbound)
 	}
 }
@@ -132,45 +139,51 @@ func TestCookieUnlocksTheFullAnswerOnce(t *testing.T) {
 // address it is refused (and the other address challenged); it is accepted
 // for one to two cookie epochs, and not after.
 func TestCookieIsBoundToItsAddressAndExpires(t *testing.T) {
-	net := cluster(t, 3, 9)
-	seed := net.nodes[auth(0)].c
-	digest := Message{Kind: MessageDigest, From: attacker, FromID: "x", Seq: 5, Digest: make([]uint64, seed.ae.nbuckets), Cookie: filler}
+	c := settled(t, sim.Options{Nodes: 3, Seed: 9})
+	seed := c.Coordinator(0)
+	buckets, _, _ := seed.DigestBuckets()
+	// A node ID as long as the members' (16 hex digits), as the challenge
+	// names the member's.
+	digest := core.Message{Kind: core.MessageDigest, From: attacker, FromID: "00000000000000aa", Seq: 5, Digest: make([]uint64, buckets), Cookie: filler}
 	for i := range digest.Digest {
 		digest.Digest[i] = ^uint64(0) // nine bytes each: room for a challenge without filler
 	}
-	o, _ := seed.HandleGossip(net.now, GossipInbound{Source: attacker, Message: digest})
-	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != MessageCookie {
+	handle := func(source string) core.Outcome {
+		o, _ := seed.HandleGossip(c.NodeNow(0), core.GossipInbound{Source: source, Message: digest})
+		return o
+	}
+	o := handle(attacker)
+	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != core.MessageCookie {
 		t.Fatalf("want a cookie challenge, got %+v", o.Outbound)
 	}
-	cookie := o.Outbound[0].Message.Cookie
-	digest.Cookie = cookie
+	digest.Cookie = o.Outbound[0].Message.Cookie
 
-	answered := func(o Outcome, to string) bool {
-		return len(o.Outbound) > 0 && o.Outbound[0].Message.Kind == MessageDigestReply && o.Outbound[0].Target == to
+	answered := func(o core.Outcome, to string) bool {
+		return len(o.Outbound) > 0 && o.Outbound[0].Message.Kind == core.MessageDigestReply && o.Outbound[0].Target == to
 	}
 	digest.Seq = 6
-	o, _ = seed.HandleGossip(net.now, GossipInbound{Source: victim, Message: digest})
-	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != MessageCookie || o.Outbound[0].Target != victim {
+	o = handle(victim)
+	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != core.MessageCookie || o.Outbound[0].Target != victim {
 		t.Fatalf("a cookie presented from another address: want a challenge to that address, got %+v", o.Outbound)
 	}
 	digest.Seq = 7
-	if o, _ = seed.HandleGossip(net.now, GossipInbound{Source: attacker, Message: digest}); !answered(o, attacker) {
+	if o = handle(attacker); !answered(o, attacker) {
 		t.Fatalf("the cookie was refused at its own address: %+v", o.Outbound)
 	}
 
-	period := seed.reply.period
-	net.run(period) // one epoch later: still accepted (the previous epoch's)
+	period := seed.CookiePeriod()
+	c.Run(period) // one epoch later: still accepted (the previous epoch's)
 	digest.Seq = 8
-	if o, _ = seed.HandleGossip(net.now, GossipInbound{Source: attacker, Message: digest}); !answered(o, attacker) {
+	if o = handle(attacker); !answered(o, attacker) {
 		t.Fatalf("the cookie was refused within its second epoch: %+v", o.Outbound)
 	}
-	if fresh := o.Outbound[0].Message.Cookie; len(fresh) != cookieBytes {
+	if fresh := o.Outbound[0].Message.Cookie; len(fresh) != core.CookieBytes {
 		t.Errorf("the answer to a cookie of the previous epoch carries no fresh cookie")
 	}
-	net.run(period) // two epochs later: refused
+	c.Run(period) // two epochs later: refused
 	digest.Seq = 9
-	o, _ = seed.HandleGossip(net.now, GossipInbound{Source: attacker, Message: digest})
-	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != MessageCookie {
+	o = handle(attacker)
+	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != core.MessageCookie {
 		t.Fatalf("an expired cookie: want a new challenge, got %+v", o.Outbound)
 	}
 }
@@ -183,12 +196,16 @@ func TestCookieIsBoundToItsAddressAndExpires(t *testing.T) {
 // crashes and another joins, every digest is answered or challenged, few are
 // challenged, and no reply limit is hit.
 func TestMembersValidateEachOtherInPassing(t *testing.T) {
-	net := cluster(t, 20, 13)
-	var before, after CoordinatorStats
-	sum := func(s *CoordinatorStats) {
-		*s = CoordinatorStats{}
-		for _, a := range net.order {
-			st := net.nodes[a].c.Stats()
+	c := settled(t, sim.Options{Nodes: 20, Seed: 13})
+	var before, after core.CoordinatorStats
+	sum := func(s *core.CoordinatorStats) {
+		*s = core.CoordinatorStats{}
+		for i := range c.Len() {
+			coord := c.Coordinator(i)
+			if coord == nil {
+				continue // not started yet
+			}
+			st := coord.Stats()
 			s.AntiEntropyRounds += st.AntiEntropyRounds
 			s.DigestsServed += st.DigestsServed
 			s.CookieChallenges += st.CookieChallenges
@@ -197,12 +214,17 @@ func TestMembersValidateEachOtherInPassing(t *testing.T) {
 		}
 	}
 	sum(&before)
-	net.run(2 * time.Minute)
-	net.nodes[auth(19)].crashed = true
-	net.run(2 * time.Minute)
-	net.add(nodeID(20), auth(20), nil)
-	net.join(auth(20), auth(3))
-	net.run(6 * time.Minute)
+	c.Run(2 * time.Minute)
+	c.Crash(19)
+	c.Run(2 * time.Minute)
+	joiner, err := c.AddNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Join(joiner, 3); err != nil {
+		t.Fatal(err)
+	}
+	c.Run(6 * time.Minute)
 	sum(&after)
 	rounds := after.AntiEntropyRounds - before.AntiEntropyRounds
 	served := after.DigestsServed - before.DigestsServed
@@ -220,7 +242,7 @@ func TestMembersValidateEachOtherInPassing(t *testing.T) {
 	if after.RepliesLimited != before.RepliesLimited {
 		t.Errorf("the cluster hit a reply limit %d times", after.RepliesLimited-before.RepliesLimited)
 	}
-	if !net.converged() {
+	if !c.Converged() {
 		t.Error("the cluster did not converge")
 	}
 }
