@@ -358,6 +358,13 @@ func (e *explorer) applyNetwork() {
 			cut.node(f.Node, true, true)
 		}
 	}
+	// Links slower than the configuration tolerates count as cut for the
+	// accuracy invariant (see toleratedDelay).
+	if delay+jitter > toleratedDelay(e.cfg) {
+		for i := range c.nodes {
+			cut.node(i, true, true)
+		}
+	}
 	// A slot that does not run (crashed, left, or not started yet) exchanges
 	// nothing: once it runs again, only its new traffic counts.
 	for i, n := range c.nodes {

@@ -454,7 +454,8 @@ func (e *explorer) onEvent(node int, ev core.MemberEvent) {
 // answer, so a member whose cut ended just before the verdict did not have
 // it. The window is the span in which the protocol decided (see boundsFor);
 // random loss is not a cut, so a member on lossy links that still gets
-// datagrams through counts as connected.
+// datagrams through counts as connected; a delay spike slower than the
+// configuration tolerates is (toleratedDelay).
 //
 // A verdict about a connected X is a violation at an observer that is itself
 // connected by the same measure (the cluster, not a cut-off minority, holds

@@ -302,6 +302,21 @@ func TestAccuracyCheck(t *testing.T) {
 	if v := violations(e, InvariantAccuracy); len(v) != 1 {
 		t.Fatalf("a verdict about a member cut off for the whole window is no violation: %v", v)
 	}
+	// Links slower than the configuration tolerates count as cut: a verdict
+	// during such a spike is no violation; on links just within it, it is.
+	e.active = []*Fault{{Kind: FaultDelay, Delay: toleratedDelay(c.Config()) / 2, Jitter: toleratedDelay(c.Config())/2 + time.Millisecond}}
+	e.applyNetwork()
+	forgeDead(0, 4)
+	if v := violations(e, InvariantAccuracy); len(v) != 1 {
+		t.Fatalf("a verdict on links slower than the configuration tolerates is no violation: %v", v)
+	}
+	e.active = []*Fault{{Kind: FaultDelay, Delay: toleratedDelay(c.Config()) / 2, Jitter: toleratedDelay(c.Config()) / 2}}
+	e.applyNetwork()
+	c.Run(e.b.AccuracyWindow)
+	forgeDead(0, 3)
+	if v := violations(e, InvariantAccuracy); len(v) != 2 || !strings.Contains(v[1].Detail, "node 0 marked node 3") {
+		t.Fatalf("a verdict on links as slow as tolerated: want a second accuracy violation, got %v", v)
+	}
 }
 
 // A record that makes a crashed instance active again at an observer that

@@ -1,6 +1,11 @@
 package sim
 
-import "math"
+import (
+	"math"
+	"time"
+
+	"github.com/hearsay-go/hearsay/core"
+)
 
 // traffic measures who can exchange datagrams with whom, for the accuracy
 // invariant. For every directed pair of slots it keeps when a message was
@@ -19,7 +24,9 @@ import "math"
 //     all for long stretches).
 //
 // Random loss is not a cut: a lossy direction works when its traffic gets
-// through now and then.
+// through now and then. A delay spike is a cut of every direction while one
+// way takes longer than toleratedDelay: the configuration's timeouts promise
+// nothing on links that slow.
 type traffic struct {
 	slots     int
 	sent      []int64 // [from*slots+to]: when a message was last sent; -1: never
@@ -123,4 +130,15 @@ func (t *traffic) works(a, b int, now, window, settle int64) bool {
 		return t.delivered[k] >= cut
 	}
 	return t.sent[k] < lo || t.delivered[k] >= lo
+}
+
+// toleratedDelay is the slowest one-way delay (delay plus jitter) on which
+// the protocol, run with cfg, still promises accuracy: half of
+// SuspicionMinTimeout, the shortest time an accused member is given to
+// answer. On slower links a live member's answers arrive after the verdict
+// whatever the protocol does (a LAN preset run over links that take seconds
+// needs the WAN preset's timeouts), so the accuracy invariant counts them as
+// cut; the other invariants still hold there.
+func toleratedDelay(cfg core.Config) time.Duration {
+	return cfg.SuspicionMinTimeout / 2
 }
