@@ -3,38 +3,28 @@ package core
 import "hash/maphash"
 
 // authorityIndex finds the slot of an authority in a membershipTable: an
-// open-addressing hash table with linear probing whose cells hold slot
-// numbers plus one (0 is an empty cell); the authority itself is read from
-// the slot, so a record costs between 5 and 11 bytes here (the load
-// stays between 3/8 and 3/4). A Go map of authority to slot costs about 40.
-//
-// The hash is seeded per index (hash/maphash), as a Go map's is, so that no
-// one can pick authorities that all land in one run of cells; the seed only
-// decides where records sit in the cells, never an order anything is read
-// in, so the coordinator stays deterministic.
+// openCells of slot numbers plus one (0 is an empty cell); the authority
+// itself is read from the slot, so a record costs between 5 and 11 bytes
+// here (the load stays between 3/8 and 3/4). A Go map of authority to slot
+// costs about 40.
 type authorityIndex struct {
-	seed  maphash.Seed
-	cells []int32 // len is a power of two, at least minIndexCells
-	n     int
+	openCells[int32]
 }
-
-// minIndexCells is the size of an empty index.
-const minIndexCells = 8
 
 func newAuthorityIndex() authorityIndex {
-	return authorityIndex{seed: maphash.MakeSeed(), cells: make([]int32, minIndexCells)}
-}
-
-// len returns how many authorities the index holds.
-func (x *authorityIndex) len() int { return x.n }
-
-// home returns the cell where authority's probe starts.
-func (x *authorityIndex) home(authority string) int {
-	return int(maphash.String(x.seed, authority) & uint64(len(x.cells)-1))
+	return authorityIndex{newOpenCells[int32]()}
 }
 
 // find returns the slot of authority among slots, and whether it is there.
 func (x *authorityIndex) find(authority string, slots []sharedRecord) (int32, bool) {
+	if i, ok := x.cellOf(authority, slots); ok {
+		return x.cells[i] - 1, true
+	}
+	return -1, false
+}
+
+// cellOf returns the cell holding authority's slot.
+func (x *authorityIndex) cellOf(authority string, slots []sharedRecord) (int, bool) {
 	mask := len(x.cells) - 1
 	for i := x.home(authority); ; i = (i + 1) & mask {
 		c := x.cells[i]
@@ -42,68 +32,110 @@ func (x *authorityIndex) find(authority string, slots []sharedRecord) (int32, bo
 			return -1, false
 		}
 		if slots[c-1].Value().authority == authority {
-			return c - 1, true
+			return i, true
 		}
 	}
 }
 
 // insert adds authority, held in slot, which the index does not hold yet.
 func (x *authorityIndex) insert(authority string, slot int32, slots []sharedRecord) {
-	if 4*(x.n+1) > 3*len(x.cells) {
-		x.grow(slots)
+	x.put(slot+1, authority, slotAuthority(slots))
+}
+
+// remove deletes authority, which must still be readable in its slot.
+func (x *authorityIndex) remove(authority string, slots []sharedRecord) {
+	if i, ok := x.cellOf(authority, slots); ok {
+		x.clear(i, slotAuthority(slots))
 	}
+}
+
+// slotAuthority returns the key of an authorityIndex cell: the authority in
+// its slot.
+func slotAuthority(slots []sharedRecord) func(int32) string {
+	return func(c int32) string { return slots[c-1].Value().authority }
+}
+
+// openCells is an open-addressing hash table with linear probing, whose
+// cells of type C hold a reference to where its key can be read (keyOf) and
+// whose zero C is an empty cell. It holds no key itself, which is what makes
+// it small: the indexes of the table and of node IDs cost a few bytes per
+// record where a Go map would cost about 40. The load stays between 3/8 and
+// 3/4. Several cells may share a key (the node ID index does).
+//
+// The hash is seeded per index (hash/maphash), as a Go map's is, so that no
+// one can pick keys that all land in one run of cells; the seed only decides
+// where cells sit, never an order anything is read in, so the coordinator
+// stays deterministic.
+type openCells[C comparable] struct {
+	seed  maphash.Seed
+	cells []C // len is a power of two, at least minIndexCells
+	n     int
+}
+
+// minIndexCells is the size of an empty index.
+const minIndexCells = 8
+
+func newOpenCells[C comparable]() openCells[C] {
+	return openCells[C]{seed: maphash.MakeSeed(), cells: make([]C, minIndexCells)}
+}
+
+// len returns how many cells are taken.
+func (x *openCells[C]) len() int { return x.n }
+
+// home returns the cell where key's probe starts.
+func (x *openCells[C]) home(key string) int {
+	return int(maphash.String(x.seed, key) & uint64(len(x.cells)-1))
+}
+
+// put stores c, whose key is key, in the first empty cell of key's run.
+func (x *openCells[C]) put(c C, key string, keyOf func(C) string) {
+	if 4*(x.n+1) > 3*len(x.cells) {
+		x.grow(keyOf)
+	}
+	var empty C
 	mask := len(x.cells) - 1
-	i := x.home(authority)
-	for x.cells[i] != 0 {
+	i := x.home(key)
+	for x.cells[i] != empty {
 		i = (i + 1) & mask
 	}
-	x.cells[i] = slot + 1
+	x.cells[i] = c
 	x.n++
 }
 
-// grow doubles the cells and places every slot again.
-func (x *authorityIndex) grow(slots []sharedRecord) {
+// grow doubles the cells and places every cell again.
+func (x *openCells[C]) grow(keyOf func(C) string) {
+	var empty C
 	old := x.cells
-	x.cells = make([]int32, 2*len(old))
+	x.cells = make([]C, 2*len(old))
 	mask := len(x.cells) - 1
 	for _, c := range old {
-		if c == 0 {
+		if c == empty {
 			continue
 		}
-		i := x.home(slots[c-1].Value().authority)
-		for x.cells[i] != 0 {
+		i := x.home(keyOf(c))
+		for x.cells[i] != empty {
 			i = (i + 1) & mask
 		}
 		x.cells[i] = c
 	}
 }
 
-// remove deletes authority, which must still be readable in its slot, and
-// closes the gap by moving back the cells of the run after it that may sit
-// there, so that every probe still finds what it looks for.
-func (x *authorityIndex) remove(authority string, slots []sharedRecord) {
+// clear empties cell i, whose key must still be readable, and closes the
+// gap by moving back the cells of the run after it that may sit there, so
+// that every probe still finds what it looks for.
+func (x *openCells[C]) clear(i int, keyOf func(C) string) {
+	var empty C
 	mask := len(x.cells) - 1
-	i := x.home(authority)
-	for {
-		c := x.cells[i]
-		if c == 0 {
-			return
-		}
-		if slots[c-1].Value().authority == authority {
-			break
-		}
-		i = (i + 1) & mask
-	}
-	x.cells[i] = 0
+	x.cells[i] = empty
 	x.n--
-	for j := (i + 1) & mask; x.cells[j] != 0; j = (j + 1) & mask {
-		h := x.home(slots[x.cells[j]-1].Value().authority)
+	for j := (i + 1) & mask; x.cells[j] != empty; j = (j + 1) & mask {
+		h := x.home(keyOf(x.cells[j]))
 		// The cell at j may move to the gap at i unless its home lies
 		// cyclically in (i, j].
 		if (i < j && i < h && h <= j) || (i > j && (i < h || h <= j)) {
 			continue
 		}
-		x.cells[i], x.cells[j] = x.cells[j], 0
+		x.cells[i], x.cells[j] = x.cells[j], empty
 		i = j
 	}
 }
