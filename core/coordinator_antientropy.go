@@ -196,7 +196,7 @@ func (c *MembershipCoordinator) resizeBuckets() {
 		return
 	}
 	ae.nbuckets = want
-	ae.buckets = digestOf(c.table.Snapshot(), want)
+	ae.buckets = c.table.digest(want)
 }
 
 // updateBuckets keeps the bucket sums in step with a change of the table.
@@ -206,7 +206,7 @@ func (c *MembershipCoordinator) updateBuckets(ev tableEvent) {
 	if ev.HadPrevious {
 		ae.buckets[b] -= recordHash(ev.Previous)
 	}
-	ae.buckets[b] += recordHash(ev.Record)
+	ae.buckets[b] += ev.shared.Value().hash // recordHash(ev.Record), computed once
 }
 
 // removeFromBuckets takes a pruned record out of the bucket sums.
@@ -275,10 +275,8 @@ func (c *MembershipCoordinator) isActiveMember(authority, id string) bool {
 func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 	n := len(m.Digest)
 	mine := c.ae.buckets
-	var snapshot []NodeRecord
 	if n != c.ae.nbuckets {
-		snapshot = c.table.Snapshot()
-		mine = digestOf(snapshot, n)
+		mine = c.table.digest(n)
 	}
 	diff := diffBuckets(m.Digest, mine)
 	base := c.newMessage(MessageDigestReply)
@@ -295,10 +293,7 @@ func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 	}
 	var records []NodeRecord
 	if len(diff) > 0 {
-		if snapshot == nil {
-			snapshot = c.table.Snapshot()
-		}
-		records = recordsInBuckets(snapshot, n, diff)
+		records = c.table.inBuckets(n, diff)
 	}
 	replies := packMessages(base, records, c.cfg.MaxMessageBytes, true)
 	target := c.replyTarget()
@@ -356,7 +351,7 @@ func (c *MembershipCoordinator) answerWant(now time.Time, in GossipInbound) {
 	if len(want) == 0 {
 		return
 	}
-	records := recordsInBuckets(c.table.Snapshot(), c.ae.nbuckets, want)
+	records := c.table.inBuckets(c.ae.nbuckets, want)
 	base := c.newMessage(MessageGossip)
 	base.Seq = m.Seq // marks the gossip as a repair
 	for _, msg := range packMessages(base, records, c.cfg.MaxMessageBytes, false) {

@@ -24,12 +24,12 @@ const typicalRecordBytes = 40
 // spread queues a changed record for gossip, unless it is old news (the
 // records of this node's own authority always are news) or this node is a
 // client, which only pulls.
-func (c *MembershipCoordinator) spread(r NodeRecord, n news) {
+func (c *MembershipCoordinator) spread(ev tableEvent, n news) {
 	if c.state == CoordinatorClient {
 		return
 	}
-	if n == gossipOn || r.Authority == c.cfg.Authority {
-		c.engine.Enqueue(r)
+	if n == gossipOn || ev.Record.Authority == c.cfg.Authority {
+		c.engine.enqueueShared(ev.shared)
 	}
 }
 

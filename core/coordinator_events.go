@@ -44,7 +44,7 @@ func (c *MembershipCoordinator) onTableEvent(now time.Time, ev tableEvent, n new
 	r := ev.Record
 	c.updateBuckets(ev)           // anti-entropy: the digest's bucket sums
 	c.followMismatches(ev)        // anti-entropy: hash mismatches of active members only
-	c.spread(r, n)                // dissemination: the piggyback queue
+	c.spread(ev, n)               // dissemination: the piggyback queue
 	c.reportMemberChange(now, ev) // the member event and the topology
 	c.followIdentity(now, ev)     // conflicts: one node ID at two authorities
 	c.updateRing(ev)              // detection: who monitors whom

@@ -80,14 +80,16 @@ type gossipEngine struct {
 	transmissions uint64
 }
 
-// broadcast is one queued record.
+// broadcast is one queued record, held as the table holds it (shared, one
+// pointer), in 32 bytes: every member of a simulated cluster queues every
+// joining member, so the queues of N members hold up to N*N broadcasts.
 type broadcast struct {
-	rec       NodeRecord
-	transmits int
+	rec       sharedRecord
 	seq       uint64 // insertion order: higher is newer
-	echoes    int    // times a peer sent us this very record (see Heard)
-	burst     bool   // queued or echoed while the queue was congested
-	done      bool   // superseded or retired: no longer in queue
+	transmits int32
+	echoes    int32 // times a peer sent us this very record (see Heard)
+	burst     bool  // queued or echoed while the queue was congested
+	done      bool  // superseded or retired: no longer in queue
 }
 
 // newGossipEngine returns an engine whose records are retransmitted
@@ -104,13 +106,17 @@ func retransmitLimit(mult, n int) int {
 
 // Enqueue queues rec for dissemination, replacing any queued record of the
 // same authority (the replacement starts with no transmissions).
-func (e *gossipEngine) Enqueue(rec NodeRecord) {
+func (e *gossipEngine) Enqueue(rec NodeRecord) { e.enqueueShared(shareRecord(rec)) }
+
+// enqueueShared is Enqueue of a record already shared (the table's).
+func (e *gossipEngine) enqueueShared(rec sharedRecord) {
 	e.seq++
-	if old, ok := e.queue[rec.Authority]; ok {
+	authority := rec.Value().authority
+	if old, ok := e.queue[authority]; ok {
 		old.done = true
 	}
-	b := &broadcast{rec: rec.Clone(), seq: e.seq, burst: len(e.queue) > congestion}
-	e.queue[rec.Authority] = b
+	b := &broadcast{rec: rec, seq: e.seq, burst: len(e.queue) > congestion}
+	e.queue[authority] = b
 	e.levels[0] = append(e.levels[0], b)
 	e.filed++
 	e.collect()
@@ -134,7 +140,7 @@ func (e *gossipEngine) collect() {
 // queue.
 func (e *gossipEngine) Drop(drop func(NodeRecord) bool) {
 	for _, b := range e.queue {
-		if drop(b.rec) {
+		if v := b.rec.Value(); drop(v.record()) {
 			e.retire(b)
 		}
 	}
@@ -151,7 +157,8 @@ func (e *gossipEngine) Queued(authority string) (NodeRecord, int, bool) {
 	if !ok {
 		return NodeRecord{}, 0, false
 	}
-	return b.rec.Clone(), b.transmits, true
+	v := b.rec.Value()
+	return v.record(), int(b.transmits), true
 }
 
 // Transmissions returns how many records the engine has handed out in total.
@@ -172,7 +179,10 @@ const congestion = 24
 // which is what makes it reach every member in close to the epidemic bound.
 func (e *gossipEngine) Heard(rec NodeRecord, n int) {
 	b, ok := e.queue[rec.Authority]
-	if !ok || !b.rec.Equal(rec) {
+	if !ok {
+		return
+	}
+	if v := b.rec.Value(); !v.equal(rec) {
 		return
 	}
 	b.echoes++
@@ -188,16 +198,16 @@ func (e *gossipEngine) Heard(rec NodeRecord, n int) {
 // spent is how much of its retransmit budget b has used.
 func (e *gossipEngine) spent(b *broadcast) int {
 	if b.burst {
-		return b.transmits + b.echoes
+		return int(b.transmits + b.echoes)
 	}
-	return b.transmits
+	return int(b.transmits)
 }
 
 // retire takes b out of the queue (it stays in its level, marked done, until
 // Fill passes over it).
 func (e *gossipEngine) retire(b *broadcast) {
 	b.done = true
-	delete(e.queue, b.rec.Authority)
+	delete(e.queue, b.rec.Value().authority)
 }
 
 // Fill appends to dst the queued records that fit in budget bytes (by
@@ -227,14 +237,15 @@ func (e *gossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 				e.retire(b)
 				continue
 			}
-			sz := EstimateRecordSize(b.rec)
-			if sz > budget || b.rec.Authority == skip {
+			v := b.rec.Value()
+			sz := v.estimateSize()
+			if sz > budget || v.authority == skip {
 				w--
 				lvl[w] = b
 				continue
 			}
 			budget -= sz
-			dst = append(dst, b.rec.Clone())
+			dst = append(dst, v.record())
 			b.transmits++
 			e.transmissions++
 			if e.spent(b) >= limit {
@@ -253,7 +264,7 @@ func (e *gossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 	// Fill starts) is again the newest.
 	slices.Reverse(e.moved)
 	for _, b := range e.moved {
-		for len(e.levels) <= b.transmits {
+		for len(e.levels) <= int(b.transmits) {
 			e.levels = append(e.levels, nil)
 		}
 		e.levels[b.transmits] = append(e.levels[b.transmits], b)
@@ -394,19 +405,25 @@ func diffBuckets(a, b []uint64) []uint32 {
 // recordsInBuckets returns the records of records whose bucket among n is in
 // want.
 func recordsInBuckets(records []NodeRecord, n int, want []uint32) []NodeRecord {
+	in := inBuckets(n, want)
+	var out []NodeRecord
+	for _, r := range records {
+		if in(r.Authority) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// inBuckets reports whether an authority's bucket among n is in want.
+func inBuckets(n int, want []uint32) func(authority string) bool {
 	in := make([]bool, n)
 	for _, w := range want {
 		if int(w) < n {
 			in[w] = true
 		}
 	}
-	var out []NodeRecord
-	for _, r := range records {
-		if in[digestBucket(r.Authority, n)] {
-			out = append(out, r)
-		}
-	}
-	return out
+	return func(authority string) bool { return in[digestBucket(authority, n)] }
 }
 
 // packMessages splits records over as many messages as needed, each a copy of

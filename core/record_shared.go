@@ -49,6 +49,11 @@ func (v *recordValue) record() NodeRecord {
 	return r
 }
 
+// estimateSize is EstimateRecordSize of v's record.
+func (v *recordValue) estimateSize() int {
+	return recordSize(len(v.nodeID), len(v.authority), v.status, v.incarnation, len(v.meta))
+}
+
 // equal reports whether r carries the same information as v (NodeRecord.Equal).
 func (v *recordValue) equal(r NodeRecord) bool {
 	return r.NodeID == v.nodeID && r.Authority == v.authority && r.Status == v.status &&

@@ -71,8 +71,14 @@ func accusationSize(a Accusation) int {
 // element of Message.Entries. EstimateSize(m) grows by exactly this much (plus
 // at most 4 bytes of array header) when r is appended to m.Entries.
 func EstimateRecordSize(r NodeRecord) int {
-	return arrayHeaderSize(recordFields) + strSize(len(r.NodeID)) + strSize(len(r.Authority)) +
-		uintSize(uint64(r.Status)) + uintSize(r.Incarnation) + binSize(len(r.Meta))
+	return recordSize(len(r.NodeID), len(r.Authority), r.Status, r.Incarnation, len(r.Meta))
+}
+
+// recordSize is EstimateRecordSize of a record with these field lengths and
+// values.
+func recordSize(nodeID, authority int, status NodeStatus, incarnation uint64, meta int) int {
+	return arrayHeaderSize(recordFields) + strSize(nodeID) + strSize(authority) +
+		uintSize(uint64(status)) + uintSize(incarnation) + binSize(meta)
 }
 
 // uintSize is the msgpack size of an unsigned integer.

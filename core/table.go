@@ -273,19 +273,39 @@ func (t *membershipTable) order() []int32 {
 			}
 		}
 	}
-	t.added = t.added[:0]
+	if cap(t.added) > 4*settleBatch {
+		t.added = nil // a burst's worth, which a settled table no longer needs
+	} else {
+		t.added = t.added[:0]
+	}
 	return t.sorted
 }
 
 // each calls fn with every record, tombstones included, in authority order,
-// until fn returns false. fn must not change the table. It copies nothing.
+// until fn returns false. fn must not change the table or keep v. It copies
+// nothing.
 func (t *membershipTable) each(fn func(v *recordValue) bool) {
+	var v recordValue // one for the whole walk: fn(&v) makes it escape
 	for _, s := range t.order() {
-		v := t.slots[s].Value()
+		v = t.slots[s].Value()
 		if !fn(&v) {
 			return
 		}
 	}
+}
+
+// selectRecords returns copies of the records, tombstones included, for
+// which keep reports true, sorted by authority (empty, not nil, when none).
+// keep must not change the table or keep v.
+func (t *membershipTable) selectRecords(keep func(v *recordValue) bool) []NodeRecord {
+	out := []NodeRecord{}
+	t.each(func(v *recordValue) bool {
+		if keep(v) {
+			out = append(out, v.record())
+		}
+		return true
+	})
+	return out
 }
 
 // Snapshot returns copies of all records, tombstones included, sorted by
@@ -302,14 +322,28 @@ func (t *membershipTable) Snapshot() []NodeRecord {
 // Active returns copies of the records whose status IsActive (Joining, Up,
 // Suspect, Leaving), sorted by authority.
 func (t *membershipTable) Active() []NodeRecord {
-	out := []NodeRecord{}
-	t.each(func(v *recordValue) bool {
-		if v.status.IsActive() {
-			out = append(out, v.record())
+	return t.selectRecords(func(v *recordValue) bool { return v.status.IsActive() })
+}
+
+// inBuckets returns copies of the records whose bucket among n is in want,
+// sorted by authority: recordsInBuckets(t.Snapshot(), n, want) without
+// copying the others.
+func (t *membershipTable) inBuckets(n int, want []uint32) []NodeRecord {
+	in := inBuckets(n, want)
+	return t.selectRecords(func(v *recordValue) bool { return in(v.authority) })
+}
+
+// digest returns the sums of the records' hashes in n buckets:
+// digestOf(t.Snapshot(), n) from the hashes the table holds.
+func (t *membershipTable) digest(n int) []uint64 {
+	d := make([]uint64, n)
+	for _, ref := range t.slots {
+		if ref != (sharedRecord{}) {
+			v := ref.Value()
+			d[digestBucket(v.authority, n)] += v.hash
 		}
-		return true
-	})
-	return out
+	}
+	return d
 }
 
 // activeShared returns the records whose status IsActive, sorted by

@@ -652,3 +652,30 @@ version 4
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// The table's digest and bucket selection read the records it holds as
+// digestOf and recordsInBuckets read a Snapshot, tombstones included.
+func TestTableDigestMatchesSnapshot(t *testing.T) {
+	tbl := newMembershipTable(tableConfig{})
+	now := time.Unix(0, 0)
+	for i := range 300 {
+		r := NodeRecord{NodeID: fmt.Sprintf("n%d", i), Authority: fmt.Sprintf("10.0.%d.%d:7946", i/256, i%256), Status: StatusUp, Meta: []byte{byte(i)}}
+		if i%7 == 0 {
+			r.Status = StatusDead
+		}
+		if _, err := tbl.Merge(now, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := tbl.Snapshot()
+	for _, n := range []int{1, 8, 128} {
+		if got, want := tbl.digest(n), digestOf(snap, n); !slices.Equal(got, want) {
+			t.Errorf("digest(%d) = %v, want %v", n, got, want)
+		}
+		want := []uint32{0, uint32(n / 2), uint32(n - 1), uint32(n + 5)}
+		got, ref := tbl.inBuckets(n, want), recordsInBuckets(snap, n, want)
+		if len(got) != len(ref) || !slices.EqualFunc(got, ref, NodeRecord.Equal) {
+			t.Errorf("inBuckets(%d, %v): %d records, want %d", n, want, len(got), len(ref))
+		}
+	}
+}
