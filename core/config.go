@@ -116,6 +116,18 @@ type Config struct {
 	MaxMetadataBytes int
 	// MaxMembers bounds the table; records beyond it are refused.
 	MaxMembers int
+	// MaxPayloadBytes bounds the payload of an application message, direct
+	// (SendTo) or broadcast (Broadcast): an inbound message carrying a larger
+	// one is refused whole. What this node sends is also bounded by what one
+	// of its messages holds (MaxMessageBytes less the headers); SendTo and
+	// Broadcast refuse a payload over either bound, naming the one that
+	// applies.
+	MaxPayloadBytes int
+	// MaxBroadcasts bounds the broadcasts this node relays at once, its own
+	// and others'. When it is full a new broadcast takes the place of the
+	// one transmitted most, which is dropped and counted
+	// (CoordinatorStats.BroadcastsDropped).
+	MaxBroadcasts int
 }
 
 // DefaultLANConfig returns timings for a local network: 500 ms heartbeats,
@@ -170,6 +182,8 @@ func DefaultLANConfig() Config {
 		MaxMessageBytes:  1300,
 		MaxMetadataBytes: 512,
 		MaxMembers:       10000,
+		MaxPayloadBytes:  1024,
+		MaxBroadcasts:    256,
 	}
 }
 
@@ -268,6 +282,8 @@ func (c *Config) Validate() error {
 		{"MaxMessageBytes", c.MaxMessageBytes},
 		{"MaxMetadataBytes", c.MaxMetadataBytes},
 		{"MaxMembers", c.MaxMembers},
+		{"MaxPayloadBytes", c.MaxPayloadBytes},
+		{"MaxBroadcasts", c.MaxBroadcasts},
 	}
 	for _, f := range counts {
 		if f.n <= 0 {

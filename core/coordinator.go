@@ -110,6 +110,16 @@ type CoordinatorStats struct {
 	// became active under a node ID already active at another authority
 	// (once per pair; see MemberEvent.Conflict).
 	IdentityConflicts uint64
+	// UserMessagesSent and UserMessagesReceived count direct messages
+	// (SendTo) sent and delivered.
+	UserMessagesSent, UserMessagesReceived uint64
+	// BroadcastsSent counts broadcasts this node started (Broadcast);
+	// BroadcastsReceived those of other nodes it delivered, each once.
+	BroadcastsSent, BroadcastsReceived uint64
+	// BroadcastsDropped counts broadcasts given up before they were passed
+	// on as often as the retransmit limit says: pushed out of a full queue
+	// (Config.MaxBroadcasts), or too large for this node's messages.
+	BroadcastsDropped uint64
 	// AdmissionsRefused counts records Config.Admit refused: each time a
 	// refused instance's record arrived, alone or with the message it came
 	// in.
@@ -151,6 +161,7 @@ type MembershipCoordinator struct {
 	tomb   tombstoneState     // quarantine and tombstone expiry: coordinator_tombstones.go
 	reply  replyState         // where replies go and how large, cookies, reply limits: coordinator_replies.go
 	ident  identityState      // active records by node ID, for conflicts: coordinator_identity.go
+	user   userState          // application messages: user_messages.go
 
 	clock    protocolClock // caller time to protocol time: coordinator_clock.go
 	nextWake time.Time     // the earliest time Poll has anything to do
@@ -179,6 +190,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		reply:      newReplyState(cfg),
 		ident:      newIdentityState(),
 		tomb:       tombstoneState{past: map[string]*pastMember{}},
+		user:       newUserState(cfg),
 	}
 	c.detect.ring = newRing(cfg.Authority, cfg.MonitorCount, c.ringMembers)
 	return c, nil

@@ -67,9 +67,10 @@ func (c *MembershipCoordinator) randomPeers(k int) []string {
 	return out
 }
 
-// pollGossip runs a gossip round when one is due and something is queued.
+// pollGossip runs a gossip round when one is due and something is queued:
+// records or user broadcasts.
 func (c *MembershipCoordinator) pollGossip(now time.Time) {
-	if !now.Before(c.gossip.nextGossip) && c.engine.Pending() > 0 {
+	if !now.Before(c.gossip.nextGossip) && (c.engine.Pending() > 0 || len(c.user.queue) > 0) {
 		c.gossip.nextGossip = now.Add(c.cfg.GossipInterval)
 		c.gossipRound()
 	}
@@ -89,7 +90,7 @@ func (c *MembershipCoordinator) gossipRound() {
 func (c *MembershipCoordinator) sendGossip(target string) bool {
 	m := c.newMessage(MessageGossip)
 	c.piggyback(&m)
-	if len(m.Entries) == 0 {
+	if len(m.Entries) == 0 && len(m.User) == 0 {
 		return false
 	}
 	c.send(target, m)
@@ -98,14 +99,15 @@ func (c *MembershipCoordinator) sendGossip(target string) bool {
 }
 
 // piggyback fills m's Entries from the piggyback queue, up to the size
-// budget, and names the suspectors of its Suspect records.
+// budget, names the suspectors of its Suspect records, and fills what room
+// is left with user broadcasts.
 func (c *MembershipCoordinator) piggyback(m *Message) {
-	if c.engine.Pending() == 0 {
-		return
+	if c.engine.Pending() > 0 {
+		budget := c.cfg.MaxMessageBytes - EstimateSize(*m) - c.accusationReserve()
+		m.Entries = c.engine.Fill(make([]NodeRecord, 0, min(c.engine.Pending(), budget/typicalRecordBytes+1)), budget, c.clusterSize(), "")
+		c.accuse(m)
 	}
-	budget := c.cfg.MaxMessageBytes - EstimateSize(*m) - c.accusationReserve()
-	m.Entries = c.engine.Fill(make([]NodeRecord, 0, min(c.engine.Pending(), budget/typicalRecordBytes+1)), budget, c.clusterSize(), "")
-	c.accuse(m)
+	c.fillBroadcasts(m)
 }
 
 // sendRepair sends target records as a repair (a MessageGossip with a

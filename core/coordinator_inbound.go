@@ -82,6 +82,9 @@ func (c *MembershipCoordinator) validateMessage(m Message) error {
 			return fmt.Errorf("%w: want bucket %d from %s", ErrInvalidMessage, w, m.From)
 		}
 	}
+	if err := c.validateUserMessages(m); err != nil {
+		return err
+	}
 	return validateAccusations(m)
 }
 
@@ -146,6 +149,7 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 	case MessageHeartbeat:
 		c.applyRecords(now, m, gossipOn)
 		c.handleHeartbeat(now, m)
+		c.takeUserMessages(now, m)
 	case MessageGossip:
 		if m.Seq != 0 {
 			// The answer to our digest reply's Want: a repair.
@@ -153,6 +157,9 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 		} else {
 			c.applyRecords(now, m, gossipOn)
 		}
+		c.takeUserMessages(now, m)
+	case MessageUser:
+		c.takeUserMessages(now, m)
 	case MessageJoinRequest:
 		c.applyRecords(now, m, gossipOn)
 		c.admit(now, m)

@@ -100,7 +100,7 @@ func (c *MembershipCoordinator) scheduleWake() {
 	if c.waitingAlone() {
 		consider(now)
 	}
-	if c.engine.Pending() > 0 {
+	if c.engine.Pending() > 0 || len(c.user.queue) > 0 {
 		consider(c.gossip.nextGossip)
 	}
 	if !c.detect.suspNext.IsZero() {

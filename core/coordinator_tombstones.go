@@ -90,6 +90,7 @@ func (c *MembershipCoordinator) pollHousekeeping(now time.Time) {
 		c.out.Quarantine = append(c.out.Quarantine, QuarantineEvent{Authority: e.Authority, Incarnation: e.Incarnation, Until: e.Until, Expired: true})
 	}
 	c.sweepLimits(now)
+	c.sweepSeen(now)
 }
 
 // pollPrune drops tombstones older than TombstoneRetention, when due.

@@ -192,6 +192,28 @@
 // gossips it like any other change. Every member that takes the new record
 // emits a MemberEvent with From == To: an update.
 //
+// # User messages
+//
+// An application sends its own payloads (at most MaxPayloadBytes) through
+// the same transport, so a transport that seals messages seals these too.
+// SendTo is one direct MessageUser to one authority, best effort: one
+// datagram, no acknowledgement, no retry. Broadcast is epidemic: the
+// payload, with its origin and a random 64-bit ID, rides in the User field
+// of heartbeats and gossip after the records they carry, and each member
+// that receives it first delivers it and queues it to pass on
+// RetransmitMult × ceil(log10(N+1)) times, as a change of the table is;
+// gossip rounds run while broadcasts are queued. Nothing acknowledges or
+// repairs a broadcast (anti-entropy compares tables, not messages), so
+// under loss a member may miss one; BENCHMARKS.md has how often. A member
+// delivers a broadcast at most once as long as it remembers its ID: for
+// QuarantineTTL after delivering it, and at most 8 × MaxBroadcasts IDs.
+// The sender does not deliver its own. At most MaxBroadcasts wait to be
+// passed on; a new one then pushes out the one transmitted most
+// (BroadcastsDropped). Messages are delivered from any sender this node
+// does not hold Dead or Removed, and whose own record in the message
+// Config.Admit does not refuse: keep strangers out with a transport that
+// authenticates (std's keyring).
+//
 // # Partition heal
 //
 // A member remembers every member that died or left for ReconnectTimeout

@@ -14,6 +14,8 @@ type Event struct {
 	Topology *TopologyUpdate
 	// Quarantine is an instance put in or let out of quarantine.
 	Quarantine *QuarantineEvent
+	// User is an application message delivered to this node.
+	User *UserMessage
 }
 
 // EventSink receives the events a Driver publishes. Publish is called from
@@ -95,7 +97,7 @@ func (d *Driver) Step(now time.Time) error {
 }
 
 // Apply publishes o's events (member events, then quarantine events, then the
-// topology update) and sends all of o's outbound messages. Every send is
+// topology update, then user messages) and sends all of o's outbound messages. Every send is
 // attempted; the failures are counted and returned joined.
 func (d *Driver) Apply(o Outcome) error {
 	if d.sink != nil {
@@ -109,6 +111,10 @@ func (d *Driver) Apply(o Outcome) error {
 		}
 		if o.Topology != nil {
 			d.sink.Publish(Event{Topology: o.Topology})
+			d.stats.EventsPublished++
+		}
+		for i := range o.User {
+			d.sink.Publish(Event{User: &o.User[i]})
 			d.stats.EventsPublished++
 		}
 	}

@@ -10,7 +10,8 @@ import (
 // event names the member, what it went from and to ("new" for a member new
 // to this node, "updated" for a metadata change), and why when it was
 // replaced; a conflict names both claims; a topology update gives the sizes and the
-// sets; a quarantine event the instance and its end.
+// sets; a quarantine event the instance and its end; a user message its
+// kind, origin and size.
 func (e Event) String() string {
 	switch {
 	case e.Member != nil:
@@ -19,6 +20,13 @@ func (e Event) String() string {
 		u := e.Topology
 		return fmt.Sprintf("topology: %d members, joined [%s], left [%s], dead [%s], hash %016x",
 			len(u.Members), strings.Join(u.Joined, " "), strings.Join(u.Left, " "), strings.Join(u.Dead, " "), u.Hash)
+	case e.User != nil:
+		u := e.User
+		kind := "message"
+		if u.Seq != 0 {
+			kind = fmt.Sprintf("broadcast %016x", u.Seq)
+		}
+		return fmt.Sprintf("user %s from %s (node %s): %d bytes", kind, u.From, u.FromID, len(u.Payload))
 	case e.Quarantine != nil:
 		q := e.Quarantine
 		if q.Expired {

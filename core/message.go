@@ -48,6 +48,12 @@ const (
 	// with the cookie, and gets the full answer at that address. See
 	// "Address validation" in the package documentation.
 	MessageCookie MessageKind = 7
+	// MessageUser: an application's direct message to one member
+	// (MembershipCoordinator.SendTo): User holds exactly one element, whose
+	// From and FromID are empty (the envelope's are the sender's) and Seq 0.
+	// Broadcasts do not need a kind of their own: they ride in the User field
+	// of heartbeats and gossip.
+	MessageUser MessageKind = 8
 )
 
 // String names the kind.
@@ -67,12 +73,14 @@ func (k MessageKind) String() string {
 		return "digest-reply"
 	case MessageCookie:
 		return "cookie"
+	case MessageUser:
+		return "user"
 	}
 	return "unknown"
 }
 
 // Valid reports whether k is a defined kind.
-func (k MessageKind) Valid() bool { return k >= MessageHeartbeat && k <= MessageCookie }
+func (k MessageKind) Valid() bool { return k >= MessageHeartbeat && k <= MessageUser }
 
 // Message is the one envelope every protocol message travels in; which fields
 // matter depends on Kind, and the others are left empty. A transport carries
@@ -111,6 +119,27 @@ type Message struct {
 	// MessageCookie that answers it: anything that is not a valid cookie is
 	// ignored. At most maxCookieBytes long.
 	Cookie []byte
+	// User carries application payloads: a MessageUser's one direct message,
+	// or the broadcasts piggybacked on a heartbeat or a gossip message (each
+	// with its origin and ID). Other kinds carry none.
+	User []UserMessage
+}
+
+// UserMessage is an application's payload, as it travels and as it is
+// delivered (Outcome.User, Event.User). See "User messages" in the package
+// documentation for what delivery promises.
+type UserMessage struct {
+	// From is the authority of the member that sent it: for a broadcast, its
+	// origin, not the member that relayed it.
+	From string
+	// FromID is that member's node ID.
+	FromID string
+	// Seq is 0 for a direct message (MembershipCoordinator.SendTo). For a
+	// broadcast (Broadcast) it is a random number that, with FromID,
+	// identifies it, so that each member delivers it once.
+	Seq uint64
+	// Payload is the application's bytes, at most Config.MaxPayloadBytes.
+	Payload []byte
 }
 
 // Accusation names the suspectors of one Suspect record of a message.

@@ -19,6 +19,10 @@ type Outcome struct {
 	Outbound []GossipOutbound
 	// Quarantine reports instances put in or let out of quarantine.
 	Quarantine []QuarantineEvent
+	// User are the application messages delivered to this node, direct
+	// messages and broadcasts, in the order they arrived; each broadcast
+	// once.
+	User []UserMessage
 }
 
 // Append adds other's events and messages after o's. When both carry a
@@ -34,11 +38,12 @@ func (o *Outcome) Append(other Outcome) {
 	o.Members = append(o.Members, other.Members...)
 	o.Outbound = append(o.Outbound, other.Outbound...)
 	o.Quarantine = append(o.Quarantine, other.Quarantine...)
+	o.User = append(o.User, other.User...)
 }
 
 // Empty reports whether o carries nothing.
 func (o *Outcome) Empty() bool {
-	return o.Topology == nil && len(o.Members) == 0 && len(o.Outbound) == 0 && len(o.Quarantine) == 0
+	return o.Topology == nil && len(o.Members) == 0 && len(o.Outbound) == 0 && len(o.Quarantine) == 0 && len(o.User) == 0
 }
 
 // MemberEvent is one change of one member (one instance: a NodeID at an

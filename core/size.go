@@ -8,13 +8,16 @@ package core
 // its length plus the largest header its length can need. std's codec is held
 // to this bound by a property test; a custom transport may use it too.
 
-// messageFields is the number of fields of Message as encoded when neither
-// Accusations nor Cookie is set: the fields before them. The fields appended
-// since are encoded only when set, and then with every field before them
-// (Accusations as an eighth element, nil when empty; Cookie as a ninth), so
-// that a peer that predates them reads every message that does not need
-// them.
+// messageFields is the number of fields of Message as encoded when none of
+// Accusations, Cookie and User is set: the fields before them. The fields
+// appended since are encoded only when set, and then with every field before
+// them (Accusations as an eighth element, Cookie as a ninth, User as a
+// tenth, each nil when empty), so that a peer that predates them reads every
+// message that does not need them.
 const messageFields = 7
+
+// userMessageFields is the number of fields of UserMessage.
+const userMessageFields = 4
 
 // recordFields is the number of fields of NodeRecord.
 const recordFields = 5
@@ -23,6 +26,8 @@ const recordFields = 5
 func EstimateSize(m Message) int {
 	fields := messageFields
 	switch {
+	case len(m.User) > 0:
+		fields += 3
 	case len(m.Cookie) > 0:
 		fields += 2
 	case len(m.Accusations) > 0:
@@ -51,10 +56,25 @@ func EstimateSize(m Message) int {
 			n += accusationSize(a)
 		}
 	}
-	if len(m.Cookie) > 0 {
-		n += binSize(len(m.Cookie))
+	if fields > messageFields+1 {
+		n += binSize(len(m.Cookie)) // nil when empty: one byte, less than an empty bin
+	}
+	if fields > messageFields+2 {
+		n += arrayHeaderSize(len(m.User))
+		for _, u := range m.User {
+			n += userMessageSize(u)
+		}
 	}
 	return n
+}
+
+// userMessageSize returns an upper bound, in bytes, of u's encoding as one
+// element of Message.User: EstimateSize(m) grows by this much, plus at most
+// 4 bytes of array header (and 3 bytes the first time, for the nil fields
+// before User), when u is appended to m.User.
+func userMessageSize(u UserMessage) int {
+	return arrayHeaderSize(userMessageFields) + strSize(len(u.From)) + strSize(len(u.FromID)) +
+		uintSize(u.Seq) + binSize(len(u.Payload))
 }
 
 // accusationSize is the size of a as one element of Message.Accusations: an

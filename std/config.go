@@ -142,6 +142,7 @@ func (c *Config) settings() (nodeSettings, error) {
 	}
 	decode := defaultDecodeLimits()
 	decode.MaxMetaBytes = cc.MaxMetadataBytes
+	decode.MaxPayloadBytes = cc.MaxPayloadBytes
 	return nodeSettings{
 		core:   cc,
 		decode: decode,

@@ -17,13 +17,18 @@
 //	defer n.Close()
 //	if err := n.Join(ctx); err != nil { ... } // optional: wait until a seed answered
 //
-//	for _, m := range n.Members() { fmt.Println(m.NodeID, m.Authority, m.Status) }
+//	for _, m := range n.Members() { fmt.Println(m.NodeID, m.Authority, m.Status) } // Records() adds the tombstones
+//
+//	n.SetMeta(ctx, []byte("role=db"))        // every member sees the new metadata
+//	n.Broadcast(ctx, []byte("cache flush"))   // to every member, best effort
+//	n.SendTo(ctx, addr, []byte("hello"))      // to one, one datagram
 //
 //	events, cancel := n.Subscribe()
 //	defer cancel()
 //	for e := range events {
-//		if e.Member != nil { ... }   // one member's status change
+//		if e.Member != nil { ... }   // one member's change: status, metadata (From == To), conflict
 //		if e.Topology != nil { ... } // batched view: members, joined, left, dead
+//		if e.User != nil { ... }     // a message from SendTo or Broadcast of another node
 //	}
 //
 //	n.Leave(ctx) // graceful: the others see this node Removed, not Dead

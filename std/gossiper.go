@@ -154,6 +154,9 @@ type command struct {
 	// (or the caller gives up: gone is closed).
 	until func(c *core.MembershipCoordinator) bool
 	gone  <-chan struct{}
+	// reportSends makes the reply the sends of fn's outcome that failed
+	// (when fn itself did not).
+	reportSends bool
 }
 
 // waiter is a reply waiting for a condition.
@@ -322,6 +325,9 @@ func (g *gossiper) run(cmd command) (waiter, bool) {
 	o, err := cmd.fn(time.Now(), g.coord)
 	if aerr := g.driver.Apply(o); aerr != nil {
 		g.log.Debug("command: sends failed", "err", aerr)
+		if err == nil && cmd.reportSends {
+			err = aerr
+		}
 	}
 	switch {
 	case err != nil || cmd.until == nil:
@@ -424,13 +430,24 @@ func (g *gossiper) stats() gossiperStats {
 // have run, and its effects stay).
 func (g *gossiper) do(ctx context.Context, fn func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error),
 	until func(c *core.MembershipCoordinator) bool) error {
+	return g.submit(ctx, command{fn: fn, until: until})
+}
+
+// DoAndSend is Do, and returns the sends of fn's outcome that the transport
+// refused (wrapping core.ErrSendFailed) when fn did not fail.
+func (g *gossiper) DoAndSend(ctx context.Context, fn func(now time.Time, c *core.MembershipCoordinator) (core.Outcome, error)) error {
+	return g.submit(ctx, command{fn: fn, reportSends: true})
+}
+
+// submit hands cmd to the loop and waits for its reply, as do says.
+func (g *gossiper) submit(ctx context.Context, cmd command) error {
 	g.mu.Lock()
 	state := g.state
 	g.mu.Unlock()
 	if state != gossiperRunning {
 		return ErrNotRunning
 	}
-	cmd := command{fn: fn, until: until, reply: make(chan error, 1), gone: ctx.Done()}
+	cmd.reply, cmd.gone = make(chan error, 1), ctx.Done()
 	select {
 	case g.cmds <- cmd:
 	case <-g.done:

@@ -221,8 +221,10 @@ func (n *Node) logConflict(m *core.MemberEvent) {
 		"node_id", r.NodeID, "at", r.Authority, "and_at", o.Authority)
 }
 
-// Subscribe returns a channel of this node's events (member status changes,
-// topology updates and quarantine events, in order) and a function that
+// Subscribe returns a channel of this node's events (member changes —
+// status changes, metadata updates, conflicts —, topology updates,
+// quarantine events and the application messages delivered here, SendTo's
+// and Broadcast's, in order; see core.Event) and a function that
 // ends the subscription and closes the channel. The channel is buffered
 // (Config.EventBuffer); the node never waits for a subscriber: when the
 // buffer is full, the event is dropped for that subscriber and counted in

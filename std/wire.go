@@ -24,7 +24,7 @@ import (
 // With a Keyring, the message is sealed (AES-256-GCM) and the version byte
 // is sealedWireVersion; the layout is documented in keyring.go.
 //
-// The message is a msgpack array of 7 to 9 elements, the fields of
+// The message is a msgpack array of 7 to 10 elements, the fields of
 // core.Message in declaration order:
 //
 //	[0] Kind         uint (core.MessageKind, see below)
@@ -34,8 +34,9 @@ import (
 //	[4] Entries      nil | array of records
 //	[5] Digest       nil | array of uint64
 //	[6] Want         nil | array of uint32
-//	[7] Accusations  nil | array of accusations (8- and 9-element forms)
-//	[8] Cookie       nil | bin (the 9-element form only)
+//	[7] Accusations  nil | array of accusations (8- to 10-element forms)
+//	[8] Cookie       nil | bin (9- and 10-element forms)
+//	[9] User         nil | array of user messages (the 10-element form)
 //
 // and each record of Entries is an array of exactly 5 elements, the fields of
 // core.NodeRecord in declaration order:
@@ -53,7 +54,16 @@ import (
 //	[0] Entry       uint (index in Entries of a Suspect record, <= 2^32-1)
 //	[1] Suspectors  array of str (authorities)
 //
-// Every authority (From, a record's Authority, a suspector) is an "ip:port"
+// and each user message of User is an array of exactly 4 elements, the
+// fields of core.UserMessage:
+//
+//	[0] From         str  (the origin's authority; "" in a direct message)
+//	[1] FromID       str  (the origin's node ID; "" in a direct message)
+//	[2] Seq          uint (a broadcast's ID; 0 in a direct message)
+//	[3] Payload      nil | bin
+//
+// Every authority (From, a record's Authority, a suspector, a user
+// message's non-empty From) is an "ip:port"
 // in canonical form, exactly as netip.AddrPort.String writes it: no leading
 // zeros, IPv6 in brackets and shortest form, IPv4 never mapped into IPv6
 // ([::ffff:a.b.c.d]), neither unspecified nor multicast, a port other than
@@ -64,12 +74,12 @@ import (
 // Versions. Fields are only ever appended to the message array, never
 // removed, reordered or given another meaning. The encoder writes the
 // shortest array that holds every field in use: 7 elements unless
-// Accusations or Cookie is set (the fields appended since the first
-// release), 8 when only Accusations is, 9 (Accusations nil when empty) when
-// Cookie is; so a peer that predates a field still decodes every message
-// that does not use it, and drops (and counts, as malformed) one that does.
-// The decoder accepts every arity from the first release's (7) to the
-// current one (9).
+// Accusations, Cookie or User is set (the fields appended since the first
+// release), 8 when only Accusations is, 9 when Cookie is and User is not,
+// 10 when User is (the fields before it nil when empty); so a peer that
+// predates a field still decodes every message that does not use it, and
+// drops (and counts, as malformed) one that does. The decoder accepts every
+// arity from the first release's (7) to the current one (10).
 // The version byte changes only for a change that an older peer would
 // misread rather than refuse.
 //
@@ -77,7 +87,7 @@ import (
 // protocol, never renumber or reuse one.
 //
 //	1 heartbeat, 2 gossip, 3 join-request, 4 join-reply, 5 digest,
-//	6 digest-reply, 7 cookie
+//	6 digest-reply, 7 cookie, 8 user
 //
 // The encoder writes every integer, string, bin and array header in its
 // shortest msgpack form and nil for a nil slice, so the encoding of a message
@@ -113,6 +123,8 @@ const (
 	messageArity            = 7
 	messageArityAccusations = 8
 	messageArityCookie      = 9
+	messageArityUser        = 10
+	userMessageArity        = 4
 	recordArity             = 5
 	accusationArity         = 2
 )
@@ -204,6 +216,8 @@ func appendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
 	dst = append(dst, label...)
 	arity := messageArity
 	switch {
+	case len(m.User) > 0:
+		arity = messageArityUser
 	case len(m.Cookie) > 0:
 		arity = messageArityCookie
 	case len(m.Accusations) > 0:
@@ -259,8 +273,18 @@ func appendEnvelope(dst []byte, label string, m core.Message) ([]byte, error) {
 			}
 		}
 	}
-	if arity == messageArityCookie {
+	if arity >= messageArityCookie {
 		dst = appendBin(dst, m.Cookie)
+	}
+	if arity == messageArityUser {
+		dst = appendArrayHeader(dst, len(m.User))
+		for _, u := range m.User {
+			dst = append(dst, def.FixArray|userMessageArity)
+			dst = appendStr(dst, u.From)
+			dst = appendStr(dst, u.FromID)
+			dst = appendUint(dst, u.Seq)
+			dst = appendBin(dst, u.Payload)
+		}
 	}
 	return dst, nil
 }

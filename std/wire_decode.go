@@ -35,6 +35,11 @@ type decodeLimits struct {
 	// MaxCookieBytes bounds Message.Cookie (default 512, the most a
 	// coordinator accepts).
 	MaxCookieBytes int
+	// MaxUserMessages bounds Message.User (default 256).
+	MaxUserMessages int
+	// MaxPayloadBytes bounds each UserMessage.Payload (default 65507; std's
+	// Node sets it to the core config's MaxPayloadBytes).
+	MaxPayloadBytes int
 }
 
 // defaultDecodeLimits returns the limits a zero decodeLimits stands for.
@@ -48,6 +53,8 @@ func defaultDecodeLimits() decodeLimits {
 		MaxWant:          4096,
 		MaxSuspectors:    16,
 		MaxCookieBytes:   512,
+		MaxUserMessages:  256,
+		MaxPayloadBytes:  maxUDPPayload,
 	}
 }
 
@@ -66,6 +73,8 @@ func (l decodeLimits) withDefaults() decodeLimits {
 	set(&l.MaxWant, d.MaxWant)
 	set(&l.MaxSuspectors, d.MaxSuspectors)
 	set(&l.MaxCookieBytes, d.MaxCookieBytes)
+	set(&l.MaxUserMessages, d.MaxUserMessages)
+	set(&l.MaxPayloadBytes, d.MaxPayloadBytes)
 	return l
 }
 
@@ -419,8 +428,8 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 	// Message.
 	r.at("message", -1)
 	arity, _ := r.array(0xff, false)
-	if r.err == nil && (arity < messageArity || arity > messageArityCookie) {
-		r.fail(errMalformed, fmt.Sprintf("message has %d fields, want %d to %d", arity, messageArity, messageArityCookie))
+	if r.err == nil && (arity < messageArity || arity > messageArityUser) {
+		r.fail(errMalformed, fmt.Sprintf("message has %d fields, want %d to %d", arity, messageArity, messageArityUser))
 	}
 	var m core.Message
 	r.at("kind", -1)
@@ -541,9 +550,39 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 		}
 	}
 	var cookie []byte // aliasing b until copied below
-	if arity == messageArityCookie {
+	if arity >= messageArityCookie {
 		r.at("cookie", -1)
 		cookie, _ = r.bin(lim.MaxCookieBytes)
+	}
+	var userFrom, userFromID [][]byte // aliasing b until copied below
+	if arity == messageArityUser {
+		r.at("user", -1)
+		count, isNil = r.array(lim.MaxUserMessages, true)
+		if r.err != nil {
+			return core.Message{}, r.err
+		}
+		if !isNil && count > 0 {
+			m.User = make([]core.UserMessage, count)
+			userFrom, userFromID = make([][]byte, count), make([][]byte, count)
+			for i := range m.User {
+				u := &m.User[i]
+				r.at("user", i)
+				if n, _ := r.array(0xff, false); r.err == nil && n != userMessageArity {
+					r.fail(errMalformed, fmt.Sprintf("user message has %d fields, want %d", n, userMessageArity))
+				}
+				r.at("user.from", i)
+				userFrom[i] = r.strBytes(lim.MaxStringBytes)
+				r.at("user.fromID", i)
+				userFromID[i] = r.strBytes(lim.MaxStringBytes)
+				r.at("user.seq", i)
+				u.Seq = r.uint()
+				r.at("user.payload", i)
+				u.Payload, _ = r.bin(lim.MaxPayloadBytes) // aliases b until copied below
+				if r.err != nil {
+					return core.Message{}, r.err
+				}
+			}
+		}
 	}
 	if r.err != nil {
 		return core.Message{}, r.err
@@ -562,6 +601,17 @@ func decodeEnvelope(b []byte, label string, lim *decodeLimits, d *envelopeDecode
 	r.at("from", -1)
 	if !d.authority(&r, m.From) {
 		return core.Message{}, r.err
+	}
+	for i := range m.User {
+		u := &m.User[i]
+		u.From, u.FromID = d.str(userFrom[i]), d.str(userFromID[i])
+		r.at("user.from", i)
+		if u.From != "" && !d.authority(&r, u.From) {
+			return core.Message{}, r.err
+		}
+		if u.Payload != nil {
+			u.Payload = append([]byte{}, u.Payload...)
+		}
 	}
 	k := 0
 	for i := range m.Accusations {

@@ -105,7 +105,7 @@ func randRecord(r *rand.Rand) core.NodeRecord {
 // enough for an array16 header.
 func randMessage(r *rand.Rand) core.Message {
 	m := core.Message{
-		Kind:   core.MessageKind(1 + r.IntN(7)),
+		Kind:   core.MessageKind(1 + r.IntN(8)),
 		From:   randAuthority(r),
 		FromID: randString(r),
 		Seq:    randUint(r),
@@ -163,6 +163,31 @@ func randMessage(r *rand.Rand) core.Message {
 	}
 	for i := range m.Cookie {
 		m.Cookie[i] = byte(r.Uint32())
+	}
+	// User is nil or not empty, as Accusations; an origin is empty (a
+	// direct message) or an authority; a payload nil, empty, or long enough
+	// for a bin16 header now and then.
+	if n := count(); n > 0 {
+		m.User = make([]core.UserMessage, n)
+		for i := range m.User {
+			u := core.UserMessage{Seq: randUint(r)}
+			if r.IntN(3) > 0 {
+				u.From, u.FromID = randAuthority(r), randString(r)
+			}
+			switch r.IntN(4) {
+			case 0:
+			case 1:
+				u.Payload = []byte{}
+			case 2:
+				u.Payload = make([]byte, 1+r.IntN(255))
+			case 3:
+				u.Payload = make([]byte, 256+r.IntN(1024))
+			}
+			for j := range u.Payload {
+				u.Payload[j] = byte(r.Uint32())
+			}
+			m.User[i] = u
+		}
 	}
 	return m
 }
@@ -253,9 +278,31 @@ type wireMessageCookie struct {
 	Cookie      []byte
 }
 
+// wireUserMessage and wireMessageUser are the 10-element form of a message
+// with user messages.
+type wireUserMessage struct {
+	From    string
+	FromID  string
+	Seq     uint64
+	Payload []byte
+}
+
+type wireMessageUser struct {
+	Kind        uint8
+	From        string
+	FromID      string
+	Seq         uint64
+	Entries     []wireRecord
+	Digest      []uint64
+	Want        []uint32
+	Accusations []wireAccusation
+	Cookie      []byte
+	User        []wireUserMessage
+}
+
 // toWire returns the struct whose MarshalAsArray encoding m must have: the
 // first release's 7 fields, 8 when m names suspectors, 9 when it carries a
-// cookie.
+// cookie, 10 when it carries user messages.
 func toWire(m core.Message) any {
 	w := wireMessage{Kind: uint8(m.Kind), From: m.From, FromID: m.FromID, Seq: m.Seq, Digest: m.Digest, Want: m.Want}
 	if m.Entries != nil {
@@ -264,17 +311,24 @@ func toWire(m core.Message) any {
 			w.Entries[i] = wireRecord{e.NodeID, e.Authority, uint8(e.Status), e.Incarnation, e.Meta}
 		}
 	}
-	if len(m.Accusations) == 0 && len(m.Cookie) == 0 {
+	if len(m.Accusations) == 0 && len(m.Cookie) == 0 && len(m.User) == 0 {
 		return w
 	}
 	wa := wireMessageAccusations{w.Kind, w.From, w.FromID, w.Seq, w.Entries, w.Digest, w.Want, nil}
 	for _, a := range m.Accusations {
 		wa.Accusations = append(wa.Accusations, wireAccusation{a.Entry, a.Suspectors})
 	}
-	if len(m.Cookie) == 0 {
+	if len(m.Cookie) == 0 && len(m.User) == 0 {
 		return wa
 	}
-	return wireMessageCookie{wa.Kind, wa.From, wa.FromID, wa.Seq, wa.Entries, wa.Digest, wa.Want, wa.Accusations, m.Cookie}
+	if len(m.User) == 0 {
+		return wireMessageCookie{wa.Kind, wa.From, wa.FromID, wa.Seq, wa.Entries, wa.Digest, wa.Want, wa.Accusations, m.Cookie}
+	}
+	wu := wireMessageUser{wa.Kind, wa.From, wa.FromID, wa.Seq, wa.Entries, wa.Digest, wa.Want, wa.Accusations, m.Cookie, nil}
+	for _, u := range m.User {
+		wu.User = append(wu.User, wireUserMessage{u.From, u.FromID, u.Seq, u.Payload})
+	}
+	return wu
 }
 
 func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
@@ -289,7 +343,7 @@ func TestCodecMatchesMsgpackMarshalAsArray(t *testing.T) {
 		require.NoError(t, err)
 		require.Truef(t, bytes.Equal(body, theirs), "case %d: encodings differ", i)
 
-		var back wireMessageCookie
+		var back wireMessageUser
 		require.NoError(t, msgpack.UnmarshalAsArray(body, &back))
 		got, err := decodeWithDefaults("lbl", append([]byte("hs\x01\x03lbl"), theirs...))
 		require.NoError(t, err)
@@ -382,7 +436,13 @@ func TestDecodeRejects(t *testing.T) {
 		{"digest element is a string", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0x91, 0xa0, 0xc0), decodeLimits{}, errMalformed, "digest"},
 		{"want over limit", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x92, 1, 2), decodeLimits{MaxWant: 1}, errOversize, "want"},
 		{"want over uint32", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0x91, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0), decodeLimits{}, errMalformed, "want"},
-		{"message with 10 fields", envelope("prod", 0x9a, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "message"},
+		{"message with 11 fields", envelope("prod", 0x9b, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "message"},
+		{"user is a map", envelope("prod", 0x9a, 8, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x80), decodeLimits{}, errMalformed, "user"},
+		{"user messages over limit", envelope("prod", 0x9a, 8, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x92, 0x94, 0xa0, 0xa0, 0, 0xc0, 0x94, 0xa0, 0xa0, 0, 0xc0), decodeLimits{MaxUserMessages: 1}, errOversize, "user"},
+		{"user message with 3 fields", envelope("prod", 0x9a, 8, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0x93, 0xa0, 0xa0, 0), decodeLimits{}, errMalformed, "user"},
+		{"user seq is a string", envelope("prod", 0x9a, 8, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0x94, 0xa0, 0xa0, 0xa0, 0xc0), decodeLimits{}, errMalformed, "user.seq"},
+		{"payload is a string", envelope("prod", 0x9a, 8, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0x94, 0xa0, 0xa0, 0, 0xa1, 'x'), decodeLimits{}, errMalformed, "user.payload"},
+		{"payload over limit", envelope("prod", 0x9a, 8, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0x94, 0xa0, 0xa0, 0, 0xc4, 3, 1, 2, 3), decodeLimits{MaxPayloadBytes: 2}, errOversize, "user.payload"},
 		{"cookie is a string", envelope("prod", 0x99, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xa1, 'x'), decodeLimits{}, errMalformed, "cookie"},
 		{"cookie over limit", envelope("prod", 0x99, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc4, 3, 1, 2, 3), decodeLimits{MaxCookieBytes: 2}, errOversize, "cookie"},
 		{"accusations is a map", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x80), decodeLimits{}, errMalformed, "accusations"},
@@ -394,7 +454,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"suspector is an int", envelope("prod", 0x98, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0, 0x91, 0x92, 0, 0x91, 0x01), decodeLimits{}, errMalformed, "accusations.suspectors"},
 	}
 	// Every authority in another spelling than canonical: as a message's
-	// From, a record's Authority and a suspector.
+	// From, a record's Authority, a suspector and a broadcast's origin.
 	for _, a := range nonCanonicalAuthorities {
 		from := core.Message{Kind: core.MessageHeartbeat, From: a, FromID: "b"}
 		record := core.Message{Kind: core.MessageGossip, From: "10.0.0.1:7946", FromID: "b",
@@ -402,7 +462,13 @@ func TestDecodeRejects(t *testing.T) {
 		suspector := core.Message{Kind: core.MessageGossip, From: "10.0.0.1:7946", FromID: "b",
 			Entries:     []core.NodeRecord{{NodeID: "c", Authority: "10.0.0.3:7946", Status: core.StatusSuspect}},
 			Accusations: []core.Accusation{{Entry: 0, Suspectors: []string{"10.0.0.4:7946", a}}}}
-		for field, m := range map[string]core.Message{"from": from, "entries.authority": record, "accusations.suspectors": suspector} {
+		origin := core.Message{Kind: core.MessageGossip, From: "10.0.0.1:7946", FromID: "b",
+			User: []core.UserMessage{{From: "10.0.0.4:7946", FromID: "d", Seq: 1}, {From: a, FromID: "c", Seq: 2}}}
+		cases := map[string]core.Message{"from": from, "entries.authority": record, "accusations.suspectors": suspector, "user.from": origin}
+		if a == "" {
+			delete(cases, "user.from") // a direct message has no origin
+		}
+		for field, m := range cases {
 			b, err := encodeEnvelope("prod", m)
 			require.NoError(t, err)
 			tests = append(tests, struct {

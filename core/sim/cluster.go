@@ -83,7 +83,7 @@ type NetStats struct {
 	Oversize    uint64 // refused because EstimateSize exceeded the MTU
 	MaxSize     int    // the largest EstimateSize of any message any node tried to send
 	// ByKind counts the messages sent, indexed by core.MessageKind.
-	ByKind [8]uint64
+	ByKind [16]uint64
 	// Errors counts errors returned by coordinators (handlers and starts);
 	// LastError is the latest of them.
 	Errors    uint64
@@ -120,6 +120,13 @@ type node struct {
 	stats     NodeStats
 	events    []core.MemberEvent
 	eventsTo  [8]int // member events emitted, by their To status
+	delivered []delivery // broadcasts this slot delivered, kept while trackUser is set
+}
+
+// delivery is one broadcast a slot delivered, and when.
+type delivery struct {
+	msg core.UserMessage
+	at  int64
 }
 
 // instance is one incarnation of a slot: a NodeID.
@@ -182,6 +189,7 @@ type Cluster struct {
 	onHandle  func(from, to int32)              // explorer hook: a running node handles a message
 	onSend    func(from, to int32)              // explorer hook: a message is put on (or dropped from) a link
 	stableIDs bool                              // node IDs derive from (seed, slot, start count) only
+	trackUser bool                              // keep every node's delivered broadcasts (the broadcast scenario)
 }
 
 // New returns a cluster of opts.Nodes idle node slots.
@@ -582,6 +590,22 @@ func (c *Cluster) SetMeta(i int, meta []byte) error {
 	c.process(n, out)
 	if err != nil {
 		return c.fail(fmt.Errorf("sim: slot %d: SetMeta: %w", i, err))
+	}
+	return nil
+}
+
+// Broadcast has slot i broadcast payload to every member
+// (MembershipCoordinator.Broadcast) now; it spreads as the run goes on, and
+// every node's deliveries reach Options.OnOutcome in Outcome.User.
+func (c *Cluster) Broadcast(i int, payload []byte) error {
+	n := c.nodes[i]
+	if n.state != stateRunning {
+		return fmt.Errorf("sim: Broadcast from slot %d, which is not running", i)
+	}
+	out, err := n.coord.Broadcast(c.Now(), payload)
+	c.process(n, out)
+	if err != nil {
+		return c.fail(fmt.Errorf("sim: slot %d: Broadcast: %w", i, err))
 	}
 	return nil
 }

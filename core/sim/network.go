@@ -141,6 +141,13 @@ func (c *Cluster) process(n *node, out core.Outcome) {
 	for _, ev := range out.Members {
 		c.observe(n, ev)
 	}
+	if c.trackUser {
+		for _, u := range out.User {
+			if u.Seq != 0 {
+				n.delivered = append(n.delivered, delivery{msg: u, at: c.now})
+			}
+		}
+	}
 	for i := range out.Outbound {
 		c.send(n, &out.Outbound[i])
 	}
@@ -238,6 +245,14 @@ func cloneMessage(m core.Message) core.Message {
 	}
 	if len(m.Want) > 0 {
 		m.Want = append([]uint32(nil), m.Want...)
+	}
+	if len(m.User) > 0 {
+		user := make([]core.UserMessage, len(m.User))
+		for i, u := range m.User {
+			u.Payload = bytes.Clone(u.Payload)
+			user[i] = u
+		}
+		m.User = user
 	}
 	if len(m.Accusations) > 0 {
 		acc := make([]core.Accusation, len(m.Accusations))

@@ -61,7 +61,7 @@ func (c *Cluster) allStarted() bool {
 
 // Scenarios lists the names RunScenario accepts.
 func Scenarios() []string {
-	return []string{"bootstrap", "crash", "leave", "loss", "meta", "partition", "pause", "restart", "spread"}
+	return []string{"bootstrap", "broadcast", "crash", "leave", "loss", "meta", "partition", "pause", "restart", "spread"}
 }
 
 // ScenarioOptions configures RunScenario. Zero fields take the defaults noted.
@@ -119,6 +119,20 @@ type Report struct {
 	// SpreadRounds is the number of rounds until every live member knew of
 	// the joining node ("spread") or held the new metadata ("meta").
 	SpreadRounds float64 `json:"spread_rounds"`
+	// Broadcasts ("broadcast") is how many broadcasts were sent;
+	// BroadcastsReachedAll how many every other live member delivered;
+	// BroadcastCoverage the mean, over the broadcasts, of the share of the
+	// other live members that delivered it; BroadcastRoundsP50 and
+	// BroadcastRoundsMax the median and largest number of rounds until the
+	// last member delivered one of those that reached everyone;
+	// BroadcastDuplicates the deliveries of a broadcast a member had
+	// already delivered (there must be none).
+	Broadcasts           int     `json:"broadcasts,omitempty"`
+	BroadcastsReachedAll int     `json:"broadcasts_reached_all,omitempty"`
+	BroadcastCoverage    float64 `json:"broadcast_coverage,omitempty"`
+	BroadcastRoundsP50   float64 `json:"broadcast_rounds_p50,omitempty"`
+	BroadcastRoundsMax   float64 `json:"broadcast_rounds_max,omitempty"`
+	BroadcastDuplicates  int     `json:"broadcast_duplicates,omitempty"`
 	// DetectSecondsP50 and DetectSecondsMax ("crash") are the median and the
 	// largest time, over the live observers, from the crash until the
 	// observer marked the crashed member Dead. The max is the time until every
@@ -196,6 +210,12 @@ func (r *Report) check(name string, ok bool, format string, args ...any) {
 //     the old one never active again.
 //   - spread: steady-state traffic is measured, then one new node joins; it
 //     must reach every member within 1.5 times the epidemic bound.
+//   - broadcast: 100 broadcasts (Broadcast) of 64 bytes from random members,
+//     one every 5 gossip rounds, under the background loss (-loss); it
+//     reports how many reached every other member, the mean share of
+//     members each reached and how many rounds that took. Each member must
+//     deliver each broadcast at most once, and without loss every broadcast
+//     must reach everyone. Traffic is measured while they are sent.
 //   - meta: steady-state traffic is measured, then a random member changes
 //     its metadata (SetMeta); the change must reach every member within the
 //     same bound as a join.
@@ -324,6 +344,68 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 		r.check("spread-within-1.5x-epidemic-bound", ok && r.SpreadRounds <= limit,
 			"the join reached all %d members in %.2f rounds; 1.5 x bound = %.2f rounds", o.Nodes, r.SpreadRounds, limit)
 		converge("join", at, o.Limit)
+
+	case "broadcast":
+		r.Converged = true
+		const count = 100
+		c.trackUser = true
+		sent := make([]int64, count)
+		from := make([]int, count)
+		measure(func() {
+			for k := range count {
+				live := c.LiveNodes()
+				from[k] = live[c.Rand().IntN(len(live))]
+				sent[k] = c.now
+				payload := fmt.Appendf(make([]byte, 0, 64), "broadcast %03d ", k)
+				payload = append(payload, make([]byte, 64-len(payload))...)
+				if err := c.Broadcast(from[k], payload); err != nil {
+					return
+				}
+				c.Run(5 * round)
+			}
+			c.Run(10 * time.Second) // the last ones finish spreading
+		})
+		r.Broadcasts = count
+		// by broadcast: the members that delivered it, and when the last did
+		reached := make([]map[int]bool, count)
+		last := make([]int64, count)
+		for i, n := range c.nodes {
+			for _, d := range n.delivered {
+				var k int
+				if _, err := fmt.Sscanf(string(d.msg.Payload), "broadcast %d ", &k); err != nil || k < 0 || k >= count {
+					continue
+				}
+				if reached[k] == nil {
+					reached[k] = map[int]bool{}
+				}
+				if reached[k][i] {
+					r.BroadcastDuplicates++
+					continue
+				}
+				reached[k][i] = true
+				last[k] = max(last[k], d.at)
+			}
+		}
+		others := len(c.LiveNodes()) - 1
+		var took []float64
+		for k := range count {
+			r.BroadcastCoverage += float64(len(reached[k])) / float64(others) / count
+			if len(reached[k]) == others {
+				r.BroadcastsReachedAll++
+				took = append(took, rounds(time.Duration(last[k]-sent[k])))
+			}
+		}
+		slices.Sort(took)
+		if len(took) > 0 {
+			r.BroadcastRoundsP50 = took[len(took)/2]
+			r.BroadcastRoundsMax = took[len(took)-1]
+		}
+		r.check("broadcasts-delivered-at-most-once", r.BroadcastDuplicates == 0,
+			"deliveries of a broadcast already delivered: %d", r.BroadcastDuplicates)
+		if o.Loss == 0 {
+			r.check("broadcasts-reached-everyone", r.BroadcastsReachedAll == count,
+				"%d of %d broadcasts reached all %d other members", r.BroadcastsReachedAll, count, others)
+		}
 
 	case "meta":
 		r.Converged = true

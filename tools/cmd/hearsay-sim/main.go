@@ -14,8 +14,8 @@
 //	go run ./tools/cmd/hearsay-sim -scenario loss -nodes 50 -loss 0.2 -duration 10m
 //	go run ./tools/cmd/hearsay-sim -scenario bootstrap -nodes 2000 -memprofile heap.pprof -cpuprofile cpu.pprof
 //
-// Scenarios: bootstrap, crash, leave, loss, meta, partition, pause, restart,
-// spread (see sim.RunScenario). The exit status is 0 when every check of the scenario
+// Scenarios: bootstrap, broadcast, crash, leave, loss, meta, partition,
+// pause, restart, spread (see sim.RunScenario). The exit status is 0 when every check of the scenario
 // passed, 1 when one failed or the run could not start, 2 for bad flags.
 //
 // # The fault explorer
@@ -181,6 +181,10 @@ func summary(w io.Writer, r *sim.Report) {
 		r.Scenario, r.Nodes, r.Seed, 100*r.Loss, r.Fanout, time.Duration(r.GossipIntervalSeconds*float64(time.Second)))
 	p("bootstrap", "converged in %.2f s", r.BootstrapSeconds)
 	p("converge", "%.1f rounds after the scenario's event (converged: %v); epidemic bound %.2f rounds", r.ConvergeRounds, r.Converged, r.EpidemicBoundRounds)
+	if r.Scenario == "broadcast" {
+		p("broadcast", "%d of %d reached every member; mean coverage %.1f%%; rounds to all: p50 %.2f, max %.2f; duplicates %d",
+			r.BroadcastsReachedAll, r.Broadcasts, 100*r.BroadcastCoverage, r.BroadcastRoundsP50, r.BroadcastRoundsMax, r.BroadcastDuplicates)
+	}
 	if r.Scenario == "spread" || r.Scenario == "meta" {
 		p("spread", "%.2f rounds to reach every member (1.5 x bound = %.2f)", r.SpreadRounds, 1.5*r.EpidemicBoundRounds)
 	}
