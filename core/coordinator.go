@@ -116,6 +116,9 @@ type CoordinatorStats struct {
 	// BroadcastsSent counts broadcasts this node started (Broadcast);
 	// BroadcastsReceived those of other nodes it delivered, each once.
 	BroadcastsSent, BroadcastsReceived uint64
+	// UserMessagesRefused counts the direct messages and broadcasts of
+	// senders this node does not hold as active members, not delivered.
+	UserMessagesRefused uint64
 	// BroadcastsDropped counts broadcasts given up before they were passed
 	// on as often as the retransmit limit says: pushed out of a full queue
 	// (Config.MaxBroadcasts), or too large for this node's messages.

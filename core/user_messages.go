@@ -70,26 +70,29 @@ func (c *MembershipCoordinator) checkPayload(payload []byte) error {
 	return nil
 }
 
-// SendTo sends payload to the node at target ("host:port") as one direct
-// message, at now: best effort, as memberlist's SendBestEffort — one
-// datagram, no acknowledgement, no retry; lost if the datagram is. The
-// receiver delivers it in Outcome.User (Seq 0) unless it holds this node
-// as Dead or Removed. Target need not be a member. A payload over
-// Config.MaxPayloadBytes, or over what one message holds, an empty target
-// and this node's own authority are refused with an error wrapping
-// ErrInvalidMessage; a Stopped coordinator returns ErrNotStarted. The
-// message is in the returned Outcome: a transport that cannot take it
-// (a full queue) fails the send there.
+// SendTo sends payload to the member at target (its authority, as
+// Members lists it) as one direct message, at now: best effort, as
+// memberlist's SendBestEffort — one datagram, no acknowledgement, no retry;
+// lost if the datagram is. The receiver delivers it in Outcome.User (Seq 0)
+// if it holds this node as an active member. Only a member this node holds
+// active (Joining, Up, Suspect or Leaving) is a target, so that nothing an
+// application does with what it receives can aim this node at an address
+// outside the cluster (see "Address validation" in the package
+// documentation). A payload over Config.MaxPayloadBytes, or over what one
+// message holds, and a target that is not another active member are refused
+// with an error wrapping ErrInvalidMessage; a Stopped coordinator returns
+// ErrNotStarted. The message is in the returned Outcome: a transport that
+// cannot take it (a full queue) fails the send there.
 func (c *MembershipCoordinator) SendTo(now time.Time, target string, payload []byte) (Outcome, error) {
 	now = c.clock.protocol(now)
-	switch {
-	case c.state == CoordinatorStopped:
+	if c.state == CoordinatorStopped {
 		return Outcome{}, ErrNotStarted
-	case target == "" || target == c.cfg.Authority:
-		return Outcome{}, fmt.Errorf("%w: SendTo %q: a direct message goes to another node's authority", ErrInvalidMessage, target)
 	}
 	if err := c.checkPayload(payload); err != nil {
 		return Outcome{}, err
+	}
+	if _, status, held := c.table.Instance(target); target == c.cfg.Authority || !held || !status.IsActive() {
+		return Outcome{}, fmt.Errorf("%w: SendTo %q: a direct message goes to another member held active", ErrInvalidMessage, target)
 	}
 	c.observe(now)
 	m := c.newMessage(MessageUser)
@@ -131,10 +134,19 @@ func (c *MembershipCoordinator) Broadcast(now time.Time, payload []byte) (Outcom
 	return c.finish(), nil
 }
 
-// takeUserMessages delivers what m carries for the application: a direct
+// takeUserMessages delivers what m carries for the application — a direct
 // message, or the broadcasts not delivered before, which are queued to be
-// passed on.
+// passed on — if its sender is a member this node holds active, under the
+// node ID it gives; anything else is refused and counted
+// (UserMessagesRefused). Delivering never answers the sender.
 func (c *MembershipCoordinator) takeUserMessages(now time.Time, m Message) {
+	if len(m.User) == 0 {
+		return
+	}
+	if id, status, held := c.table.Instance(m.From); !held || id != m.FromID || !status.IsActive() {
+		c.stats.UserMessagesRefused += uint64(len(m.User))
+		return
+	}
 	if m.Kind == MessageUser {
 		u := m.User[0]
 		u.From, u.FromID, u.Payload = m.From, m.FromID, bytes.Clone(u.Payload)

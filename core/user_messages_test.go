@@ -1,109 +1,52 @@
 package core
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 )
 
-// delivered collects, per observer, the user messages each node delivered.
-func delivered(net *testNet) map[string][]UserMessage {
-	got := map[string][]UserMessage{}
-	net.observeOutcome = func(at string, o Outcome) {
-		got[at] = append(got[at], o.User...)
-	}
-	return got
+// userEpoch is when these tests start.
+var userEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// userTestConfig is a LAN config for one coordinator of these tests.
+func userTestConfig(id, authority string, seed uint64) Config {
+	cfg := DefaultLANConfig()
+	cfg.NodeID, cfg.Authority = id, authority
+	cfg.Rand = rand.New(rand.NewPCG(seed, 11))
+	return cfg
 }
 
-// A direct message reaches its target once, with the sender as From and
-// Seq 0, and nobody else.
-func TestSendToDeliversToTheTarget(t *testing.T) {
-	net := cluster(t, 3, 51)
-	got := delivered(net)
-	a := net.nodes[auth(0)].c
-	o, err := a.SendTo(net.now, auth(2), []byte("hello"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(o.Outbound) != 1 || o.Outbound[0].Message.Kind != MessageUser || o.Outbound[0].Target != auth(2) {
-		t.Fatalf("SendTo's outcome: %+v", o.Outbound)
-	}
-	net.deliver(auth(0), o)
-	net.run(time.Second)
-	want := UserMessage{From: auth(0), FromID: nodeID(0), Seq: 0, Payload: []byte("hello")}
-	if m := got[auth(2)]; len(m) != 1 || m[0].From != want.From || m[0].FromID != want.FromID || m[0].Seq != 0 || !bytes.Equal(m[0].Payload, want.Payload) {
-		t.Errorf("node 2 delivered %+v, want %+v", m, want)
-	}
-	if len(got[auth(1)]) != 0 || len(got[auth(0)]) != 0 {
-		t.Errorf("others delivered %v and %v", got[auth(1)], got[auth(0)])
-	}
-	if s := a.Stats(); s.UserMessagesSent != 1 {
-		t.Errorf("UserMessagesSent = %d", s.UserMessagesSent)
-	}
-	if s := net.nodes[auth(2)].c.Stats(); s.UserMessagesReceived != 1 {
-		t.Errorf("UserMessagesReceived = %d", s.UserMessagesReceived)
-	}
-}
-
-// A broadcast reaches every other member exactly once, the sender never;
-// afterwards nothing is left queued.
-func TestBroadcastReachesEveryMemberOnce(t *testing.T) {
-	net := cluster(t, 10, 52)
-	got := delivered(net)
-	src := net.nodes[auth(3)].c
-	for i := range 5 {
-		o, err := src.Broadcast(net.now, []byte(fmt.Sprintf("news %d", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		net.deliver(auth(3), o)
-	}
-	net.run(10 * time.Second)
-	for _, a := range net.live() {
-		msgs := got[a]
-		if a == auth(3) {
-			if len(msgs) != 0 {
-				t.Errorf("the sender delivered its own broadcasts: %v", msgs)
-			}
-			continue
-		}
-		seen := map[string]int{}
-		for _, m := range msgs {
-			if m.From != auth(3) || m.FromID != nodeID(3) || m.Seq == 0 {
-				t.Errorf("%s delivered %+v", a, m)
-			}
-			seen[string(m.Payload)]++
-		}
-		for i := range 5 {
-			if n := seen[fmt.Sprintf("news %d", i)]; n != 1 {
-				t.Errorf("%s delivered news %d %d times", a, i, n)
-			}
-		}
-		if q := len(net.nodes[a].c.user.queue); q != 0 {
-			t.Errorf("%s still queues %d broadcasts", a, q)
-		}
-	}
-	if s := src.Stats(); s.BroadcastsSent != 5 || s.BroadcastsDropped != 0 {
-		t.Errorf("sender stats: %d sent, %d dropped", s.BroadcastsSent, s.BroadcastsDropped)
-	}
-}
-
-func TestUserMessageRefusals(t *testing.T) {
-	cfg := testConfig("a", "10.0.0.1:1", 1)
+// startedUserNode returns a coordinator started as a member alone.
+func startedUserNode(t *testing.T, cfg Config) *MembershipCoordinator {
+	t.Helper()
 	c, err := NewMembershipCoordinator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SendTo(epoch, "10.0.0.2:1", nil); !errors.Is(err, ErrNotStarted) {
+	if _, err := c.StartMember(userEpoch); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// SendTo and Broadcast refuse what they cannot send, naming the bound.
+func TestUserMessageRefusals(t *testing.T) {
+	cfg := userTestConfig("a", "10.0.0.1:1", 1)
+	c, err := NewMembershipCoordinator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendTo(userEpoch, "10.0.0.2:1", nil); !errors.Is(err, ErrNotStarted) {
 		t.Errorf("SendTo stopped: %v", err)
 	}
-	if _, err := c.Broadcast(epoch, nil); !errors.Is(err, ErrNotStarted) {
+	if _, err := c.Broadcast(userEpoch, nil); !errors.Is(err, ErrNotStarted) {
 		t.Errorf("Broadcast stopped: %v", err)
 	}
-	if _, err := c.StartMember(epoch); err != nil {
+	if _, err := c.StartMember(userEpoch); err != nil {
 		t.Fatal(err)
 	}
 	big := make([]byte, cfg.MaxPayloadBytes+1)
@@ -112,10 +55,10 @@ func TestUserMessageRefusals(t *testing.T) {
 		call func() error
 		want string
 	}{
-		{"too large", func() error { _, err := c.SendTo(epoch, "10.0.0.2:1", big); return err }, "over Config.MaxPayloadBytes 1024"},
-		{"broadcast too large", func() error { _, err := c.Broadcast(epoch, big); return err }, "over Config.MaxPayloadBytes 1024"},
-		{"no target", func() error { _, err := c.SendTo(epoch, "", nil); return err }, "another node's authority"},
-		{"to itself", func() error { _, err := c.SendTo(epoch, cfg.Authority, nil); return err }, "another node's authority"},
+		{"too large", func() error { _, err := c.SendTo(userEpoch, "10.0.0.2:1", big); return err }, "over Config.MaxPayloadBytes 1024"},
+		{"broadcast too large", func() error { _, err := c.Broadcast(userEpoch, big); return err }, "over Config.MaxPayloadBytes 1024"},
+		{"no target", func() error { _, err := c.SendTo(userEpoch, "", nil); return err }, "another member held active"},
+		{"to itself", func() error { _, err := c.SendTo(userEpoch, cfg.Authority, nil); return err }, "another member held active"},
 	} {
 		err := tc.call()
 		if !errors.Is(err, ErrInvalidMessage) || !strings.Contains(fmt.Sprint(err), tc.want) {
@@ -125,23 +68,23 @@ func TestUserMessageRefusals(t *testing.T) {
 
 	// A node whose messages are small sends no more than they hold, and
 	// says so.
-	small := testConfig("b", "10.0.0.2:1", 1)
+	small := userTestConfig("b", "10.0.0.2:1", 1)
 	small.MaxMessageBytes = 300
 	s, err := NewMembershipCoordinator(small)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartMember(epoch); err != nil {
+	if _, err := s.StartMember(userEpoch); err != nil {
 		t.Fatal(err)
 	}
 	limit := s.user.maxPayload
 	if limit <= 0 || limit >= 300 {
 		t.Fatalf("largest payload at 300-byte messages: %d", limit)
 	}
-	if _, err := s.Broadcast(epoch, make([]byte, limit)); err != nil {
+	if _, err := s.Broadcast(userEpoch, make([]byte, limit)); err != nil {
 		t.Errorf("a broadcast of the largest payload: %v", err)
 	}
-	_, err = s.Broadcast(epoch, make([]byte, limit+1))
+	_, err = s.Broadcast(userEpoch, make([]byte, limit+1))
 	if !errors.Is(err, ErrInvalidMessage) || !strings.Contains(err.Error(), fmt.Sprintf("over the %d bytes this node's messages hold", limit)) {
 		t.Errorf("a broadcast one byte over: %v", err)
 	}
@@ -154,9 +97,8 @@ func TestUserMessageRefusals(t *testing.T) {
 
 // Inbound user payloads that break the rules are refused whole.
 func TestMalformedUserMessagesAreRefused(t *testing.T) {
-	net := cluster(t, 2, 53)
-	c := net.nodes[auth(0)].c
-	from, id := auth(1), nodeID(1)
+	c := startedUserNode(t, userTestConfig("a", "10.0.0.1:1", 53))
+	from, id := "10.0.0.2:1", "b"
 	bcast := func(u UserMessage) Message {
 		return Message{Kind: MessageGossip, From: from, FromID: id, User: []UserMessage{u}}
 	}
@@ -170,10 +112,49 @@ func TestMalformedUserMessagesAreRefused(t *testing.T) {
 		bcast(UserMessage{From: "", FromID: id, Seq: 1}),
 		bcast(UserMessage{From: from, FromID: id, Seq: 1, Payload: make([]byte, 1025)}),
 	} {
-		o, err := c.HandleGossip(net.now, GossipInbound{Source: from, Message: m})
+		o, err := c.HandleGossip(userEpoch, GossipInbound{Source: from, Message: m})
 		if !errors.Is(err, ErrInvalidMessage) || len(o.User) != 0 {
 			t.Errorf("%+v: err %v, delivered %v", m, err, o.User)
 		}
+	}
+}
+
+// Messages from a node this one does not hold as an active member are
+// neither delivered nor relayed, only counted; and SendTo
+// aims only at active members, so an application that answers what it
+// receives cannot be turned on an address outside the cluster.
+func TestUserMessagesOnlyBetweenMembers(t *testing.T) {
+	c := startedUserNode(t, userTestConfig("a", "10.0.0.1:1", 54))
+	stranger := "10.0.0.9:1"
+	for _, m := range []Message{
+		{Kind: MessageUser, From: stranger, FromID: "x", User: []UserMessage{{Payload: []byte("hi")}}},
+		{Kind: MessageGossip, From: stranger, FromID: "x", User: []UserMessage{{From: stranger, FromID: "x", Seq: 7, Payload: []byte("all")}}},
+		{Kind: MessageHeartbeat, From: stranger, FromID: "x", Seq: 1, User: []UserMessage{{From: "10.0.0.8:1", FromID: "y", Seq: 9}}},
+	} {
+		o, err := c.HandleGossip(userEpoch, GossipInbound{Source: "192.0.2.1:9", Size: 200, Message: m})
+		if err != nil {
+			t.Fatalf("%s: %v", m.Kind, err)
+		}
+		if len(o.User) != 0 {
+			t.Errorf("%s from a stranger: delivered %v", m.Kind, o.User)
+		}
+		// What the heartbeat may get (a notice, under the reply rules) is
+		// not about its payloads: none of them goes anywhere.
+		for _, out := range o.Outbound {
+			if len(out.Message.User) != 0 {
+				t.Errorf("%s from a stranger: relayed %v to %s", m.Kind, out.Message.User, out.Target)
+			}
+		}
+	}
+	if s := c.Stats(); s.UserMessagesRefused != 3 || s.UserMessagesReceived != 0 || s.BroadcastsReceived != 0 {
+		t.Errorf("refused %d, received %d direct and %d broadcasts; want 3, 0, 0",
+			s.UserMessagesRefused, s.UserMessagesReceived, s.BroadcastsReceived)
+	}
+	if n := len(c.user.queue); n != 0 {
+		t.Errorf("%d broadcasts of a stranger queued to be relayed", n)
+	}
+	if _, err := c.SendTo(userEpoch, stranger, []byte("hi")); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("SendTo a non-member: %v, want ErrInvalidMessage", err)
 	}
 }
 
@@ -181,17 +162,17 @@ func TestMalformedUserMessagesAreRefused(t *testing.T) {
 // counts it; the IDs remembered to deliver each broadcast once are bounded
 // and forgotten after QuarantineTTL.
 func TestBroadcastStateIsBounded(t *testing.T) {
-	cfg := testConfig("a", "10.0.0.1:1", 1)
+	cfg := userTestConfig("a", "10.0.0.1:1", 1)
 	cfg.MaxBroadcasts = 2
 	c, err := NewMembershipCoordinator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.StartMember(epoch); err != nil {
+	if _, err := c.StartMember(userEpoch); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 { // alone: nobody to pass them to, so they stay queued
-		if _, err := c.Broadcast(epoch, []byte{byte(i)}); err != nil {
+		if _, err := c.Broadcast(userEpoch, []byte{byte(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -202,12 +183,12 @@ func TestBroadcastStateIsBounded(t *testing.T) {
 		t.Errorf("BroadcastsDropped = %d, want 1", got)
 	}
 	for i := range 100 {
-		c.markSeen(epoch, broadcastID{"x", uint64(i + 1)})
+		c.markSeen(userEpoch, broadcastID{"x", uint64(i + 1)})
 	}
 	if got, limit := len(c.user.seen), seenPerBroadcast*cfg.MaxBroadcasts; got > limit {
 		t.Errorf("%d broadcast IDs remembered, over %d", got, limit)
 	}
-	c.Poll(epoch.Add(cfg.QuarantineTTL + time.Minute))
+	c.Poll(userEpoch.Add(cfg.QuarantineTTL + time.Minute))
 	if got := len(c.user.seen); got != 0 {
 		t.Errorf("%d broadcast IDs remembered after QuarantineTTL", got)
 	}

@@ -36,6 +36,9 @@ type memNetwork struct {
 	cut map[netip.AddrPort]bool
 	// overflows counts datagrams lost to a full receive buffer.
 	overflows atomic.Uint64
+	// tap, when set, sees every datagram put on the network (set it before
+	// the nodes start; it must not keep b).
+	tap func(src, dst netip.AddrPort, b []byte)
 }
 
 // memSocketBuffer is how many datagrams a memSocket holds unread, about
@@ -123,7 +126,11 @@ func (n *memNetwork) deliver(src, dst netip.AddrPort, b []byte) {
 	n.mu.Lock()
 	to := n.socks[dst]
 	lost := n.cut[src] || n.cut[dst]
+	tap := n.tap
 	n.mu.Unlock()
+	if tap != nil {
+		tap(src, dst, b)
+	}
 	if to == nil || lost {
 		return
 	}

@@ -119,7 +119,7 @@ type node struct {
 	offset    int64 // the node's clock minus the cluster's (SetClockOffset)
 	stats     NodeStats
 	events    []core.MemberEvent
-	eventsTo  [8]int // member events emitted, by their To status
+	eventsTo  [8]int     // member events emitted, by their To status
 	delivered []delivery // broadcasts this slot delivered, kept while trackUser is set
 }
 
@@ -582,30 +582,41 @@ func (c *Cluster) Leave(i int) error {
 // SetMeta has slot i change its metadata (MembershipCoordinator.SetMeta)
 // now; the change spreads by gossip as the run goes on.
 func (c *Cluster) SetMeta(i int, meta []byte) error {
-	n := c.nodes[i]
-	if n.state != stateRunning {
-		return fmt.Errorf("sim: SetMeta of slot %d, which is not running", i)
-	}
-	out, err := n.coord.SetMeta(c.nodeNow(n), meta)
-	c.process(n, out)
-	if err != nil {
-		return c.fail(fmt.Errorf("sim: slot %d: SetMeta: %w", i, err))
-	}
-	return nil
+	return c.act(i, "SetMeta", func(now time.Time, coord *core.MembershipCoordinator) (core.Outcome, error) {
+		return coord.SetMeta(now, meta)
+	})
 }
 
 // Broadcast has slot i broadcast payload to every member
 // (MembershipCoordinator.Broadcast) now; it spreads as the run goes on, and
 // every node's deliveries reach Options.OnOutcome in Outcome.User.
 func (c *Cluster) Broadcast(i int, payload []byte) error {
+	return c.act(i, "Broadcast", func(now time.Time, coord *core.MembershipCoordinator) (core.Outcome, error) {
+		return coord.Broadcast(now, payload)
+	})
+}
+
+// SendTo has slot i send payload to slot target as a direct message
+// (MembershipCoordinator.SendTo) now; the delivery reaches
+// Options.OnOutcome in Outcome.User.
+func (c *Cluster) SendTo(i, target int, payload []byte) error {
+	to := c.nodes[target].authority
+	return c.act(i, "SendTo", func(now time.Time, coord *core.MembershipCoordinator) (core.Outcome, error) {
+		return coord.SendTo(now, to, payload)
+	})
+}
+
+// act has running slot i call fn now and processes the outcome; an error
+// is recorded (Err) and returned.
+func (c *Cluster) act(i int, what string, fn func(now time.Time, coord *core.MembershipCoordinator) (core.Outcome, error)) error {
 	n := c.nodes[i]
 	if n.state != stateRunning {
-		return fmt.Errorf("sim: Broadcast from slot %d, which is not running", i)
+		return fmt.Errorf("sim: %s of slot %d, which is not running", what, i)
 	}
-	out, err := n.coord.Broadcast(c.Now(), payload)
+	out, err := fn(c.nodeNow(n), n.coord)
 	c.process(n, out)
 	if err != nil {
-		return c.fail(fmt.Errorf("sim: slot %d: Broadcast: %w", i, err))
+		return c.fail(fmt.Errorf("sim: slot %d: %s: %w", i, what, err))
 	}
 	return nil
 }
