@@ -331,14 +331,12 @@ func TestEventsSlowSubscriber(t *testing.T) {
 func TestAgentEvents(t *testing.T) {
 	agents := startAgents(t, "a", "b", "c")
 	a, c := agents[0], agents[2]
-	// Every agent, c included, sees the three up: a node that leaves while
-	// still joining in its own view is not reliably seen leaving.
-	for _, x := range agents {
-		waitFor(t, x.name+" sees a, b and c up", 10*time.Second, func() (bool, string) {
-			st, body := statuses(t, x)
-			return st[a.gossip] == "up" && st[agents[1].gossip] == "up" && st[c.gossip] == "up", body
-		})
-	}
+	// c may still be joining in its own view when it stops: it is seen
+	// leaving all the same (core's TestLeaveWhileJoiningIsALeave).
+	waitFor(t, "a sees b and c up", 10*time.Second, func() (bool, string) {
+		st, body := statuses(t, a)
+		return st[agents[1].gossip] == "up" && st[c.gossip] == "up", body
+	})
 
 	// a's history holds how it learnt of b and c.
 	fromA := openEvents(t, "http://"+a.http, "?history=1", "")
