@@ -186,6 +186,14 @@ func (j *joiner) run() {
 			joined = nil
 			j.joined()
 			timer.Stop()
+			if j.resolved == nil && hasNames(j.seeds) {
+				// Joined through an IP seed before the first resolution:
+				// resolve the names once anyway, so that an unusable seed is
+				// logged and the seed probes know the names' addresses.
+				if err := j.attempt(false); err != nil {
+					return // the node left or closed
+				}
+			}
 			if hasNames(j.seeds) {
 				timer.Reset(j.probe)
 			}
