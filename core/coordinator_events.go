@@ -52,7 +52,7 @@ func (c *MembershipCoordinator) onTableEvent(now time.Time, ev tableEvent, n new
 	c.updatePeers(ev)             // dissemination: whom to gossip to
 	c.updateSuspicion(now, r)     // detection: suspicions held
 	c.forgetGone(r)               // detection: stop following the gone
-	c.rememberPast(now, r)        // past members: remembered, Dead ones probed
+	c.rememberPast(now, ev)       // past members: remembered, Dead ones probed
 	c.settleTombstone(now, r)     // quarantine the Dead, complete leaves
 }
 

@@ -240,8 +240,11 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 	if c.refusePast(now, r, from) {
 		return false
 	}
+	// A death learnt from a repair, about the instance held active, is a
+	// suspicion here (suspectReported); one about another instance is merged
+	// as any record (a successor outranks its predecessor's tombstone).
 	if n == oldNews && r.Status == StatusDead {
-		if held, ok := c.table.Get(r.Authority); ok && held.Status.IsActive() {
+		if held, ok := c.table.Get(r.Authority); ok && held.NodeID == r.NodeID && held.Status.IsActive() {
 			c.suspectReported(now, r)
 			return false
 		}

@@ -13,6 +13,7 @@ import "time"
 type pastMember struct {
 	nodeID      string
 	incarnation uint64
+	through     uint64     // its records up to this incarnation are stale too: a successor took over there
 	status      NodeStatus // StatusDead or StatusRemoved
 	since       time.Time  // when this node learnt of the death or leave
 	probe       *backoff   // reconnect schedule while Dead; nil once it left or is active again
@@ -20,7 +21,7 @@ type pastMember struct {
 
 // covers reports whether r is a stale active record of this past instance.
 func (p *pastMember) covers(r NodeRecord) bool {
-	return r.Status.IsActive() && r.NodeID == p.nodeID && r.Incarnation <= p.incarnation
+	return r.Status.IsActive() && r.NodeID == p.nodeID && r.Incarnation <= max(p.incarnation, p.through)
 }
 
 // tombstone returns the record this node held for the instance when it
@@ -33,9 +34,26 @@ func (p *pastMember) tombstone(authority string) NodeRecord {
 // that died is remembered and probed from ReconnectInterval on, one that
 // left is remembered (never probed), and one that is active again is no
 // longer probed (its past instance is still remembered, so that stale
-// records of it stay refused once its new record is gone too).
-func (c *MembershipCoordinator) rememberPast(now time.Time, r NodeRecord) {
+// records of it stay refused once its new record is gone too). An instance
+// that another took the authority over from is remembered up to the
+// successor's incarnation: its records at or below it are older than the
+// take-over (the successor chose it above all it knew of its predecessor),
+// so a late refutation of the predecessor cannot displace the successor.
+func (c *MembershipCoordinator) rememberPast(now time.Time, ev tableEvent) {
 	past := c.tomb.past
+	r := ev.Record
+	if ev.HadPrevious && ev.Previous.NodeID != r.NodeID && r.Status.IsActive() && r.Authority != c.cfg.Authority {
+		prev := ev.Previous
+		status := StatusDead
+		if prev.Status == StatusRemoved || prev.Status == StatusLeaving {
+			status = StatusRemoved
+		}
+		if _, ok := past[r.Authority]; !ok && len(past) >= c.cfg.MaxMembers {
+			c.forgetOldestPast()
+		}
+		past[r.Authority] = &pastMember{nodeID: prev.NodeID, incarnation: prev.Incarnation, through: r.Incarnation, status: status, since: now}
+		return
+	}
 	switch {
 	case r.Authority == c.cfg.Authority:
 	case r.Status == StatusDead || r.Status == StatusRemoved:

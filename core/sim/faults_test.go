@@ -6,6 +6,7 @@ package sim
 // its derivation next to it.
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -586,5 +587,41 @@ func TestSlowJoinerAgreesOnTheDead(t *testing.T) {
 	}
 	if r, held := c.Record(joiner, c.Authority(crashed)); !held || r.NodeID != id || r.Status != core.StatusDead {
 		t.Fatalf("the slow joiner holds %v (held %v) for the dead member, want its Dead tombstone", r, held)
+	}
+}
+
+// An instance that another took its authority over from stays replaced: a
+// late refutation of the predecessor, at the incarnation the successor took
+// over at, does not displace the successor (the tie at equal incarnation
+// would otherwise go to the greater node ID), nor make the predecessor
+// active again. (Found by the fault explorer: seed 79 at 20 nodes with the
+// one-monitor detection; the predecessor refuted a false death to Up@3, a
+// crash later its successor joined at incarnation 3 through a seed that
+// held only Dead@2, and the refutation reached the others after the
+// successor.)
+func TestReplacedInstanceStaysReplaced(t *testing.T) {
+	cfg := core.DefaultLocalConfig()
+	const observer, relay, subject = 0, 1, 3
+	c := bootstrapped(t, 5, 79, cfg)
+	old := c.NodeID(subject)
+	a := c.Authority(subject)
+	c.Crash(subject)
+	from := c.nodes[relay]
+	tell := func(r core.NodeRecord) {
+		t.Helper()
+		out, err := c.Coordinator(observer).HandleGossip(c.Now(), core.GossipInbound{Source: from.authority,
+			Message: core.Message{Kind: core.MessageGossip, From: from.authority, FromID: from.id, Entries: []core.NodeRecord{r}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.process(c.nodes[observer], out)
+	}
+	back := revived(c, old, -1)
+	tell(core.NodeRecord{NodeID: old, Authority: a, Status: core.StatusDead, Incarnation: 2})
+	successor := strings.Repeat("0", len(old)) // below old: the tie goes to old
+	tell(core.NodeRecord{NodeID: successor, Authority: a, Status: core.StatusUp, Incarnation: 3})
+	tell(core.NodeRecord{NodeID: old, Authority: a, Status: core.StatusUp, Incarnation: 3})
+	if r, _ := c.Record(observer, a); r.NodeID != successor || *back != 0 {
+		t.Fatalf("the observer holds %v after the predecessor's late refutation (made active %d times), want the successor", r, *back)
 	}
 }
