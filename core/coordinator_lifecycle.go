@@ -15,6 +15,9 @@ type lifecycleState struct {
 	self      NodeRecord // authoritative own record while Member
 	startedAt time.Time
 	leaving   bool
+	// metaPending: SetMeta changed the metadata while Joining; the join
+	// raises the incarnation (coordinator_metadata.go).
+	metaPending bool
 }
 
 // claimWindowFactor: a started node takes its authority over from another
@@ -244,6 +247,7 @@ func (c *MembershipCoordinator) yield(now time.Time, winner NodeRecord) {
 // storeSelf writes the own record into the table; it always supersedes the
 // record held, by construction.
 func (c *MembershipCoordinator) storeSelf(now time.Time) {
+	c.takePendingMeta()
 	if _, err := c.table.Merge(now, c.life.self); err != nil {
 		// Only quarantine can refuse it: jump above the quarantined incarnation.
 		if e, ok := c.quarantine.Lookup(c.life.self.Authority); ok {

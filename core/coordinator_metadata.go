@@ -12,7 +12,10 @@ import (
 // for gossip like any other change (it reaches every member within the
 // rounds a join takes; BENCHMARKS.md has the simulator's figures). Every
 // member, this one included, then emits a MemberEvent whose From and To are
-// the member's unchanged status: an update.
+// the member's unchanged status: an update. While this node is still
+// Joining, the change waits for the join: it is stored and gossiped, one
+// incarnation higher, with the Up record the join ends with (the events
+// are then that status change), and join requests carry it meanwhile.
 //
 // Metadata equal to the current one changes nothing and returns an empty
 // Outcome. Metadata over Config.MaxMetadataBytes, or that would make this
@@ -44,6 +47,15 @@ func (c *MembershipCoordinator) SetMeta(now time.Time, meta []byte) (Outcome, er
 	}
 	c.life.self.Meta = slicesClone(meta)
 	c.cfg.Meta = slicesClone(meta) // a start after a leave keeps it
+	if c.life.self.Status == StatusJoining {
+		// Not joined yet: a seed may already hold this node Up, and a
+		// Joining record at a higher incarnation would take it back to
+		// Joining there. The join requests carry the new metadata, and the
+		// Up record the join ends with carries it one incarnation higher
+		// (storeSelf).
+		c.life.metaPending = true
+		return c.finish(), nil
+	}
 	c.life.self.Incarnation = nextIncarnation(c.life.self.Incarnation)
 	c.storeSelf(now)
 	return c.finish(), nil
@@ -61,4 +73,14 @@ func (c *MembershipCoordinator) checkOwnMeta(meta []byte) error {
 			ErrInvalidRecord, len(meta), size, c.cfg.MaxMessageBytes)
 	}
 	return nil
+}
+
+// takePendingMeta raises the own record's incarnation, once it is no longer
+// Joining, if its metadata changed while it was (see SetMeta). storeSelf
+// calls it, so every way out of Joining carries the change.
+func (c *MembershipCoordinator) takePendingMeta() {
+	if c.life.metaPending && c.life.self.Status != StatusJoining {
+		c.life.metaPending = false
+		c.life.self.Incarnation = nextIncarnation(c.life.self.Incarnation)
+	}
 }

@@ -60,3 +60,42 @@ func TestSetMetaReachesSubscribers(t *testing.T) {
 		require.ErrorIs(t, changer.SetMeta(t.Context(), nil), ErrNotRunning)
 	})
 }
+
+// Metadata changed right after Start, while the join is under way, reaches
+// the seed, and the seed never sees the node go back to joining. (The
+// README's program does this; the new metadata sorts before the old, so at
+// one incarnation the old record would win.)
+func TestSetMetaRightAfterStart(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		net := newMemNetwork()
+		seed := startMemNode(t, net, localConfig("n0", "127.0.0.1:0"))
+		events, cancel := seed.Subscribe()
+		defer cancel()
+		cfg := localConfig("n1", "127.0.0.1:0", seed.Addr())
+		cfg.Core.Meta = []byte("state=starting")
+		n := startMemNode(t, net, cfg)
+		require.NoError(t, n.SetMeta(t.Context(), []byte("state=ready")))
+		var statuses []core.NodeStatus
+		within(t, 10*time.Second, 10*time.Millisecond, func() bool {
+			for {
+				select {
+				case e := <-events:
+					if m := e.Member; m != nil && m.Record.Authority == n.Addr() {
+						statuses = append(statuses, m.To)
+					}
+					continue
+				default:
+				}
+				for _, r := range seed.Members() {
+					if r.Authority == n.Addr() {
+						return string(r.Meta) == "state=ready"
+					}
+				}
+				return false
+			}
+		}, "the seed never held the new metadata")
+		for i := 1; i < len(statuses); i++ {
+			assert.False(t, statuses[i-1] == core.StatusUp && statuses[i] == core.StatusJoining, "up, then joining again: %v", statuses)
+		}
+	})
+}
