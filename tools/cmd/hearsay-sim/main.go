@@ -182,7 +182,7 @@ func summary(w io.Writer, r *sim.Report) {
 	p("bootstrap", "converged in %.2f s", r.BootstrapSeconds)
 	p("converge", "%.1f rounds after the scenario's event (converged: %v); epidemic bound %.2f rounds", r.ConvergeRounds, r.Converged, r.EpidemicBoundRounds)
 	if r.Scenario == "broadcast" {
-		p("broadcast", "%d of %d reached every member; mean coverage %.1f%%; rounds to all: p50 %.2f, max %.2f; duplicates %d",
+		p("broadcast", "%d of %d reached every member; mean coverage %.2f%%; rounds to all: p50 %.2f, max %.2f; duplicates %d",
 			r.BroadcastsReachedAll, r.Broadcasts, 100*r.BroadcastCoverage, r.BroadcastRoundsP50, r.BroadcastRoundsMax, r.BroadcastDuplicates)
 	}
 	if r.Scenario == "spread" || r.Scenario == "meta" {
