@@ -162,6 +162,7 @@ type MembershipCoordinator struct {
 	ae     antiEntropyState   // digests, buckets, exchanges: coordinator_antientropy.go
 	join   joinState          // seeds, join retries, reconnect probes: coordinator_join.go
 	tomb   tombstoneState     // quarantine and tombstone expiry: coordinator_tombstones.go
+	alive  aliveState         // direct evidence that members live: coordinator_alive.go
 	reply  replyState         // where replies go and how large, cookies, reply limits: coordinator_replies.go
 	ident  identityState      // active records by node ID, for conflicts: coordinator_identity.go
 	user   userState          // application messages: user_messages.go

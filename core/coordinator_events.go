@@ -53,6 +53,7 @@ func (c *MembershipCoordinator) onTableEvent(now time.Time, ev tableEvent, n new
 	c.updateSuspicion(now, r)     // detection: suspicions held
 	c.forgetGone(r)               // detection: stop following the gone
 	c.rememberPast(now, ev)       // past members: remembered, Dead ones probed
+	c.followAlive(ev)             // deaths: when each member was last heard
 	c.settleTombstone(now, r)     // quarantine the Dead, complete leaves
 }
 

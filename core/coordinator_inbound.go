@@ -145,6 +145,7 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 	if held, dead := c.senderDead(m); dead {
 		return c.refuseDeadSender(now, m, held)
 	}
+	c.heardAlive(now, m, in.Source)
 	switch m.Kind {
 	case MessageHeartbeat:
 		c.applyRecords(now, m, gossipOn)
@@ -240,10 +241,11 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 	if c.refusePast(now, r, from) {
 		return false
 	}
-	// A death learnt from a repair, about the instance held active, is a
-	// suspicion here (suspectReported); one about another instance is merged
-	// as any record (a successor outranks its predecessor's tombstone).
-	if n == oldNews && r.Status == StatusDead {
+	// A death learnt from a repair, or about a member heard from a moment
+	// ago (see aliveState), about the instance held active, is a suspicion
+	// here (suspectReported); one about another instance is merged as any
+	// record (a successor outranks its predecessor's tombstone).
+	if r.Status == StatusDead && (n == oldNews || c.heardRecently(now, r.Authority)) {
 		if held, ok := c.table.Get(r.Authority); ok && held.NodeID == r.NodeID && held.Status.IsActive() {
 			c.suspectReported(now, r)
 			return false

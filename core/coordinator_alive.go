@@ -1,0 +1,72 @@
+package core
+
+import "time"
+
+// aliveState is the direct evidence this node has that members live: when a
+// message from each member's own authority last arrived, by table slot (so
+// it is bounded by the table, and a slot's time is reset when another
+// instance or authority takes the slot).
+//
+// It guards against deaths reached where the member could not be heard: a
+// verdict reached on the far side of a partition, or by a node whose own
+// links were cut, spreads to members that heard the accused a moment ago.
+// A Dead record about a member this node heard from within aliveWindow is
+// taken as a suspicion (suspectReported): the member is told and refutes,
+// and if it does not, this node declares it Dead itself when the
+// suspicion's timeout ends. A member that really crashed was silent for
+// longer than that window before any monitor could declare it, so the
+// deaths of crashed members are taken as they come.
+type aliveState struct {
+	heard []time.Time // by table slot: when a message from that member last arrived; zero: never
+}
+
+// aliveWindow is how recently this node must have heard from a member for a
+// Dead record about it to be checked rather than taken: the least time a
+// correct verdict takes after the member's last message (the detector's
+// pause allowance, then the shortest suspicion).
+func (c *MembershipCoordinator) aliveWindow() time.Duration {
+	return c.cfg.PhiAcceptablePause + c.cfg.SuspicionMinTimeout
+}
+
+// heardAlive notes that m, which came from source, arrived from the member
+// it names as sender, when the table holds that instance active and m came
+// from its own authority.
+func (c *MembershipCoordinator) heardAlive(now time.Time, m Message, source string) {
+	if source != "" && source != m.From {
+		return
+	}
+	slot, ok := c.table.lookup(m.From)
+	if !ok {
+		return
+	}
+	if id, status, _ := c.table.Instance(m.From); id != m.FromID || !status.IsActive() {
+		return
+	}
+	a := &c.alive
+	for int(slot) >= len(a.heard) {
+		a.heard = append(a.heard, time.Time{})
+	}
+	a.heard[slot] = now
+}
+
+// heardRecently reports whether a message from authority arrived within
+// aliveWindow of now.
+func (c *MembershipCoordinator) heardRecently(now time.Time, authority string) bool {
+	slot, ok := c.table.lookup(authority)
+	if !ok || int(slot) >= len(c.alive.heard) {
+		return false
+	}
+	t := c.alive.heard[slot]
+	return !t.IsZero() && now.Sub(t) < c.aliveWindow()
+}
+
+// followAlive forgets the time heard of a slot that another instance or
+// authority now holds.
+func (c *MembershipCoordinator) followAlive(ev tableEvent) {
+	if ev.HadPrevious && ev.Previous.NodeID == ev.Record.NodeID {
+		return
+	}
+	if int(ev.slot) >= 0 && int(ev.slot) < len(c.alive.heard) {
+		c.alive.heard[ev.slot] = time.Time{}
+	}
+}
