@@ -164,7 +164,6 @@ type MembershipCoordinator struct {
 	tomb   tombstoneState     // quarantine and tombstone expiry: coordinator_tombstones.go
 	alive  aliveState         // direct evidence that members live: coordinator_alive.go
 	reply  replyState         // where replies go and how large, cookies, reply limits: coordinator_replies.go
-	ident  identityState      // active records by node ID, for conflicts: coordinator_identity.go
 	user   userState          // application messages: user_messages.go
 
 	clock    protocolClock // caller time to protocol time: coordinator_clock.go
@@ -192,7 +191,6 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		ae:         newAntiEntropyState(cfg),
 		join:       newJoinState(),
 		reply:      newReplyState(cfg),
-		ident:      newIdentityState(),
 		tomb:       tombstoneState{past: map[string]*pastMember{}},
 		user:       newUserState(cfg),
 	}

@@ -99,7 +99,7 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 		n += len(s.confirmers)
 	}
 	n += len(c.ae.mismatch) + len(c.tomb.past) + c.gossip.peers.len()
-	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last) + c.ident.len()
+	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last)
 	return n
 }
 

@@ -55,6 +55,7 @@ type membershipTable struct {
 	slots   []sharedRecord      // by slot number; the zero sharedRecord marks a free slot
 	free    []int32             // free slot numbers
 	index   authorityIndex      // authority → slot number
+	ids     nodeIDIndex         // node ID → slot numbers of the active records
 	sorted  []int32             // slot numbers in authority order, once settled
 	added   []int32             // slots taken since the order was last settled
 	buried  map[int32]time.Time // when each tombstone was stored, by slot
@@ -65,7 +66,7 @@ type membershipTable struct {
 
 // newMembershipTable returns an empty table at version 0.
 func newMembershipTable(cfg tableConfig) *membershipTable {
-	return &membershipTable{cfg: cfg, index: newAuthorityIndex(), buried: map[int32]time.Time{}, events: []tableEvent{}}
+	return &membershipTable{cfg: cfg, index: newAuthorityIndex(), ids: newNodeIDIndex(), buried: map[int32]time.Time{}, events: []tableEvent{}}
 }
 
 // lookup returns the slot holding authority.
@@ -514,13 +515,24 @@ func (t *membershipTable) store(now time.Time, r NodeRecord, slot int32) {
 	v := ref.Value()
 	t.version++
 	ev := tableEvent{Record: v.record(), shared: ref}
+	indexed := false // the node ID index holds slot with v's node ID already
 	if slot >= 0 {
 		prev := t.slots[slot].Value()
 		t.hash -= prev.viewHash()
 		ev.Previous, ev.HadPrevious = prev.record(), true
+		if prev.status.IsActive() {
+			indexed = v.status.IsActive() && prev.nodeID == v.nodeID
+			if !indexed {
+				t.ids.remove(slot, t.slots)
+			}
+		}
 		t.slots[slot] = ref
 	} else {
 		slot = t.take(ref)
+	}
+	if v.status.IsActive() && !indexed {
+		ev.sameNodeID = t.ids.authorities(v.nodeID, t.slots)
+		t.ids.insert(slot, t.slots)
 	}
 	ev.slot = slot
 	ev.Kind = changeKind(ev.Previous, ev.HadPrevious, ev.Record)

@@ -79,6 +79,10 @@ type tableEvent struct {
 	shared sharedRecord
 	// slot is the table slot that holds it (see peerList).
 	slot int32
+	// sameNodeID, when the record just became active under its node ID (new,
+	// back from a tombstone, or another instance), lists the other
+	// authorities whose records were active under that node ID, sorted.
+	sameNodeID []string
 }
 
 // changeKind classifies the change of an authority's record from prev (held
