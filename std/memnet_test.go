@@ -39,6 +39,9 @@ type memNetwork struct {
 	// tap, when set, sees every datagram put on the network (set it before
 	// the nodes start; it must not keep b).
 	tap func(src, dst netip.AddrPort, b []byte)
+	// stall, when set, holds every socket's writes until it is closed: the
+	// transports' outbound queues fill up behind them.
+	stall chan struct{}
 }
 
 // memSocketBuffer is how many datagrams a memSocket holds unread, about
@@ -182,6 +185,16 @@ func (s *memSocket) read(bufs [][]byte, got []recvd) (int, error) {
 
 // write delivers every packet (a copy: the transport reuses its buffers).
 func (s *memSocket) write(pkts []outPacket, _ func(p *outPacket, err error)) {
+	s.net.mu.Lock()
+	stall := s.net.stall
+	s.net.mu.Unlock()
+	if stall != nil {
+		select {
+		case <-stall:
+		case <-s.closed:
+			return
+		}
+	}
 	for _, p := range pkts {
 		s.net.deliver(s.addr, p.to, bytes.Clone(p.buf))
 	}

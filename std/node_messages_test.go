@@ -152,3 +152,45 @@ func TestUserMessagesNeverBlockTheNode(t *testing.T) {
 		convergeWithin(t, convergeLimit, []*Node{n0, n1})
 	})
 }
+
+// A direct message the transport cannot queue fails SendTo with
+// core.ErrSendFailed, and the transport counts it; the node recovers once
+// the queue drains.
+func TestSendToReportsAFullQueue(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		net := newMemNetwork()
+		n0cfg := localConfig("n0", "127.0.0.1:0")
+		n0cfg.Transport.OutboundCapacity = 1
+		n0 := startMemNode(t, net, n0cfg)
+		n1 := startMemNode(t, net, localConfig("n1", "127.0.0.1:0", n0.Addr()))
+		convergeWithin(t, convergeLimit, []*Node{n0, n1})
+
+		stall := make(chan struct{})
+		var release sync.Once
+		unstall := func() {
+			release.Do(func() {
+				net.mu.Lock()
+				net.stall = nil
+				net.mu.Unlock()
+				close(stall)
+			})
+		}
+		t.Cleanup(unstall) // before the nodes close, even if the test fails
+		net.mu.Lock()
+		net.stall = stall
+		net.mu.Unlock()
+		var err error
+		for range 10 { // the writer holds one datagram, the queue one more
+			if err = n0.SendTo(t.Context(), n1.Addr(), []byte("x")); err != nil {
+				break
+			}
+		}
+		require.ErrorIs(t, err, core.ErrSendFailed)
+		assert.Positive(t, n0.Stats().Transport.SendQueueFull)
+
+		unstall()
+		advance(time.Second)
+		require.NoError(t, n0.SendTo(t.Context(), n1.Addr(), []byte("x")))
+		convergeWithin(t, convergeLimit, []*Node{n0, n1})
+	})
+}
