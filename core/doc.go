@@ -196,23 +196,42 @@
 //
 // An application sends its own payloads (at most MaxPayloadBytes) through
 // the same transport, so a transport that seals messages seals these too.
-// SendTo is one direct MessageUser to one authority, best effort: one
-// datagram, no acknowledgement, no retry. Broadcast is epidemic: the
-// payload, with its origin and a random 64-bit ID, rides in the User field
-// of heartbeats and gossip after the records they carry, and each member
-// that receives it first delivers it and queues it to pass on
-// RetransmitMult × ceil(log10(N+1)) times, as a change of the table is;
-// gossip rounds run while broadcasts are queued. Nothing acknowledges or
-// repairs a broadcast (anti-entropy compares tables, not messages), so
-// under loss a member may miss one; BENCHMARKS.md has how often. A member
-// delivers a broadcast at most once as long as it remembers its ID: for
-// QuarantineTTL after delivering it, and at most 8 × MaxBroadcasts IDs.
-// The sender does not deliver its own. At most MaxBroadcasts wait to be
-// passed on; a new one then pushes out the one transmitted most
-// (BroadcastsDropped). Messages are delivered from any sender this node
-// does not hold Dead or Removed, and whose own record in the message
-// Config.Admit does not refuse: keep strangers out with a transport that
-// authenticates (std's keyring).
+// What it gets is best effort, as memberlist's SendBestEffort and broadcast
+// queue and serf's user events give:
+//
+//   - SendTo is one direct MessageUser to one member: one datagram, no
+//     acknowledgement, no retry; lost if the datagram is. The transport's
+//     refusal (a full queue) is the caller's error; a loss on the way is
+//     not reported to anyone.
+//   - Broadcast is epidemic: the payload, with its origin and a random
+//     64-bit ID, rides in the User field of heartbeats and gossip after the
+//     records they carry, and each member that receives it first delivers it
+//     and queues it to pass on RetransmitMult × ceil(log10(N+1)) times, as a
+//     change of the table is; gossip rounds run while broadcasts are queued.
+//     Nothing acknowledges or repairs a broadcast (anti-entropy compares
+//     tables, not messages), so a member may miss one, rarely without loss
+//     and more often with it; BENCHMARKS.md has how often, measured in the
+//     simulator. An application that needs every member to have a value
+//     puts it in its metadata (SetMeta), which anti-entropy does repair.
+//   - Order is not kept: two broadcasts, or a broadcast and a direct
+//     message, may arrive in either order.
+//   - A member delivers a broadcast at most once as long as it remembers its
+//     ID: for QuarantineTTL after delivering it, and at most 8 ×
+//     MaxBroadcasts IDs. The sender does not deliver its own.
+//   - Bounds, with counted drops: at most MaxBroadcasts wait to be passed
+//     on, and a new one pushes out the one transmitted most
+//     (BroadcastsDropped); a broadcast too large for this node's messages
+//     is delivered but not passed on (BroadcastsDropped).
+//
+// Messages flow between members only: SendTo aims at members this node
+// holds active, and a node delivers (and relays) the payloads of a sender it
+// holds active under the node ID the message gives, and refuses the others
+// (UserMessagesRefused). Delivering never answers the sender, so user
+// messages obey "Address validation" whatever the application does with
+// them: an answer it sends with SendTo goes to a member's authority, never
+// to a message's source. The sender's identity is only as good as the
+// transport's: keep strangers out with a transport that authenticates
+// (std's keyring).
 //
 // # Partition heal
 //

@@ -19,9 +19,9 @@
 //
 //	for _, m := range n.Members() { fmt.Println(m.NodeID, m.Authority, m.Status) } // Records() adds the tombstones
 //
-//	n.SetMeta(ctx, []byte("role=db"))        // every member sees the new metadata
-//	n.Broadcast(ctx, []byte("cache flush"))   // to every member, best effort
-//	n.SendTo(ctx, addr, []byte("hello"))      // to one, one datagram
+//	n.SetMeta(ctx, []byte("role=db"))       // every member sees the new metadata
+//	n.Broadcast(ctx, []byte("cache flush"))  // to every member by gossip, best effort
+//	n.SendTo(ctx, member, []byte("hello"))   // to one member, one datagram, best effort
 //
 //	events, cancel := n.Subscribe()
 //	defer cancel()
@@ -33,6 +33,14 @@
 //
 //	n.Leave(ctx) // graceful: the others see this node Removed, not Dead
 //	n.Close()    // Close alone is a crash: the others declare the node Dead
+//
+// Messages (SendTo, Broadcast) are best effort and unordered, sealed by
+// the keyring like the protocol's own, and flow between members only; a
+// subscriber gets each at most once, and one that does not keep up loses
+// events (counted), never slows the node. A value every member must end up
+// with belongs in the metadata, which anti-entropy repairs; a broadcast is
+// not repaired. core's package documentation ("User messages") has the
+// rules.
 //
 // A seed may be a host name: it is resolved on every join attempt and all
 // its addresses are seeds, so a name that does not resolve yet (a
