@@ -49,6 +49,14 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// MonitorCount (K) is how many ring successors monitor each member.
 	MonitorCount int
+	// IndirectChecks is how many other members a monitor whose detector
+	// lost a member asks to probe it (Lifeguard's and memberlist's indirect
+	// probes): each one that gets no answer within ProbeTimeout accuses the
+	// member too, an independent confirmation of the suspicion.
+	IndirectChecks int
+	// ProbeTimeout is how long a probe waits for its answer before the
+	// prober takes the probed member for lost.
+	ProbeTimeout time.Duration
 
 	// PhiThreshold is the phi value above which a monitor suspects a member.
 	PhiThreshold float64
@@ -130,39 +138,57 @@ type Config struct {
 	MaxBroadcasts int
 }
 
-// DefaultLANConfig returns timings for a local network: 500 ms heartbeats,
-// 200 ms gossip, 3 monitors, fanout 3. Identity fields (NodeID, Authority,
-// Rand) are left for the caller.
+// DefaultLANConfig returns timings for a local network: one monitor per
+// member heartbeated every 550 ms, three indirect probes on a loss, 200 ms
+// gossip with fanout 3, anti-entropy every 30 s. Identity fields (NodeID,
+// Authority, Rand) are left for the caller.
 //
-// The detector is Akka's default (threshold 8, window 1,000, 100 ms minimum
-// deviation, a pause allowance of three heartbeat intervals) run at twice
-// Akka's heartbeat rate, with the allowance scaled to match, so that a crash
-// is suspected in about half the time Akka's 1 s heartbeat takes, for small
-// heartbeats (BENCHMARKS.md has the detection times and the traffic). A
-// process that stalls for longer than about the pause allowance plus a
-// heartbeat interval is suspected (and refutes when it resumes); raise
-// PhiAcceptablePause where longer stalls are normal.
+// It is built to detect a crash in about half the time hashicorp/memberlist's
+// LAN preset takes, on no more traffic than memberlist spends (about two
+// datagrams per member per second: a probe and its ack). One heartbeat
+// stream per member (1.8 datagrams per second) carries as much news of its
+// liveness as memberlist's probing, because a heartbeat needs no answer;
+// the independent confirmations Lifeguard needs come from probes sent only
+// when the monitor loses a member. Its timeline, after a member's last
+// heartbeat: the monitor's detector (Akka's, at this heartbeat, with a
+// 800 ms pause allowance) loses it after about 1.9 s of silence, suspects
+// it, probes it and asks three others to; their unanswered probes (300 ms)
+// confirm the suspicion, which ends in a Dead verdict 800 ms after it began
+// (SuspicionMinTimeout) unless the member answered or refuted meanwhile:
+// Dead about 2.7 s after the last heartbeat, then told at once to up to 16
+// members and gossiped without waiting for the gossip round.
+//
+// The price is the stall a member survives. A crash and a stall look the
+// same until the stall ends, so a member whose process stops for longer than
+// about 2 s (2.7 s less a heartbeat interval and a margin) is declared Dead,
+// and comes back as Up with a higher incarnation when it resumes; one that
+// stops for more than about 1.3 s is suspected and refutes. Where longer
+// stalls are normal (virtual machines that get paused, overloaded hosts),
+// raise PhiAcceptablePause: every second added is a second more of stall
+// survived and a second slower detection. docs/FAILURE-DETECTION.md has the
+// measured detection times, traffic and the behaviour under loss.
 func DefaultLANConfig() Config {
 	return Config{
-		HeartbeatInterval: 500 * time.Millisecond,
-		MonitorCount:      3,
+		HeartbeatInterval: 550 * time.Millisecond,
+		MonitorCount:      1,
+		IndirectChecks:    3,
+		ProbeTimeout:      300 * time.Millisecond,
 
-		// Akka's defaults (defaultPhiConfig) at a 500 ms heartbeat.
+		// Akka's defaults (defaultPhiConfig) at this heartbeat, but for the
+		// pause allowance, set by the stall a member survives (see above).
 		PhiThreshold:              8,
 		PhiWindowSize:             1000,
 		PhiMinStdDev:              100 * time.Millisecond,
-		PhiAcceptablePause:        1500 * time.Millisecond,
-		PhiFirstHeartbeatEstimate: 500 * time.Millisecond,
+		PhiAcceptablePause:        800 * time.Millisecond,
+		PhiFirstHeartbeatEstimate: 550 * time.Millisecond,
 
-		// Dead needs the detector to still hear nothing when the timeout
-		// ends, and reaching the minimum needs SuspicionConfirmations other
-		// monitors to have lost the member too: by then phi has been above
-		// the threshold on three independent detectors. The minimum must
-		// also outlast a stall the detector tolerates: a member stalled for
-		// 3 s is suspected, and with a shorter minimum it would be declared
-		// Dead before it resumes (BENCHMARKS.md, "Simulator figures behind
-		// core's constants").
-		SuspicionMinTimeout:    time.Second,
+		// Dead needs the monitor's detector to still hear nothing, and no
+		// probe to have been answered, when the timeout ends; reaching the
+		// minimum needs two probers' unanswered probes. The minimum is
+		// longer than a heartbeat interval and than two probe rounds, so a
+		// member alive behind a lossy link gets several chances to show it
+		// (docs/FAILURE-DETECTION.md: loss and pause in the simulator).
+		SuspicionMinTimeout:    800 * time.Millisecond,
 		SuspicionMaxTimeout:    6 * time.Second,
 		SuspicionConfirmations: 2,
 		MaxLocalHealth:         8,
@@ -170,7 +196,7 @@ func DefaultLANConfig() Config {
 		GossipInterval:      200 * time.Millisecond,
 		GossipNodes:         3,
 		RetransmitMult:      4,
-		AntiEntropyInterval: 10 * time.Second,
+		AntiEntropyInterval: 30 * time.Second,
 		ReconnectInterval:   5 * time.Second,
 		ReconnectTimeout:    72 * time.Hour, // serf's default
 		JoinRetryInterval:   time.Second,
@@ -192,6 +218,7 @@ func DefaultLANConfig() Config {
 func DefaultWANConfig() Config {
 	c := DefaultLANConfig()
 	c.HeartbeatInterval = 3 * time.Second
+	c.ProbeTimeout = time.Second
 	c.PhiThreshold = 10
 	c.PhiMinStdDev = 300 * time.Millisecond
 	c.PhiAcceptablePause = 10 * time.Second
@@ -216,6 +243,7 @@ func DefaultWANConfig() Config {
 func DefaultLocalConfig() Config {
 	c := DefaultLANConfig()
 	c.HeartbeatInterval = 200 * time.Millisecond
+	c.ProbeTimeout = 100 * time.Millisecond
 	c.PhiMinStdDev = 50 * time.Millisecond
 	c.PhiAcceptablePause = 600 * time.Millisecond
 	c.PhiFirstHeartbeatEstimate = 200 * time.Millisecond
@@ -250,6 +278,7 @@ func (c *Config) Validate() error {
 		d    time.Duration
 	}{
 		{"HeartbeatInterval", c.HeartbeatInterval},
+		{"ProbeTimeout", c.ProbeTimeout},
 		{"PhiMinStdDev", c.PhiMinStdDev},
 		{"PhiAcceptablePause", c.PhiAcceptablePause},
 		{"PhiFirstHeartbeatEstimate", c.PhiFirstHeartbeatEstimate},
@@ -274,6 +303,7 @@ func (c *Config) Validate() error {
 		n    int
 	}{
 		{"MonitorCount", c.MonitorCount},
+		{"IndirectChecks", c.IndirectChecks},
 		{"PhiWindowSize", c.PhiWindowSize},
 		{"SuspicionConfirmations", c.SuspicionConfirmations},
 		{"MaxLocalHealth", c.MaxLocalHealth},

@@ -103,6 +103,15 @@ type CoordinatorStats struct {
 	AntiEntropyRepairs uint64
 	// ReconnectProbes counts probes sent to Dead members and seeds.
 	ReconnectProbes uint64
+	// ProbeRequestsSent counts members asked to probe a member this node's
+	// detector lost.
+	ProbeRequestsSent uint64
+	// ProbesSent counts probes sent: of members this node's detector lost,
+	// and on other members' requests.
+	ProbesSent uint64
+	// ProbesFailed counts probes that got no ack within ProbeTimeout while
+	// the probed member stayed suspected.
+	ProbesFailed uint64
 	// Conflicts counts records of another instance claiming this node's
 	// authority.
 	Conflicts uint64

@@ -31,11 +31,14 @@ type detectionState struct {
 
 	nextWitness   time.Time // no members asked whether this node hears before this
 	verdictsAfter time.Time // no member declared Dead before this (see heard)
+	cutOffUntil   time.Time // declared Dead itself, this node declares nobody Dead before this, unless heard as alive (see cutOff)
+
+	probes probeState // probes sent and awaited, probe requests made: coordinator_probe.go
 
 	hbSeq     uint64    // the number of the last heartbeat round
 	hbHash    uint64    // the table hash last sent in a heartbeat round
 	nextHB    time.Time // next heartbeat round
-	nextCheck time.Time // next consultation of the detector
+	nextCheck time.Time // next consultation of the detector; zero when nothing is watched
 }
 
 func newDetectionState(cfg Config) detectionState {
@@ -48,6 +51,7 @@ func newDetectionState(cfg Config) detectionState {
 		hbSeen:      map[string]heartbeatSeen{},
 		susp:        map[string]*suspicion{},
 		notices:     newTargetLimiter(cfg.HeartbeatInterval, 1, maxNoticeTargets),
+		probes:      newProbeState(cfg),
 	}
 }
 
@@ -80,11 +84,13 @@ func (d *detectionState) startHeartbeatSeq(now time.Time, interval time.Duration
 // PeerStateEntries returns the number of entries in every map and list the
 // coordinator keeps about other nodes outside the membership table itself:
 // the ring, monitors and watched members, detector histories, unreachable,
-// deferred and silent members, heartbeat numbers seen, suspicions and their
-// confirmers, notice times, heartbeat-hash mismatch counters, Dead members
-// to probe, the peer list, the piggyback queue, quarantine entries, the
-// last topology update's members and the node-ID index of the active
-// records. Each is bounded by the members held or
+// deferred and silent members, heartbeat numbers seen, suspicions, their
+// confirmers and silent probe helpers, pending probes and probe requests,
+// notice times,
+// heartbeat-hash mismatch counters, Dead members to probe, the peer list,
+// the piggyback queue, quarantine entries, the last topology update's
+// members and the node-ID index of the active records. Each is bounded by
+// the members held or
 // swept on a timer, so on a cluster whose membership has settled it stays
 // within a small multiple of the table's size; a fault test can check that.
 // What answering others costs (the per-source reply limits, the requests
@@ -94,9 +100,9 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 	d := &c.detect
 	n := d.ring.len() + len(d.monitors) + len(d.watched) + d.detector.Len() +
 		len(d.unreachable) + len(d.deferred) + len(d.silent) + len(d.hbSeen) +
-		len(d.susp) + d.notices.len()
+		len(d.susp) + d.notices.len() + len(d.probes.pending) + len(d.probes.asked)
 	for _, s := range d.susp {
-		n += len(s.confirmers)
+		n += len(s.confirmers) + len(s.silent)
 	}
 	n += len(c.ae.mismatch) + len(c.tomb.past) + c.gossip.peers.len()
 	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last)
@@ -123,9 +129,38 @@ func (c *MembershipCoordinator) observe(now time.Time) {
 	}
 }
 
-// checkInterval is how often the failure detector is consulted.
+// checkInterval is how often the failure detector is consulted again while
+// a lost member waits for a stretched phi threshold (poor local health).
 func (c *MembershipCoordinator) checkInterval() time.Duration {
 	return max(time.Millisecond, c.cfg.HeartbeatInterval/4)
+}
+
+// scheduleCheck sets when the failure detector must next be consulted: when
+// the first watched member would be lost if it stays silent (so a loss is
+// acted on when it happens, not at the next of a periodic check), at once
+// when a lost member's heartbeats resumed, when a newly watched member has
+// been silent for two heartbeat intervals (checkSilent; not while an
+// exchange runs, whose end wakes the coordinator anyway), and every
+// checkInterval while a lost member waits for a stretched threshold. Zero
+// when nothing is due.
+func (c *MembershipCoordinator) scheduleCheck(now time.Time) {
+	d := &c.detect
+	next, _ := d.detector.NextLoss(now)
+	consider := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	if _, _, busy := c.engine.Exchange(); !busy {
+		// checkSilent waits for a running exchange to end (a wake of its own).
+		for _, since := range d.silent {
+			consider(since.Add(2 * c.cfg.HeartbeatInterval))
+		}
+	}
+	if len(d.deferred) > 0 {
+		consider(now.Add(c.checkInterval()))
+	}
+	d.nextCheck = next
 }
 
 // updateRing keeps the ring in step with the table: Joining, Up and Suspect
@@ -251,6 +286,43 @@ func (c *MembershipCoordinator) cutOff(now time.Time) {
 	for _, s := range d.susp {
 		s.local, s.reported = false, false
 	}
+	c.holdVerdicts(now)
+}
+
+// holdVerdicts is what a node does when it learns that another holds it
+// Dead (when it learns it was declared, or when a record of its death
+// arrives after it refuted): until a member talks to it as to a live member
+// (heardAsAlive), its refutation may not be getting out (a node that cannot
+// send), and the members that stopped heartbeating it when they declared it
+// Dead would be lost by its detector one after the other and declared Dead
+// in error. So it declares nobody Dead meanwhile.
+func (c *MembershipCoordinator) holdVerdicts(now time.Time) {
+	c.detect.cutOffUntil = now.Add(c.cfg.SuspicionMaxTimeout + cutOffAntiEntropyRounds*c.cfg.AntiEntropyInterval)
+	c.updateSuspicionDeadline()
+}
+
+// cutOffAntiEntropyRounds bounds, in AntiEntropyIntervals (plus a
+// SuspicionMaxTimeout), how long a node that learnt it was declared Dead and
+// hears nobody talk to it as to a live member declares nobody Dead: enough
+// for its refutation to reach the others by anti-entropy; after it, it acts
+// on its detector again (its peers may all be gone).
+const cutOffAntiEntropyRounds = 2
+
+// heardAsAlive ends a cut-off (see cutOff) when a member sends this node a
+// message that it sends only to members it holds active (not a join request:
+// members send those to seeds they hold Dead), and that does not say this
+// node is Dead or gone: its refutation got out.
+func (c *MembershipCoordinator) heardAsAlive(m Message) {
+	d := &c.detect
+	if d.cutOffUntil.IsZero() || m.Kind == MessageJoinRequest || m.Kind == MessageCookie || !c.fromHeldMember() {
+		return
+	}
+	for _, r := range m.Entries {
+		if r.Authority == c.cfg.Authority && r.Status.IsTombstone() {
+			return
+		}
+	}
+	d.cutOffUntil = time.Time{}
 	c.updateSuspicionDeadline()
 }
 
@@ -265,14 +337,15 @@ func (c *MembershipCoordinator) forgetGone(r NodeRecord) {
 }
 
 // pollDetector consults the failure detector when its check is due, and
-// acts on the suspicions whose timeout passed.
+// acts on the suspicions whose timeout passed (after consulting it, so that
+// a suspect heard again is not declared Dead).
 func (c *MembershipCoordinator) pollDetector(now time.Time) {
 	d := &c.detect
-	if !now.Before(d.nextCheck) {
-		d.nextCheck = now.Add(c.checkInterval())
+	expire := !d.suspNext.IsZero() && !now.Before(d.suspNext)
+	if expire || (!d.nextCheck.IsZero() && !now.Before(d.nextCheck)) {
 		c.checkDetector(now)
 	}
-	if !d.suspNext.IsZero() && !now.Before(d.suspNext) {
+	if expire {
 		c.expireSuspicions(now)
 	}
 }
@@ -426,11 +499,16 @@ func (c *MembershipCoordinator) pollHeartbeats(now time.Time) {
 	}
 }
 
+// hashEvery is how often, in heartbeat rounds, the table hash rides on the
+// heartbeats when it did not change: a monitor's view that fell behind the
+// member's is noticed within that many rounds (a change of the member's own
+// view is sent at once), and a steady-state heartbeat carries the 10 bytes
+// of the hash once in that many rounds.
+const hashEvery = 8
+
 // sendHeartbeats sends a heartbeat, with piggybacked gossip, to each monitor.
-// The table hash rides on every other round, and on any round where it
-// changed since it was last sent: monitors still compare views about once
-// per two heartbeat intervals in steady state and at once after a change,
-// and a steady-state heartbeat is 9 bytes shorter half the time.
+// The table hash rides on every hashEvery-th round, and on any round where
+// it changed since it was last sent.
 func (c *MembershipCoordinator) sendHeartbeats() {
 	d := &c.detect
 	if !c.life.self.Status.IsActive() {
@@ -438,7 +516,7 @@ func (c *MembershipCoordinator) sendHeartbeats() {
 	}
 	d.hbSeq++
 	h := c.table.Hash()
-	withHash := d.hbSeq%2 == 0 || h != d.hbHash
+	withHash := d.hbSeq%hashEvery == 0 || h != d.hbHash
 	if withHash {
 		d.hbHash = h
 	}

@@ -12,6 +12,8 @@ import (
 type disseminationState struct {
 	peers      peerList  // active members other than self
 	nextGossip time.Time // next gossip round, when something is queued
+	lastGossip time.Time // the last gossip round
+	urgent     bool      // a Dead record was queued: gossip without waiting for the round
 }
 
 func newDisseminationState(t *membershipTable) disseminationState {
@@ -30,6 +32,9 @@ func (c *MembershipCoordinator) spread(ev tableEvent, n news) {
 	}
 	if n == gossipOn || ev.Record.Authority == c.cfg.Authority {
 		c.engine.enqueueShared(ev.shared)
+		if ev.Record.Status == StatusDead && ev.Record.Authority != c.cfg.Authority {
+			c.gossip.urgent = true
+		}
 	}
 }
 
@@ -67,13 +72,25 @@ func (c *MembershipCoordinator) randomPeers(k int) []string {
 	return out
 }
 
-// pollGossip runs a gossip round when one is due and something is queued:
-// records or user broadcasts.
+// pollGossip runs a gossip round when one is due and something is queued
+// (records or user broadcasts), or early when a Dead record was queued since
+// the last round (a verdict every member waits for: each hop of its spread
+// saves up to a gossip interval), but never more than one round per quarter
+// GossipInterval.
 func (c *MembershipCoordinator) pollGossip(now time.Time) {
-	if !now.Before(c.gossip.nextGossip) && (c.engine.Pending() > 0 || len(c.user.queue) > 0) {
-		c.gossip.nextGossip = now.Add(c.cfg.GossipInterval)
+	g := &c.gossip
+	due := !now.Before(g.nextGossip) || (g.urgent && !now.Before(c.urgentGossipAt()))
+	if due && (c.engine.Pending() > 0 || len(c.user.queue) > 0) {
+		g.nextGossip = now.Add(c.cfg.GossipInterval)
+		g.lastGossip = now
+		g.urgent = false
 		c.gossipRound()
 	}
+}
+
+// urgentGossipAt is the earliest time an urgent gossip round may run.
+func (c *MembershipCoordinator) urgentGossipAt() time.Time {
+	return c.gossip.lastGossip.Add(c.cfg.GossipInterval / 4)
 }
 
 // gossipRound sends a gossip message to GossipNodes random peers.

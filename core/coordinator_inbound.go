@@ -71,6 +71,10 @@ func (c *MembershipCoordinator) validateMessage(m Message) error {
 		return fmt.Errorf("%w: cookie of %d bytes from %s", ErrInvalidMessage, len(m.Cookie), m.From)
 	case m.Kind == MessageCookie && len(m.Cookie) != cookieBytes:
 		return fmt.Errorf("%w: cookie challenge with a cookie of %d bytes from %s", ErrInvalidMessage, len(m.Cookie), m.From)
+	case m.Kind == messageProbeRequest && (len(m.Entries) != 1 || m.Entries[0].Status != StatusSuspect || m.Entries[0].Authority == m.From):
+		return fmt.Errorf("%w: a probe request from %s must name one Suspect member other than its sender", ErrInvalidMessage, m.From)
+	case (m.Kind == messageProbe && len(m.Entries) > maxProbeEntries) || (m.Kind == messageProbeAck && len(m.Entries) > 0):
+		return fmt.Errorf("%w: %s with %d records from %s", ErrInvalidMessage, m.Kind, len(m.Entries), m.From)
 	}
 	for _, r := range m.Entries {
 		if err := c.validateRecord(r); err != nil {
@@ -146,6 +150,7 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 		return c.refuseDeadSender(now, m, held)
 	}
 	c.heardAlive(now, m, in.Source)
+	c.heardAsAlive(m)
 	switch m.Kind {
 	case MessageHeartbeat:
 		c.applyRecords(now, m, gossipOn)
@@ -179,6 +184,15 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 	case MessageDigestReply:
 		c.stats.AntiEntropyRepairs += uint64(c.applyRecords(now, m, oldNews))
 		c.answerWant(now, in)
+	case messageProbeRequest:
+		c.applyRecords(now, m, gossipOn)
+		c.serveProbeRequest(now, m)
+	case messageProbe:
+		c.applyRecords(now, m, gossipOn)
+		c.answerProbe(m)
+	case messageProbeAck:
+		c.applyRecords(now, m, gossipOn)
+		c.takeProbeAck(now, m)
 	}
 	return nil
 }
@@ -196,6 +210,12 @@ func (c *MembershipCoordinator) refuseDeadSender(now time.Time, m Message, held 
 	if m.Kind == MessageJoinRequest {
 		c.serveJoin(now, m)
 		return nil
+	}
+	if m.Kind == messageProbe {
+		// Whether this node is alive does not depend on what it holds of
+		// the prober: a prober that does not hear the answer would declare
+		// it Dead in error.
+		c.answerProbe(m)
 	}
 	c.tellSender(now, held)
 	return &QuarantinedError{Authority: held.Authority, Incarnation: held.Incarnation}

@@ -185,6 +185,9 @@ func (c *MembershipCoordinator) applySelfRecord(now time.Time, r NodeRecord) {
 		if r.NodeID == self.NodeID && (r.Status == StatusSuspect || r.Status == StatusDead) {
 			c.tellSender(now, self) // the sender holds stale news of us
 		}
+		if r.NodeID == self.NodeID && r.Status == StatusDead {
+			c.holdVerdicts(now) // our refutation has not reached everyone
+		}
 		return
 	}
 	if c.life.leaving && (r.Status == StatusRemoved || r.Status == StatusLeaving || r.Status == StatusDead) {
@@ -230,6 +233,14 @@ func (c *MembershipCoordinator) refute(now time.Time, r NodeRecord) {
 	c.storeSelf(now)
 	if r.NodeID == c.life.self.NodeID {
 		c.tellSender(now, c.life.self)
+		// The monitors are the members whose detectors may declare this
+		// node Dead: they hear the refutation at once, not with the next
+		// heartbeat (which may be lost, or come after their timeout).
+		for _, m := range c.detect.monitors {
+			if m != c.replyTarget() {
+				c.notify(now, m, c.life.self)
+			}
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 	c.joinAlone(now)
 	c.refreshRing(now)
 	c.pollDetector(now)
+	c.pollProbes(now)
 	c.pollExchangeTimeout(now)
 	c.pollJoinRetry(now)
 	c.pollHeartbeats(now)
@@ -57,7 +58,6 @@ func (c *MembershipCoordinator) startTimers(now time.Time) {
 	c.join.probe = now.Add(c.cfg.ReconnectInterval/2 + jitter(c.cfg.ReconnectInterval))
 	c.tomb.nextHouse = now.Add(c.housekeepingInterval())
 	c.tomb.nextPrune = now.Add(c.pruneInterval())
-	c.detect.nextCheck = now
 	c.join.seedWait = backoff{next: now.Add(c.cfg.ReconnectInterval), delay: c.cfg.ReconnectInterval}
 	c.detect.health.observe(now, false)
 }
@@ -87,11 +87,15 @@ func (c *MembershipCoordinator) NextDeadline() time.Time {
 
 // scheduleWake computes the earliest time Poll has anything to do.
 func (c *MembershipCoordinator) scheduleWake() {
-	w := c.detect.nextCheck
+	c.scheduleCheck(c.detect.health.last)
+	w := c.ae.next
 	consider := func(t time.Time) {
 		if t.Before(w) {
 			w = t
 		}
+	}
+	if !c.detect.nextCheck.IsZero() {
+		consider(c.detect.nextCheck)
 	}
 	now := time.Time{} // before any deadline: Poll has work at once
 	if c.state == CoordinatorMember {
@@ -102,9 +106,15 @@ func (c *MembershipCoordinator) scheduleWake() {
 	}
 	if c.engine.Pending() > 0 || len(c.user.queue) > 0 {
 		consider(c.gossip.nextGossip)
+		if c.gossip.urgent {
+			consider(c.urgentGossipAt())
+		}
 	}
 	if !c.detect.suspNext.IsZero() {
 		consider(c.detect.suspNext)
+	}
+	if !c.detect.probes.next.IsZero() {
+		consider(c.detect.probes.next)
 	}
 	if c.join.pending {
 		consider(c.join.next)
@@ -112,7 +122,6 @@ func (c *MembershipCoordinator) scheduleWake() {
 	if until, ok := c.engine.ExchangeDeadline(); ok {
 		consider(until)
 	}
-	consider(c.ae.next)
 	consider(c.join.probe)
 	consider(c.tomb.nextHouse)
 	consider(c.tomb.nextPrune)

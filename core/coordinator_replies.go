@@ -138,12 +138,7 @@ func (c *MembershipCoordinator) replyTarget() string { return c.reply.in.source 
 // its own authority, where this node sends to it anyway (what a member is
 // sent in reply is bounded by the per-target notice limit and the table).
 func (c *MembershipCoordinator) unlimitedReplies() bool {
-	r := &c.reply.in
-	if r.validated {
-		return true
-	}
-	id, _, held := c.table.Instance(r.from)
-	return held && r.source == r.from && id == r.fromID
+	return c.reply.in.validated || c.fromHeldMember()
 }
 
 // replyFits reports whether one more reply of size bytes may go to the

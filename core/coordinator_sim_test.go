@@ -111,7 +111,21 @@ func TestDigestBucketsFollowTheTable(t *testing.T) {
 	for i := 5; i < 40; i++ {
 		c.Crash(i)
 	}
-	c.Run(cfg.TombstoneRetention + cfg.SuspicionMaxTimeout + 30*time.Second + 3*cfg.AntiEntropyInterval)
+	// With one monitor per member, members that follow one another on the
+	// ring are found one after the other: wait until all are Dead.
+	allDead := func() bool {
+		dead := 0
+		for _, r := range c.Coordinator(0).Records() {
+			if r.Status == core.StatusDead {
+				dead++
+			}
+		}
+		return dead == 35
+	}
+	if _, ok := c.RunUntil(allDead, 15*time.Minute); !ok {
+		t.Fatal("35 crashed members not all Dead within 15 min")
+	}
+	c.Run(cfg.TombstoneRetention + 30*time.Second + 3*cfg.AntiEntropyInterval)
 	consistent()
 	if n, _, _ := c.Coordinator(0).DigestBuckets(); len(c.Coordinator(0).Records()) != 5 || n > 2 {
 		t.Fatalf("after the prune: %d records over %d buckets, want 5 over at most 2", len(c.Coordinator(0).Records()), n)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -33,6 +34,7 @@ func (c *MembershipCoordinator) suspect(now time.Time, a string) {
 		c.engine.Enqueue(r) // now with this node among its suspectors
 	}
 	c.notify(now, a, r)
+	c.startProbes(now, r)
 	c.updateSuspicionDeadline()
 }
 
@@ -52,6 +54,7 @@ func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 			}
 		}
 		delete(d.susp, r.Authority)
+		c.endProbes(r.Authority)
 		c.updateSuspicionDeadline()
 	}
 	if r.Status == StatusSuspect && r.Authority != c.cfg.Authority {
@@ -78,6 +81,9 @@ func (c *MembershipCoordinator) takeAccusations(m Message) {
 		}
 		added := false
 		for _, a := range acc.Suspectors {
+			if i := slices.Index(s.silent, a); i >= 0 {
+				s.silent = slices.Delete(s.silent, i, i+1)
+			}
 			if a != c.cfg.Authority && a != r.Authority && s.confirm(a, c.cfg.SuspicionConfirmations) {
 				added = true
 			}
@@ -102,7 +108,7 @@ func (c *MembershipCoordinator) suspectors(authority string, incarnation uint64)
 		return nil
 	}
 	var out []string
-	if s.local {
+	if s.local || s.probed {
 		out = append(out, c.cfg.Authority)
 	}
 	return append(out, s.confirmers...)
@@ -124,9 +130,14 @@ func (c *MembershipCoordinator) accuse(m *Message) {
 			continue
 		}
 		acc := Accusation{Entry: uint32(i), Suspectors: names}
-		grow := accusationSize(acc)
-		if len(m.Accusations) == 0 {
-			grow += 5 + 1 // the field's array header, and the message's grows by one field
+		// The accusation, and the growth of the field's array header
+		// (from nothing for the first: the message grows by one field).
+		n := len(m.Accusations)
+		grow := accusationSize(acc) + arrayHeaderSize(n+1)
+		if n == 0 {
+			grow++
+		} else {
+			grow -= arrayHeaderSize(n)
 		}
 		if size+grow > c.cfg.MaxMessageBytes {
 			continue
@@ -154,7 +165,7 @@ func (c *MembershipCoordinator) accusationReserve() int {
 	largest := 0
 	for _, s := range d.susp {
 		names, n := len(s.confirmers), 0
-		if s.local {
+		if s.local || s.probed {
 			names++
 			n += strSize(len(c.cfg.Authority))
 		}
@@ -188,8 +199,8 @@ func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 			}
 			continue
 		}
-		if now.Before(d.verdictsAfter) {
-			continue // a silence just ended: see heard
+		if now.Before(d.verdictsAfter) || now.Before(d.cutOffUntil) {
+			continue // a silence just ended (see heard), or cut off (see cutOff)
 		}
 		if c.unheardSince(now, s.start) {
 			// Nothing arrived during the whole suspicion: this node may be
@@ -197,8 +208,21 @@ func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 			s.held = true
 			continue
 		}
-		if _, err := c.table.Transition(now, a, StatusDead, s.incarnation); err == nil {
+		if s.local && len(s.silent) > 0 && s.asks < maxProbeAsks {
+			// Some members asked to probe it neither heard it nor failed
+			// to: they did not hear this node, which may be cut off from
+			// part of the cluster (the suspect may be alive there, and its
+			// refutation on its way). Ask others, and give the suspicion
+			// another timeout.
+			if r, ok := c.table.Get(a); ok {
+				s.start = now
+				c.startProbes(now, r)
+				continue
+			}
+		}
+		if dead, err := c.table.Transition(now, a, StatusDead, s.incarnation); err == nil {
 			c.stats.DeadDeclared++
+			c.announceDead(dead)
 		}
 		c.drain(now, gossipOn)
 	}
@@ -237,6 +261,21 @@ func (c *MembershipCoordinator) suspectReported(now time.Time, r NodeRecord) {
 	}
 }
 
+// deadAnnouncements is how many members a node that declares a member Dead
+// tells at once, besides gossiping the verdict: every member of a cluster
+// of up to deadAnnouncements + 1, where an epidemic of fanout GossipNodes
+// misses a member now and then for a round or two; in a larger cluster a
+// head start of that many sources for the epidemic. A verdict is rare, so
+// this costs little.
+const deadAnnouncements = 16
+
+// announceDead sends the Dead record r to deadAnnouncements random members.
+func (c *MembershipCoordinator) announceDead(r NodeRecord) {
+	for _, p := range c.randomPeersExcept(deadAnnouncements, r.Authority) {
+		c.sendRecords(p, []NodeRecord{r})
+	}
+}
+
 // updateSuspicionDeadline recomputes the earliest local suspicion deadline.
 func (c *MembershipCoordinator) updateSuspicionDeadline() {
 	d := &c.detect
@@ -250,8 +289,10 @@ func (c *MembershipCoordinator) updateSuspicionDeadline() {
 			next = t
 		}
 	}
-	if !next.IsZero() && next.Before(d.verdictsAfter) {
-		next = d.verdictsAfter
+	for _, after := range [2]time.Time{d.verdictsAfter, d.cutOffUntil} {
+		if !next.IsZero() && next.Before(after) {
+			next = after
+		}
 	}
 	d.suspNext = next
 }

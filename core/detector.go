@@ -143,6 +143,9 @@ func (c phiConfig) Validate() error {
 type phiAccrualDetector struct {
 	cfg   phiConfig
 	peers map[string]*phiPeer
+	// yThreshold is the normalised silence y = (t - mean) / stddev at which
+	// phi reaches the threshold: a silence of mean + yThreshold·stddev.
+	yThreshold float64
 }
 
 // phiPeer is the arrival history of one peer.
@@ -159,7 +162,55 @@ type phiPeer struct {
 // sample, and a zero standard deviation (MinStdDev 0 and a constant history)
 // makes phi jump from 0 to +Inf as soon as t exceeds the mean.
 func newPhiAccrualDetector(cfg phiConfig) *phiAccrualDetector {
-	return &phiAccrualDetector{cfg: cfg, peers: make(map[string]*phiPeer)}
+	return &phiAccrualDetector{cfg: cfg, peers: make(map[string]*phiPeer), yThreshold: yForPhi(cfg.Threshold)}
+}
+
+// yForPhi returns the normalised silence y at which phi reaches threshold:
+// phi depends on the silence t only through y = (t - mean) / stddev and
+// grows with it, so one bisection serves every peer and every history.
+func yForPhi(threshold float64) float64 {
+	lo, hi := -20.0, 20.0
+	for phiOf(hi, 0, 1) < threshold && hi < 1e6 {
+		lo, hi = hi, 2*hi
+	}
+	for range 100 {
+		mid := (lo + hi) / 2
+		if phiOf(mid, 0, 1) < threshold {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+// NextLoss returns the earliest time at which a monitored peer that is not
+// suspected will reach the threshold if no heartbeat arrives meanwhile (a
+// little after, never before), or now for a suspected peer whose heartbeats
+// resumed (Check reports it reachable); ok is false when no peer will reach
+// the threshold. A Heartbeat, Rearm or Forgive may move it either way: ask
+// again after each.
+func (d *phiAccrualDetector) NextLoss(now time.Time) (at time.Time, ok bool) {
+	for _, p := range d.peers {
+		var t time.Time
+		switch {
+		case p.suspected && p.resumed:
+			t = now
+		case p.suspected:
+			continue
+		default:
+			mean := p.window.mean() + durationMillis(d.cfg.AcceptablePause)
+			std := max(p.window.stdDev(), durationMillis(d.cfg.MinStdDev))
+			// Rounded up to the next millisecond, plus one: at the time
+			// returned phi has reached the threshold despite rounding.
+			ms := math.Ceil(mean+d.yThreshold*std) + 1
+			t = p.last.Add(time.Duration(min(ms, float64(math.MaxInt64/2/time.Millisecond))) * time.Millisecond)
+		}
+		if !ok || t.Before(at) {
+			at, ok = t, true
+		}
+	}
+	return at, ok
 }
 
 // Heartbeat records an arrival from authority at now. The first arrival seeds

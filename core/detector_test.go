@@ -397,7 +397,8 @@ func BenchmarkPhiHeartbeat(b *testing.B) {
 
 // defaultPhiConfig is Akka's detector: at a 1 s heartbeat, threshold 8,
 // window 1,000, 100 ms minimum deviation, 3 s acceptable pause; and the LAN
-// preset runs exactly it at its own heartbeat.
+// preset runs it at its own heartbeat, but for the acceptable pause, which
+// it sets from the stall a member must survive (see DefaultLANConfig).
 func TestDefaultPhiConfigIsAkkas(t *testing.T) {
 	want := phiConfig{Threshold: 8, WindowSize: 1000, MinStdDev: 100 * time.Millisecond,
 		AcceptablePause: 3 * time.Second, FirstHeartbeatEstimate: time.Second}
@@ -408,8 +409,10 @@ func TestDefaultPhiConfigIsAkkas(t *testing.T) {
 		t.Fatal(err)
 	}
 	lan := DefaultLANConfig()
-	if got, want := phiConfigFrom(lan), defaultPhiConfig(lan.HeartbeatInterval); got != want {
-		t.Fatalf("the LAN preset's detector %+v is not DefaultPhiConfig(%v) = %+v", got, lan.HeartbeatInterval, want)
+	want = defaultPhiConfig(lan.HeartbeatInterval)
+	want.AcceptablePause = lan.PhiAcceptablePause
+	if got := phiConfigFrom(lan); got != want {
+		t.Fatalf("the LAN preset's detector %+v is not DefaultPhiConfig(%v) = %+v but for its pause", got, lan.HeartbeatInterval, want)
 	}
 }
 
@@ -446,5 +449,44 @@ heartbeat again: reachable 10.0.0.2:7946 (phi 0.00)
 `
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// NextLoss is when the first peer would reach the threshold if it stayed
+// silent: phi is at the threshold then and below it two milliseconds
+// before, so a coordinator that wakes at NextLoss acts on a loss when it
+// happens rather than at its next periodic check; a suspected peer is not
+// counted until its heartbeats resume, and then at once.
+func TestNextLossIsWhenPhiReachesTheThreshold(t *testing.T) {
+	d := newPhiAccrualDetector(defaultPhiConfig(500 * time.Millisecond))
+	if _, ok := d.NextLoss(epoch); ok {
+		t.Fatal("NextLoss with nobody monitored")
+	}
+	at := epoch
+	for i := range 20 {
+		d.Heartbeat("a:1", at)
+		d.Heartbeat("b:1", at.Add(200*time.Millisecond))
+		at = at.Add(500*time.Millisecond + time.Duration(i%3)*10*time.Millisecond)
+	}
+	next, ok := d.NextLoss(at)
+	if !ok {
+		t.Fatal("no NextLoss with two peers monitored")
+	}
+	if phi := d.Phi("a:1", next); phi < d.cfg.Threshold {
+		t.Errorf("phi of the first peer at NextLoss is %.3f, below the threshold %v", phi, d.cfg.Threshold)
+	}
+	if phi := d.Phi("a:1", next.Add(-2*time.Millisecond)); phi >= d.cfg.Threshold {
+		t.Errorf("phi 2 ms before NextLoss is %.3f, already at the threshold", phi)
+	}
+	if evs := d.Check(next); len(evs) != 1 || evs[0].Authority != "a:1" || evs[0].Kind != detectorSuspect {
+		t.Fatalf("Check at NextLoss: %+v, want a:1 suspected", evs)
+	}
+	// a:1 is suspected: the next loss is b:1's.
+	if next2, _ := d.NextLoss(next); !next2.Equal(next.Add(200 * time.Millisecond)) {
+		t.Errorf("NextLoss after a:1 was lost: %v after, want b:1's, 200ms after", next2.Sub(next))
+	}
+	d.Heartbeat("a:1", next.Add(time.Millisecond))
+	if next3, _ := d.NextLoss(next.Add(time.Millisecond)); !next3.Equal(next.Add(time.Millisecond)) {
+		t.Errorf("NextLoss once a:1 resumed: %v, want at once", next3.Sub(next))
 	}
 }

@@ -69,15 +69,34 @@
 // Members with status Joining, Up or Suspect sit on a ring ordered by a hash
 // of their node ID. Every HeartbeatInterval a member sends a MessageHeartbeat
 // to its MonitorCount successors; a member feeds the heartbeats of its
-// MonitorCount predecessors (and only those) to its phi-accrual detector. When
-// the detector loses a member, that member is marked Suspect at its current
-// incarnation, the record is gossiped and sent to the suspect itself. A node
-// that learns it is suspected (or Dead) at its incarnation refutes: it raises
-// its incarnation, turns Up and gossips that; a member that heartbeats a node
-// holding it Suspect is told so directly. Only a node whose own detector lost
-// the suspect may declare it Dead, when the suspicion times out (Lifeguard's
-// timeout, which confirmations shorten) and the detector still does not hear
-// it; the Dead instance is quarantined for QuarantineTTL.
+// MonitorCount predecessors (and only those) to its phi-accrual detector,
+// and is woken when the first of them would be lost if it stays silent.
+// When the detector loses a member, that member is marked Suspect at its
+// current incarnation, the record is gossiped and sent to the suspect
+// itself, and the monitor probes it: it sends it a messageProbe, and asks
+// IndirectChecks random members, with a messageProbeRequest, to probe it
+// too. Each prober probes again every ProbeTimeout while the member stays
+// suspected and silent. A probe carries the record the prober holds, so a
+// live suspect refutes at once, and is answered with a messageProbeAck; a
+// prober that gets the ack relays it to the monitor that asked, and an ack
+// the monitor gets, directly or relayed, shows the member alive: its
+// detector watches it again from then. A helper whose probe goes unanswered
+// accuses the member (see below): an independent confirmation.
+//
+// A node that learns it is suspected (or Dead) at its incarnation refutes:
+// it raises its incarnation, turns Up and gossips that, and tells at once
+// the sender of the news and its monitors; a member that heartbeats a node
+// holding it Suspect is told so directly. Only a node whose own detector
+// lost the suspect may declare it Dead, when the suspicion times out
+// (Lifeguard's timeout, which confirmations shorten) and neither its
+// detector nor its probes heard the suspect meanwhile; it tells the verdict
+// at once to up to 16 members, and every member gossips a Dead record
+// without waiting for its next gossip round. The Dead instance is
+// quarantined for QuarantineTTL. A stall of the suspect longer than the
+// detector's allowance plus the suspicion's timeout is indistinguishable
+// from a crash: the stalled member is declared Dead and comes back, with a
+// higher incarnation, when it resumes (DefaultLANConfig says how long a
+// stall its timings survive).
 //
 // Confirmations count suspectors, never echoes (Lifeguard). A message that
 // carries a Suspect record names, in Message.Accusations, the suspectors its
@@ -132,13 +151,14 @@
 // members whose views agree, the whole answer is smaller than the digest and
 // needs no proof.
 // Records learnt from a join reply or an anti-entropy repair are merged
-// without being queued again: the sender already had them. Each heartbeat also
-// carries the sender's table hash as its only Digest value; a monitor whose
-// hash differs runs an anti-entropy exchange with the sender — an active
-// member held; a stranger's heartbeat starts nothing — at once: on the
-// first mismatch when it has nothing queued for gossip itself, else after
-// three heartbeats in a row — so a record gossip missed is repaired in
-// seconds. A joiner runs six early exchanges with random peers, one gossip
+// without being queued again: the sender already had them. Every eighth
+// heartbeat, and every one after the sender's table changed, carries the
+// sender's table hash as its only Digest value; a monitor whose hash differs
+// runs an anti-entropy exchange with the sender — an active member held; a
+// stranger's heartbeat starts nothing — at once: on the first mismatch when
+// it has nothing queued for gossip itself, else after three mismatches in a
+// row — so a record gossip missed is repaired in seconds. A joiner runs six
+// early exchanges with random peers, one gossip
 // round apart, starting one gossip round after its join reply (many members
 // joining at once gossip their records in a burst, and a few members miss a
 // few of them), and a newly watched member that sends no heartbeat within two

@@ -56,3 +56,13 @@ var (
 	DigestOf     = digestOf
 	TopologyHash = topologyHash
 )
+
+// IsWatched reports whether the coordinator's detector follows authority.
+func (c *MembershipCoordinator) IsWatched(authority string) bool { return c.isWatched(authority) }
+
+// SuspectsLocally reports whether the coordinator holds a suspicion of
+// authority raised by its own detector.
+func (c *MembershipCoordinator) SuspectsLocally(authority string) bool {
+	s, ok := c.detect.susp[authority]
+	return ok && s.local
+}

@@ -13,7 +13,7 @@ const (
 	// that instance (a replay). Digest holds exactly one value, the sender's
 	// table hash (the order-independent sum of a hash of each record), which the monitor compares with its
 	// own to start an anti-entropy exchange when the views differ, or is
-	// empty: the coordinator sends the hash every other round and on any
+	// empty: the coordinator sends the hash every eighth round and on any
 	// round where it changed. Entries piggyback gossip.
 	MessageHeartbeat MessageKind = 1
 	// MessageGossip: dissemination; Entries carry the records. With Seq 0 it
@@ -54,6 +54,23 @@ const (
 	// Broadcasts do not need a kind of their own: they ride in the User field
 	// of heartbeats and gossip.
 	MessageUser MessageKind = 8
+	// The probe kinds are unexported: only coordinators send and read them,
+	// and a transport carries them as any other kind (Valid, String).
+	//
+	// messageProbeRequest: a monitor whose failure detector lost a member
+	// asks the receiver to probe it (Lifeguard's indirect probe). Entries
+	// hold exactly one record, the lost member's as the monitor holds it
+	// (Suspect); Seq is the monitor's request number. The receiver sends
+	// the member a messageProbe and, when no messageProbeAck comes within
+	// Config.ProbeTimeout, accuses it too: an independent confirmation.
+	messageProbeRequest MessageKind = 9
+	// messageProbe: the sender asks the receiver to answer with a
+	// messageProbeAck carrying the same Seq. Entries hold at most the
+	// receiver's record as the sender holds it (a suspected receiver
+	// refutes at once) and the sender's own.
+	messageProbe MessageKind = 10
+	// messageProbeAck: the answer to a messageProbe, with its Seq.
+	messageProbeAck MessageKind = 11
 )
 
 // String names the kind.
@@ -75,12 +92,18 @@ func (k MessageKind) String() string {
 		return "cookie"
 	case MessageUser:
 		return "user"
+	case messageProbeRequest:
+		return "probe-request"
+	case messageProbe:
+		return "probe"
+	case messageProbeAck:
+		return "probe-ack"
 	}
 	return "unknown"
 }
 
 // Valid reports whether k is a defined kind.
-func (k MessageKind) Valid() bool { return k >= MessageHeartbeat && k <= MessageUser }
+func (k MessageKind) Valid() bool { return k >= MessageHeartbeat && k <= messageProbeAck }
 
 // Message is the one envelope every protocol message travels in; which fields
 // matter depends on Kind, and the others are left empty. A transport carries

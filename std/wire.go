@@ -87,7 +87,7 @@ import (
 // protocol, never renumber or reuse one.
 //
 //	1 heartbeat, 2 gossip, 3 join-request, 4 join-reply, 5 digest,
-//	6 digest-reply, 7 cookie, 8 user
+//	6 digest-reply, 7 cookie, 8 user, 9 probe-request, 10 probe, 11 probe-ack
 //
 // The encoder writes every integer, string, bin and array header in its
 // shortest msgpack form and nil for a nil slice, so the encoding of a message

@@ -418,7 +418,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"trailing byte", append(bytes.Clone(good), 0), decodeLimits{}, errMalformed, "message"},
 		{"message not an array", envelope("prod", 0x01), decodeLimits{}, errMalformed, "message"},
 		{"message with 6 fields", envelope("prod", 0x96, 1, 0xa0, 0xa0, 0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "message"},
-		{"unknown kind", envelope("prod", 0x97, 0x09, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "kind"},
+		{"unknown kind", envelope("prod", 0x97, 0x7f, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "kind"},
 		{"kind over a byte", envelope("prod", 0x97, 0xcd, 0x01, 0x01, 0xa0, 0xa0, 0, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "kind"},
 		{"negative seq", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0xff, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "seq"},
 		{"negative int8 seq", envelope("prod", 0x97, 1, 0xa0, 0xa0, 0xd0, 0x80, 0xc0, 0xc0, 0xc0), decodeLimits{}, errMalformed, "seq"},

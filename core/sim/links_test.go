@@ -3,6 +3,8 @@ package sim
 import (
 	"testing"
 	"time"
+
+	"github.com/hearsay-go/hearsay/core"
 )
 
 // A cut link drops one direction only; a deaf node sends but gets nothing; a
@@ -10,7 +12,7 @@ import (
 // every direction back. With four nodes and three monitors each, every
 // ordered pair carries heartbeats, so every direction is exercised.
 func TestLinkRules(t *testing.T) {
-	c := newStarted(t, Options{Nodes: 4, Seed: 1})
+	c := newStarted(t, Options{Nodes: 4, Seed: 1, Config: everyoneMonitored()})
 	if _, ok := c.RunUntil(c.Converged, 30*time.Second); !ok {
 		t.Fatal("4 nodes did not converge")
 	}
@@ -53,7 +55,7 @@ func TestLinkRules(t *testing.T) {
 
 // A flapping link delivers only what is sent in its up phases.
 func TestLinkFlap(t *testing.T) {
-	c := newStarted(t, Options{Nodes: 4, Seed: 2, NoDelay: true})
+	c := newStarted(t, Options{Nodes: 4, Seed: 2, NoDelay: true, Config: everyoneMonitored()})
 	c.Run(5 * time.Second)
 	start := c.now
 	const down, up = 1500 * time.Millisecond, 700 * time.Millisecond
@@ -128,4 +130,13 @@ func TestTrafficWorks(t *testing.T) {
 	if !tr.works(0, 1, 1200, w, 0) {
 		t.Error("forget must clear the slot's traffic")
 	}
+}
+
+// everyoneMonitored is the LAN preset with three monitors per member: in a
+// cluster of four, every member heartbeats every other, so every link
+// carries traffic all the time.
+func everyoneMonitored() core.Config {
+	cfg := core.DefaultLANConfig()
+	cfg.MonitorCount = 3
+	return cfg
 }
