@@ -13,9 +13,12 @@
 //	go run ./tools/cmd/hearsay-sim -scenario crash -nodes 100
 //	go run ./tools/cmd/hearsay-sim -scenario loss -nodes 50 -loss 0.2 -duration 10m
 //	go run ./tools/cmd/hearsay-sim -scenario bootstrap -nodes 2000 -memprofile heap.pprof -cpuprofile cpu.pprof
+//	go run ./tools/cmd/hearsay-sim -scenario crash -nodes 32 -set MonitorCount=3 -set HeartbeatInterval=500ms
 //
 // Scenarios: bootstrap, broadcast, crash, leave, loss, meta, partition,
-// pause, restart, spread (see sim.RunScenario). The exit status is 0 when every check of the scenario
+// pause, restart, spread (see sim.RunScenario). -set Field=value
+// (repeatable) overrides a timing, count or size field of the preset
+// (-config), so that a variant can be measured with one command. The exit status is 0 when every check of the scenario
 // passed, 1 when one failed or the run could not start, 2 for bad flags.
 //
 // # The fault explorer
@@ -63,14 +66,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		duration = fs.Duration("duration", 0, "length of the scenario's main phase (0: its default, e.g. 10m for loss, 30s for partition)")
 		preset   = fs.String("config", "lan", "configuration preset: lan, wan or local")
 		asJSON   = fs.Bool("json", false, "print one JSON object instead of a summary")
+		set      settings
 		ex       exploreFlags
 		prof     profileFlags
 	)
+	fs.Var(&set, "set", "override a field of the preset, as Field=value (e.g. MonitorCount=3, HeartbeatInterval=500ms); repeatable")
 	ex.register(fs)
 	prof.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: hearsay-sim -scenario NAME -nodes N -seed S [-loss P] [-duration D] [-config lan|wan|local] [-json] [-cpuprofile F] [-memprofile F]\n")
-		fmt.Fprintf(fs.Output(), "       hearsay-sim -scenario explore -nodes N -seeds K [-seed S] [-parallel P] [-keep IDS] [-shrink M] [-config lan|wan|local] [-v]\n")
+		fmt.Fprintf(fs.Output(), "usage: hearsay-sim -scenario NAME -nodes N -seed S [-loss P] [-duration D] [-config lan|wan|local] [-set Field=value]... [-json] [-cpuprofile F] [-memprofile F]\n")
+		fmt.Fprintf(fs.Output(), "       hearsay-sim -scenario explore -nodes N -seeds K [-seed S] [-parallel P] [-keep IDS] [-shrink M] [-config lan|wan|local] [-set Field=value]... [-v]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -94,6 +99,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg = core.DefaultLocalConfig()
 	default:
 		return usage("-config %q: want lan, wan or local", *preset)
+	}
+	if err := set.apply(&cfg); err != nil {
+		return usage("%v", err)
 	}
 	if *scenario == "explore" {
 		keep, err := parseKeep(ex.keep)

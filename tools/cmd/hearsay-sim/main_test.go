@@ -74,6 +74,11 @@ func TestBadFlags(t *testing.T) {
 		{"-nodes", "many"},
 		{"-frobnicate"},
 		{"extra"},
+		{"-set", "MonitorCount"},
+		{"-set", "Moon=1"},
+		{"-set", "NodeID=x"},
+		{"-set", "HeartbeatInterval=soon"},
+		{"-set", "MonitorCount=0"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != 2 {
@@ -171,5 +176,29 @@ func TestExploreBadFlags(t *testing.T) {
 		if errb.Len() == 0 || out.Len() != 0 {
 			t.Errorf("%v: stderr %q, stdout %q", args, errb.String(), out.String())
 		}
+	}
+}
+
+// -set overrides fields of the preset: a crash scenario with three monitors
+// at 500 ms heartbeats sends more heartbeats than the preset's one at 550 ms.
+func TestSetOverridesThePreset(t *testing.T) {
+	traffic := func(args ...string) float64 {
+		t.Helper()
+		var out, errb bytes.Buffer
+		args = append([]string{"-scenario", "bootstrap", "-nodes", "8", "-seed", "1", "-json"}, args...)
+		if code := run(args, &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d; stderr: %s", args, code, errb.String())
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := m["msgs_per_node_per_sec"].(float64)
+		return f
+	}
+	preset := traffic()
+	three := traffic("-set", "MonitorCount=3", "-set", "HeartbeatInterval=500ms")
+	if three < 2.5*preset {
+		t.Errorf("three monitors at 500 ms: %.2f messages per member per second, the preset %.2f: -set changed nothing", three, preset)
 	}
 }
