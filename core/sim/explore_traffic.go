@@ -133,12 +133,18 @@ func (t *traffic) works(a, b int, now, window, settle int64) bool {
 }
 
 // toleratedDelay is the slowest one-way delay (delay plus jitter) on which
-// the protocol, run with cfg, still promises accuracy: half of
-// SuspicionMinTimeout, the shortest time an accused member is given to
-// answer. On slower links a live member's answers arrive after the verdict
-// whatever the protocol does (a LAN preset run over links that take seconds
-// needs the WAN preset's timeouts), so the accuracy invariant counts them as
-// cut; the other invariants still hold there.
+// the protocol, run with cfg, still promises accuracy: half of the shorter of
+// ProbeTimeout (a probe's answer must come back within it, or the prober
+// takes the member for lost) and SuspicionMinTimeout (the shortest time an
+// accused member is given to refute). On slower links a live member's
+// answers arrive after the verdict whatever the protocol does (a LAN preset
+// run over links that take seconds needs the WAN preset's timeouts), so the
+// accuracy invariant counts them as cut; the other invariants still hold
+// there.
 func toleratedDelay(cfg core.Config) time.Duration {
-	return cfg.SuspicionMinTimeout / 2
+	shortest := cfg.SuspicionMinTimeout
+	if cfg.ProbeTimeout > 0 {
+		shortest = min(shortest, cfg.ProbeTimeout)
+	}
+	return shortest / 2
 }
