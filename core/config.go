@@ -57,6 +57,16 @@ type Config struct {
 	// ProbeTimeout is how long a probe waits for its answer before the
 	// prober takes the probed member for lost.
 	ProbeTimeout time.Duration
+	// ProveMembers keeps failure detection to members heard from directly:
+	// the ring places a member only once a message of its own arrived from
+	// its own authority (its nearest unproven neighbours are probed to
+	// prove them), and probes, verdicts and gossip rounds go to such
+	// members first. It is for open clusters (no keyring), where an
+	// outsider can gossip fake members: without it fakes become monitors
+	// and watched members. Off in the presets: with a keyring nobody
+	// outside can inject a record. SECURITY.md has what it costs and what
+	// remains possible.
+	ProveMembers bool
 
 	// PhiThreshold is the phi value above which a monitor suspects a member.
 	PhiThreshold float64

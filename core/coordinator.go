@@ -204,6 +204,9 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		user:       newUserState(cfg),
 	}
 	c.detect.ring = newRing(cfg.Authority, cfg.MonitorCount, c.ringMembers)
+	if cfg.ProveMembers {
+		c.detect.ring.proof = c.ringProofOf
+	}
 	return c, nil
 }
 

@@ -46,7 +46,18 @@ func (c *MembershipCoordinator) heardAlive(now time.Time, m Message, source stri
 	for int(slot) >= len(a.heard) {
 		a.heard = append(a.heard, time.Time{})
 	}
+	first := a.heard[slot].IsZero()
 	a.heard[slot] = now
+	if first {
+		c.proven(now, m.From, m.FromID) // the ring's proof: see coordinator_introduce.go
+	}
+}
+
+// heardFrom reports whether a message from the member held at authority
+// ever arrived from its own authority (since this instance took the slot).
+func (c *MembershipCoordinator) heardFrom(authority string) bool {
+	slot, ok := c.table.lookup(authority)
+	return ok && int(slot) < len(c.alive.heard) && !c.alive.heard[slot].IsZero()
 }
 
 // heardRecently reports whether a message from authority arrived within

@@ -34,6 +34,7 @@ type detectionState struct {
 	cutOffUntil   time.Time // declared Dead itself, this node declares nobody Dead before this, unless heard as alive (see cutOff)
 
 	probes probeState // probes sent and awaited, probe requests made: coordinator_probe.go
+	intro  introState // introductions of the ring's unproven candidates: coordinator_introduce.go
 
 	hbSeq     uint64    // the number of the last heartbeat round
 	hbHash    uint64    // the table hash last sent in a heartbeat round
@@ -52,6 +53,7 @@ func newDetectionState(cfg Config) detectionState {
 		susp:        map[string]*suspicion{},
 		notices:     newTargetLimiter(cfg.HeartbeatInterval, 1, maxNoticeTargets),
 		probes:      newProbeState(cfg),
+		intro:       newIntroState(),
 	}
 }
 
@@ -86,7 +88,7 @@ func (d *detectionState) startHeartbeatSeq(now time.Time, interval time.Duration
 // the ring, monitors and watched members, detector histories, unreachable,
 // deferred and silent members, heartbeat numbers seen, suspicions, their
 // confirmers and silent probe helpers, pending probes and probe requests,
-// notice times,
+// introductions, notice times,
 // heartbeat-hash mismatch counters, Dead members to probe, the peer list,
 // the piggyback queue, quarantine entries, the last topology update's
 // members and the node-ID index of the active records. Each is bounded by
@@ -100,7 +102,7 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 	d := &c.detect
 	n := d.ring.len() + len(d.monitors) + len(d.watched) + d.detector.Len() +
 		len(d.unreachable) + len(d.deferred) + len(d.silent) + len(d.hbSeen) +
-		len(d.susp) + d.notices.len() + len(d.probes.pending) + len(d.probes.asked)
+		len(d.susp) + d.notices.len() + len(d.probes.pending) + len(d.probes.asked) + len(d.intro.pending) + len(d.intro.unanswered)
 	for _, s := range d.susp {
 		n += len(s.confirmers) + len(s.silent)
 	}
@@ -203,6 +205,7 @@ func (c *MembershipCoordinator) refreshRing(now time.Time) {
 	}
 	d.monitors = d.ring.successors(d.monitors, c.cfg.MonitorCount)
 	c.setWatched(now, d.ring.predecessors(nil, c.cfg.MonitorCount))
+	c.introduce(now)
 }
 
 // setWatched replaces the watched set.
@@ -333,6 +336,7 @@ func (c *MembershipCoordinator) forgetGone(r NodeRecord) {
 	case r.Authority == c.cfg.Authority:
 	case r.Status == StatusDead, r.Status == StatusRemoved, r.Status == StatusLeaving:
 		c.forget(r.Authority)
+		c.forgetIntroduction(r.Authority)
 	}
 }
 

@@ -95,7 +95,7 @@ func (c *MembershipCoordinator) urgentGossipAt() time.Time {
 
 // gossipRound sends a gossip message to GossipNodes random peers.
 func (c *MembershipCoordinator) gossipRound() {
-	for _, p := range c.randomPeers(c.cfg.GossipNodes) {
+	for _, p := range c.gossipTargets(c.cfg.GossipNodes) {
 		if !c.sendGossip(p) {
 			return
 		}
@@ -145,4 +145,39 @@ func (c *MembershipCoordinator) sendRecords(target string, records []NodeRecord)
 	for _, m := range packMessages(c.newMessage(MessageGossip), records, c.cfg.MaxMessageBytes, false) {
 		c.send(target, m)
 	}
+}
+
+// gossipDraws is how many random peers a gossip round draws, at most, for
+// each target, looking for one heard from directly (coordinator_introduce.go).
+const gossipDraws = 8
+
+// gossipTargets returns up to k distinct random peers for a gossip round,
+// members heard from directly preferred: for each target, the first of up to
+// gossipDraws random draws that was heard from, else the last draw. Where
+// every member was heard from, that is the first draw: uniform as
+// randomPeers; where an outsider injected many fakes, the round still
+// reaches members that exist.
+func (c *MembershipCoordinator) gossipTargets(k int) []string {
+	if !c.cfg.ProveMembers {
+		return c.randomPeers(k)
+	}
+	peers := &c.gossip.peers
+	n := peers.len()
+	if k >= n {
+		return peers.authorities()
+	}
+	out := make([]string, 0, k)
+	for len(out) < k {
+		var p string
+		for range gossipDraws {
+			p = peers.at(c.rng.IntN(n))
+			if !slices.Contains(out, p) && c.heardFrom(p) {
+				break
+			}
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -47,13 +47,13 @@ func (c *MembershipCoordinator) onTableEvent(now time.Time, ev tableEvent, n new
 	c.spread(ev, n)               // dissemination: the piggyback queue
 	c.reportMemberChange(now, ev) // the member event and the topology
 	c.followIdentity(now, ev)     // conflicts: one node ID at two authorities
+	c.followAlive(ev)             // deaths, the ring's proof: when each member was last heard
 	c.updateRing(ev)              // detection: who monitors whom
 	c.followInstance(now, ev)     // detection: the detector follows the instance held
 	c.updatePeers(ev)             // dissemination: whom to gossip to
 	c.updateSuspicion(now, r)     // detection: suspicions held
 	c.forgetGone(r)               // detection: stop following the gone
 	c.rememberPast(now, ev)       // past members: remembered, Dead ones probed
-	c.followAlive(ev)             // deaths: when each member was last heard
 	c.settleTombstone(now, r)     // quarantine the Dead, complete leaves
 }
 

@@ -28,6 +28,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 	c.refreshRing(now)
 	c.pollDetector(now)
 	c.pollProbes(now)
+	c.pollIntroductions(now)
 	c.pollExchangeTimeout(now)
 	c.pollJoinRetry(now)
 	c.pollHeartbeats(now)
@@ -115,6 +116,9 @@ func (c *MembershipCoordinator) scheduleWake() {
 	}
 	if !c.detect.probes.next.IsZero() {
 		consider(c.detect.probes.next)
+	}
+	if !c.detect.intro.next.IsZero() {
+		consider(c.detect.intro.next)
 	}
 	if c.join.pending {
 		consider(c.join.next)

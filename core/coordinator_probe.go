@@ -64,7 +64,7 @@ func (c *MembershipCoordinator) startProbes(now time.Time, r NodeRecord) {
 	if _, busy := p.pending[r.Authority]; !busy {
 		c.probe(now, r, "", 0, 0)
 	}
-	helpers := c.randomPeersExcept(c.cfg.IndirectChecks, r.Authority)
+	helpers := c.provenPeersExcept(c.cfg.IndirectChecks, r.Authority)
 	if len(helpers) == 0 {
 		return
 	}
@@ -216,10 +216,12 @@ func (c *MembershipCoordinator) takeProbeAck(now time.Time, m Message) {
 // heartbeats kept on this link, and is lost again if the silence goes on.
 func (c *MembershipCoordinator) probeAnswered(now time.Time, a string) {
 	d := &c.detect
-	if !c.isWatched(a) || !d.unreachable[a] {
+	if !d.unreachable[a] {
 		return
 	}
-	d.detector.Rearm(a, now)
+	if c.isWatched(a) {
+		d.detector.Rearm(a, now)
+	}
 	delete(d.unreachable, a)
 	delete(d.deferred, a)
 }

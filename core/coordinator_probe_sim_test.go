@@ -87,7 +87,7 @@ func TestAnsweredProbesConfirmNothing(t *testing.T) {
 	for i := range c.Len() {
 		st := c.Coordinator(i).Stats()
 		sent += st.ProbesSent
-		if st.ProbesFailed != 0 {
+		if i != m && st.ProbesFailed != 0 { // the monitor's own probe waits for an ack the cut link drops
 			t.Errorf("member %d: %d probes failed against a live member", i, st.ProbesFailed)
 		}
 		if r, ok := c.Coordinator(i).Member(c.Authority(x)); i != x && ok && r.Status == core.StatusDead {

@@ -55,6 +55,9 @@ func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 		}
 		delete(d.susp, r.Authority)
 		c.endProbes(r.Authority)
+		if !c.isWatched(r.Authority) {
+			delete(d.unreachable, r.Authority) // an unanswered introduction: see pollIntroductions
+		}
 		c.updateSuspicionDeadline()
 	}
 	if r.Status == StatusSuspect && r.Authority != c.cfg.Authority {
@@ -271,7 +274,7 @@ const deadAnnouncements = 16
 
 // announceDead sends the Dead record r to deadAnnouncements random members.
 func (c *MembershipCoordinator) announceDead(r NodeRecord) {
-	for _, p := range c.randomPeersExcept(deadAnnouncements, r.Authority) {
+	for _, p := range c.provenPeersExcept(deadAnnouncements, r.Authority) {
 		c.sendRecords(p, []NodeRecord{r})
 	}
 }

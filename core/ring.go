@@ -1,6 +1,9 @@
 package core
 
-import "cmp"
+import (
+	"cmp"
+	"slices"
+)
 
 // ring orders the monitored members (Joining, Up and Suspect; not Leaving and
 // not tombstones) by a hash of their node ID, so that every member that sees
@@ -26,8 +29,14 @@ type ring struct {
 	on      bool                       // the owner is on the ring
 	succ    []ringNode                 // the owner's nearest successors, nearest first
 	pred    []ringNode                 // the owner's nearest predecessors, nearest first
-	stale   bool                       // succ and pred must be found again
-	version uint64                     // bumped on every change, so cached neighbour sets know when to refresh
+
+	// Proven members only (see proof): a member that is not proven is kept
+	// off the neighbours; the nearest unproven ones that could be proven,
+	// nearer than the k-th neighbour, are kept as candidates to prove.
+	proof             func(authority string) ringProof // nil: every member is proven
+	candSucc, candPre []ringNode                       // candidates on each side, nearest first, at most maxRingCandidates
+	stale             bool                             // succ and pred must be found again
+	version           uint64                           // bumped on every change, so cached neighbour sets know when to refresh
 }
 
 // ringNode is one member's place on the ring.
@@ -35,6 +44,20 @@ type ringNode struct {
 	hash      uint64
 	authority string
 }
+
+// ringProof is what the owner knows of a member: proven (it was heard from
+// directly, so it exists at its authority), a candidate (not yet proven:
+// worth asking), or neither (asked lately, in vain).
+type ringProof uint8
+
+const (
+	ringProven ringProof = iota
+	ringCandidate
+	ringUnanswered
+)
+
+// maxRingCandidates bounds the candidates kept on each side of the owner.
+const maxRingCandidates = 2
 
 // newRing returns an empty ring that keeps owner's k nearest neighbours on
 // each side; members lists the members on the ring when the neighbours must
@@ -91,8 +114,78 @@ func (r *ring) join(n ringNode) {
 		r.stale = true
 		return
 	}
-	r.succ = r.place(r.succ, n, r.forward)
-	r.pred = r.place(r.pred, n, r.backward)
+	r.consider(n)
+}
+
+// consider places n, a member other than the owner, among the neighbours if
+// it is proven, else among the candidates if it is one and nearer than the
+// k-th neighbour on that side.
+func (r *ring) consider(n ringNode) {
+	switch r.proofOf(n) {
+	case ringProven:
+		r.succ = r.place(r.succ, n, r.forward, r.k)
+		r.pred = r.place(r.pred, n, r.backward, r.k)
+		r.candSucc = r.trim(r.candSucc, r.succ, r.forward)
+		r.candPre = r.trim(r.candPre, r.pred, r.backward)
+	case ringCandidate:
+		if len(r.succ) < r.k || r.forward(n, r.succ[len(r.succ)-1]) {
+			r.candSucc = r.place(r.candSucc, n, r.forward, maxRingCandidates)
+		}
+		if len(r.pred) < r.k || r.backward(n, r.pred[len(r.pred)-1]) {
+			r.candPre = r.place(r.candPre, n, r.backward, maxRingCandidates)
+		}
+	}
+}
+
+func (r *ring) proofOf(n ringNode) ringProof {
+	if r.proof == nil {
+		return ringProven
+	}
+	return r.proof(n.authority)
+}
+
+// trim drops the candidates no nearer than the k-th neighbour.
+func (r *ring) trim(cand, near []ringNode, nearer func(a, b ringNode) bool) []ringNode {
+	if len(near) < r.k {
+		return cand
+	}
+	last := near[len(near)-1]
+	return slices.DeleteFunc(cand, func(c ringNode) bool { return !nearer(c, last) })
+}
+
+// reprove follows a change of what the owner knows of the member at
+// authority (see proof): proven now, or asked in vain. A member proven is
+// placed at once; one that leaves the candidates makes them be found again.
+func (r *ring) reprove(n ringNode) {
+	if n.authority == r.owner {
+		return
+	}
+	r.version++
+	if !r.on || r.stale {
+		return
+	}
+	wasCandidate := slices.Contains(r.candSucc, n) || slices.Contains(r.candPre, n)
+	if r.proofOf(n) == ringProven && !wasCandidate {
+		r.consider(n) // O(k): most members are proven without ever being a candidate
+		return
+	}
+	r.stale = true // a candidate's place goes to the next nearest one
+}
+
+// candidates returns the members worth proving, appended to dst: the
+// nearest unproven ones on each side, nearer than the k-th proven
+// neighbour there.
+func (r *ring) candidates(dst []string) []string {
+	r.settle()
+	for _, n := range r.candSucc {
+		dst = append(dst, n.authority)
+	}
+	for _, n := range r.candPre {
+		if !slices.Contains(r.candSucc, n) {
+			dst = append(dst, n.authority)
+		}
+	}
+	return dst
 }
 
 // leave takes n off the ring.
@@ -108,18 +201,24 @@ func (r *ring) leave(n ringNode) {
 	for _, x := range r.pred {
 		r.stale = r.stale || x == n
 	}
+	if slices.Contains(r.candSucc, n) || slices.Contains(r.candPre, n) {
+		r.stale = true // the next nearest candidate comes in
+	}
 }
 
 // place inserts n into near (nearest first by nearer), keeping at most k.
-func (r *ring) place(near []ringNode, n ringNode, nearer func(a, b ringNode) bool) []ringNode {
+func (r *ring) place(near []ringNode, n ringNode, nearer func(a, b ringNode) bool, k int) []ringNode {
+	if slices.Contains(near, n) {
+		return near
+	}
 	i := len(near)
 	for i > 0 && nearer(n, near[i-1]) {
 		i--
 	}
-	if i >= r.k {
+	if i >= k {
 		return near
 	}
-	if len(near) < r.k {
+	if len(near) < k {
 		near = append(near, ringNode{})
 	}
 	copy(near[i+1:], near[i:])
@@ -153,13 +252,22 @@ func (r *ring) settle() {
 	}
 	r.stale = false
 	r.succ, r.pred = r.succ[:0], r.pred[:0]
+	r.candSucc, r.candPre = r.candSucc[:0], r.candPre[:0]
 	if !r.on {
 		return
 	}
 	r.members(func(n ringNode) {
-		if n.authority != r.owner {
-			r.succ = r.place(r.succ, n, r.forward)
-			r.pred = r.place(r.pred, n, r.backward)
+		if n.authority != r.owner && r.proofOf(n) == ringProven {
+			r.succ = r.place(r.succ, n, r.forward, r.k)
+			r.pred = r.place(r.pred, n, r.backward, r.k)
+		}
+	})
+	if r.proof == nil {
+		return
+	}
+	r.members(func(n ringNode) {
+		if n.authority != r.owner && r.proofOf(n) == ringCandidate {
+			r.consider(n)
 		}
 	})
 }

@@ -133,3 +133,88 @@ func TestRingNeighbours(t *testing.T) {
 		t.Fatalf("successors of a non-member: %v", got)
 	}
 }
+
+// TestRingPlacesProvenMembersOnly: with a proof, the neighbours are those of
+// the proven members alone, and the candidates are the nearest unproven
+// members that may be asked, nearer than the k-th proven neighbour on their
+// side, whatever the order in which members join, are proven, or are left
+// off (compared with a sort from scratch after every change).
+func TestRingPlacesProvenMembersOnly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const owner = "a0"
+	for _, k := range []int{1, 3} {
+		ref := ringReference{}
+		proof := map[string]ringProof{owner: ringProven}
+		members := func(yield func(ringNode)) {
+			for a, r := range ref {
+				if onRing(r.Status) {
+					yield(ringNode{hash: ringHash(r.NodeID), authority: a})
+				}
+			}
+		}
+		r := newRing(owner, k, members)
+		r.proof = func(a string) ringProof { return proof[a] }
+		ref[owner] = NodeRecord{NodeID: "id-" + owner, Authority: owner, Status: StatusUp}
+		r.update(NodeRecord{}, false, ref[owner])
+		for iter := 0; iter < 2000; iter++ {
+			a := fmt.Sprintf("a%d", 1+rng.IntN(40))
+			rec, had := ref[a]
+			switch {
+			case !had:
+				proof[a] = ringProof(1 + rng.IntN(2)) // a candidate, or left off
+				if rng.IntN(4) == 0 {
+					proof[a] = ringProven
+				}
+				ref[a] = NodeRecord{NodeID: "id-" + a, Authority: a, Status: StatusUp}
+				r.update(NodeRecord{}, false, ref[a])
+			case rng.IntN(6) == 0:
+				ref[a] = NodeRecord{NodeID: rec.NodeID, Authority: a, Status: StatusDead}
+				r.update(rec, true, ref[a])
+				delete(ref, a)
+			default:
+				proof[a] = ringProof(rng.IntN(3))
+				r.reprove(ringNode{hash: ringHash(rec.NodeID), authority: a})
+			}
+			proven, cand := ringReference{}, ringReference{}
+			for x, rec := range ref {
+				if proof[x] == ringProven {
+					proven[x] = rec
+				}
+			}
+			for _, dir := range []int{1, -1} {
+				want := proven.neighbours(owner, k, dir)
+				got := r.successors(nil, k)
+				if dir < 0 {
+					got = r.predecessors(nil, k)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("k=%d step %d: neighbours (direction %d) %v, want %v", k, iter, dir, got, want)
+				}
+				// The candidates: unproven askable members nearer than the
+				// k-th proven neighbour.
+				for x, rec := range ref {
+					cand[x] = rec
+				}
+				var near []string
+				for _, x := range cand.neighbours(owner, len(cand), dir) {
+					if len(want) == k && x == want[k-1] {
+						break
+					}
+					if proof[x] == ringCandidate && len(near) < maxRingCandidates {
+						near = append(near, x)
+					}
+				}
+				for _, x := range near {
+					if !slices.Contains(r.candidates(nil), x) {
+						t.Fatalf("k=%d step %d: candidate %s (direction %d) missing from %v; order %v, proofs %v", k, iter, x, dir, r.candidates(nil), cand.neighbours(owner, len(cand), dir), proof)
+					}
+				}
+			}
+			for _, x := range r.candidates(nil) {
+				if proof[x] != ringCandidate {
+					t.Fatalf("k=%d step %d: %s is a candidate, but its proof is %d", k, iter, x, proof[x])
+				}
+			}
+		}
+	}
+}

@@ -79,6 +79,7 @@ func TestBadFlags(t *testing.T) {
 		{"-set", "NodeID=x"},
 		{"-set", "HeartbeatInterval=soon"},
 		{"-set", "MonitorCount=0"},
+		{"-set", "ProveMembers=maybe"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != 2 {

@@ -28,9 +28,9 @@ func (s *settings) Set(v string) error {
 }
 
 // apply sets each named field of cfg: durations as Go durations (500ms),
-// counts as integers, thresholds as numbers. Only the timing, count and
-// size fields of core.Config can be set; identity and randomness are the
-// simulator's.
+// counts as integers, thresholds as numbers, switches as true or false.
+// Only the timing, count, size and switch fields of core.Config can be set;
+// identity and randomness are the simulator's.
 func (s settings) apply(cfg *core.Config) error {
 	v := reflect.ValueOf(cfg).Elem()
 	for _, kv := range s {
@@ -53,6 +53,12 @@ func (s settings) apply(cfg *core.Config) error {
 				return fmt.Errorf("-set %s: %w", kv, err)
 			}
 			field.SetInt(int64(n))
+		case f.Type.Kind() == reflect.Bool:
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return fmt.Errorf("-set %s: %w", kv, err)
+			}
+			field.SetBool(b)
 		case f.Type.Kind() == reflect.Float64:
 			x, err := strconv.ParseFloat(val, 64)
 			if err != nil {
