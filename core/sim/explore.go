@@ -270,11 +270,18 @@ func (e *explorer) end(f *Fault) {
 		n := c.nodes[f.Node]
 		if n.state == stateCrashed && n.gen == e.crashGen[f.Node] {
 			e.traffic.forget(f.Node)
-			if f.Kind == FaultRestart {
-				_ = c.Restart(f.Node, e.seedsFor(f.Node)...)
-			} else {
-				_ = c.RestartSameID(f.Node, e.seedsFor(f.Node)...)
-			}
+			// A restart starts above every incarnation an earlier life could
+			// have reached, from a clock (virtual seconds), as core's
+			// Config.InitialIncarnation asks and the hearsay agent does:
+			// starting at 1, a member that never knew the predecessor cannot
+			// tell the new life's Up@1 from the predecessor's later records.
+			id := n.id
+			_ = c.StartWith(f.Node, func(cfg *core.Config) {
+				cfg.InitialIncarnation = 1 + uint64(time.Duration(c.now)/time.Second)
+				if f.Kind == FaultRestartSameID {
+					cfg.NodeID = id
+				}
+			}, e.seedsFor(f.Node)...)
 		}
 	}
 	if f.Kind.network() {

@@ -402,3 +402,22 @@ func TestBoundedStateCheck(t *testing.T) {
 		t.Fatalf("want each of the 8 nodes reported once over a bound of one entry per record, got %v", v)
 	}
 }
+
+// A restart in the explorer starts above every incarnation an earlier life
+// could have reached (from the virtual clock, as Config.InitialIncarnation
+// asks): with a new node ID and with the same one.
+func TestExploreRestartsStartAboveEarlierLives(t *testing.T) {
+	e := bootExplorer(t, 6)
+	c := e.c
+	for _, f := range []*Fault{{Kind: FaultRestart, Node: 4}, {Kind: FaultRestartSameID, Node: 5}} {
+		id := c.NodeID(f.Node)
+		e.begin(f)
+		c.Run(time.Second)
+		e.end(f)
+		c.Run(time.Second)
+		r, ok := c.Record(f.Node, c.Authority(f.Node))
+		if !ok || r.Incarnation <= 1 || (f.Kind == FaultRestartSameID) != (r.NodeID == id) {
+			t.Fatalf("%s: the new life holds %v (held %v), want an incarnation above 1 and the node ID kept only by a same-ID restart", f.Kind, r, ok)
+		}
+	}
+}
