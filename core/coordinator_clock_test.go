@@ -37,7 +37,7 @@ func TestClockStepBackKeepsTheNodeRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := c.Config()
-	interval := min(cfg.HeartbeatInterval, cfg.GossipInterval)
+	interval := 2 * min(cfg.HeartbeatInterval, cfg.GossipInterval) // the idle wake (NextDeadline)
 	const window = 2 * time.Minute
 	for elapsed := time.Duration(0); elapsed < window; elapsed += c.Tick() {
 		c.Run(c.Tick())

@@ -37,7 +37,7 @@ func settled(t *testing.T, o sim.Options) *sim.Cluster {
 }
 
 // NextDeadline tells a driver when to poll next: it is after the last call
-// and at most the smaller of HeartbeatInterval and GossipInterval after it,
+// and at most twice the smaller of HeartbeatInterval and GossipInterval after it,
 // and a Poll before it has nothing to do.
 func TestNextDeadline(t *testing.T) {
 	cfg := core.DefaultLANConfig()
@@ -51,7 +51,7 @@ func TestNextDeadline(t *testing.T) {
 	}
 	c := settled(t, sim.Options{Nodes: 5, Seed: 14})
 	coord := c.Coordinator(2)
-	smallest := min(c.Config().HeartbeatInterval, c.Config().GossipInterval)
+	smallest := 2 * min(c.Config().HeartbeatInterval, c.Config().GossipInterval) // the idle wake
 	polls := 0
 	for range 2000 {
 		c.Run(c.Tick())
@@ -209,7 +209,7 @@ func TestNextDeadlineWhileLeaving(t *testing.T) {
 	cfg.RetransmitMult = 16 // the leave takes several gossip rounds, not the sends of HandleLeave alone
 	c := settled(t, sim.Options{Nodes: 8, Seed: 15, Config: cfg})
 	coord := c.Coordinator(2)
-	smallest := min(c.Config().HeartbeatInterval, c.Config().GossipInterval)
+	smallest := 2 * min(c.Config().HeartbeatInterval, c.Config().GossipInterval) // the idle wake
 	c.Run(5 * time.Second)
 	if err := c.Leave(2); err != nil {
 		t.Fatal(err)

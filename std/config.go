@@ -96,9 +96,13 @@ type nodeSettings struct {
 	// decode bounds what the transport accepts; its MaxMetaBytes is
 	// Core.MaxMetadataBytes.
 	decode decodeLimits
-	// tick is the gossip loop's ticker period: the protocol's cadence, the
-	// smaller of Core.HeartbeatInterval and Core.GossipInterval (the loop
-	// also wakes on arrivals and at the coordinator's deadlines).
+	// tick is the gossip loop's ticker period: a floor under the loop, which
+	// wakes on arrivals and at the coordinator's NextDeadline (never later
+	// than twice the smaller of HeartbeatInterval and GossipInterval after
+	// the last call): the larger of the two intervals, at least a second. A
+	// ticker at the smaller interval woke an idle agent more often than
+	// needed, beside the deadline timer (docs/FAILURE-DETECTION.md has the
+	// CPU figures).
 	tick time.Duration
 	// seeds are Seeds, parsed.
 	seeds []seed
@@ -146,7 +150,7 @@ func (c *Config) settings() (nodeSettings, error) {
 	return nodeSettings{
 		core:   cc,
 		decode: decode,
-		tick:   min(cc.GossipInterval, cc.HeartbeatInterval),
+		tick:   max(cc.GossipInterval, cc.HeartbeatInterval, time.Second),
 		seeds:  seeds,
 	}, nil
 }

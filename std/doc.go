@@ -82,7 +82,7 @@
 //   - The gossiper (gossiper.go) owns the core.MembershipCoordinator and its
 //     core.Driver on one goroutine. It steps them when a datagram arrives,
 //     at the coordinator's next deadline (one timer, re-armed after every
-//     step) and on a ticker at the protocol's cadence, and sleeps in
+//     step) and on a slow ticker (a floor, once a second), and sleeps in
 //     between; joins, leaves and queries are commands to that goroutine.
 //
 // Every goroutine has an owner that stops it: Node.Close returns only once
