@@ -41,22 +41,10 @@ var seedResolver std.Resolver = net.DefaultResolver
 // startNode starts the std node the agent serves, from its options, as a
 // new instance (see instance.go).
 func startNode(ctx context.Context, o agentOptions, logger *slog.Logger) (agentNode, error) {
-	id, err := newInstanceID()
+	cfg, err := nodeConfig(o, logger)
 	if err != nil {
 		return nil, err
 	}
-	cfg := std.DefaultConfig()
-	cfg.Core = presets[o.preset]()
-	cfg.Core.NodeID = id
-	cfg.Core.InitialIncarnation = initialIncarnation(time.Now())
-	cfg.Core.Meta = o.meta
-	cfg.Transport.BindAddr = o.bind
-	cfg.Transport.AdvertiseAddr = o.advertise
-	cfg.Transport.Label = o.label
-	cfg.Transport.Keyring = o.keyring
-	cfg.Seeds = o.join
-	cfg.Resolver = seedResolver
-	cfg.Logger = logger
 	n, err := std.Start(ctx, cfg)
 	if errors.Is(err, core.ErrInvalidConfig) {
 		// Everything in the config comes from the command line.
@@ -182,4 +170,31 @@ func (s *stdNode) Counters() Counters {
 		EventsDropped:     st.EventsDropped + s.events.Dropped(),
 		PlaintextReceived: t.ReceivedPlaintext,
 	}
+}
+
+// nodeConfig is the std configuration of a new instance of the agent's node,
+// from its options. An agent whose cluster is open (no keyring, or one that
+// accepts plain datagrams) keeps failure detection to members heard from
+// directly (core.Config.ProveMembers): anyone who reaches its port could
+// otherwise gossip fake members that become monitors (SECURITY.md,
+// "Injected members").
+func nodeConfig(o agentOptions, logger *slog.Logger) (std.Config, error) {
+	id, err := newInstanceID()
+	if err != nil {
+		return std.Config{}, err
+	}
+	cfg := std.DefaultConfig()
+	cfg.Core = presets[o.preset]()
+	cfg.Core.NodeID = id
+	cfg.Core.InitialIncarnation = initialIncarnation(time.Now())
+	cfg.Core.Meta = o.meta
+	cfg.Transport.BindAddr = o.bind
+	cfg.Transport.AdvertiseAddr = o.advertise
+	cfg.Transport.Label = o.label
+	cfg.Transport.Keyring = o.keyring
+	cfg.Seeds = o.join
+	cfg.Resolver = seedResolver
+	cfg.Logger = logger
+	cfg.Core.ProveMembers = o.keyring == nil || o.keyring.PlaintextPolicy() != std.PlaintextRefused
+	return cfg, nil
 }
