@@ -181,6 +181,21 @@ const (
 // defaultHTTP is where the agent serves its API and where members looks for it.
 const defaultHTTP = "127.0.0.1:8946"
 
+// clientFlagSet returns the flag set of a command that talks to a running
+// agent (members, monitor, tags): errors and usage go to stderr, usage
+// printing the command's text and then its flags, and -http (the agent's
+// address) is declared into httpAddr.
+func clientFlagSet(command, usage string, stderr io.Writer, httpAddr *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("hearsay "+command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(httpAddr, "http", defaultHTTP, "the agent's HTTP address, HOST:PORT")
+	return fs
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	reload := make(chan os.Signal, 1)

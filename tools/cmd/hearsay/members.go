@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,13 +32,7 @@ Flags:
 
 func parseMembersFlags(args []string, stderr io.Writer) (membersOptions, error) {
 	var o membersOptions
-	fs := flag.NewFlagSet("hearsay members", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, membersUsage)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&o.http, "http", defaultHTTP, "the agent's HTTP address, HOST:PORT")
+	fs := clientFlagSet("members", membersUsage, stderr, &o.http)
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the agent")
 	fs.StringVar(&o.status, "status", "", "show only members in these statuses, comma-separated: "+statusNames)
 	fs.StringVar(&o.format, "format", "table", "output format: table or json")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -37,13 +36,7 @@ Flags:
 
 func parseMonitorFlags(args []string, stderr io.Writer) (monitorOptions, error) {
 	var o monitorOptions
-	fs := flag.NewFlagSet("hearsay monitor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, monitorUsage)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&o.http, "http", defaultHTTP, "the agent's HTTP address, HOST:PORT")
+	fs := clientFlagSet("monitor", monitorUsage, stderr, &o.http)
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the agent to answer")
 	fs.StringVar(&o.format, "format", "text", "output format: text or json (one object per line)")
 	fs.BoolVar(&o.history, "history", false, "first print the recent events the agent holds")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -164,13 +163,7 @@ func (d *tagDeletes) Set(k string) error {
 func parseTagsFlags(args []string, stderr io.Writer) (tagsOptions, error) {
 	o := tagsOptions{change: tagChange{Set: tagFlag{}}}
 	var del tagDeletes
-	fs := flag.NewFlagSet("hearsay tags", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, tagsUsage)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&o.http, "http", defaultHTTP, "the agent's HTTP address, HOST:PORT")
+	fs := clientFlagSet("tags", tagsUsage, stderr, &o.http)
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the agent")
 	fs.Var(tagFlag(o.change.Set), "set", "KEY=VALUE to add or replace (repeatable)")
 	fs.Var(&del, "delete", "KEY to remove (repeatable)")
