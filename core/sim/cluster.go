@@ -185,11 +185,11 @@ type Cluster struct {
 
 	convFrom int // where Converged starts looking: the last node that was not converged
 
-	onDeliver func(from, to int32, f *inflight) // test hook: a message reaches a running node
-	onHandle  func(from, to int32)              // explorer hook: a running node handles a message
-	onSend    func(from, to int32)              // explorer hook: a message is put on (or dropped from) a link
-	stableIDs bool                              // node IDs derive from (seed, slot, start count) only
-	trackUser bool                              // keep every node's delivered broadcasts (the broadcast scenario)
+	onDeliver func(from, to int32, f *inflight)     // test hook: a message reaches a running node
+	onHandle  func(from, to int32, m *core.Message) // explorer hook: a running node handles a message
+	onSend    func(from, to int32)                  // explorer hook: a message is put on (or dropped from) a link
+	stableIDs bool                                  // node IDs derive from (seed, slot, start count) only
+	trackUser bool                                  // keep every node's delivered broadcasts (the broadcast scenario)
 }
 
 // New returns a cluster of opts.Nodes idle node slots.

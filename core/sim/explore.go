@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -36,6 +37,16 @@ type ExploreOptions struct {
 	// run to the end). Shrinking uses it: a candidate fails as soon as it
 	// shows the violation sought.
 	StopAt Invariant
+	// Trace, when not nil, receives a line for everything the run does about
+	// the slots TraceSlots from TraceFrom on (virtual time since the run
+	// began): the faults beginning and ending, every member event about them
+	// at any node, every message they send or handle, and every other
+	// message carrying a record of one of them that is not Up, an accusation
+	// of one, or a probe (request, probe, ack) about one. It is how a
+	// violation is read; the run itself is the same with or without it.
+	Trace      io.Writer
+	TraceSlots []int
+	TraceFrom  time.Duration
 }
 
 // ExploreResult is what one run of the explorer found.
@@ -124,9 +135,12 @@ func Explore(o ExploreOptions) (ExploreResult, error) {
 	if s.TombstoneRetention > 0 {
 		cfg.TombstoneRetention, cfg.QuarantineTTL = s.TombstoneRetention, s.QuarantineTTL
 	}
-	e, err := newExplorer(s, cfg, o.StopAt)
+	e, err := newExplorer(s, cfg, o.StopAt, o.Trace)
 	if err != nil {
 		return ExploreResult{}, err
+	}
+	if e.trace != nil {
+		e.trace.slots, e.trace.from = o.TraceSlots, int64(o.TraceFrom)
 	}
 	e.run()
 	return e.result(), nil
@@ -160,15 +174,22 @@ type explorer struct {
 
 	violations []Violation
 	dropped    map[Invariant]int // violations beyond maxViolations, by invariant
+
+	trace *tracer // nil unless ExploreOptions.Trace
 }
 
 // maxViolations is how many violations of one invariant a run records (the
 // rest are counted).
 const maxViolations = 8
 
-func newExplorer(s Schedule, cfg core.Config, stopAt Invariant) (*explorer, error) {
+func newExplorer(s Schedule, cfg core.Config, stopAt Invariant, trace io.Writer) (*explorer, error) {
 	e := &explorer{s: s, cfg: cfg, stopAt: stopAt, dropped: map[Invariant]int{}, overState: map[int]bool{}, stateBound: stateBound}
-	c, err := New(Options{Nodes: s.Nodes, Seed: s.Seed, Config: cfg, OnEvent: e.onEvent})
+	opts := Options{Nodes: s.Nodes, Seed: s.Seed, Config: cfg, OnEvent: e.onEvent}
+	if trace != nil {
+		e.trace = &tracer{w: trace, e: e, asks: map[uint64]bool{}}
+		opts.OnOutcome = e.trace.outcome
+	}
+	c, err := New(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +260,7 @@ func (e *explorer) everySecond() {
 // begin starts a fault.
 func (e *explorer) begin(f *Fault) {
 	c := e.c
+	e.trace.fault(f, "begins")
 	switch f.Kind {
 	case FaultPause:
 		c.Pause(f.Node, f.For)
@@ -265,6 +287,7 @@ func (e *explorer) begin(f *Fault) {
 // end ends a transient fault.
 func (e *explorer) end(f *Fault) {
 	c := e.c
+	e.trace.fault(f, "ends")
 	switch f.Kind {
 	case FaultRestart, FaultRestartSameID:
 		n := c.nodes[f.Node]

@@ -403,12 +403,36 @@ type verdicts struct {
 	tomb    map[[2]string]uint64 // the observer life marked the subject Dead or Removed: the highest such incarnation, plus one
 	known   map[[2]string]bool   // the observer had an event of the subject
 	accused map[string]int       // subject NodeID@incarnation → index of its accuracy violation
+	origin  map[string]origin    // subject NodeID@incarnation → the first node that held it Dead
+}
+
+// origin is the first node that held an instance Dead at an incarnation
+// (where the verdict was reached, unless it came from outside the cluster's
+// view), for the accuracy report: whether that node was itself connected
+// tells a minority's verdict from a majority's.
+type origin struct {
+	node  int
+	at    int64
+	peers int // members it exchanged datagrams with both ways then (see connected)
 }
 
 func (v *verdicts) init() {
 	v.tomb = map[[2]string]uint64{}
 	v.known = map[[2]string]bool{}
 	v.accused = map[string]int{}
+	v.origin = map[string]origin{}
+}
+
+// noteOrigin remembers the first node to hold ev's instance Dead at its
+// incarnation.
+func (e *explorer) noteOrigin(node int, ev core.MemberEvent) {
+	key := fmt.Sprintf("%s@%d", ev.Record.NodeID, ev.Record.Incarnation)
+	if _, ok := e.verdicts.origin[key]; ok {
+		return
+	}
+	now := e.c.now
+	e.verdicts.origin[key] = origin{node: node, at: now,
+		peers: len(e.connected(node, now, int64(e.b.AccuracyWindow), int64(e.c.Config().SuspicionMinTimeout)))}
 }
 
 // life names the current life of a slot's node: a coordinator started there
@@ -418,14 +442,21 @@ func (e *explorer) life(slot int) string {
 }
 
 // onHandle is the cluster's hook for every message a node handles.
-func (e *explorer) onHandle(from, to int32) { e.traffic.handled(from, to, e.c.now) }
+func (e *explorer) onHandle(from, to int32, m *core.Message) {
+	e.traffic.handled(from, to, e.c.now)
+	e.trace.message("handles", int(from), int(to), m)
+}
 
 // onSend is the cluster's hook for every message sent to a known slot.
 func (e *explorer) onSend(from, to int32) { e.traffic.sending(from, to, e.c.now) }
 
 // onEvent is the cluster's hook for every member event.
 func (e *explorer) onEvent(node int, ev core.MemberEvent) {
-	if ev.Conflict || e.c == nil {
+	if e.c == nil {
+		return
+	}
+	e.trace.event(node, ev)
+	if ev.Conflict {
 		return
 	}
 	obs := e.life(node)
@@ -434,6 +465,7 @@ func (e *explorer) onEvent(node int, ev core.MemberEvent) {
 	switch {
 	case ev.To == core.StatusDead || ev.To == core.StatusRemoved:
 		if ev.To == core.StatusDead && !ev.Replaced { // a replaced instance restarted: no verdict
+			e.noteOrigin(node, ev)
 			e.accuracy(node, ev)
 		}
 		e.verdicts.tomb[key] = max(e.verdicts.tomb[key], ev.Record.Incarnation+1)
@@ -512,6 +544,12 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 		return
 	}
 	before := len(e.violations)
+	if own, ok := c.Record(x, c.Authority(x)); ok && own.NodeID == id && own.Incarnation > ev.Record.Incarnation {
+		why += fmt.Sprintf("; a stale verdict: node %d had refuted it, it is at incarnation %d", x, own.Incarnation)
+	}
+	if o, ok := e.verdicts.origin[key]; ok && o.node != node {
+		why += fmt.Sprintf("; first held Dead by node %d at %s, which exchanged datagrams both ways with %d members then", o.node, fmtDur(time.Duration(o.at)), o.peers)
+	}
 	e.violate(InvariantAccuracy, "node %d marked node %d (instance %s, incarnation %d) Dead while it runs and exchanged datagrams both ways with %d of the %d other running members %s in the last %s (at least %d needed); %s",
 		node, x, id, ev.Record.Incarnation, len(xPeers), members-1, fmtSlots(xPeers), fmtDur(e.b.AccuracyWindow), need, why)
 	e.verdicts.accused[key] = -1

@@ -210,7 +210,7 @@ func TestShrinkNeedsAFailure(t *testing.T) {
 func bootExplorer(t *testing.T, nodes int) *explorer {
 	t.Helper()
 	s := Schedule{Seed: 5, Nodes: nodes, Slots: nodes, Seeds: []int{0}, Window: time.Second}
-	e, err := newExplorer(s, core.DefaultLANConfig(), 0)
+	e, err := newExplorer(s, core.DefaultLANConfig(), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,6 +418,43 @@ func TestExploreRestartsStartAboveEarlierLives(t *testing.T) {
 		r, ok := c.Record(f.Node, c.Authority(f.Node))
 		if !ok || r.Incarnation <= 1 || (f.Kind == FaultRestartSameID) != (r.NodeID == id) {
 			t.Fatalf("%s: the new life holds %v (held %v), want an incarnation above 1 and the node ID kept only by a same-ID restart", f.Kind, r, ok)
+		}
+	}
+}
+
+// A trace follows the traced slot: the faults, the member events about it
+// at other nodes, the probes of it and the messages carrying its record
+// (not plain traffic between other slots); it writes nothing before
+// TraceFrom, and the run is the same with or without it.
+func TestExploreTrace(t *testing.T) {
+	s := Schedule{Seed: 3, Nodes: 8, Slots: 8, Seeds: []int{0}, Window: 20 * time.Second,
+		Faults: []Fault{{ID: 1, Kind: FaultCrash, At: 2 * time.Second, Node: 5}}}
+	var b strings.Builder
+	traced, err := Explore(ExploreOptions{Schedule: &s, Trace: &b, TraceSlots: []int{5}, TraceFrom: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Explore(ExploreOptions{Schedule: &s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if traced.Messages != plain.Messages || traced.Virtual != plain.Virtual || len(traced.Violations) != len(plain.Violations) {
+		t.Fatalf("the trace changed the run: %d messages, %v, %d violations; without it %d, %v, %d",
+			traced.Messages, traced.Virtual, len(traced.Violations), plain.Messages, plain.Virtual, len(plain.Violations))
+	}
+	text := b.String()
+	for _, want := range []string{"fault 1 begins: ", "crash node 5", ": node 5 up -> suspect@1", "suspect -> dead@1", "sends probe to 5 ", "sends probe-request to "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the trace lacks %q:\n%s", want, text)
+		}
+	}
+	first, _, _ := strings.Cut(text, "\n")
+	if at, err := time.ParseDuration(strings.Fields(first)[0]); err != nil || at < 3*time.Second {
+		t.Errorf("the first line %q is before TraceFrom (3s)", first)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		if strings.Contains(l, "handles heartbeat") && !strings.Contains(l, "  5 handles") && !strings.Contains(l, "from 5 ") && !strings.Contains(l, "[5 ") {
+			t.Errorf("a heartbeat between other slots, about nothing of slot 5, is traced: %q", l)
 		}
 	}
 }

@@ -17,7 +17,7 @@ func TestLinkRules(t *testing.T) {
 		t.Fatal("4 nodes did not converge")
 	}
 	handled := map[[2]int32]int{}
-	c.onHandle = func(from, to int32) { handled[[2]int32{from, to}]++ }
+	c.onHandle = func(from, to int32, _ *core.Message) { handled[[2]int32{from, to}]++ }
 	c.SetLinkDown(0, 1, true)
 	c.SetDeaf(2, true)
 	c.SetMute(3, true)
@@ -61,7 +61,7 @@ func TestLinkFlap(t *testing.T) {
 	const down, up = 1500 * time.Millisecond, 700 * time.Millisecond
 	c.SetLinkFlap(0, 1, down, up)
 	var at []int64
-	c.onHandle = func(from, to int32) {
+	c.onHandle = func(from, to int32, _ *core.Message) {
 		if from == 0 && to == 1 {
 			at = append(at, c.now)
 		}

@@ -107,7 +107,7 @@ func (c *Cluster) handle(n *node, f *inflight) {
 	n.stats.BytesRecv += uint64(f.size)
 	c.stats.Delivered++
 	if c.onHandle != nil {
-		c.onHandle(f.from, int32(n.idx))
+		c.onHandle(f.from, int32(n.idx), &f.msg)
 	}
 	in := core.GossipInbound{Source: c.nodes[f.from].authority, Message: f.msg}
 	out, err := n.coord.HandleGossip(c.nodeNow(n), in)

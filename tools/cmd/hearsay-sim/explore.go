@@ -23,6 +23,10 @@ type exploreFlags struct {
 	shrink   int
 	budget   int
 	verbose  bool
+	trace    string
+	from     time.Duration
+
+	traceSlots []int // -trace parsed
 }
 
 func (f *exploreFlags) register(fs *flag.FlagSet) {
@@ -32,6 +36,8 @@ func (f *exploreFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.shrink, "shrink", -1, "explore: shrink the schedules of up to this many failing seeds, once for each invariant they violate (default: 1 with -seeds 1, else 0)")
 	fs.IntVar(&f.budget, "budget", 300, "explore: the most replays one shrink may make")
 	fs.BoolVar(&f.verbose, "v", false, "explore: print every seed, not only the failing ones")
+	fs.StringVar(&f.trace, "trace", "", "explore: print what the run does about these slots (comma-separated): faults, member events about them, messages they send or handle, records, accusations and probes about them; needs -seeds 1")
+	fs.DurationVar(&f.from, "trace-from", 0, "explore: with -trace, print from this virtual time on (since the run began, as violations print it)")
 }
 
 // parseKeep parses -keep: "" (all faults, nil), "none" (no fault) or IDs.
@@ -51,6 +57,22 @@ func parseKeep(s string) ([]int, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// parseSlots parses -trace: slots separated by commas.
+func parseSlots(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var slots []int
+	for _, part := range strings.Split(s, ",") {
+		i, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || i < 0 {
+			return nil, fmt.Errorf("-trace %q: want node slots (0, 1, ...) separated by commas", s)
+		}
+		slots = append(slots, i)
+	}
+	return slots, nil
 }
 
 // replayCommand is the command line that replays one run.
@@ -109,7 +131,11 @@ func runExplore(f exploreFlags, nodes int, first uint64, preset string, cfg core
 				if k >= f.seeds {
 					return
 				}
-				r, err := sim.Explore(sim.ExploreOptions{Nodes: nodes, Seed: first + uint64(k), Config: cfg, Keep: keep})
+				o := sim.ExploreOptions{Nodes: nodes, Seed: first + uint64(k), Config: cfg, Keep: keep}
+				if f.traceSlots != nil {
+					o.Trace, o.TraceSlots, o.TraceFrom = stdout, f.traceSlots, f.from
+				}
+				r, err := sim.Explore(o)
 				mu.Lock()
 				results[k], done[k] = outcome{r, err}, true
 				cond.Broadcast()
@@ -205,7 +231,7 @@ func indent(s string) string {
 // exploreOnly lists the flags that only -scenario explore takes, and
 // scenarioOnly those it refuses.
 var (
-	exploreOnly  = []string{"seeds", "parallel", "keep", "shrink", "budget", "v"}
+	exploreOnly  = []string{"seeds", "parallel", "keep", "shrink", "budget", "v", "trace", "trace-from"}
 	scenarioOnly = []string{"loss", "duration", "json"}
 )
 

@@ -75,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	prof.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: hearsay-sim -scenario NAME -nodes N -seed S [-loss P] [-duration D] [-config lan|wan|local] [-set Field=value]... [-json] [-cpuprofile F] [-memprofile F]\n")
-		fmt.Fprintf(fs.Output(), "       hearsay-sim -scenario explore -nodes N -seeds K [-seed S] [-parallel P] [-keep IDS] [-shrink M] [-config lan|wan|local] [-set Field=value]... [-v]\n")
+		fmt.Fprintf(fs.Output(), "       hearsay-sim -scenario explore -nodes N -seeds K [-seed S] [-parallel P] [-keep IDS] [-shrink M] [-trace SLOTS [-trace-from D]] [-config lan|wan|local] [-set Field=value]... [-v]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *scenario == "explore" {
 		keep, err := parseKeep(ex.keep)
+		if err == nil {
+			ex.traceSlots, err = parseSlots(ex.trace)
+		}
 		switch {
 		case fs.NArg() > 0:
 			return usage("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -122,6 +125,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return usage("%v", err)
 		case keep != nil && ex.seeds != 1:
 			return usage("-keep names faults of one seed's schedule: use it with -seeds 1")
+		case ex.traceSlots != nil && ex.seeds != 1:
+			return usage("-trace prints one run: use it with -seeds 1")
 		}
 		stopProfiles, err := prof.start()
 		if err != nil {

@@ -168,7 +168,10 @@ func TestExploreBadFlags(t *testing.T) {
 		{"-scenario", "explore", "-keep", "x"},
 		{"-scenario", "explore", "-loss", "0.1"},
 		{"-scenario", "explore", "-json"},
+		{"-scenario", "explore", "-seeds", "2", "-trace", "1"},
+		{"-scenario", "explore", "-trace", "x"},
 		{"-scenario", "crash", "-seeds", "3"},
+		{"-scenario", "crash", "-trace", "1"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != 2 {
