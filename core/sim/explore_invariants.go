@@ -435,6 +435,15 @@ func (e *explorer) noteOrigin(node int, ev core.MemberEvent) {
 		peers: len(e.connected(node, now, int64(e.b.AccuracyWindow), int64(e.c.Config().SuspicionMinTimeout)))}
 }
 
+// halfOf is the least number of other members that is at least half of a
+// cluster of members running members: members/2 rounded up. In a cluster of
+// 20, 10 of the 19 others are half of it; in a cluster of 31, 15 of the 30
+// others are not (15 < 15.5): with 16 needed, two groups that each reach
+// half the cluster share at least three members (members/2 rounded down
+// would let two sides of a 15|15 split joined by one node both count as
+// half).
+func halfOf(members int) int { return (members + 1) / 2 }
+
 // life names the current life of a slot's node: a coordinator started there
 // (a restart with the same NodeID is a new life, with a fresh table).
 func (e *explorer) life(slot int) string {
@@ -478,8 +487,9 @@ func (e *explorer) onEvent(node int, ev core.MemberEvent) {
 // accuracy checks one Dead verdict: observer node marked ev's instance X
 // Dead. X counts as connected when it is running and, over the
 // AccuracyWindow before the verdict, exchanged datagrams in both directions
-// with at least half of the other running members, by the traffic actually
-// handled: for each such peer a message from X was handled by the peer and
+// with at least half the cluster — halfOf(running members) of the others,
+// so 10 of 19 in a cluster of 20, 16 of 30 in one of 31 — by the traffic
+// actually handled: for each such peer a message from X was handled by the peer and
 // one from the peer by X within the window, with no cut of either direction
 // since (see traffic), and neither direction was cut within the last
 // SuspicionMinTimeout — the time the protocol promises an accused member to
@@ -515,7 +525,7 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 			members++
 		}
 	}
-	need := members / 2 // at least half of the other running members
+	need := halfOf(members)
 	xPeers := e.connected(x, now, w, settle)
 	if need == 0 || len(xPeers) < need {
 		return

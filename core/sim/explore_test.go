@@ -422,6 +422,39 @@ func TestExploreRestartsStartAboveEarlierLives(t *testing.T) {
 	}
 }
 
+// "At least half the cluster" rounds up: in a cluster of 8, a member that
+// exchanges datagrams with 4 of the 7 others reaches half of it (a verdict
+// about it is a violation); in a cluster of 7, 3 of the 6 others are not
+// half of it (3 < 3.5), so two groups joined by one member cannot both
+// count as half.
+func TestAccuracyHalfTheClusterRoundsUp(t *testing.T) {
+	for _, tc := range []struct {
+		nodes, peers int
+		violation    bool
+	}{{8, 4, true}, {8, 3, false}, {7, 4, true}, {7, 3, false}} {
+		e := bootExplorer(t, tc.nodes)
+		c := e.c
+		// Node 0 keeps tc.peers peers (1..peers); the traffic cut, not the
+		// network, removes the others, so the protocol itself sees nothing.
+		cut := e.traffic.nextCut()
+		for j := tc.peers + 1; j < tc.nodes; j++ {
+			cut.set(0, j)
+			cut.set(j, 0)
+		}
+		e.traffic.commitCut(cut, c.now)
+		r, _ := c.Record(1, c.Authority(0))
+		from := r.Status
+		r.Status = core.StatusDead
+		e.onEvent(1, core.MemberEvent{Record: r, From: from, To: core.StatusDead})
+		if got := len(violations(e, InvariantAccuracy)) == 1; got != tc.violation {
+			t.Errorf("cluster of %d, node 0 exchanging with %d others: violation %v, want %v (%v)", tc.nodes, tc.peers, got, tc.violation, e.violations)
+		}
+	}
+	if halfOf(20) != 10 || halfOf(31) != 16 || halfOf(30) != 15 {
+		t.Errorf("halfOf(20, 31, 30) = %d, %d, %d; want 10, 16, 15", halfOf(20), halfOf(31), halfOf(30))
+	}
+}
+
 // A trace follows the traced slot: the faults, the member events about it
 // at other nodes, the probes of it and the messages carrying its record
 // (not plain traffic between other slots); it writes nothing before
