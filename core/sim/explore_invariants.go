@@ -404,6 +404,10 @@ type verdicts struct {
 	known   map[[2]string]bool   // the observer had an event of the subject
 	accused map[string]int       // subject NodeID@incarnation → index of its accuracy violation
 	origin  map[string]origin    // subject NodeID@incarnation → the first node that held it Dead
+	// suspected is when the observer life last held the subject Suspect
+	// after holding it otherwise, for the accuracy report (how long the
+	// suspicion lasted before the verdict).
+	suspected map[[2]string]int64
 }
 
 // origin is the first node that held an instance Dead at an incarnation
@@ -421,6 +425,7 @@ func (v *verdicts) init() {
 	v.known = map[[2]string]bool{}
 	v.accused = map[string]int{}
 	v.origin = map[string]origin{}
+	v.suspected = map[[2]string]int64{}
 }
 
 // noteOrigin remembers the first node to hold ev's instance Dead at its
@@ -480,6 +485,9 @@ func (e *explorer) onEvent(node int, ev core.MemberEvent) {
 		e.verdicts.tomb[key] = max(e.verdicts.tomb[key], ev.Record.Incarnation+1)
 	case ev.To.IsActive():
 		e.noResurrection(node, ev)
+	}
+	if ev.To == core.StatusSuspect && ev.From != core.StatusSuspect {
+		e.verdicts.suspected[key] = e.c.now
 	}
 	e.verdicts.known[key] = true
 }
@@ -554,6 +562,13 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 		return
 	}
 	before := len(e.violations)
+	if ev.From == core.StatusSuspect {
+		if at, ok := e.verdicts.suspected[[2]string{e.life(node), id}]; ok {
+			why += fmt.Sprintf("; node %d had held it Suspect for %s", node, fmtDur(time.Duration(now-at)))
+		}
+	} else {
+		why += fmt.Sprintf("; node %d held it %s until then", node, ev.From)
+	}
 	if own, ok := c.Record(x, c.Authority(x)); ok && own.NodeID == id && own.Incarnation > ev.Record.Incarnation {
 		why += fmt.Sprintf("; a stale verdict: node %d had refuted it, it is at incarnation %d", x, own.Incarnation)
 	}
