@@ -166,6 +166,7 @@ type explorer struct {
 	stateBound func(core.Config, int) int // stateBound, or a test's
 	active     []*Fault                   // network faults in force
 	crashGen   map[int]uint32             // each crashed slot's generation after its crash
+	startInc   map[int]uint64             // each restarted slot's starting incarnation (its current life's)
 	base       struct{ delay, jitter time.Duration }
 	lossy      []link // links given a loss rate, to clear
 
@@ -299,8 +300,13 @@ func (e *explorer) end(f *Fault) {
 			// starting at 1, a member that never knew the predecessor cannot
 			// tell the new life's Up@1 from the predecessor's later records.
 			id := n.id
+			inc := 1 + uint64(time.Duration(c.now)/time.Second)
+			if e.startInc == nil {
+				e.startInc = map[int]uint64{}
+			}
+			e.startInc[f.Node] = inc
 			_ = c.StartWith(f.Node, func(cfg *core.Config) {
-				cfg.InitialIncarnation = 1 + uint64(time.Duration(c.now)/time.Second)
+				cfg.InitialIncarnation = inc
 				if f.Kind == FaultRestartSameID {
 					cfg.NodeID = id
 				}

@@ -514,8 +514,10 @@ func (e *explorer) onEvent(node int, ev core.MemberEvent) {
 // in the window (a node that hears nothing must not accuse anyone:
 // Lifeguard's local health). An observer that hears some nodes but is
 // connected to fewer than half is a minority, where declaring the other side
-// Dead is the protocol working. Each accused instance and incarnation is
-// reported once, with the other observers that followed.
+// Dead is the protocol working. A verdict at an incarnation below the one X's
+// current life started at is about the life before a restart with the same
+// NodeID, which crashed: it is not checked. Each accused instance and
+// incarnation is reported once, with the other observers that followed.
 func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 	c := e.c
 	id := ev.Record.NodeID
@@ -524,6 +526,12 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 	}
 	x := c.instances[id].slot
 	if x == node {
+		return
+	}
+	if ev.Record.Incarnation < e.startInc[x] {
+		// A verdict about an earlier life that had the same NodeID (a
+		// restart with the same ID starts above every incarnation that
+		// life reached): that life crashed, and the verdict is right.
 		return
 	}
 	now, w, settle := c.now, int64(e.b.AccuracyWindow), int64(c.Config().SuspicionMinTimeout)

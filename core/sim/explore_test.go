@@ -491,3 +491,33 @@ func TestExploreTrace(t *testing.T) {
 		}
 	}
 }
+
+// A verdict about the life before a restart with the same node ID (at an
+// incarnation below the one the new life started at) is about an instance
+// that crashed: no violation; the same verdict about the running life is.
+func TestAccuracyIgnoresTheLifeBeforeASameIDRestart(t *testing.T) {
+	e := bootExplorer(t, 8)
+	c := e.c
+	f := &Fault{Kind: FaultRestartSameID, Node: 4}
+	e.begin(f)
+	c.Run(time.Second)
+	e.end(f)
+	c.Run(e.b.AccuracyWindow + time.Second)
+	now, ok := c.Record(0, c.Authority(4))
+	if !ok || now.Incarnation <= 1 || now.NodeID != c.NodeID(4) {
+		t.Fatalf("node 0 holds %v for the restarted node 4", now)
+	}
+	forge := func(inc uint64) {
+		r := now
+		r.Incarnation, r.Status = inc, core.StatusDead
+		e.onEvent(0, core.MemberEvent{Record: r, From: core.StatusUp, To: core.StatusDead})
+	}
+	forge(1)
+	if v := violations(e, InvariantAccuracy); len(v) != 0 {
+		t.Fatalf("a verdict about the crashed life (incarnation 1) is no violation: %v", v)
+	}
+	forge(now.Incarnation)
+	if v := violations(e, InvariantAccuracy); len(v) != 1 {
+		t.Fatalf("a verdict about the running life: want one violation, got %v", v)
+	}
+}
