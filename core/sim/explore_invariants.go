@@ -577,6 +577,9 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 	} else {
 		why += fmt.Sprintf("; node %d held it %s until then", node, ev.From)
 	}
+	if n := e.traffic.exchanged(x, xPeers, now-w); n < len(xPeers) {
+		why += fmt.Sprintf("; with %d of them datagrams went both ways in the window (with the others, one way carried nothing, over links not cut)", n)
+	}
 	if own, ok := c.Record(x, c.Authority(x)); ok && own.NodeID == id && own.Incarnation > ev.Record.Incarnation {
 		why += fmt.Sprintf("; a stale verdict: node %d had refuted it, it is at incarnation %d", x, own.Incarnation)
 	}

@@ -148,3 +148,17 @@ func toleratedDelay(cfg core.Config) time.Duration {
 	}
 	return shortest / 2
 }
+
+// exchanged returns how many of peers had a message handled from x, and
+// one handled by x from them, since since: the pairs that exchanged
+// datagrams in fact, where works also counts pairs that sent nothing (for
+// the accuracy report).
+func (t *traffic) exchanged(x int, peers []int, since int64) int {
+	n := 0
+	for _, j := range peers {
+		if t.delivered[x*t.slots+j] >= since && t.delivered[j*t.slots+x] >= since {
+			n++
+		}
+	}
+	return n
+}
