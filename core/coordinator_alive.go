@@ -81,3 +81,19 @@ func (c *MembershipCoordinator) followAlive(ev tableEvent) {
 		c.alive.heard[ev.slot] = time.Time{}
 	}
 }
+
+// verdictUnheralded reports whether r, a Dead record, is a verdict about a
+// member whose suspicion at r's incarnation never reached this node: it
+// holds the member active, but not Suspect at that incarnation. A verdict
+// comes at the end of a suspicion that is gossiped for SuspicionMinTimeout
+// at least, through which the accused learns it is suspected and refutes; a
+// verdict that arrives without it was reached where this node's part of the
+// cluster did not hear (the far side of a partition, healing now), by
+// members that could not hear the accused, nor its refutation. So it is
+// taken as a suspicion (suspectReported): the accused is told, through this
+// node, and refutes; if it does not, this node declares it Dead itself.
+func (c *MembershipCoordinator) verdictUnheralded(r NodeRecord) bool {
+	held, ok := c.table.Get(r.Authority)
+	return ok && held.NodeID == r.NodeID && held.Status.IsActive() &&
+		!(held.Status == StatusSuspect && held.Incarnation == r.Incarnation)
+}

@@ -342,9 +342,12 @@ func TestReplayedMessagesCannotChangeCurrentRecords(t *testing.T) {
 		holds(rec(p, "p", StatusUp, 2))
 	}
 
-	// p dies at incarnation 2 (silent for longer than a correct verdict
-	// takes, so the death is taken as told: see aliveState): every captured
-	// message, the refutation at 2 included, is now stale.
+	// p dies at incarnation 2 (suspected first, and silent for longer than
+	// a correct verdict takes, so the death is taken as told: see
+	// aliveState and verdictUnheralded): every captured message, the
+	// refutation at 2 included, is now stale.
+	deliver("q suspects p at 2")
+	holds(rec(p, "p", StatusSuspect, 2))
 	now = now.Add(c.aliveWindow())
 	dead := rec(p, "p", StatusDead, 2)
 	captured["p dead at 2"] = gossip(q, "q", qUp, dead)

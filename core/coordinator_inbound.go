@@ -261,11 +261,12 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 	if c.refusePast(now, r, from) {
 		return false
 	}
-	// A death learnt from a repair, or about a member heard from a moment
-	// ago (see aliveState), about the instance held active, is a suspicion
+	// A death learnt from a repair, about a member heard from a moment ago
+	// (see aliveState), or whose suspicion never reached this node (see
+	// verdictUnheralded), about the instance held active, is a suspicion
 	// here (suspectReported); one about another instance is merged as any
 	// record (a successor outranks its predecessor's tombstone).
-	if r.Status == StatusDead && (n == oldNews || c.heardRecently(now, r.Authority)) {
+	if r.Status == StatusDead && (n == oldNews || c.heardRecently(now, r.Authority) || c.verdictUnheralded(r)) {
 		if held, ok := c.table.Get(r.Authority); ok && held.NodeID == r.NodeID && held.Status.IsActive() {
 			c.suspectReported(now, r)
 			return false

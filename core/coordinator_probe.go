@@ -59,16 +59,25 @@ func newProbeState(cfg Config) probeState {
 // Suspect now): it probes r itself and asks IndirectChecks random active
 // members, other than r, to probe it, naming this node as its suspector.
 // The requests share one Seq, which the helpers' relayed acks carry back.
+// A round of asking after one where some helpers stayed silent (see
+// expireSuspicions) asks twice as many: silent helpers mean this node is cut
+// off from part of the cluster, and the members that still reach both it
+// and the suspect (across a partition, a few bridges) are what it must find.
 func (c *MembershipCoordinator) startProbes(now time.Time, r NodeRecord) {
 	p := &c.detect.probes
 	if _, busy := p.pending[r.Authority]; !busy {
 		c.probe(now, r, "", 0, 0)
 	}
-	helpers := c.provenPeersExcept(c.cfg.IndirectChecks, r.Authority)
+	s, suspected := c.detect.susp[r.Authority]
+	k := c.cfg.IndirectChecks
+	if suspected {
+		k <<= min(s.asks, maxProbeAsks-1)
+	}
+	helpers := c.provenPeersExcept(k, r.Authority)
 	if len(helpers) == 0 {
 		return
 	}
-	if s, ok := c.detect.susp[r.Authority]; ok {
+	if suspected {
 		s.silent = append(s.silent[:0], helpers...)
 		s.asks++
 	}
@@ -115,9 +124,11 @@ func (c *MembershipCoordinator) nextProbeSeq() uint64 {
 // records are merged: only for a requester that is a member held here
 // sending from its own authority (so the relayed ack and the accusation go
 // to a member, never to an address an outsider named), only a member this
-// node holds Suspect as the same instance (a member it holds at a higher
-// incarnation has refuted already), not itself, not the requester, and not
-// one it is probing already.
+// node holds Suspect as the same instance, not itself, not the requester,
+// and not one it is probing already. A member it holds active at a higher
+// incarnation has refuted already: the requester, which missed the
+// refutation (it may be cut off from the suspect and from those the
+// refutation reached), is sent it instead.
 func (c *MembershipCoordinator) serveProbeRequest(now time.Time, m Message) {
 	if c.state != CoordinatorMember || c.life.leaving {
 		return
@@ -131,14 +142,22 @@ func (c *MembershipCoordinator) serveProbeRequest(now time.Time, m Message) {
 		return // the refutation has been sent to the requester already
 	}
 	held, ok := c.table.Get(r.Authority)
-	if !ok || held.NodeID != r.NodeID || held.Status != StatusSuspect || held.Incarnation != r.Incarnation {
+	if !ok || held.NodeID != r.NodeID {
 		return
 	}
-	if _, busy := c.detect.probes.pending[r.Authority]; busy {
+	refuted := held.Incarnation > r.Incarnation && held.Status.IsActive()
+	if !refuted && (held.Status != StatusSuspect || held.Incarnation != r.Incarnation) {
+		return
+	}
+	if _, busy := c.detect.probes.pending[r.Authority]; busy && !refuted {
 		return
 	}
 	if !c.detect.probes.served.take(now) {
 		c.stats.RepliesLimited++
+		return
+	}
+	if refuted {
+		c.sendRecords(m.From, []NodeRecord{held})
 		return
 	}
 	c.probe(now, held, c.replyTarget(), m.Seq, 0)

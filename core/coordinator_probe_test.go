@@ -231,7 +231,7 @@ func TestADeadRecordIsGossipedAtOnce(t *testing.T) {
 	if o := c.Poll(t0.Add(quarter)); carries(o, suspect.Authority, StatusSuspect) {
 		t.Fatal("a Suspect record was gossiped before the round was due")
 	}
-	dead := members[1]
+	dead := suspect // a verdict about a member held Suspect: see verdictUnheralded
 	dead.Status = StatusDead
 	gossip(t0.Add(quarter+time.Millisecond), dead)
 	if next := c.NextDeadline(); next.After(t0.Add(quarter + time.Millisecond)) {

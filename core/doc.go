@@ -81,7 +81,11 @@
 // prober that gets the ack relays it to the monitor that asked, and an ack
 // the monitor gets, directly or relayed, shows the member alive: its
 // detector watches it again from then. A helper whose probe goes unanswered
-// accuses the member (see below): an independent confirmation.
+// accuses the member (see below): an independent confirmation. A helper that
+// holds the member at a higher incarnation (it refuted) sends the monitor
+// that record instead. When some of the helpers asked stay silent (the
+// monitor may be cut off from part of the cluster), the monitor asks twice
+// as many others, up to three rounds, before its verdict.
 //
 // A node that learns it is suspected (or Dead) at its incarnation refutes:
 // it raises its incarnation, turns Up and gossips that, and tells at once
@@ -91,7 +95,12 @@
 // (Lifeguard's timeout, which confirmations shorten) and neither its
 // detector nor its probes heard the suspect meanwhile; it tells the verdict
 // at once to up to 16 members, and every member gossips a Dead record
-// without waiting for its next gossip round. The Dead instance is
+// without waiting for its next gossip round. A Dead record about a member
+// held active but not Suspect at that incarnation (the suspicion never
+// reached this node: the verdict was reached where the member could not be
+// heard, across a partition that is healing) is taken as a suspicion: the
+// member is told, refutes, and is declared Dead here only if it does not
+// within the suspicion's timeout. The Dead instance is
 // quarantined for QuarantineTTL. A stall of the suspect longer than the
 // detector's allowance plus the suspicion's timeout is indistinguishable
 // from a crash: the stalled member is declared Dead and comes back, with a
