@@ -195,10 +195,13 @@ func DefaultLANConfig() Config {
 		// Dead needs the monitor's detector to still hear nothing, and no
 		// probe to have been answered, when the timeout ends; reaching the
 		// minimum needs two probers' unanswered probes. The minimum is
-		// longer than a heartbeat interval and than two probe rounds, so a
-		// member alive behind a lossy link gets several chances to show it
-		// (docs/FAILURE-DETECTION.md: loss and pause in the simulator).
-		SuspicionMinTimeout:    800 * time.Millisecond,
+		// longer than two heartbeat intervals and than five probe rounds,
+		// so a member alive behind a lossy link gets several chances to
+		// show it, and long enough for a refutation to come back through
+		// the few members that reach both sides of a partition when the
+		// helpers asked all share the monitor's side (docs/FAILURE-
+		// DETECTION.md: loss, pause and the fault explorer).
+		SuspicionMinTimeout:    1600 * time.Millisecond,
 		SuspicionMaxTimeout:    6 * time.Second,
 		SuspicionConfirmations: 2,
 		MaxLocalHealth:         8,
