@@ -96,13 +96,13 @@ type nodeSettings struct {
 	// decode bounds what the transport accepts; its MaxMetaBytes is
 	// Core.MaxMetadataBytes.
 	decode decodeLimits
-	// tick is the gossip loop's ticker period: a floor under the loop, which
-	// wakes on arrivals and at the coordinator's NextDeadline (never later
-	// than twice the smaller of HeartbeatInterval and GossipInterval after
-	// the last call): the larger of the two intervals, at least a second. A
-	// ticker at the smaller interval woke an idle agent more often than
-	// needed, beside the deadline timer (docs/FAILURE-DETECTION.md has the
-	// CPU figures).
+	// tick is the gossip loop's TickInterval, the longest it goes without a
+	// step: a floor under the loop, which wakes on arrivals and at the
+	// coordinator's NextDeadline (never later than twice the smaller of
+	// HeartbeatInterval and GossipInterval after the last call): the larger
+	// of the two intervals, at least a second. A ticker at the smaller
+	// interval woke an idle agent more often than needed, beside the
+	// deadline timer (docs/FAILURE-DETECTION.md has the CPU figures).
 	tick time.Duration
 	// seeds are Seeds, parsed.
 	seeds []seed

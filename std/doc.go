@@ -81,9 +81,10 @@
 //     recvmmsg/sendmmsg on Linux.
 //   - The gossiper (gossiper.go) owns the core.MembershipCoordinator and its
 //     core.Driver on one goroutine. It steps them when a datagram arrives,
-//     at the coordinator's next deadline (one timer, re-armed after every
-//     step) and on a slow ticker (a floor, once a second), and sleeps in
-//     between; joins, leaves and queries are commands to that goroutine.
+//     at the coordinator's next deadline, or a second after its last step if
+//     nothing woke it sooner (one timer, re-armed after every step), and
+//     sleeps in between; joins, leaves and queries are commands to that
+//     goroutine.
 //
 // Every goroutine has an owner that stops it: Node.Close returns only once
 // all of them have exited.

@@ -22,12 +22,12 @@ var (
 
 // gossiperConfig configures a gossiper.
 type gossiperConfig struct {
-	// TickInterval is the period of the loop's ticker, which steps the
-	// driver (drains the transport, polls the coordinator, publishes events,
-	// sends) at the protocol's cadence whatever else happens. The loop also
-	// steps when a message arrives and at the coordinator's NextDeadline, so
-	// the ticker is a floor under the protocol's timing, not its resolution.
-	// Must be > 0.
+	// TickInterval is the longest the loop goes without stepping the
+	// driver (draining the transport, polling the coordinator, publishing
+	// events, sending): when neither a message nor the coordinator's
+	// NextDeadline woke it for that long, a tick does. It is a floor under
+	// the protocol's timing, not its resolution, and costs no wake-up while
+	// the deadlines come more often. Must be > 0.
 	TickInterval time.Duration
 	// Client starts the coordinator as a client (an observer without a record
 	// of its own) instead of a member.
@@ -48,13 +48,11 @@ func (c *gossiperConfig) Validate() error {
 // gossiperStats are the counters of the driver and the coordinator, and the
 // gossiper's tick lag, read on the gossiper's goroutine.
 //
-// A tick is a timed wake of the loop: the ticker, or the timer set at the
-// coordinator's NextDeadline. A tick's lag is how late its step began: the
-// time the step started less the time the tick was due. It grows when the
-// goroutine is held up (a slow command, a long step, the Go scheduler, a
-// paused process). A tick the ticker dropped because the loop was busy is
-// not counted: the next tick that runs carries the lag since the first one
-// missed.
+// A tick is a timed wake of the loop: TickInterval after its last step, or
+// the coordinator's NextDeadline, whichever comes first. A tick's lag is
+// how late its step began: the time the step started less the time the
+// tick was due. It grows when the goroutine is held up (a slow command, a
+// long step, the Go scheduler, a paused process).
 type gossiperStats struct {
 	// Driver are the driver's counters (Steps counts ticks).
 	Driver core.DriverStats
@@ -74,8 +72,9 @@ type gossiperStats struct {
 
 // wakeCounts counts the loop's steps by cause.
 type wakeCounts struct {
-	// ticker counts steps of the ticker; deadline those of the timer set at
-	// the coordinator's NextDeadline; arrival those of a message arriving.
+	// ticker counts steps due TickInterval after the last step; deadline
+	// those due at the coordinator's NextDeadline; arrival those of a
+	// message arriving.
 	ticker, deadline, arrival uint64
 }
 
@@ -95,10 +94,11 @@ type arrivalNotifier interface {
 //
 // The goroutine steps the driver when something is due and sleeps
 // otherwise, as x/net/quic's connection loop does: it keeps one timer armed
-// at the coordinator's NextDeadline (re-armed after every step and command,
-// since any of them may move it), steps at once when the transport signals
-// an arrival (arrivalNotifier), and keeps a ticker at TickInterval beneath
-// both.
+// at the coordinator's NextDeadline, or TickInterval after its last step if
+// that comes first (re-armed after every step and command, since any of
+// them may move it), and steps at once when the transport signals an
+// arrival (arrivalNotifier). One timer, not a ticker beside it: each wake
+// of an idle process costs far more CPU than the step it runs.
 //
 // The goroutine starts in Start and exits in Stop (after a graceful leave)
 // or Halt (at once); both return only once it has exited. The gossiper
@@ -118,7 +118,8 @@ type gossiper struct {
 	// the steps by cause.
 	lagTotal, lagMax, lagLast time.Duration
 	wakes                     wakeCounts
-	seenJoined                bool // noteJoined has recorded the join
+	lastStep                  time.Time // when the last step began
+	seenJoined                bool      // noteJoined has recorded the join
 
 	mu      sync.Mutex
 	state   gossiperState
@@ -253,14 +254,13 @@ func handleJoin(seeds []string) func(now time.Time, c *core.MembershipCoordinato
 }
 
 // loop is the gossiper goroutine: it steps the driver when a message
-// arrives, at the coordinator's next deadline and on every tick, and runs
-// commands in between. It exits when quit is closed.
+// arrives, at the coordinator's next deadline and TickInterval after its
+// last step, and runs commands in between. It exits when quit is closed.
 func (g *gossiper) loop() {
 	defer close(g.done)
-	ticker := time.NewTicker(g.cfg.TickInterval)
-	defer ticker.Stop()
 	deadline := newDeadlineTimer()
 	defer deadline.stop()
+	g.lastStep = time.Now()
 	var waiters []waiter
 	for {
 		g.armDeadline(deadline)
@@ -273,12 +273,14 @@ func (g *gossiper) loop() {
 			g.final = snapshot{records: g.coord.Records(), local: g.coord.LocalNode(), stats: g.stats()}
 			g.mu.Unlock()
 			return
-		case due := <-ticker.C:
-			g.wakes.ticker++
-			g.step(due)
 		case <-deadline.c():
-			g.wakes.deadline++
-			g.step(deadline.fired())
+			due, floor := deadline.fired()
+			if floor {
+				g.wakes.ticker++
+			} else {
+				g.wakes.deadline++
+			}
+			g.step(due)
 		case <-g.arrived:
 			g.wakes.arrival++
 			g.step(time.Time{})
@@ -293,15 +295,22 @@ func (g *gossiper) loop() {
 }
 
 // armDeadline arms the timer at the coordinator's NextDeadline (at once for
-// a deadline already past: a call other than Poll left work due). After a
-// step, which ends with a Poll, the deadline is always in the future. A
-// stopped coordinator has nothing due. Loop goroutine only.
+// a deadline already past: a call other than Poll left work due), or at
+// TickInterval after the last step if that is sooner. After a step, which
+// ends with a Poll, the deadline is always in the future. A stopped
+// coordinator has nothing due, but its loop still steps every TickInterval
+// (draining the transport). Loop goroutine only.
 func (g *gossiper) armDeadline(d *deadlineTimer) {
+	floor := g.lastStep.Add(g.cfg.TickInterval)
 	if g.coord.State() == core.CoordinatorStopped {
-		d.disarm()
+		d.arm(floor, true, time.Now())
 		return
 	}
-	d.arm(g.coord.NextDeadline(), time.Now())
+	if next := g.coord.NextDeadline(); next.Before(floor) {
+		d.arm(next, false, time.Now())
+		return
+	}
+	d.arm(floor, true, time.Now())
 }
 
 // step steps the driver at the clock's time. due is when a tick was due
@@ -310,6 +319,7 @@ func (g *gossiper) armDeadline(d *deadlineTimer) {
 // counts as lag. Loop goroutine only.
 func (g *gossiper) step(due time.Time) {
 	now := time.Now()
+	g.lastStep = now
 	if !due.IsZero() {
 		g.observeLag(now.Sub(due))
 	}
@@ -360,13 +370,14 @@ func (g *gossiper) answer(waiters []waiter) []waiter {
 	return kept
 }
 
-// deadlineTimer is one timer kept armed at the coordinator's next
-// deadline: arm re-arms it only when the deadline moved.
+// deadlineTimer is the loop's one timer, kept armed at its next deadline:
+// arm re-arms it only when the deadline moved.
 type deadlineTimer struct {
-	t   *time.Timer
-	on  bool      // armed and not yet fired
-	at  time.Time // the deadline it is armed for
-	due time.Time // when it fires: at, or when it was armed if at had passed
+	t     *time.Timer
+	on    bool      // armed and not yet fired
+	at    time.Time // the deadline it is armed for
+	floor bool      // at is TickInterval after the last step, not NextDeadline
+	due   time.Time // when it fires: at, or when it was armed if at had passed
 }
 
 func newDeadlineTimer() *deadlineTimer {
@@ -377,34 +388,28 @@ func newDeadlineTimer() *deadlineTimer {
 
 // arm sets the timer to fire at the deadline at, or at once when at is not
 // after now (the coordinator has work now), unless it is already armed for
-// at.
-func (d *deadlineTimer) arm(at, now time.Time) {
+// at. floor says what at is, for fired.
+func (d *deadlineTimer) arm(at time.Time, floor bool, now time.Time) {
 	if d.on && at.Equal(d.at) {
+		d.floor = floor
 		return
 	}
-	d.on, d.at, d.due = true, at, at
+	d.on, d.at, d.floor, d.due = true, at, floor, at
 	if !at.After(now) {
 		d.due = now
 	}
 	d.t.Reset(d.due.Sub(now))
 }
 
-// disarm stops the timer.
-func (d *deadlineTimer) disarm() {
-	if d.on {
-		d.t.Stop()
-		d.on = false
-	}
-}
-
 // c is the channel the timer fires on.
 func (d *deadlineTimer) c() <-chan time.Time { return d.t.C }
 
-// fired records that the timer fired and returns when it was due; the next
+// fired records that the timer fired and returns when it was due and
+// whether it was the floor (TickInterval after the last step); the next
 // arm sets it again whatever the deadline.
-func (d *deadlineTimer) fired() time.Time {
+func (d *deadlineTimer) fired() (due time.Time, floor bool) {
 	d.on = false
-	return d.due
+	return d.due, d.floor
 }
 
 func (d *deadlineTimer) stop() { d.t.Stop() }

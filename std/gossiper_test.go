@@ -207,41 +207,58 @@ func TestGossiperSleepsUntilNextDeadline(t *testing.T) {
 }
 
 // TestGossiperIdleWakes: an idle member at the LAN preset's cadence steps
-// only for its ticker and its deadlines, never at a finer tick: over a
-// minute of virtual time it steps once per tick and once per deadline the
-// coordinator set, and fewer times than the fixed tick of a quarter of the
-// cadence that the loop used before it followed NextDeadline.
+// only at its deadlines and, when none came for TickInterval, at a tick:
+// over a minute of virtual time every step is one or the other, a tick
+// never comes more than TickInterval after the last step, and the loop
+// steps fewer times than the fixed tick of a quarter of the cadence that it
+// used before it followed NextDeadline. With std's own TickInterval
+// (max(HeartbeatInterval, GossipInterval, 1 s)) the coordinator's deadlines
+// always come first: the floor costs no wake-up at all.
 func TestGossiperIdleWakes(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
-		net := newMemNetwork()
-		tr := net.attach(t, "127.0.0.1:0", nil)
-		cfg := core.DefaultLANConfig()
-		cfg.NodeID, cfg.Authority, cfg.Rand = "idle", tr.AdvertiseAddr(), rand.New(rand.NewPCG(3, 4))
-		cfg.MaxMessageBytes = min(cfg.MaxMessageBytes, tr.MaxMessageBytes())
-		c, err := core.NewMembershipCoordinator(cfg)
-		require.NoError(t, err)
-		cadence := min(cfg.HeartbeatInterval, cfg.GossipInterval)
-		g, err := newGossiper(gossiperConfig{TickInterval: cadence}, c, tr, nil)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = g.Halt() })
-		require.NoError(t, g.Start(t.Context(), nil))
-		require.NoError(t, g.JoinAndWait(t.Context(), nil))
+	cfg := core.DefaultLANConfig()
+	cadence := min(cfg.HeartbeatInterval, cfg.GossipInterval)
+	for _, tick := range []time.Duration{cadence, max(cfg.HeartbeatInterval, cfg.GossipInterval, time.Second)} {
+		t.Run(tick.String(), func(t *testing.T) {
+			inBubble(t, func(t *testing.T) {
+				net := newMemNetwork()
+				tr := net.attach(t, "127.0.0.1:0", nil)
+				cfg := core.DefaultLANConfig()
+				cfg.NodeID, cfg.Authority, cfg.Rand = "idle", tr.AdvertiseAddr(), rand.New(rand.NewPCG(3, 4))
+				cfg.MaxMessageBytes = min(cfg.MaxMessageBytes, tr.MaxMessageBytes())
+				c, err := core.NewMembershipCoordinator(cfg)
+				require.NoError(t, err)
+				g, err := newGossiper(gossiperConfig{TickInterval: tick}, c, tr, nil)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = g.Halt() })
+				require.NoError(t, g.Start(t.Context(), nil))
+				require.NoError(t, g.JoinAndWait(t.Context(), nil))
 
-		const window = time.Minute
-		before := gossiperStatsOf(t, g)
-		advance(window)
-		s := gossiperStatsOf(t, g)
-		steps := s.Driver.Steps - before.Driver.Steps
-		t.Logf("idle for %v at a %v cadence: %d steps (%d ticks, %d deadlines, %d arrivals)", window, cadence, steps,
-			s.wakes.ticker-before.wakes.ticker, s.wakes.deadline-before.wakes.deadline, s.wakes.arrival-before.wakes.arrival)
-		ticks, deadlines := s.wakes.ticker-before.wakes.ticker, s.wakes.deadline-before.wakes.deadline
-		assert.Equal(t, uint64(window/cadence), ticks, "one tick per cadence")
-		assert.Equal(t, ticks+deadlines, steps, "every step is a tick or a deadline")
-		assert.Zero(t, s.wakes.arrival-before.wakes.arrival, "nothing arrives at a lone member")
-		assert.Less(t, steps, uint64(window/(cadence/4)), "as many steps as a fixed tick of a quarter of the cadence")
-		require.NoError(t, g.Halt())
-		require.NoError(t, tr.Close())
-	})
+				const window = time.Minute
+				before := gossiperStatsOf(t, g)
+				advance(window)
+				s := gossiperStatsOf(t, g)
+				steps := s.Driver.Steps - before.Driver.Steps
+				ticks, deadlines := s.wakes.ticker-before.wakes.ticker, s.wakes.deadline-before.wakes.deadline
+				t.Logf("idle for %v, TickInterval %v: %d steps (%d ticks, %d deadlines, %d arrivals)", window, tick, steps,
+					ticks, deadlines, s.wakes.arrival-before.wakes.arrival)
+				assert.Equal(t, ticks+deadlines, steps, "every step is a tick or a deadline")
+				assert.GreaterOrEqual(t, steps, uint64(window/tick)-1, "never more than TickInterval between steps")
+				assert.Zero(t, s.wakes.arrival-before.wakes.arrival, "nothing arrives at a lone member")
+				assert.Less(t, steps, uint64(window/(cadence/4)), "as many steps as a fixed tick of a quarter of the cadence")
+				if tick > idleWake(cfg) {
+					assert.Zero(t, ticks, "the coordinator's deadlines come more often than TickInterval")
+				}
+				require.NoError(t, g.Halt())
+				require.NoError(t, tr.Close())
+			})
+		})
+	}
+}
+
+// idleWake is the longest the coordinator lets an idle caller sleep
+// (core's NextDeadline: twice the smaller of the two intervals).
+func idleWake(cfg core.Config) time.Duration {
+	return 2 * min(cfg.HeartbeatInterval, cfg.GossipInterval)
 }
 
 // TestGossiperLeaveDoesNotSpin: while a member leaves, the loop steps on its

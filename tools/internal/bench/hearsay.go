@@ -84,7 +84,7 @@ func (c *hsCluster) values() []string {
 	cfg := c.config("x")
 	cc := cfg.Core
 	dgram := cfg.Transport.MaxDatagramBytes
-	tick := max(cc.GossipInterval, cc.HeartbeatInterval, time.Second) // std's loop ticker (std/config.go)
+	tick := max(cc.GossipInterval, cc.HeartbeatInterval, time.Second) // std's loop floor (std/config.go)
 	return []string{
 		fmt.Sprintf("HeartbeatInterval=%v", cc.HeartbeatInterval),
 		fmt.Sprintf("MonitorCount=%d", cc.MonitorCount),
@@ -107,7 +107,7 @@ func (c *hsCluster) values() []string {
 		fmt.Sprintf("QuarantineTTL=%v", cc.QuarantineTTL),
 		fmt.Sprintf("TombstoneRetention=%v", cc.TombstoneRetention),
 		fmt.Sprintf("MaxDatagramBytes=%d (MaxMessageBytes=%d)", dgram, min(cc.MaxMessageBytes, std.MaxMessageBytes(dgram, ""))),
-		fmt.Sprintf("loop ticker=%v (beneath wakes at arrivals and at the coordinator's next deadline)", tick),
+		fmt.Sprintf("loop floor=%v (a step if neither an arrival nor the coordinator's next deadline woke the loop sooner)", tick),
 		"Label=none EventBuffer=default",
 	}
 }
