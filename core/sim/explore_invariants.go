@@ -511,8 +511,13 @@ func (e *explorer) onEvent(node int, ev core.MemberEvent) {
 // connected by the same measure (the cluster, not a cut-off minority, holds
 // X Dead: a verdict reached in a minority and carried into the majority
 // counts where it lands), and at an observer that heard from no one at all
-// in the window (a node that hears nothing must not accuse anyone:
-// Lifeguard's local health). An observer that hears some nodes but is
+// in the window or, for a verdict that ends its own suspicion of X, since
+// that suspicion began, whichever span is shorter (a node that hears nothing
+// must not accuse anyone: Lifeguard's local health; core holds a suspicion
+// that passed entirely unheard). Heard means a message handled, as it came:
+// a node whose links were cut a moment ago heard its peers until then, and
+// cannot tell that silence from an ordinary gap; it is then a minority
+// observer, below. An observer that hears some nodes but is
 // connected to fewer than half is a minority, where declaring the other side
 // Dead is the protocol working. A verdict at an incarnation below the one X's
 // current life started at is about the life before a restart with the same
@@ -547,18 +552,22 @@ func (e *explorer) accuracy(node int, ev core.MemberEvent) {
 		return
 	}
 	oPeers := e.connected(node, now, w, settle)
-	heard := 0
-	for j := range c.nodes {
-		if j != node && e.traffic.works(j, node, now, w, 0) {
-			heard++
+	// What the observer heard: messages it handled from anyone since the
+	// later of the window's start and the start of its suspicion of X (a
+	// verdict that closes a suspicion is judged over the suspicion).
+	since := now - w
+	if ev.From == core.StatusSuspect {
+		if at, ok := e.verdicts.suspected[[2]string{e.life(node), id}]; ok && at > since {
+			since = at
 		}
 	}
+	heard := e.traffic.heardBy(node, since)
 	var why string
 	switch {
 	case len(oPeers) >= need:
 		why = fmt.Sprintf("node %d itself exchanged datagrams both ways with %d members", node, len(oPeers))
 	case heard == 0:
-		why = fmt.Sprintf("node %d heard from no one at all", node)
+		why = fmt.Sprintf("node %d heard from no one at all since %s", node, fmtDur(time.Duration(since)))
 	default:
 		return
 	}

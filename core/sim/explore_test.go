@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -521,5 +522,46 @@ func TestAccuracyIgnoresTheLifeBeforeASameIDRestart(t *testing.T) {
 	forge(now.Incarnation)
 	if v := violations(e, InvariantAccuracy); len(v) != 1 {
 		t.Fatalf("a verdict about the running life: want one violation, got %v", v)
+	}
+}
+
+// An observer that hears nothing must not accuse anyone, judged over what it
+// handled: a verdict closing a suspicion that began before the observer went
+// deaf, which heard its peers during the suspicion, is a minority's (no
+// violation where it is reached); one closing a suspicion that passed
+// entirely in silence is a violation.
+func TestAccuracyHeardFromNoOneIsJudgedOverTheSuspicion(t *testing.T) {
+	e := bootExplorer(t, 8)
+	c := e.c
+	event := func(observer, subject int, from, to core.NodeStatus) {
+		r, _ := c.Record(observer, c.Authority(subject))
+		r.Status = to
+		e.onEvent(observer, core.MemberEvent{Record: r, From: from, To: to})
+	}
+	marked := func(observer, subject int) (n int, detail string) {
+		for _, v := range violations(e, InvariantAccuracy) {
+			if strings.Contains(v.Detail, fmt.Sprintf("node %d marked node %d ", observer, subject)) {
+				n, detail = n+1, v.Detail
+			}
+		}
+		return n, detail
+	}
+	// Node 1 suspects node 5, hears its peers for 2 s, then goes deaf.
+	event(1, 5, core.StatusUp, core.StatusSuspect)
+	c.Run(2 * time.Second)
+	c.SetDeaf(1, true)
+	e.active = []*Fault{{Kind: FaultDeaf, Node: 1}}
+	e.applyNetwork()
+	c.Run(300 * time.Millisecond)
+	event(1, 5, core.StatusSuspect, core.StatusDead)
+	if n, _ := marked(1, 5); n != 0 {
+		t.Fatalf("a deaf node's verdict on a suspicion it heard others during: want no violation, got %v", violations(e, InvariantAccuracy))
+	}
+	// A suspicion that began after the deafness passed in silence.
+	event(1, 6, core.StatusUp, core.StatusSuspect)
+	c.Run(2 * time.Second)
+	event(1, 6, core.StatusSuspect, core.StatusDead)
+	if n, detail := marked(1, 6); n != 1 || !strings.Contains(detail, "node 1 heard from no one at all since") {
+		t.Fatalf("a deaf node's verdict on a suspicion it heard nothing during: want one violation, got %v", violations(e, InvariantAccuracy))
 	}
 }

@@ -162,3 +162,15 @@ func (t *traffic) exchanged(x int, peers []int, since int64) int {
 	}
 	return n
 }
+
+// heardBy returns how many other slots had a message handled by slot o
+// since since.
+func (t *traffic) heardBy(o int, since int64) int {
+	n := 0
+	for j := range t.slots {
+		if j != o && t.delivered[j*t.slots+o] >= since {
+			n++
+		}
+	}
+	return n
+}
