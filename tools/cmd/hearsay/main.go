@@ -159,6 +159,16 @@
 //     with --keyring-plaintext refuse (or without the flag).
 //
 // The policy is read at start only; SIGHUP reloads keys, not the policy.
+//
+// # Processors
+//
+// The agent runs Go on one processor (GOMAXPROCS 1) unless the GOMAXPROCS
+// environment variable sets another number. An agent is idle almost all
+// the time and wakes a few times a second (a datagram, a protocol
+// deadline); with more processors each wake also woke idle threads to look
+// for work, which cost more CPU than the work itself (BENCHMARKS.md, "Where
+// an idle agent's CPU goes"). One processor serves the agent's HTTP API
+// and gossip together without trouble.
 package main
 
 import (
@@ -169,6 +179,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
 
@@ -197,6 +208,9 @@ func clientFlagSet(command, usage string, stderr io.Writer, httpAddr *string) *f
 }
 
 func main() {
+	if n := agentProcs(os.Args[1:], os.Getenv); n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	reload := make(chan os.Signal, 1)
 	signal.Notify(reload, syscall.SIGHUP)
@@ -204,6 +218,17 @@ func main() {
 	signal.Stop(reload)
 	stop()
 	os.Exit(code)
+}
+
+// agentProcs returns the GOMAXPROCS the command in args should run with,
+// or 0 to leave the runtime's choice: an agent runs on one processor (see
+// Processors in the package documentation) unless the GOMAXPROCS
+// environment variable, read through getenv, says otherwise.
+func agentProcs(args []string, getenv func(string) string) int {
+	if len(args) == 0 || args[0] != "agent" || getenv("GOMAXPROCS") != "" {
+		return 0
+	}
+	return 1
 }
 
 const usage = `usage: hearsay <command> [flags]

@@ -202,3 +202,33 @@ func TestAgentLogLevel(t *testing.T) {
 		t.Errorf("--log-level debug wrote no DEBUG line, or not the INFO ones:\n%s", log)
 	}
 }
+
+// TestAgentProcs: the agent runs on one processor unless the GOMAXPROCS
+// environment variable chooses; the other commands keep the runtime's
+// choice.
+func TestAgentProcs(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "GOMAXPROCS" {
+				return v
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  string
+		want int
+	}{
+		{"agent", []string{"agent", "--name", "a"}, "", 1},
+		{"agent with GOMAXPROCS set", []string{"agent"}, "4", 0},
+		{"members", []string{"members"}, "", 0},
+		{"no command", nil, "", 0},
+	}
+	for _, tt := range tests {
+		if got := agentProcs(tt.args, env(tt.env)); got != tt.want {
+			t.Errorf("%s: agentProcs = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
