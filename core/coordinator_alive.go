@@ -17,7 +17,32 @@ import "time"
 // longer than that window before any monitor could declare it, so the
 // deaths of crashed members are taken as they come.
 type aliveState struct {
-	heard []time.Time // by table slot: when a message from that member last arrived; zero: never
+	// heard is, by table slot, when a message from that member last
+	// arrived, as its time since base plus one nanosecond; 0: never. Eight
+	// bytes a slot where a time.Time takes 24: a node keeps one for every
+	// member.
+	heard []time.Duration
+	base  time.Time // the first time anything was heard
+}
+
+// note records that the member in slot was heard at now.
+func (a *aliveState) note(slot int32, now time.Time) {
+	if a.base.IsZero() {
+		a.base = now
+	}
+	for int(slot) >= len(a.heard) {
+		a.heard = append(a.heard, 0)
+	}
+	a.heard[slot] = now.Sub(a.base) + 1
+}
+
+// lastHeard returns when the member in slot was last heard, and whether it
+// ever was.
+func (a *aliveState) lastHeard(slot int32) (time.Time, bool) {
+	if int(slot) >= len(a.heard) || a.heard[slot] == 0 {
+		return time.Time{}, false
+	}
+	return a.base.Add(a.heard[slot] - 1), true
 }
 
 // aliveWindow is how recently this node must have heard from a member for a
@@ -42,13 +67,9 @@ func (c *MembershipCoordinator) heardAlive(now time.Time, m Message, source stri
 	if id, status, _ := c.table.Instance(m.From); id != m.FromID || !status.IsActive() {
 		return
 	}
-	a := &c.alive
-	for int(slot) >= len(a.heard) {
-		a.heard = append(a.heard, time.Time{})
-	}
-	first := a.heard[slot].IsZero()
-	a.heard[slot] = now
-	if first {
+	_, heard := c.alive.lastHeard(slot)
+	c.alive.note(slot, now)
+	if !heard {
 		c.proven(now, m.From, m.FromID) // the ring's proof: see coordinator_introduce.go
 	}
 }
@@ -57,18 +78,22 @@ func (c *MembershipCoordinator) heardAlive(now time.Time, m Message, source stri
 // ever arrived from its own authority (since this instance took the slot).
 func (c *MembershipCoordinator) heardFrom(authority string) bool {
 	slot, ok := c.table.lookup(authority)
-	return ok && int(slot) < len(c.alive.heard) && !c.alive.heard[slot].IsZero()
+	if !ok {
+		return false
+	}
+	_, heard := c.alive.lastHeard(slot)
+	return heard
 }
 
 // heardRecently reports whether a message from authority arrived within
 // aliveWindow of now.
 func (c *MembershipCoordinator) heardRecently(now time.Time, authority string) bool {
 	slot, ok := c.table.lookup(authority)
-	if !ok || int(slot) >= len(c.alive.heard) {
+	if !ok {
 		return false
 	}
-	t := c.alive.heard[slot]
-	return !t.IsZero() && now.Sub(t) < c.aliveWindow()
+	t, heard := c.alive.lastHeard(slot)
+	return heard && now.Sub(t) < c.aliveWindow()
 }
 
 // followAlive forgets the time heard of a slot that another instance or
@@ -78,7 +103,7 @@ func (c *MembershipCoordinator) followAlive(ev tableEvent) {
 		return
 	}
 	if int(ev.slot) >= 0 && int(ev.slot) < len(c.alive.heard) {
-		c.alive.heard[ev.slot] = time.Time{}
+		c.alive.heard[ev.slot] = 0
 	}
 }
 

@@ -291,11 +291,11 @@ func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 	for len(base.Want) > 0 && EstimateSize(base)+minRecordBytes > c.cfg.MaxMessageBytes {
 		base.Want = base.Want[:len(base.Want)/2]
 	}
-	var records []NodeRecord
+	var records []sharedRecord
 	if len(diff) > 0 {
-		records = c.table.inBuckets(n, diff)
+		records = c.table.sharedInBuckets(n, diff)
 	}
-	replies := packMessages(base, records, c.cfg.MaxMessageBytes, true)
+	replies := packShared(base, records, c.cfg.MaxMessageBytes, true)
 	target := c.replyTarget()
 	switch {
 	case validated:
@@ -351,10 +351,10 @@ func (c *MembershipCoordinator) answerWant(now time.Time, in GossipInbound) {
 	if len(want) == 0 {
 		return
 	}
-	records := c.table.inBuckets(c.ae.nbuckets, want)
+	records := c.table.sharedInBuckets(c.ae.nbuckets, want)
 	base := c.newMessage(MessageGossip)
 	base.Seq = m.Seq // marks the gossip as a repair
-	for _, msg := range packMessages(base, records, c.cfg.MaxMessageBytes, false) {
+	for _, msg := range packShared(base, records, c.cfg.MaxMessageBytes, false) {
 		c.send(peer, msg)
 	}
 }

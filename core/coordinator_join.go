@@ -318,12 +318,12 @@ func (c *MembershipCoordinator) serveJoin(now time.Time, m Message) {
 	if !c.mayAnswerInFull(now, m) {
 		return
 	}
-	view := c.table.Snapshot() // the tombstones too: see takeTombstones
+	view := c.table.snapshotShared() // the tombstones too: see takeTombstones
 	base := c.newMessage(MessageJoinReply)
 	base.Seq = m.Seq
 	base.Cookie = c.freshCookie(now)
 	target := c.replyTarget()
-	for _, reply := range packMessages(base, view, c.cfg.MaxMessageBytes, true) {
+	for _, reply := range packShared(base, view, c.cfg.MaxMessageBytes, true) {
 		c.send(target, reply)
 	}
 	c.stats.JoinRequestsServed++

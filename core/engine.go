@@ -272,7 +272,21 @@ func (e *gossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 	}
 	clear(e.moved)
 	e.collect()
+	if len(e.queue) == 0 {
+		e.release()
+	}
 	return dst
+}
+
+// release lets go of the memory of a burst once the queue is empty: the
+// levels and the map keep the capacity of the largest queue they held (a
+// Go map never shrinks), which at a join of thousands is more than the
+// table's own index, for every member.
+func (e *gossipEngine) release() {
+	e.queue = map[string]*broadcast{}
+	e.levels = make([][]*broadcast, 1)
+	e.filed = 0
+	e.moved = nil
 }
 
 // minRecordBytes is the estimate of the smallest possible record; once the
@@ -433,27 +447,71 @@ func inBuckets(n int, want []uint32) func(authority string) bool {
 // own is skipped. When records is empty, packMessages returns base alone if
 // withEmpty, else nothing.
 func packMessages(base Message, records []NodeRecord, maxBytes int, withEmpty bool) []Message {
-	var out []Message
-	cur := base
-	cur.Entries = nil
-	size := EstimateSize(cur) + headerGrowth
-	for _, r := range records {
-		sz := EstimateRecordSize(r)
-		if size+sz > maxBytes && len(cur.Entries) > 0 {
-			out = append(out, cur)
-			cur = base
-			cur.Entries, cur.Want, cur.Digest, cur.Cookie = nil, nil, nil, nil
-			size = EstimateSize(cur) + headerGrowth
+	return packRecords(base, len(records), func(i int) int { return EstimateRecordSize(records[i]) },
+		func(i int) NodeRecord { return records[i] }, maxBytes, withEmpty)
+}
+
+// packShared is packMessages over records as the table holds them: each
+// message gets its own copies, and nothing else is copied.
+func packShared(base Message, records []sharedRecord, maxBytes int, withEmpty bool) []Message {
+	return packRecords(base, len(records), func(i int) int { v := records[i].Value(); return v.estimateSize() },
+		func(i int) NodeRecord { v := records[i].Value(); return v.record() }, maxBytes, withEmpty)
+}
+
+// packRecords is packMessages over n records, the i-th of which is
+// recordAt(i), of EstimateRecordSize sizeOf(i). It splits in a first pass and
+// copies in a second, so that each message's Entries is allocated once, at
+// its final length: a join reply or an anti-entropy answer of thousands of
+// records costs their copies and nothing more.
+func packRecords(base Message, n int, sizeOf func(int) int, recordAt func(int) NodeRecord, maxBytes int, withEmpty bool) []Message {
+	// split calls put(k, i) for the i-th record, taken into message k, and
+	// returns how many messages there are.
+	split := func(put func(k, i int)) int {
+		k, taken := 0, 0
+		cur := base
+		cur.Entries = nil
+		size := EstimateSize(cur) + headerGrowth
+		for i := range n {
+			sz := sizeOf(i)
+			if size+sz > maxBytes && taken > 0 {
+				k, taken = k+1, 0
+				cur.Entries, cur.Want, cur.Digest, cur.Cookie = nil, nil, nil, nil
+				size = EstimateSize(cur) + headerGrowth
+			}
+			if size+sz > maxBytes {
+				continue // does not fit even alone
+			}
+			put(k, i)
+			taken++
+			size += sz
 		}
-		if size+sz > maxBytes {
-			continue // does not fit even alone
+		if taken > 0 || (k == 0 && withEmpty) || (k == 0 && len(base.Want) > 0) {
+			return k + 1
 		}
-		cur.Entries = append(cur.Entries, r)
-		size += sz
+		return k
 	}
-	if len(cur.Entries) > 0 || (len(out) == 0 && withEmpty) || len(cur.Want) > 0 {
-		out = append(out, cur)
+	var counts []int
+	msgs := split(func(k, _ int) {
+		for len(counts) <= k {
+			counts = append(counts, 0)
+		}
+		counts[k]++
+	})
+	if msgs == 0 {
+		return nil
 	}
+	out := make([]Message, msgs)
+	for k := range out {
+		out[k] = base
+		out[k].Entries = nil
+		if k > 0 {
+			out[k].Want, out[k].Digest, out[k].Cookie = nil, nil, nil
+		}
+		if k < len(counts) && counts[k] > 0 {
+			out[k].Entries = make([]NodeRecord, 0, counts[k])
+		}
+	}
+	split(func(k, i int) { out[k].Entries = append(out[k].Entries, recordAt(i)) })
 	return out
 }
 

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"testing"
@@ -218,6 +219,48 @@ func TestPackMessagesSplitsWithinBudget(t *testing.T) {
 	}
 	if got := packMessages(Message{Kind: MessageGossip}, nil, 512, false); len(got) != 0 {
 		t.Fatalf("nothing to send: %d messages, want 0", len(got))
+	}
+}
+
+// packShared packs the table's shared records exactly as packMessages packs
+// their copies, every message's Entries allocated at its final length; a
+// record too large for any message is skipped by both.
+func TestPackSharedMatchesPackMessages(t *testing.T) {
+	var recs []NodeRecord
+	var shared []sharedRecord
+	for i := 0; i < 300; i++ {
+		r := qrec(fmt.Sprintf("10.2.%d.%d:7946", i/250, i%250), uint64(i)*1e9, StatusUp)
+		r.Meta = make([]byte, i%64)
+		if i == 150 {
+			r.Meta = make([]byte, 600) // fits no message of 512 bytes
+		}
+		recs = append(recs, r)
+		shared = append(shared, shareRecord(r))
+	}
+	base := Message{Kind: MessageDigestReply, From: "10.0.0.1:7946", FromID: "node", Seq: 9, Want: []uint32{1, 2, 3, 100}, Cookie: []byte("c")}
+	got, want := packShared(base, shared, 512, true), packMessages(base, recs, 512, true)
+	if len(got) != len(want) || len(got) < 2 {
+		t.Fatalf("packShared made %d messages, packMessages %d (want the same, at least 2)", len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if !slices.EqualFunc(g.Entries, w.Entries, NodeRecord.Equal) || !slices.Equal(g.Want, w.Want) || !bytes.Equal(g.Cookie, w.Cookie) {
+			t.Fatalf("message %d differs: %d records, Want %v; want %d records, Want %v", i, len(g.Entries), g.Want, len(w.Entries), w.Want)
+		}
+		if cap(g.Entries) != len(g.Entries) {
+			t.Errorf("message %d: Entries of capacity %d for %d records", i, cap(g.Entries), len(g.Entries))
+		}
+		for _, r := range g.Entries {
+			if len(r.Meta) == 600 {
+				t.Fatalf("message %d carries the record that fits no message", i)
+			}
+		}
+	}
+	if got := packShared(Message{Kind: MessageJoinReply}, nil, 512, true); len(got) != 1 {
+		t.Fatalf("empty view: %d messages, want 1", len(got))
+	}
+	if got := packShared(Message{Kind: MessageGossip, Want: []uint32{1}}, nil, 512, false); len(got) != 1 {
+		t.Fatalf("a Want and no records: %d messages, want 1", len(got))
 	}
 }
 

@@ -326,12 +326,30 @@ func (t *membershipTable) Active() []NodeRecord {
 	return t.selectRecords(func(v *recordValue) bool { return v.status.IsActive() })
 }
 
-// inBuckets returns copies of the records whose bucket among n is in want,
-// sorted by authority: recordsInBuckets(t.Snapshot(), n, want) without
-// copying the others.
-func (t *membershipTable) inBuckets(n int, want []uint32) []NodeRecord {
+// sharedInBuckets returns the records, tombstones included, whose bucket
+// among n is in want, sorted by authority, as the table holds them (nothing
+// is copied but the pointers; packShared copies what it sends):
+// recordsInBuckets(t.Snapshot(), n, want) without the copies.
+func (t *membershipTable) sharedInBuckets(n int, want []uint32) []sharedRecord {
 	in := inBuckets(n, want)
-	return t.selectRecords(func(v *recordValue) bool { return in(v.authority) })
+	out := make([]sharedRecord, 0, t.Len()*len(want)/max(n, 1)+8)
+	for _, s := range t.order() {
+		if v := t.slots[s].Value(); in(v.authority) {
+			out = append(out, t.slots[s])
+		}
+	}
+	return out
+}
+
+// snapshotShared is Snapshot without copies: every record, tombstones
+// included, sorted by authority, as the table holds it.
+func (t *membershipTable) snapshotShared() []sharedRecord {
+	order := t.order()
+	out := make([]sharedRecord, len(order))
+	for i, s := range order {
+		out[i] = t.slots[s]
+	}
+	return out
 }
 
 // digest returns the sums of the records' hashes in n buckets:

@@ -121,6 +121,7 @@ type node struct {
 	events    []core.MemberEvent
 	eventsTo  [8]int     // member events emitted, by their To status
 	delivered []delivery // broadcasts this slot delivered, kept while trackUser is set
+	held      upSet      // the other slots this instance's events last put in Up
 }
 
 // delivery is one broadcast a slot delivered, and when.
@@ -177,7 +178,7 @@ type Cluster struct {
 
 	stats     NetStats
 	instances map[string]*instance
-	marks     map[markKey]*markSet
+	marks     map[string]*idMarks // by NodeID
 	falseDead map[string]struct{}
 	falseSusp map[string]struct{}
 	ghosts    int
@@ -248,7 +249,7 @@ func New(opts Options) (*Cluster, error) {
 		byAuth:    make(map[string]int32, opts.Nodes),
 		loss:      opts.Loss,
 		instances: make(map[string]*instance, opts.Nodes),
-		marks:     make(map[markKey]*markSet),
+		marks:     make(map[string]*idMarks),
 		falseDead: make(map[string]struct{}),
 		falseSusp: make(map[string]struct{}),
 	}
@@ -509,6 +510,7 @@ func (c *Cluster) bootAs(i int, client bool, seeds []string, id string, configur
 	n.id, n.coord, n.state, n.client = id, coord, stateRunning, client
 	c.dropPending(n)
 	n.leaving, n.paused = false, false
+	n.held.reset()
 	c.instances[id] = &instance{slot: i}
 	now := c.nodeNow(n)
 	var out core.Outcome

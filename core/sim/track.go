@@ -22,6 +22,31 @@ type markKey struct {
 	status core.NodeStatus
 }
 
+// idMarks are the markSets of one NodeID, by markIndex of their status, so
+// that an event costs one map lookup.
+type idMarks [8]*markSet
+
+// markIndex is where idMarks keeps the markSet of status s: 0 for any
+// event, the status for a real one, 7 for markUpdate; -1 for none.
+func markIndex(s core.NodeStatus) int {
+	switch {
+	case s == markUpdate:
+		return 7
+	case s <= core.StatusDead:
+		return int(s)
+	}
+	return -1
+}
+
+// markSetOf returns the markSet of k, or nil.
+func (c *Cluster) markSetOf(k markKey) *markSet {
+	ms := c.marks[k.id]
+	if i := markIndex(k.status); ms != nil && i >= 0 {
+		return ms[i]
+	}
+	return nil
+}
+
 // markSet summarises the events of one markKey.
 type markSet struct {
 	seen  []uint64 // bitset of observer slots
@@ -57,13 +82,21 @@ func (c *Cluster) observe(n *node, ev core.MemberEvent) {
 	if int(ev.To) < len(n.eventsTo) {
 		n.eventsTo[ev.To]++
 	}
+	if j, ok := c.byAuth[ev.Record.Authority]; ok && int(j) != n.idx {
+		n.held.set(int(j), ev.To == core.StatusUp)
+	}
 	id := ev.Record.NodeID
-	c.mark(markKey{id, 0}, n.idx)
+	ms := c.marks[id]
+	if ms == nil {
+		ms = &idMarks{}
+		c.marks[id] = ms
+	}
+	c.mark(ms, 0, n.idx)
 	if ev.From == ev.To {
-		c.mark(markKey{id, markUpdate}, n.idx)
+		c.mark(ms, markUpdate, n.idx)
 		return
 	}
-	c.mark(markKey{id, ev.To}, n.idx)
+	c.mark(ms, ev.To, n.idx)
 	inst := c.instances[id]
 	if inst == nil {
 		return
@@ -79,7 +112,7 @@ func (c *Cluster) observe(n *node, ev core.MemberEvent) {
 	case ev.To.IsActive() && inst.successor != "":
 		// A replaced instance made active again by an observer that already
 		// knows its successor: a ghost.
-		if m := c.marks[markKey{inst.successor, 0}]; m != nil && m.has(n.idx) {
+		if m := c.markSetOf(markKey{inst.successor, 0}); m != nil && m.has(n.idx) {
 			c.ghosts++
 		}
 	}
@@ -90,11 +123,15 @@ func (m *markSet) has(obs int) bool {
 	return w < len(m.seen) && m.seen[w]&(1<<(obs%64)) != 0
 }
 
-func (c *Cluster) mark(k markKey, obs int) {
-	m := c.marks[k]
+func (c *Cluster) mark(ms *idMarks, status core.NodeStatus, obs int) {
+	i := markIndex(status)
+	if i < 0 {
+		return
+	}
+	m := ms[i]
 	if m == nil {
 		m = &markSet{first: c.now}
-		c.marks[k] = m
+		ms[i] = m
 	}
 	if m.has(obs) {
 		return
@@ -106,7 +143,7 @@ func (c *Cluster) mark(k markKey, obs int) {
 	m.seen[w] |= 1 << (obs % 64)
 	m.count++
 	m.last = c.now
-	if detailed(k.status) {
+	if detailed(status) {
 		m.times = append(m.times, Mark{Observer: obs, At: time.Duration(c.now)})
 	}
 }
@@ -115,7 +152,7 @@ func (c *Cluster) mark(k markKey, obs int) {
 // putting the instance id in status s. Status 0 counts events of any status
 // (that is: how many nodes ever learned of id).
 func (c *Cluster) Marked(id string, s core.NodeStatus) int {
-	if m := c.marks[markKey{id, s}]; m != nil {
+	if m := c.markSetOf(markKey{id, s}); m != nil {
 		return m.count
 	}
 	return 0
@@ -124,14 +161,14 @@ func (c *Cluster) Marked(id string, s core.NodeStatus) int {
 // MarkedBy reports whether slot obs ever emitted a member event putting id in
 // status s (0: any status).
 func (c *Cluster) MarkedBy(id string, s core.NodeStatus, obs int) bool {
-	m := c.marks[markKey{id, s}]
+	m := c.markSetOf(markKey{id, s})
 	return m != nil && m.has(obs)
 }
 
 // LastMarked returns when the latest distinct observer marked id in status s
 // (0: any status), and whether anyone has.
 func (c *Cluster) LastMarked(id string, s core.NodeStatus) (time.Duration, bool) {
-	if m := c.marks[markKey{id, s}]; m != nil {
+	if m := c.markSetOf(markKey{id, s}); m != nil {
 		return time.Duration(m.last), true
 	}
 	return 0, false
@@ -141,7 +178,7 @@ func (c *Cluster) LastMarked(id string, s core.NodeStatus) (time.Duration, bool)
 // first event putting id in that status, in time order (nil for other
 // statuses).
 func (c *Cluster) MarkTimes(id string, s core.NodeStatus) []Mark {
-	if m := c.marks[markKey{id, s}]; m != nil {
+	if m := c.markSetOf(markKey{id, s}); m != nil {
 		return slices.Clone(m.times)
 	}
 	return nil
@@ -150,7 +187,7 @@ func (c *Cluster) MarkTimes(id string, s core.NodeStatus) []Mark {
 // AllLiveMarked reports whether every live member other than the instance id
 // itself has emitted an event putting id in status s (0: any status).
 func (c *Cluster) AllLiveMarked(id string, s core.NodeStatus) bool {
-	m := c.marks[markKey{id, s}]
+	m := c.markSetOf(markKey{id, s})
 	for i, n := range c.nodes {
 		if !c.IsLive(i) || n.id == id {
 			continue
@@ -224,6 +261,16 @@ func (c *Cluster) Converged() bool {
 	if len(live) == 0 {
 		return true
 	}
+	// A converged view holds every other live member Up and no one else
+	// active, so its member events last put exactly len(live)-1 other slots
+	// in Up: a count that says no is the answer, without copying a view.
+	for k := range c.nodes {
+		i := (c.convFrom + k) % len(c.nodes)
+		if c.IsLive(i) && c.nodes[i].held.count != len(live)-1 {
+			c.convFrom = i
+			return false
+		}
+	}
 	for k := range c.nodes {
 		i := (c.convFrom + k) % len(c.nodes)
 		if c.IsLive(i) && !c.viewIs(i, live) {
@@ -243,7 +290,40 @@ func (c *Cluster) ConvergedAt(i int) bool {
 			live[n.authority] = n.id
 		}
 	}
+	if c.IsLive(i) && c.nodes[i].held.count != len(live)-1 {
+		return false // see Converged
+	}
 	return c.viewIs(i, live)
+}
+
+// upSet is the slots whose authority a node's member events last put in Up
+// (its own slot left out), with their count: a necessary condition for a
+// converged view that costs nothing to check (see Converged).
+type upSet struct {
+	bits  []uint64
+	count int
+}
+
+// set records that slot j was last put in Up (up) or in another status.
+func (s *upSet) set(j int, up bool) {
+	w, bit := j/64, uint64(1)<<(j%64)
+	for len(s.bits) <= w {
+		s.bits = append(s.bits, 0)
+	}
+	switch was := s.bits[w]&bit != 0; {
+	case up && !was:
+		s.bits[w] |= bit
+		s.count++
+	case !up && was:
+		s.bits[w] &^= bit
+		s.count--
+	}
+}
+
+// reset empties the set: a new instance starts with an empty table.
+func (s *upSet) reset() {
+	clear(s.bits)
+	s.count = 0
 }
 
 func (c *Cluster) viewIs(i int, live map[string]string) bool {
