@@ -62,11 +62,12 @@ type membershipTable struct {
 	version uint64
 	hash    uint64
 	events  []tableEvent
+	spare   []tableEvent // the buffer DrainEvents returned last: see there
 }
 
 // newMembershipTable returns an empty table at version 0.
 func newMembershipTable(cfg tableConfig) *membershipTable {
-	return &membershipTable{cfg: cfg, index: newAuthorityIndex(), ids: newNodeIDIndex(), buried: map[int32]time.Time{}, events: []tableEvent{}}
+	return &membershipTable{cfg: cfg, index: newAuthorityIndex(), ids: newNodeIDIndex(), buried: map[int32]time.Time{}, events: []tableEvent{}, spare: []tableEvent{}}
 }
 
 // lookup returns the slot holding authority.
@@ -413,11 +414,26 @@ func (t *membershipTable) PruneTombstones(now time.Time, retention time.Duration
 // DrainEvents returns the events buffered since the last call, oldest first,
 // and empties the buffer. It returns an empty, non-nil slice when there are
 // none. The buffer is unbounded: the owner drains it on every step.
+//
+// The slice returned is the table's until the next call but one: two
+// buffers take turns, so that a merge, the commonest change, costs no
+// allocation for its event (the owner handles each drained batch, during
+// which new events fill the other buffer, before it drains again).
 func (t *membershipTable) DrainEvents() []tableEvent {
 	out := t.events
-	t.events = []tableEvent{}
+	clear(t.spare)
+	if cap(t.spare) > maxSpareEvents {
+		t.spare = nil // a burst's: not kept for every member of a large cluster
+	}
+	t.events, t.spare = t.spare[:0], out
+	if t.events == nil {
+		t.events = []tableEvent{}
+	}
 	return out
 }
+
+// maxSpareEvents is the largest event buffer DrainEvents keeps for reuse.
+const maxSpareEvents = 16
 
 // Hash returns an order-independent hash of the active records: the sum,
 // modulo 2^64, of viewHash over the records (tombstones count for nothing).
