@@ -458,7 +458,7 @@ func (e *explorer) life(slot int) string {
 // onHandle is the cluster's hook for every message a node handles.
 func (e *explorer) onHandle(from, to int32, m *core.Message) {
 	e.traffic.handled(from, to, e.c.now)
-	e.trace.message("handles", int(from), int(to), m)
+	e.trace.message(true, int(from), int(to), m)
 }
 
 // onSend is the cluster's hook for every message sent to a known slot.

@@ -68,8 +68,9 @@ func (t *tracer) event(node int, ev core.MemberEvent) {
 }
 
 // message notes a message from slot from to slot to (to is -1 when the
-// target is no slot), sent or handled, when it concerns a traced slot.
-func (t *tracer) message(verb string, from, to int, m *core.Message) {
+// target is no slot), handled by to or (handled false) sent by from, when it
+// concerns a traced slot.
+func (t *tracer) message(handled bool, from, to int, m *core.Message) {
 	if !t.on() {
 		return
 	}
@@ -84,14 +85,14 @@ func (t *tracer) message(verb string, from, to int, m *core.Message) {
 		}
 		about = about || t.traced(x)
 		s := fmt.Sprintf("%d %s@%d", x, r.Status, r.Incarnation)
-		if inst := t.e.c.instances[r.NodeID]; inst != nil && !t.e.running(r.NodeID) {
+		if t.e.c.instances[r.NodeID] != nil && !t.e.running(r.NodeID) {
 			s += " (gone instance)"
 		}
 		for _, a := range m.Accusations {
 			if int(a.Entry) == i {
 				var by []int
-				for _, s := range a.Suspectors {
-					by = append(by, t.e.slotOf(s))
+				for _, suspector := range a.Suspectors {
+					by = append(by, t.e.slotOf(suspector))
 				}
 				s += " by " + fmtSlots(by)
 			}
@@ -107,7 +108,7 @@ func (t *tracer) message(verb string, from, to int, m *core.Message) {
 	if !direct && !about {
 		return
 	}
-	if len(recs) == 0 && (m.Kind == core.MessageGossip || m.Kind == core.MessageUser || m.Kind == core.MessageHeartbeat && verb == "sends") {
+	if len(recs) == 0 && (m.Kind == core.MessageGossip || m.Kind == core.MessageUser || m.Kind == core.MessageHeartbeat && !handled) {
 		return // plain gossip says nothing about detection; a heartbeat is noted where it is handled
 	}
 	target := fmt.Sprint(to)
@@ -115,7 +116,7 @@ func (t *tracer) message(verb string, from, to int, m *core.Message) {
 		target = "?"
 	}
 	var line string
-	if verb == "handles" {
+	if handled {
 		line = fmt.Sprintf("%s handles %s from %d seq=%d", target, m.Kind, from, m.Seq)
 	} else {
 		line = fmt.Sprintf("%d sends %s to %s seq=%d", from, m.Kind, target, m.Seq)
@@ -133,6 +134,6 @@ func (t *tracer) outcome(node int, o core.Outcome) {
 	}
 	for i := range o.Outbound {
 		out := &o.Outbound[i]
-		t.message("sends", node, t.e.slotOf(out.Target), &out.Message)
+		t.message(false, node, t.e.slotOf(out.Target), &out.Message)
 	}
 }
