@@ -33,11 +33,12 @@
 // crashes, restarts with the same or a new NodeID, graceful leaves, joins,
 // deaf and mute nodes), plays it on a cluster, heals everything, lets it
 // settle, and checks named invariants during and after the run
-// (Invariants: completeness, convergence, accuracy, no resurrection), with
-// bounds derived from the configuration (ExploreBounds). A failing seed
-// replays exactly; Shrink reduces its schedule, by delta debugging, to a
-// minimal one that still fails. The hearsay-sim command runs it over ranges
-// of seeds (-scenario explore).
+// (Invariants: completeness, convergence, accuracy, no resurrection,
+// bounded state), with bounds derived from the configuration
+// (ExploreBounds). A failing seed replays exactly; Shrink reduces its
+// schedule, by delta debugging, to a minimal one that still fails;
+// ExploreOptions.Trace writes what the run did about chosen slots. The
+// hearsay-sim command runs it over ranges of seeds (-scenario explore).
 //
 // The network can also cut single directions (SetLinkDown), make links flap
 // (SetLinkFlap) and make nodes deaf or mute (SetDeaf, SetMute).

@@ -32,8 +32,15 @@
 // with its violations, its schedule (one fault per line, with times) and the
 // command that replays it. With -seeds 1 the failing schedule is also shrunk
 // (-shrink sets how many failing seeds to shrink) to a minimal one that still
-// fails, printed with the -keep command that replays it. The exit status is 0
-// when no seed violated an invariant, 1 when one did, 2 for bad flags.
+// fails, printed with the -keep command that replays it. -trace SLOTS
+// (with -seeds 1) prints what the run did about those slots from -trace-from
+// on: the faults, every member event about them, the probes and accusations
+// of them, the messages they send and handle:
+//
+//	go run ./tools/cmd/hearsay-sim -scenario explore -nodes 20 -seed 17 -seeds 1 -shrink 0 -trace 5 -trace-from 30s
+//
+// The exit status is 0 when no seed violated an invariant, 1 when one did, 2
+// for bad flags.
 package main
 
 import (
