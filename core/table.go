@@ -300,7 +300,7 @@ func (t *membershipTable) each(fn func(v *recordValue) bool) {
 // which keep reports true, sorted by authority (empty, not nil, when none).
 // keep must not change the table or keep v.
 func (t *membershipTable) selectRecords(keep func(v *recordValue) bool) []NodeRecord {
-	out := []NodeRecord{}
+	out := make([]NodeRecord, 0, t.Len()) // at most every record: one allocation, not a doubling
 	t.each(func(v *recordValue) bool {
 		if keep(v) {
 			out = append(out, v.record())
