@@ -26,3 +26,22 @@ func BenchmarkThousandNodesMinute(b *testing.B) {
 	}
 	b.ReportMetric(float64(c.Stats().Sent-sent)/float64(minutes), "msgs/virtual-min")
 }
+
+// BenchmarkBootstrapThousand measures a 1,000-node bootstrap: every node
+// joins one seed within a second and runs until every view agrees. Each of
+// the N tables learns N records, so the bytes allocated per bootstrap are
+// what decides how far the simulator scales in one process:
+//
+//	go test ./core/sim -run '^$' -bench BootstrapThousand -benchtime 1x -benchmem
+func BenchmarkBootstrapThousand(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := New(Options{Nodes: 1000, Seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok, err := c.Bootstrap(0, time.Second, 2*time.Minute); err != nil || !ok {
+			b.Fatalf("bootstrap: converged %v, %v", ok, err)
+		}
+	}
+}
