@@ -261,6 +261,9 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 	if c.refusePast(now, r, from) {
 		return false
 	}
+	if c.answerStale(now, r) {
+		return false
+	}
 	// A death learnt from a repair, about a member heard from a moment ago
 	// (see aliveState), or whose suspicion never reached this node (see
 	// verdictUnheralded), about the instance held active, is a suspicion

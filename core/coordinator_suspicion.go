@@ -351,3 +351,23 @@ func (c *MembershipCoordinator) noticeDue(now time.Time, target string) bool {
 	}
 	return false
 }
+
+// answerStale answers r, a Suspect or Dead record of an instance this node
+// holds active at a higher incarnation (the member refuted it), with the
+// record held, to the sender (at most one notice per HeartbeatInterval per
+// target, and within the reply rules), and reports whether it did so: r
+// changes nothing here. Whoever still spreads a suspicion the member
+// refuted (above all its monitor, cut off from where the refutation went)
+// learns the refutation from the first member that holds it, rather than
+// declare a live member Dead.
+func (c *MembershipCoordinator) answerStale(now time.Time, r NodeRecord) bool {
+	if r.Status != StatusSuspect && r.Status != StatusDead {
+		return false
+	}
+	held, ok := c.table.Get(r.Authority)
+	if !ok || held.NodeID != r.NodeID || held.Incarnation <= r.Incarnation || !held.Status.IsActive() {
+		return false
+	}
+	c.replyRecords(now, []NodeRecord{held})
+	return true
+}

@@ -150,10 +150,10 @@ func TestExploreHealthySchedulePasses(t *testing.T) {
 // replays exactly, and with the default configuration it passes.
 func TestExplorePlantedWeaknessIsCaughtAndShrunk(t *testing.T) {
 	weak := core.DefaultLANConfig()
-	// Three monitors confirm one another's losses, one helper probes with a
-	// timeout shorter than the delays, so the short timeouts decide before a
-	// refutation comes back.
-	weak.MonitorCount = 3
+	// Three monitors that suspect at the first late heartbeat confirm one
+	// another's losses, one helper probes with a timeout shorter than the
+	// delays, so the short timeouts decide before a refutation comes back.
+	weak.MonitorCount, weak.PhiThreshold = 3, 2
 	weak.IndirectChecks, weak.ProbeTimeout = 1, 50*time.Millisecond
 	weak.SuspicionMinTimeout, weak.SuspicionMaxTimeout = 100*time.Millisecond, 100*time.Millisecond
 	for seed := uint64(1); seed <= 20; seed++ {

@@ -712,3 +712,30 @@ func TestAMonitorLearnsTheRefutationFromItsHelpers(t *testing.T) {
 		t.Fatalf("a monitor declared Dead a member whose refutation its helpers held:\n%s", r.String())
 	}
 }
+
+// A member still spreading a suspicion the accused refuted learns the
+// refutation from the first member that holds it: a Suspect or Dead record
+// of an instance held at a higher incarnation is answered with the record
+// held. Here a partition with seven members in neither group, and heavy loss
+// one way, keep member 7's monitor from its refutation, which members it
+// reaches hold. (Found by the fault explorer: seed 4505 at 30 nodes, shrunk;
+// written out so that it survives changes to the drawing.)
+func TestAStaleSuspicionIsAnsweredWithItsRefutation(t *testing.T) {
+	s := Schedule{
+		Seed: 4505, Nodes: 30, Slots: 31, Seeds: []int{0, 1, 2}, Window: 74116232075,
+		TombstoneRetention: 32 * time.Second, QuarantineTTL: 23 * time.Second,
+		Faults: []Fault{
+			{ID: 1, Kind: FaultPartition, At: 3760 * time.Millisecond, For: 48718 * time.Millisecond,
+				From: []int{0, 1, 6, 10, 11, 12, 13, 15, 16, 22, 26, 28, 29}, To: []int{2, 4, 5, 7, 9, 17, 18, 21, 23, 30}, Both: true},
+			{ID: 2, Kind: FaultLinkLoss, At: 3989 * time.Millisecond, For: 8227 * time.Millisecond, Loss: 0.58,
+				From: []int{2, 7, 9, 11, 12, 14, 19, 21, 22, 25}, To: []int{0, 1, 3, 4, 5, 6, 8, 10, 13, 15, 16, 17, 18, 20, 23, 24, 26, 27, 28, 29}},
+		},
+	}
+	r, err := Explore(ExploreOptions{Schedule: &s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() {
+		t.Fatalf("a stale suspicion killed a member that had refuted it:\n%s", r.String())
+	}
+}
