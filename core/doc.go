@@ -100,7 +100,10 @@
 // reached this node: the verdict was reached where the member could not be
 // heard, across a partition that is healing) is taken as a suspicion: the
 // member is told, refutes, and is declared Dead here only if it does not
-// within the suspicion's timeout. The Dead instance is
+// within the suspicion's timeout. A Suspect or Dead record of an instance
+// held at a higher incarnation (the member refuted) is answered with the
+// record held, so that whoever still spreads a refuted suspicion learns the
+// refutation from the first member that holds it. The Dead instance is
 // quarantined for QuarantineTTL. A stall of the suspect longer than the
 // detector's allowance plus the suspicion's timeout is indistinguishable
 // from a crash: the stalled member is declared Dead and comes back, with a
