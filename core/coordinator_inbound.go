@@ -173,6 +173,9 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 	case MessageJoinReply:
 		// The seed's view is old news to everyone but us.
 		c.takeTombstones(now, m)
+		// Nearly every record is new to a joiner: one member event each,
+		// room made at once rather than by doubling.
+		c.out.Members = slices.Grow(c.out.Members, len(m.Entries))
 		c.applyRecords(now, m, oldNews)
 		c.takeJoinReplyCookie(now, in)
 		if c.join.pending {
