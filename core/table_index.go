@@ -3,10 +3,10 @@ package core
 import "hash/maphash"
 
 // authorityIndex finds the slot of an authority in a membershipTable: an
-// openCells of slot numbers plus one (0 is an empty cell); the authority
-// itself is read from the slot, so a record costs between 5 and 11 bytes
-// here (the load stays between 3/8 and 3/4). A Go map of authority to slot
-// costs about 40.
+// openCells of cells that name slots (see cellFor); the authority itself is
+// read from the slot, so a record costs between 5 and 11 bytes here (the
+// load stays between 3/8 and 3/4). A Go map of authority to slot costs about
+// 40.
 type authorityIndex struct {
 	openCells[int32]
 }
@@ -15,23 +15,62 @@ func newAuthorityIndex() authorityIndex {
 	return authorityIndex{newOpenCells[int32]()}
 }
 
+// An authorityIndex cell is 0 (empty) or names a slot. For a slot below
+// 1<<24 - 1 (any table that fits in memory) the cell is negative and also
+// holds seven bits of the authority's hash, a tag: a probe passes the cells
+// of other authorities without reading their records, which in a simulation
+// of thousands of members are cold memory (this lookup was a tenth of a
+// 5,000-member bootstrap). A larger slot is held plain, as slot+1.
+const (
+	cellTagged   = -1 << 31 // the sign bit of a tagged cell
+	cellSlotBits = 24
+	cellSlotMask = 1<<cellSlotBits - 1
+)
+
+// cellFor returns the cell naming slot, for an authority of hash h.
+func cellFor(slot int32, h uint64) int32 {
+	if slot+1 >= cellSlotMask {
+		return slot + 1
+	}
+	return cellTagged | int32(tagOf(h))<<cellSlotBits | (slot + 1)
+}
+
+// tagOf returns the tag of a hash: its top seven bits, which no index is
+// large enough to use for the home cell.
+func tagOf(h uint64) uint32 { return uint32(h >> 57) }
+
+// cellSlot returns the slot a cell names.
+func cellSlot(c int32) int32 {
+	if c < 0 {
+		return c&cellSlotMask - 1
+	}
+	return c - 1
+}
+
+// cellMayHold reports whether cell c may name an authority of tag tag.
+func cellMayHold(c int32, tag uint32) bool {
+	return c > 0 || uint32(c)>>cellSlotBits&0x7f == tag
+}
+
 // find returns the slot of authority among slots, and whether it is there.
 func (x *authorityIndex) find(authority string, slots []sharedRecord) (int32, bool) {
 	if i, ok := x.cellOf(authority, slots); ok {
-		return x.cells[i] - 1, true
+		return cellSlot(x.cells[i]), true
 	}
 	return -1, false
 }
 
 // cellOf returns the cell holding authority's slot.
 func (x *authorityIndex) cellOf(authority string, slots []sharedRecord) (int, bool) {
+	h := x.hash(authority)
+	tag := tagOf(h)
 	mask := len(x.cells) - 1
-	for i := x.home(authority); ; i = (i + 1) & mask {
+	for i := int(h) & mask; ; i = (i + 1) & mask {
 		c := x.cells[i]
 		if c == 0 {
 			return -1, false
 		}
-		if slots[c-1].Value().authority == authority {
+		if cellMayHold(c, tag) && slots[cellSlot(c)].Value().authority == authority {
 			return i, true
 		}
 	}
@@ -39,7 +78,7 @@ func (x *authorityIndex) cellOf(authority string, slots []sharedRecord) (int, bo
 
 // insert adds authority, held in slot, which the index does not hold yet.
 func (x *authorityIndex) insert(authority string, slot int32, slots []sharedRecord) {
-	x.put(slot+1, authority, slotAuthority(slots))
+	x.put(cellFor(slot, x.hash(authority)), authority, slotAuthority(slots))
 }
 
 // remove deletes authority, which must still be readable in its slot.
@@ -50,9 +89,9 @@ func (x *authorityIndex) remove(authority string, slots []sharedRecord) {
 }
 
 // slotAuthority returns the key of an authorityIndex cell: the authority in
-// its slot.
+// the slot it names.
 func slotAuthority(slots []sharedRecord) func(int32) string {
-	return func(c int32) string { return slots[c-1].Value().authority }
+	return func(c int32) string { return slots[cellSlot(c)].Value().authority }
 }
 
 // openCells is an open-addressing hash table with linear probing, whose
@@ -82,9 +121,12 @@ func newOpenCells[C comparable]() openCells[C] {
 // len returns how many cells are taken.
 func (x *openCells[C]) len() int { return x.n }
 
+// hash returns the hash of key, whose low bits pick its home cell.
+func (x *openCells[C]) hash(key string) uint64 { return maphash.String(x.seed, key) }
+
 // home returns the cell where key's probe starts.
 func (x *openCells[C]) home(key string) int {
-	return int(maphash.String(x.seed, key) & uint64(len(x.cells)-1))
+	return int(x.hash(key) & uint64(len(x.cells)-1))
 }
 
 // put stores c, whose key is key, in the first empty cell of key's run.

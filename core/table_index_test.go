@@ -138,3 +138,27 @@ func TestSharedRecordComparisons(t *testing.T) {
 		}
 	}
 }
+
+// A cell names its slot whatever its size, and carries the tag of its
+// authority's hash while the slot fits beside it; a plain cell (a slot of
+// 2^24 - 2 or more) may hold any authority, so a probe always reads it.
+func TestAuthorityIndexCells(t *testing.T) {
+	for _, slot := range []int32{0, 1, 1000, cellSlotMask - 2, cellSlotMask - 1, cellSlotMask, 1 << 30, 1<<31 - 2} {
+		for _, h := range []uint64{0, 1 << 57, 0x7f << 57, 0xdeadbeefcafef00d} {
+			c := cellFor(slot, h)
+			if c == 0 {
+				t.Fatalf("cellFor(%d, %#x) is the empty cell", slot, h)
+			}
+			if got := cellSlot(c); got != slot {
+				t.Fatalf("cellSlot(cellFor(%d, %#x)) = %d", slot, h, got)
+			}
+			if !cellMayHold(c, tagOf(h)) {
+				t.Fatalf("cellFor(%d, %#x) does not hold its own tag", slot, h)
+			}
+			other := (tagOf(h) + 1) & 0x7f
+			if tagged := slot+1 < cellSlotMask; cellMayHold(c, other) == tagged {
+				t.Fatalf("cellFor(%d, %#x) (tagged %v) may hold another tag: %v", slot, h, tagged, !tagged)
+			}
+		}
+	}
+}
