@@ -108,17 +108,26 @@ func (c *MembershipCoordinator) followAlive(ev tableEvent) {
 }
 
 // verdictUnheralded reports whether r, a Dead record, is a verdict about a
-// member whose suspicion at r's incarnation never reached this node: it
-// holds the member active, but not Suspect at that incarnation. A verdict
-// comes at the end of a suspicion that is gossiped for SuspicionMinTimeout
-// at least, through which the accused learns it is suspected and refutes; a
-// verdict that arrives without it was reached where this node's part of the
-// cluster did not hear (the far side of a partition, healing now), by
-// members that could not hear the accused, nor its refutation. So it is
-// taken as a suspicion (suspectReported): the accused is told, through this
-// node, and refutes; if it does not, this node declares it Dead itself.
-func (c *MembershipCoordinator) verdictUnheralded(r NodeRecord) bool {
+// member whose suspicion at r's incarnation did not reach this node in time
+// for the accused to answer it through this node: it holds the member
+// active, and not Suspect at that incarnation since SuspicionMinTimeout ago
+// at least. A verdict comes at the end of a suspicion that is gossiped for
+// that long at least, through which the accused learns it is suspected and
+// refutes; a verdict that arrives without it, or right behind it, was
+// reached where this node's part of the cluster did not hear (the far side
+// of a partition, healing now), by members that could not hear the
+// accused, nor its refutation. So it is taken as a suspicion
+// (suspectReported), timed from when this node first held it: the accused
+// is told, through this node, and refutes; if it does not, this node
+// declares it Dead itself.
+func (c *MembershipCoordinator) verdictUnheralded(now time.Time, r NodeRecord) bool {
 	held, ok := c.table.Get(r.Authority)
-	return ok && held.NodeID == r.NodeID && held.Status.IsActive() &&
-		!(held.Status == StatusSuspect && held.Incarnation == r.Incarnation)
+	if !ok || held.NodeID != r.NodeID || !held.Status.IsActive() {
+		return false
+	}
+	if held.Status != StatusSuspect || held.Incarnation != r.Incarnation {
+		return true
+	}
+	s, ok := c.detect.susp[r.Authority]
+	return ok && s.incarnation == r.Incarnation && now.Sub(s.opened) < c.cfg.SuspicionMinTimeout/2
 }

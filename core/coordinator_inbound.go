@@ -272,7 +272,7 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 	// verdictUnheralded), about the instance held active, is a suspicion
 	// here (suspectReported); one about another instance is merged as any
 	// record (a successor outranks its predecessor's tombstone).
-	if r.Status == StatusDead && (n == oldNews || c.heardRecently(now, r.Authority) || c.verdictUnheralded(r)) {
+	if r.Status == StatusDead && (n == oldNews || c.heardRecently(now, r.Authority) || c.verdictUnheralded(now, r)) {
 		if held, ok := c.table.Get(r.Authority); ok && held.NodeID == r.NodeID && held.Status.IsActive() {
 			c.suspectReported(now, r)
 			return false

@@ -231,13 +231,21 @@ func TestADeadRecordIsGossipedAtOnce(t *testing.T) {
 	if o := c.Poll(t0.Add(quarter)); carries(o, suspect.Authority, StatusSuspect) {
 		t.Fatal("a Suspect record was gossiped before the round was due")
 	}
-	dead := suspect // a verdict about a member held Suspect: see verdictUnheralded
-	dead.Status = StatusDead
-	gossip(t0.Add(quarter+time.Millisecond), dead)
-	if next := c.NextDeadline(); next.After(t0.Add(quarter + time.Millisecond)) {
-		t.Errorf("NextDeadline %v after the Dead record arrived, want at once", next.Sub(t0))
+	// The verdict comes once the suspicion was held for SuspicionMinTimeout
+	// (else it is a suspicion: see verdictUnheralded), a quarter of a gossip
+	// interval after a round.
+	rounds := c.cfg.SuspicionMinTimeout/c.cfg.GossipInterval + 1
+	for i := time.Duration(1); i <= rounds; i++ {
+		c.Poll(t0.Add(i * c.cfg.GossipInterval))
 	}
-	if o := c.Poll(t0.Add(quarter + 2*time.Millisecond)); !carries(o, dead.Authority, StatusDead) {
+	arrive := t0.Add(rounds*c.cfg.GossipInterval + quarter)
+	dead := suspect
+	dead.Status = StatusDead
+	gossip(arrive, dead)
+	if next := c.NextDeadline(); next.After(arrive) {
+		t.Errorf("NextDeadline %v after the Dead record arrived, want at once", next.Sub(arrive))
+	}
+	if o := c.Poll(arrive.Add(time.Millisecond)); !carries(o, dead.Authority, StatusDead) {
 		t.Fatal("a Dead record waited for the gossip round")
 	}
 }

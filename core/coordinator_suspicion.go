@@ -62,7 +62,7 @@ func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 	}
 	if r.Status == StatusSuspect && r.Authority != c.cfg.Authority {
 		if _, ok := d.susp[r.Authority]; !ok {
-			d.susp[r.Authority] = &suspicion{incarnation: r.Incarnation, start: now, local: d.unreachable[r.Authority]}
+			d.susp[r.Authority] = &suspicion{incarnation: r.Incarnation, start: now, opened: now, local: d.unreachable[r.Authority]}
 			c.updateSuspicionDeadline()
 		}
 	}

@@ -96,9 +96,10 @@
 // detector nor its probes heard the suspect meanwhile; it tells the verdict
 // at once to up to 16 members, and every member gossips a Dead record
 // without waiting for its next gossip round. A Dead record about a member
-// held active but not Suspect at that incarnation (the suspicion never
-// reached this node: the verdict was reached where the member could not be
-// heard, across a partition that is healing) is taken as a suspicion: the
+// held active but not Suspect at that incarnation since SuspicionMinTimeout
+// at least (the suspicion never reached this node, or just did: the verdict
+// was reached where the member could not be heard, across a partition that
+// is healing) is taken as a suspicion: the
 // member is told, refutes, and is declared Dead here only if it does not
 // within the suspicion's timeout. A Suspect or Dead record of an instance
 // held at a higher incarnation (the member refuted) is answered with the

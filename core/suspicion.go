@@ -25,14 +25,15 @@ import (
 // higher incarnation), leaves, or is declared Dead.
 type suspicion struct {
 	incarnation uint64
-	start       time.Time
-	local       bool     // this node's detector lost the suspect
-	reported    bool     // a repair reported the suspect Dead (see suspectReported)
-	held        bool     // timed out unheard: the verdict waits for this node to hear (see heard)
-	probed      bool     // a probe of this node's, asked for by a monitor, got no answer
-	confirmers  []string // other suspectors, sorted, at most SuspicionConfirmations
-	silent      []string // members this node asked to probe the suspect that have not answered (see startProbes)
-	asks        int      // rounds of probe requests this node made for the suspicion
+	start       time.Time // when the current timeout began (a monitor that asks again restarts it)
+	opened      time.Time // when this node first held the suspicion
+	local       bool      // this node's detector lost the suspect
+	reported    bool      // a repair reported the suspect Dead (see suspectReported)
+	held        bool      // timed out unheard: the verdict waits for this node to hear (see heard)
+	probed      bool      // a probe of this node's, asked for by a monitor, got no answer
+	confirmers  []string  // other suspectors, sorted, at most SuspicionConfirmations
+	silent      []string  // members this node asked to probe the suspect that have not answered (see startProbes)
+	asks        int       // rounds of probe requests this node made for the suspicion
 }
 
 // confirm adds suspector as a confirmer, unless it is known or the list
