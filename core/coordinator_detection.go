@@ -352,6 +352,7 @@ func (c *MembershipCoordinator) pollDetector(now time.Time) {
 	if expire {
 		c.expireSuspicions(now)
 	}
+	c.renotifyReported(now)
 }
 
 // checkDetector consults the failure detector. A lost member is suspected

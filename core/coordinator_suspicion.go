@@ -195,7 +195,7 @@ func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 		if now.Before(c.suspicionDeadline(s, mult)) {
 			continue
 		}
-		if !d.unreachable[a] && (s.local || c.isWatched(a)) {
+		if !d.unreachable[a] && c.isWatched(a) {
 			s.start = now
 			if r, ok := c.table.Get(a); ok {
 				c.notify(now, a, r)
@@ -331,6 +331,23 @@ func (c *MembershipCoordinator) notify(now time.Time, target string, r NodeRecor
 		records = append(records, c.life.self.Clone())
 	}
 	c.sendRecords(target, records)
+}
+
+// renotifyReported tells each member suspected here on a report (see
+// suspectReported) of its suspicion again, at most once per
+// HeartbeatInterval (notify's limit), for as long as the suspicion lasts: a
+// single notice lost on a lossy link would leave a live member unaware, and
+// declared Dead here when the timeout runs out.
+func (c *MembershipCoordinator) renotifyReported(now time.Time) {
+	for _, a := range sortedKeys(c.detect.susp) {
+		s := c.detect.susp[a]
+		if !s.reported {
+			continue
+		}
+		if r, ok := c.table.Get(a); ok && r.Status == StatusSuspect && r.Incarnation == s.incarnation {
+			c.notify(now, a, r)
+		}
+	}
 }
 
 // maxNoticeTargets bounds the targets the notice limit remembers: notices
