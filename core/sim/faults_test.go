@@ -650,13 +650,7 @@ func TestVerdictsFromAcrossAPartitionKillNoOneHeard(t *testing.T) {
 				From: []int{0, 3, 8, 9, 11, 12, 16}, To: []int{1, 2, 4, 5, 6, 7, 10, 13, 14, 15, 17, 18}},
 		},
 	}
-	r, err := Explore(ExploreOptions{Schedule: &s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK() {
-		t.Fatalf("a verdict from across the partition killed a member that was heard:\n%s", r.String())
-	}
+	mustPassSchedule(t, s, "a verdict from across the partition killed a member that was heard")
 }
 
 // A verdict does not kill a member where its suspicion was never heard: one
@@ -676,13 +670,7 @@ func TestAVerdictWithoutItsSuspicionIsASuspicion(t *testing.T) {
 				From: []int{0, 4, 6, 8, 9, 11, 13, 17, 19}, To: []int{1, 2, 3, 5, 7, 10, 12, 14, 15, 16, 18}, Both: true},
 		},
 	}
-	r, err := Explore(ExploreOptions{Schedule: &s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK() {
-		t.Fatalf("a verdict reached across the partition killed a member on this side:\n%s", r.String())
-	}
+	mustPassSchedule(t, s, "a verdict reached across the partition killed a member on this side")
 }
 
 // A monitor cut off from a suspect's refutation learns it from the members
@@ -704,13 +692,7 @@ func TestAMonitorLearnsTheRefutationFromItsHelpers(t *testing.T) {
 				From: []int{0, 1, 7, 8, 12, 13, 14, 15, 17, 18}, To: []int{2, 3, 4, 5, 6, 9, 10, 11, 16, 19}, Both: true},
 		},
 	}
-	r, err := Explore(ExploreOptions{Schedule: &s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK() {
-		t.Fatalf("a monitor declared Dead a member whose refutation its helpers held:\n%s", r.String())
-	}
+	mustPassSchedule(t, s, "a monitor declared Dead a member whose refutation its helpers held")
 }
 
 // A member still spreading a suspicion the accused refuted learns the
@@ -731,13 +713,7 @@ func TestAStaleSuspicionIsAnsweredWithItsRefutation(t *testing.T) {
 				From: []int{2, 7, 9, 11, 12, 14, 19, 21, 22, 25}, To: []int{0, 1, 3, 4, 5, 6, 8, 10, 13, 15, 16, 17, 18, 20, 23, 24, 26, 27, 28, 29}},
 		},
 	}
-	r, err := Explore(ExploreOptions{Schedule: &s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK() {
-		t.Fatalf("a stale suspicion killed a member that had refuted it:\n%s", r.String())
-	}
+	mustPassSchedule(t, s, "a stale suspicion killed a member that had refuted it")
 }
 
 // A crashed member is declared Dead even at a node whose suspicion of it
@@ -761,11 +737,19 @@ func TestAnUnwatchedSuspicionStillEnds(t *testing.T) {
 			{ID: 8, Kind: FaultLeave, At: 59104 * time.Millisecond, Node: 3},
 		},
 	}
+	mustPassSchedule(t, s, "a crashed member stayed suspected after the heal")
+}
+
+// mustPassSchedule plays the fault explorer's schedule s and fails the test
+// with what (the promise broken) and the explorer's report if an invariant
+// was violated.
+func mustPassSchedule(t *testing.T, s Schedule, what string) {
+	t.Helper()
 	r, err := Explore(ExploreOptions{Schedule: &s})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !r.OK() {
-		t.Fatalf("a crashed member stayed suspected after the heal:\n%s", r.String())
+		t.Fatalf("%s:\n%s", what, r.String())
 	}
 }
