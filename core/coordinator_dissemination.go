@@ -57,6 +57,13 @@ func (c *MembershipCoordinator) clusterSize() int {
 
 // randomPeers returns up to k distinct random peers.
 func (c *MembershipCoordinator) randomPeers(k int) []string {
+	return c.randomPeersPreferring(k, 1, nil)
+}
+
+// randomPeersPreferring returns up to k distinct random peers: for each, the
+// first of up to draws random draws not taken yet that prefer accepts, else
+// the last draw (skipped if taken). With one draw it is uniform.
+func (c *MembershipCoordinator) randomPeersPreferring(k, draws int, prefer func(string) bool) []string {
 	peers := &c.gossip.peers
 	n := peers.len()
 	if k >= n {
@@ -64,7 +71,13 @@ func (c *MembershipCoordinator) randomPeers(k int) []string {
 	}
 	out := make([]string, 0, k)
 	for len(out) < k {
-		p := peers.at(c.rng.IntN(n))
+		var p string
+		for range draws {
+			p = peers.at(c.rng.IntN(n))
+			if !slices.Contains(out, p) && (prefer == nil || prefer(p)) {
+				break
+			}
+		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)
 		}
@@ -161,23 +174,5 @@ func (c *MembershipCoordinator) gossipTargets(k int) []string {
 	if !c.cfg.ProveMembers {
 		return c.randomPeers(k)
 	}
-	peers := &c.gossip.peers
-	n := peers.len()
-	if k >= n {
-		return peers.authorities()
-	}
-	out := make([]string, 0, k)
-	for len(out) < k {
-		var p string
-		for range gossipDraws {
-			p = peers.at(c.rng.IntN(n))
-			if !slices.Contains(out, p) && c.heardFrom(p) {
-				break
-			}
-		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
-	return out
+	return c.randomPeersPreferring(k, gossipDraws, c.heardFrom)
 }
