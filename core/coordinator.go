@@ -98,6 +98,11 @@ type CoordinatorStats struct {
 	DigestsServed uint64
 	// AntiEntropyRounds counts digests sent.
 	AntiEntropyRounds uint64
+	// SummariesDescended counts summaries (the small digests of periodic
+	// exchanges in a large table) that differed from this node's table in
+	// more records than one message holds, to which this node answered
+	// with an exchange of its whole digest.
+	SummariesDescended uint64
 	// AntiEntropyRepairs counts records received through anti-entropy that
 	// changed the table.
 	AntiEntropyRepairs uint64

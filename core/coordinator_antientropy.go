@@ -21,14 +21,19 @@ type antiEntropyState struct {
 
 	next  time.Time // next periodic exchange
 	retry bool      // the exchange in flight repeats one a cookie challenge answered
+	// The digest of the exchange in flight (its peer and number are the
+	// gossipEngine's): its bucket count, and whether it was a summary.
+	inFlight sentDigest
 	// Digests sent whose replies are still answered: the last exchange
 	// ended (its reply may come in parts) and the last witnesses asked.
 	ended       sentDigest
 	witnesses   [4]sentDigest
 	nextWitness int
 
-	mismatch       map[string]int // heartbeats in a row whose table hash differed from ours, by sender
-	nextHashRepair time.Time      // no exchange for a hash mismatch before this
+	mismatch map[string]int // heartbeats in a row whose table hash differed from ours, by sender
+	// No exchange started because of a peer's message (a table hash that
+	// differs, a summary that differs) before this.
+	nextPeerRepair time.Time
 }
 
 func newAntiEntropyState(cfg Config) antiEntropyState {
@@ -79,18 +84,21 @@ func (c *MembershipCoordinator) pollExchangeTimeout(now time.Time) {
 }
 
 // pollAntiEntropy starts the periodic exchange when it is due (and the next
-// early exchange after a join, if one is left).
+// early exchange after a join, if one is left). A member's periodic exchange
+// sends a summary; the early exchanges after a join, which expect to find
+// differences, send the whole digest.
 func (c *MembershipCoordinator) pollAntiEntropy(now time.Time) {
 	if now.Before(c.ae.next) {
 		return
 	}
 	c.ae.next = c.nextAntiEntropy(now)
-	c.startAntiEntropy(now)
+	c.startAntiEntropy(now, c.state == CoordinatorMember && c.join.repairs == 0)
 	c.nextJoinRepair(now)
 }
 
-// startAntiEntropy sends a digest of the table to one random peer.
-func (c *MembershipCoordinator) startAntiEntropy(now time.Time) {
+// startAntiEntropy sends a digest of the table (a summary if summary is
+// set) to one random peer.
+func (c *MembershipCoordinator) startAntiEntropy(now time.Time, summary bool) {
 	if _, _, busy := c.engine.Exchange(); busy {
 		return
 	}
@@ -98,66 +106,94 @@ func (c *MembershipCoordinator) startAntiEntropy(now time.Time) {
 	if len(peers) == 0 {
 		return
 	}
-	c.exchangeWith(now, peers[0])
+	c.startExchange(now, peers[0], summary)
 }
 
-// exchangeWith sends peer a digest of the table, starting an exchange.
+// exchangeWith sends peer the whole digest of the table, starting an
+// exchange.
 func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
+	c.startExchange(now, peer, false)
+}
+
+// startExchange sends peer a digest of the table, a summary if summary is
+// set, starting an exchange.
+func (c *MembershipCoordinator) startExchange(now time.Time, peer string, summary bool) {
 	c.ae.retry = false
-	seq := c.sendDigest(peer)
+	seq, n := c.sendDigest(peer, summary)
+	c.ae.inFlight = sentDigest{peer: peer, seq: seq, nbuckets: n, summary: n < c.ae.nbuckets}
 	c.engine.StartExchange(peer, seq, now.Add(c.aeInterval()/2))
 }
 
-// sendDigest sends peer a digest of the table, numbered with a new exchange
-// number, which it returns. The number is drawn at random: a reply is taken
-// only when it names a digest this node sent, which proves its sender
-// received the digest.
-func (c *MembershipCoordinator) sendDigest(peer string) uint64 {
+// summaryBuckets is the bucket count of a summary: the digest a member's
+// periodic exchange sends once the table has more buckets than this, each
+// of its sums the sum of the table's buckets that share its index modulo
+// summaryBuckets (bucket b of n holds the records of buckets b, b+n, ... of
+// any larger power of two, so a summary is the digest of the table over
+// summaryBuckets buckets). The table's buckets grow to maxDigestBuckets with
+// its size (bucketsFor), so a whole digest costs more bytes per member as
+// the cluster grows; a summary costs the same at any size, and between
+// members whose views agree (the steady state) it is all an exchange sends.
+// A peer that finds a summary differing in records too many for one
+// message descends: it runs an exchange of its own with the whole digest
+// (see serveDigest).
+const summaryBuckets = 16
+
+// sendDigest sends peer a digest of the table, or, if summary is set, its
+// summary over at most summaryBuckets buckets, numbered with a new exchange
+// number; it returns the number and the digest's bucket count. The number
+// is drawn at random: a reply is taken only when it names a digest this node
+// sent, which proves its sender received the digest.
+func (c *MembershipCoordinator) sendDigest(peer string, summary bool) (uint64, int) {
 	ae := &c.ae
 	seq := randomSeq(c.rng)
 	c.resizeBuckets()
 	m := c.newMessage(MessageDigest)
 	m.Seq = seq
-	m.Digest = slices.Clone(ae.buckets)
+	if summary && ae.nbuckets > summaryBuckets {
+		m.Digest = foldBuckets(ae.buckets, summaryBuckets)
+	} else {
+		m.Digest = slices.Clone(ae.buckets)
+	}
 	id, _, _ := c.table.Instance(peer)
 	c.requestCookie(&m, peer, id)
 	c.send(peer, m)
 	c.stats.AntiEntropyRounds++
-	return seq
+	return seq, len(m.Digest)
 }
 
 // askWitness sends peer a digest outside the exchange in flight, only for
 // its answer, which shows that this node hears (see unheardSince); the
 // answer repairs both tables like any exchange's.
 func (c *MembershipCoordinator) askWitness(peer string) {
-	seq := c.sendDigest(peer)
+	seq, n := c.sendDigest(peer, false)
 	ae := &c.ae
-	ae.witnesses[ae.nextWitness%len(ae.witnesses)] = sentDigest{peer: peer, seq: seq, nbuckets: ae.nbuckets}
+	ae.witnesses[ae.nextWitness%len(ae.witnesses)] = sentDigest{peer: peer, seq: seq, nbuckets: n, summary: n < ae.nbuckets}
 	ae.nextWitness++
 }
 
 // endExchange ends the exchange in flight, numbered seq, remembering it for
 // the parts of its reply still to come.
 func (c *MembershipCoordinator) endExchange(seq uint64) {
-	peer, _, _ := c.engine.Exchange()
 	if c.engine.EndExchange(seq) {
-		c.ae.ended = sentDigest{peer: peer, seq: seq, nbuckets: c.ae.nbuckets}
+		c.ae.ended = c.ae.inFlight
 	}
 }
 
 // sentDigestTo returns the peer a reply numbered seq from in's sender
-// answers, when it answers a digest this node sent outside the exchange in
-// flight (the last exchange ended, or a witness's) and the bucket count is
-// still the one it was sent with.
-func (c *MembershipCoordinator) sentDigestTo(in GossipInbound) (string, bool) {
+// answers, and the bucket count of the digest it answers, when it answers a
+// digest this node sent outside the exchange in flight (the last exchange
+// ended, or a witness's) and the table's bucket count is still the one it
+// was sent with (or the digest was a summary, whose count never changes).
+func (c *MembershipCoordinator) sentDigestTo(in GossipInbound) (string, int, bool) {
 	ae := &c.ae
 	m := in.Message
 	for _, d := range append([]sentDigest{ae.ended}, ae.witnesses[:]...) {
-		if d.seq != 0 && m.Seq == d.seq && (m.From == d.peer || in.Source == d.peer) && d.nbuckets == ae.nbuckets {
-			return d.peer, true
+		current := d.nbuckets == ae.nbuckets || d.summary
+		if d.seq != 0 && m.Seq == d.seq && (m.From == d.peer || in.Source == d.peer) && current {
+			return d.peer, d.nbuckets, true
 		}
 	}
-	return "", false
+	return "", 0, false
 }
 
 // takeChallenge takes a cookie challenge answering a request in flight: the
@@ -169,7 +205,7 @@ func (c *MembershipCoordinator) takeChallenge(now time.Time, in GossipInbound) {
 	m := in.Message
 	peer, seq, ok := c.engine.Exchange()
 	if !ok || m.Seq != seq || (m.From != peer && in.Source != peer) {
-		if peer, ok := c.sentDigestTo(in); ok {
+		if peer, _, ok := c.sentDigestTo(in); ok {
 			c.keepCookie(now, peer, m.Cookie)
 			return
 		}
@@ -177,10 +213,10 @@ func (c *MembershipCoordinator) takeChallenge(now time.Time, in GossipInbound) {
 		return
 	}
 	c.keepCookie(now, peer, m.Cookie)
-	retried := c.ae.retry
+	retried, summary := c.ae.retry, c.ae.inFlight.summary
 	c.endExchange(seq)
 	if !retried {
-		c.exchangeWith(now, peer)
+		c.startExchange(now, peer, summary)
 		c.ae.retry = true
 	}
 }
@@ -239,14 +275,14 @@ func (c *MembershipCoordinator) compareHash(now time.Time, m Message) {
 		// Nothing queued here: gossip from this node will not close the gap.
 		need = 1
 	}
-	if ae.mismatch[m.From] < need || now.Before(ae.nextHashRepair) {
+	if ae.mismatch[m.From] < need || now.Before(ae.nextPeerRepair) {
 		return
 	}
 	if _, _, busy := c.engine.Exchange(); busy {
 		return
 	}
 	delete(ae.mismatch, m.From)
-	ae.nextHashRepair = now.Add(2 * c.cfg.HeartbeatInterval)
+	ae.nextPeerRepair = now.Add(2 * c.cfg.HeartbeatInterval)
 	c.exchangeWith(now, m.From)
 }
 
@@ -272,13 +308,27 @@ func (c *MembershipCoordinator) isActiveMember(authority, id string) bool {
 // answer, within the reply limits; any other gets the full answer only if it
 // is one message no larger than the digest (with a cookie for next time, as
 // between members whose views agree), else a cookie challenge.
+//
+// A summary (summaryBuckets buckets, where this node's table has more) whose
+// differing buckets hold more records than one message carries is answered
+// as if it agreed, and this node descends: it runs an exchange of its own
+// with the sender, with its whole digest, which repairs both tables at the
+// table's bucket count instead of sending the records of every differing
+// summary bucket. It descends only for an active member held (the
+// exchange goes to the member's authority), while no exchange of its own is
+// in flight, and at most once per two heartbeat intervals, as for a table
+// hash that differs; otherwise it answers as for any digest.
 func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 	n := len(m.Digest)
-	mine := c.ae.buckets
-	if n != c.ae.nbuckets {
-		mine = c.table.digest(n)
+	diff := diffBuckets(m.Digest, c.digestOver(n))
+	var records []sharedRecord
+	if len(diff) > 0 {
+		records = c.table.sharedInBuckets(n, diff)
 	}
-	diff := diffBuckets(m.Digest, mine)
+	descend := len(diff) > 0 && c.descends(now, m, records)
+	if descend {
+		diff, records = nil, nil
+	}
 	base := c.newMessage(MessageDigestReply)
 	base.Seq = m.Seq
 	base.Want = diff
@@ -290,10 +340,6 @@ func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 	}
 	for len(base.Want) > 0 && EstimateSize(base)+minRecordBytes > c.cfg.MaxMessageBytes {
 		base.Want = base.Want[:len(base.Want)/2]
-	}
-	var records []sharedRecord
-	if len(diff) > 0 {
-		records = c.table.sharedInBuckets(n, diff)
 	}
 	replies := packShared(base, records, c.cfg.MaxMessageBytes, true)
 	target := c.replyTarget()
@@ -307,6 +353,7 @@ func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 			return
 		}
 		c.stats.DigestsServed++
+		c.descend(now, m, descend)
 		return
 	default:
 		c.challenge(now, m)
@@ -316,6 +363,53 @@ func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 		c.send(target, reply)
 	}
 	c.stats.DigestsServed++
+	c.descend(now, m, descend)
+}
+
+// digestOver returns the sums of the table over n buckets: the
+// incremental sums, folded when n divides their count, else summed afresh.
+func (c *MembershipCoordinator) digestOver(n int) []uint64 {
+	ae := &c.ae
+	switch {
+	case n == ae.nbuckets:
+		return ae.buckets
+	case n < ae.nbuckets && ae.nbuckets%n == 0:
+		return foldBuckets(ae.buckets, n)
+	}
+	return c.table.digest(n)
+}
+
+// descends reports whether a digest m whose differing buckets hold records
+// is a summary to descend from (see serveDigest).
+func (c *MembershipCoordinator) descends(now time.Time, m Message, records []sharedRecord) bool {
+	if len(m.Digest) != summaryBuckets || c.ae.nbuckets <= summaryBuckets || c.state != CoordinatorMember {
+		return false
+	}
+	if now.Before(c.ae.nextPeerRepair) || !c.isActiveMember(m.From, m.FromID) {
+		return false
+	}
+	if _, _, busy := c.engine.Exchange(); busy {
+		return false
+	}
+	size := 0
+	for _, r := range records {
+		v := r.Value()
+		if size += v.estimateSize(); size > c.cfg.MaxMessageBytes {
+			return true
+		}
+	}
+	return false
+}
+
+// descend, once the answer to the summary m went out, starts the exchange
+// with its sender that repairs what the summary showed differs.
+func (c *MembershipCoordinator) descend(now time.Time, m Message, descend bool) {
+	if !descend {
+		return
+	}
+	c.ae.nextPeerRepair = now.Add(2 * c.cfg.HeartbeatInterval)
+	c.stats.SummariesDescended++
+	c.exchangeWith(now, m.From)
 }
 
 // answerWant ends the exchange and sends the peer this node's records of the
@@ -330,11 +424,12 @@ func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 func (c *MembershipCoordinator) answerWant(now time.Time, in GossipInbound) {
 	m := in.Message
 	peer, seq, inFlight := c.engine.Exchange()
+	n := c.ae.inFlight.nbuckets
 	if inFlight && m.Seq == seq && (m.From == peer || in.Source == peer) {
 		c.endExchange(seq)
 	} else {
 		var ok bool
-		if peer, ok = c.sentDigestTo(in); !ok {
+		if peer, n, ok = c.sentDigestTo(in); !ok {
 			return
 		}
 	}
@@ -344,14 +439,14 @@ func (c *MembershipCoordinator) answerWant(now time.Time, in GossipInbound) {
 	}
 	var want []uint32
 	for _, w := range m.Want {
-		if int(w) < c.ae.nbuckets {
+		if int(w) < n {
 			want = append(want, w)
 		}
 	}
 	if len(want) == 0 {
 		return
 	}
-	records := c.table.sharedInBuckets(c.ae.nbuckets, want)
+	records := c.table.sharedInBuckets(n, want)
 	base := c.newMessage(MessageGossip)
 	base.Seq = m.Seq // marks the gossip as a repair
 	for _, msg := range packShared(base, records, c.cfg.MaxMessageBytes, false) {
@@ -359,10 +454,11 @@ func (c *MembershipCoordinator) answerWant(now time.Time, in GossipInbound) {
 	}
 }
 
-// sentDigest is a digest this node sent: to whom, its number, and the
-// bucket count of the table it summed.
+// sentDigest is a digest this node sent: to whom, its number, and its
+// bucket count (the table's, or summaryBuckets for a summary).
 type sentDigest struct {
 	peer     string
 	seq      uint64
 	nbuckets int
+	summary  bool
 }

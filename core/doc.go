@@ -158,6 +158,13 @@
 // table with one random peer and both repair what differs: the peer answers
 // with a MessageDigestReply, the originator answers its Want with a
 // MessageGossip whose Seq is the exchange number (plain gossip has Seq 0).
+// The digest's buckets grow with the table, to about eight records each
+// (at most 128); the periodic exchange of a larger table sends a summary of
+// 16 buckets instead, each the sum of the buckets sharing its index modulo
+// 16, so that the steady state, where views agree, costs the same bytes at
+// any cluster size. A peer whose table differs from a summary in more
+// records than one message holds answers as if it agreed and descends: it
+// runs an exchange of its own with the sender, with its whole digest.
 // The exchange number is drawn at random, and only a reply naming a digest
 // this node sent is answered. A peer answers a digest in full only at an
 // address that proved it receives there (see Address validation); between

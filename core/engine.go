@@ -58,8 +58,11 @@ func (s engineState) String() string {
 // (digestBuckets); the peer sums its own table over the same B. The peer
 // answers with its records of the buckets that differ and, in Want, those
 // bucket indexes; the originator answers Want with its own records, so both
-// sides repair only what differs. While an exchange is in flight the engine
-// is Reconciling.
+// sides repair only what differs. A member's periodic exchange sends a
+// summary instead, the sums over at most summaryBuckets buckets, which costs
+// the same at any table size; a peer that finds it differing in many records
+// descends into an exchange of its own whole digest. While an exchange is in
+// flight the engine is Reconciling.
 type gossipEngine struct {
 	mult  int
 	queue map[string]*broadcast // the live broadcast of each authority
@@ -402,6 +405,18 @@ func digestOf(records []NodeRecord, n int) []uint64 {
 		d[digestBucket(r.Authority, n)] += recordHash(r)
 	}
 	return d
+}
+
+// foldBuckets returns the sums of buckets (a power of two of them) over n
+// buckets, n a power of two no larger: bucket i of n sums the buckets whose
+// index is i modulo n, which hold the records a digest over n buckets puts
+// in its bucket i (digestBucket keeps the low bits of one hash).
+func foldBuckets(buckets []uint64, n int) []uint64 {
+	out := make([]uint64, n)
+	for i, sum := range buckets {
+		out[i&(n-1)] += sum
+	}
+	return out
 }
 
 // diffBuckets returns the indexes where a and b differ (they have the same
