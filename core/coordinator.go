@@ -145,6 +145,11 @@ type CoordinatorStats struct {
 	StallsForgiven uint64
 	// MessagesSent counts all outbound messages produced.
 	MessagesSent uint64
+	// QueuedRecords is not a counter but the number of records waiting in
+	// the piggyback queue when Stats was called: zero once every change
+	// this node knows has been passed on as often as changes are (and in a
+	// quiet cluster's steady state).
+	QueuedRecords uint64
 }
 
 // MembershipCoordinator is the membership protocol of one node: it owns the
@@ -225,8 +230,12 @@ func slicesClone(b []byte) []byte {
 // State returns the coordinator's life-cycle state.
 func (c *MembershipCoordinator) State() CoordinatorState { return c.state }
 
-// Stats returns the coordinator's counters.
-func (c *MembershipCoordinator) Stats() CoordinatorStats { return c.stats }
+// Stats returns the coordinator's counters, and QueuedRecords.
+func (c *MembershipCoordinator) Stats() CoordinatorStats {
+	st := c.stats
+	st.QueuedRecords = uint64(c.engine.Pending())
+	return st
+}
 
 // Members returns copies of the records of the active members (Joining, Up,
 // Suspect and Leaving: see NodeStatus.IsActive), this node's own included

@@ -184,7 +184,8 @@ type Cluster struct {
 	ghosts    int
 	actionErr []error
 
-	convFrom int // where Converged starts looking: the last node that was not converged
+	convFrom  int // where Converged starts looking: the last node that was not converged
+	drainFrom int // where Drained starts looking: the last node that was not drained
 
 	onDeliver func(from, to int32, f *inflight)     // test hook: a message reaches a running node
 	onHandle  func(from, to int32, m *core.Message) // explorer hook: a running node handles a message

@@ -281,6 +281,22 @@ func (c *Cluster) Converged() bool {
 	return true
 }
 
+// Drained reports whether every live member's piggyback queue is empty
+// (core.CoordinatorStats.QueuedRecords is zero): each has passed on every
+// change it knows as often as changes are passed on, so what the members
+// send from then on is the steady state of a quiet cluster (heartbeats,
+// anti-entropy), not the tail of the changes before.
+func (c *Cluster) Drained() bool {
+	for k := range c.nodes {
+		i := (c.drainFrom + k) % len(c.nodes)
+		if n := c.nodes[i]; c.IsLive(i) && n.coord.Stats().QueuedRecords > 0 {
+			c.drainFrom = i
+			return false
+		}
+	}
+	return true
+}
+
 // ConvergedAt reports whether slot i's active view is exactly the live
 // members, all Up (see Converged).
 func (c *Cluster) ConvergedAt(i int) bool {

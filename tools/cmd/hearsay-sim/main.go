@@ -199,7 +199,7 @@ func summary(w io.Writer, r *sim.Report) {
 	p := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
 	p("scenario", "%s: %d nodes, seed %d, loss %.0f%%, fanout %d, round %v",
 		r.Scenario, r.Nodes, r.Seed, 100*r.Loss, r.Fanout, time.Duration(r.GossipIntervalSeconds*float64(time.Second)))
-	p("bootstrap", "converged in %.2f s", r.BootstrapSeconds)
+	p("bootstrap", "converged in %.2f s, settled %.2f s later", r.BootstrapSeconds, r.SettleSeconds)
 	p("converge", "%.1f rounds after the scenario's event (converged: %v); epidemic bound %.2f rounds", r.ConvergeRounds, r.Converged, r.EpidemicBoundRounds)
 	if r.Scenario == "broadcast" {
 		p("broadcast", "%d of %d reached every member; mean coverage %.2f%%; rounds to all: p50 %.2f, max %.2f; duplicates %d",
