@@ -41,8 +41,9 @@ type ExploreOptions struct {
 	// the slots TraceSlots from TraceFrom on (virtual time since the run
 	// began): the faults beginning and ending, every member event about them
 	// at any node, every message they send or handle, and every other
-	// message carrying a record of one of them that is not Up, an accusation
-	// of one, or a probe (request, probe, ack) about one. It is how a
+	// message carrying a record of one of them that is not Up (or Up above
+	// the incarnation its life started at: a refutation), an accusation of
+	// one, or a probe (request, probe, ack) about one. It is how a
 	// violation is read; the run itself is the same with or without it.
 	Trace      io.Writer
 	TraceSlots []int

@@ -495,6 +495,25 @@ func TestExploreTrace(t *testing.T) {
 	}
 }
 
+// A trace shows the traced slot's refutations: a record of it that is Up
+// above the incarnation its life started at is news (the suspect answering
+// its suspicion), so a refutation sent and lost is seen, not only the
+// suspicions and verdicts.
+func TestExploreTraceShowsRefutations(t *testing.T) {
+	s := Schedule{Seed: 3, Nodes: 8, Slots: 8, Seeds: []int{0}, Window: 20 * time.Second,
+		Faults: []Fault{{ID: 1, Kind: FaultMute, At: 2 * time.Second, For: 4 * time.Second, Node: 5}}}
+	var b strings.Builder
+	if _, err := Explore(ExploreOptions{Schedule: &s, Trace: &b, TraceSlots: []int{5}}); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{": node 5 up -> suspect@1", "5 sends gossip to ", "[5 up@2"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the trace lacks %q:\n%s", want, text)
+		}
+	}
+}
+
 // A verdict about the life before a restart with the same node ID (at an
 // incarnation below the one the new life started at) is about an instance
 // that crashed: no violation; the same verdict about the running life is.

@@ -13,7 +13,8 @@ import (
 // tracer writes what a run does about a few slots (ExploreOptions.Trace):
 // the faults as they begin and end, every member event about them at any
 // node, every message they send or handle, and every other message that
-// carries a record of one of them that is not Up, an accusation of one of
+// carries a record of one of them that is not Up (or Up above the
+// incarnation its life started at: a refutation), an accusation of one of
 // them, or a probe of one. It is how a violation is read: which node
 // suspected whom, who was asked to probe, which refutation got lost.
 type tracer struct {
@@ -79,8 +80,9 @@ func (t *tracer) message(handled bool, from, to int, m *core.Message) {
 	var recs []string
 	for i, r := range m.Entries {
 		x := t.e.slotOf(r.Authority)
-		show := t.traced(x) && (r.Status != core.StatusUp || m.Kind == kindProbe || m.Kind == kindProbeRequest)
-		if !show && !(direct && x == from && r.Status != core.StatusUp) {
+		news := r.Status != core.StatusUp || r.Incarnation > max(1, t.e.startInc[x]) // a refutation is news too
+		show := t.traced(x) && (news || m.Kind == kindProbe || m.Kind == kindProbeRequest)
+		if !show && !(direct && x == from && news) {
 			continue
 		}
 		about = about || t.traced(x)
