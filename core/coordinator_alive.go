@@ -110,16 +110,19 @@ func (c *MembershipCoordinator) followAlive(ev tableEvent) {
 // verdictUnheralded reports whether r, a Dead record, is a verdict about a
 // member whose suspicion at r's incarnation did not reach this node in time
 // for the accused to answer it through this node: it holds the member
-// active, and not Suspect at that incarnation since SuspicionMinTimeout ago
-// at least. A verdict comes at the end of a suspicion that is gossiped for
-// that long at least, through which the accused learns it is suspected and
-// refutes; a verdict that arrives without it, or right behind it, was
-// reached where this node's part of the cluster did not hear (the far side
-// of a partition, healing now), by members that could not hear the
-// accused, nor its refutation. So it is taken as a suspicion
-// (suspectReported), timed from when this node first held it: the accused
-// is told, through this node, and refutes; if it does not, this node
-// declares it Dead itself.
+// active, and not Suspect at that incarnation, or Suspect for less than
+// SuspicionMinTimeout/2 (since this node first held it), or Suspect only
+// from what others held (a repair, a join reply: not gossiped on from here,
+// see heraldSuspicion), or it heard from the member itself since it first
+// held it Suspect. A verdict comes at the end of a suspicion that is
+// gossiped for SuspicionMinTimeout at least, through which the accused
+// learns it is suspected and refutes; a verdict that arrives without it, or
+// right behind it, or that what this node heard contradicts, was reached
+// where this node's part of the cluster did not hear (the far side of a
+// partition, healing now), by members that could not hear the accused, nor
+// its refutation. So it is taken as a suspicion (suspectReported): the
+// accused is told, through this node, and refutes; if it does not, this
+// node declares it Dead itself.
 func (c *MembershipCoordinator) verdictUnheralded(now time.Time, r NodeRecord) bool {
 	held, ok := c.table.Get(r.Authority)
 	if !ok || held.NodeID != r.NodeID || !held.Status.IsActive() {
@@ -129,5 +132,16 @@ func (c *MembershipCoordinator) verdictUnheralded(now time.Time, r NodeRecord) b
 		return true
 	}
 	s, ok := c.detect.susp[r.Authority]
-	return ok && s.incarnation == r.Incarnation && now.Sub(s.opened) < c.cfg.SuspicionMinTimeout/2
+	return ok && s.incarnation == r.Incarnation && (!s.heralded || now.Sub(s.opened) < c.cfg.SuspicionMinTimeout/2 || c.heardSince(r.Authority, s.opened))
+}
+
+// heardSince reports whether a message from authority arrived from its own
+// authority after t.
+func (c *MembershipCoordinator) heardSince(authority string, t time.Time) bool {
+	slot, ok := c.table.lookup(authority)
+	if !ok {
+		return false
+	}
+	last, heard := c.alive.lastHeard(slot)
+	return heard && last.After(t)
 }

@@ -291,5 +291,8 @@ func (c *MembershipCoordinator) applyRecord(now time.Time, r NodeRecord, from st
 	} else {
 		c.engine.Heard(r, c.clusterSize())
 	}
+	if r.Status == StatusSuspect && n == gossipOn {
+		c.heraldSuspicion(r)
+	}
 	return changed
 }

@@ -230,11 +230,13 @@ func (c *MembershipCoordinator) takeProbeAck(now time.Time, m Message) {
 }
 
 // probeAnswered notes that member a answered a probe, directly or through a
-// helper, at now: a detector that lost it watches it again from now (as
-// after a refutation), so it is not declared Dead for the silence its
-// heartbeats kept on this link, and is lost again if the silence goes on.
+// helper, at now: it is shown alive (see shownAlive), and a detector that
+// lost it watches it again from now (as after a refutation), so it is not
+// declared Dead for the silence its heartbeats kept on this link, and is
+// lost again if the silence goes on.
 func (c *MembershipCoordinator) probeAnswered(now time.Time, a string) {
 	d := &c.detect
+	c.shownAlive(now, a)
 	if !d.unreachable[a] {
 		return
 	}
@@ -293,7 +295,7 @@ func (c *MembershipCoordinator) probeFailed(now time.Time, a string, pr *pending
 		return
 	}
 	if !s.probed && !s.local {
-		s.probed = true
+		s.probed, s.heralded = true, true
 		c.engine.Enqueue(held) // now with this node among its suspectors
 		m := c.newMessage(MessageGossip)
 		m.Entries = []NodeRecord{held}
@@ -301,6 +303,23 @@ func (c *MembershipCoordinator) probeFailed(now time.Time, a string, pr *pending
 		c.send(pr.requester, m)
 	}
 	c.probe(now, held, pr.requester, pr.requestSeq, pr.firstSeq)
+}
+
+// relayRefutation sends r, the refutation of a suspicion this node was
+// asked to probe for, to the monitor that asked, when this node's probe
+// train for it is still running (it got no ack, and accused the member to
+// that monitor). A monitor whose helpers all share its side of a partition
+// hears their accusations at once, and its suspect's refutation, which
+// comes round through the few members that reach both sides, perhaps not
+// before its timeout: the helpers that accused pass it on as soon as they
+// hold it.
+func (c *MembershipCoordinator) relayRefutation(r NodeRecord) {
+	pr, ok := c.detect.probes.pending[r.Authority]
+	if !ok || pr.requester == "" || pr.nodeID != r.NodeID {
+		return
+	}
+	delete(c.detect.probes.pending, r.Authority)
+	c.sendRecords(pr.requester, []NodeRecord{r}) // a member: see serveProbeRequest
 }
 
 // endProbes forgets this node's probe requests about a member whose
@@ -324,4 +343,23 @@ func (c *MembershipCoordinator) fromHeldMember() bool {
 	}
 	id, _, held := c.table.Instance(r.from)
 	return held && id == r.fromID
+}
+
+// shownAlive notes that member a showed itself alive at now: it answered a
+// probe, directly or through a helper (an ack carries the Seq of a probe,
+// which a replay of what the member sent before cannot). A suspicion held
+// for it is then not declared Dead by this node when its current timeout
+// ends (see expireSuspicions): the member is told again and given another
+// timeout, in which it must show itself alive again (checkBeforeVerdict
+// probes it for that where no detector of this node's follows it), and
+// this node's detector losing it again (see suspect) voids the ack. The
+// suspicion still ends only with the member's refutation (or another's
+// verdict): the member refuted, or is told again, and its answer has not
+// reached this node yet. A monitor cut off from where the refutation went,
+// or that no longer watches the member (the ring moved during its
+// suspicion), would otherwise declare a member that it knows answered.
+func (c *MembershipCoordinator) shownAlive(now time.Time, a string) {
+	if s, ok := c.detect.susp[a]; ok {
+		s.alive = now
+	}
 }

@@ -29,9 +29,13 @@ func (c *MembershipCoordinator) suspect(now time.Time, a string) {
 		c.stats.SuspicionsRaised++
 		c.drain(now, gossipOn)
 	}
-	if s, ok := c.detect.susp[a]; ok && !s.local {
-		s.local = true
-		c.engine.Enqueue(r) // now with this node among its suspectors
+	if s, ok := c.detect.susp[a]; ok {
+		s.alive = time.Time{} // lost again: what showed it alive before is past
+		s.heralded = true
+		if !s.local {
+			s.local = true
+			c.engine.Enqueue(r) // now with this node among its suspectors
+		}
 	}
 	c.notify(now, a, r)
 	c.startProbes(now, r)
@@ -52,6 +56,7 @@ func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 				// local fault.
 				d.health.raise(now, 1)
 			}
+			c.relayRefutation(r)
 		}
 		delete(d.susp, r.Authority)
 		c.endProbes(r.Authority)
@@ -65,6 +70,19 @@ func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 			d.susp[r.Authority] = &suspicion{incarnation: r.Incarnation, start: now, opened: now, local: d.unreachable[r.Authority]}
 			c.updateSuspicionDeadline()
 		}
+	}
+}
+
+// heraldSuspicion notes that r, a Suspect record, arrived here as news (a
+// record to gossip on), so that the suspicion held for it at r's
+// incarnation is heralded: spreading where this node is, through which the
+// suspect learns it and refutes (see verdictUnheralded). A suspicion learnt
+// only from repairs or a join reply (what a node held, perhaps on the far
+// side of a partition) is not gossiped on, and its suspect may never have
+// heard of it.
+func (c *MembershipCoordinator) heraldSuspicion(r NodeRecord) {
+	if s, ok := c.detect.susp[r.Authority]; ok && s.incarnation == r.Incarnation {
+		s.heralded = true
 	}
 }
 
@@ -182,8 +200,9 @@ func (c *MembershipCoordinator) accusationReserve() int {
 
 // expireSuspicions acts on the local and reported suspicions whose timeout
 // passed: a suspect this node's detector still does not hear (or, reported,
-// does not watch) is declared Dead; one it hears again (but that never
-// refuted) is told once more and given another timeout.
+// does not watch) is declared Dead; one it hears again, or that showed
+// itself alive here during the timeout (but never refuted), is told once
+// more and given another timeout.
 func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 	d := &c.detect
 	mult := d.health.multiplier()
@@ -195,8 +214,12 @@ func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 		if now.Before(c.suspicionDeadline(s, mult)) {
 			continue
 		}
-		if !d.unreachable[a] && c.isWatched(a) {
-			s.start = now
+		if (!d.unreachable[a] && c.isWatched(a)) || s.alive.After(s.start) {
+			// Heard again by the detector, or shown alive during this
+			// timeout (see shownAlive): not Dead. Its refutation has not
+			// reached this node; it is told again, and must show itself
+			// alive again during the next timeout.
+			s.start, s.checks = now, 0
 			if r, ok := c.table.Get(a); ok {
 				c.notify(now, a, r)
 			}
@@ -222,6 +245,9 @@ func (c *MembershipCoordinator) expireSuspicions(now time.Time) {
 				c.startProbes(now, r)
 				continue
 			}
+		}
+		if c.checkBeforeVerdict(now, a, s) {
+			continue
 		}
 		if dead, err := c.table.Transition(now, a, StatusDead, s.incarnation); err == nil {
 			c.stats.DeadDeclared++
@@ -258,6 +284,11 @@ func (c *MembershipCoordinator) suspectReported(now time.Time, r NodeRecord) {
 		return
 	}
 	s.reported = true
+	if !s.local {
+		// Held before only as what others hold (see verdictUnheralded):
+		// the suspect is told now, and has the whole timeout to answer.
+		s.start = now
+	}
 	c.updateSuspicionDeadline()
 	if held, ok := c.table.Get(r.Authority); ok {
 		c.notify(now, r.Authority, held)
@@ -303,7 +334,34 @@ func (c *MembershipCoordinator) updateSuspicionDeadline() {
 // suspicionDeadline is when s times out, with the local-health multiplier
 // mult.
 func (c *MembershipCoordinator) suspicionDeadline(s *suspicion, mult int) time.Time {
-	return s.deadline(c.cfg.SuspicionMinTimeout, c.cfg.SuspicionMaxTimeout, c.cfg.SuspicionConfirmations, mult)
+	return later(s.deadline(c.cfg.SuspicionMinTimeout, c.cfg.SuspicionMaxTimeout, c.cfg.SuspicionConfirmations, mult), s.checkUntil)
+}
+
+// checkBeforeVerdict probes suspect a itself before this node declares it
+// Dead on a suspicion its own detector does not back: a reported one (see
+// suspectReported), or one it raised as the suspect's monitor and kept
+// after the ring moved (it no longer watches the suspect). Nothing this
+// node hears of the suspect says it is still silent; a live one acks (see
+// shownAlive) and learns from the probe's record that it is suspected, and
+// its refutation comes back. It reports whether it probed: then the verdict
+// waits ProbeTimeout, at most maxProbeAsks times per suspicion timeout. A
+// monitor whose detector still loses the suspect declares it at once: its
+// detector is the evidence, and the probes it sent since it lost it were
+// unanswered.
+func (c *MembershipCoordinator) checkBeforeVerdict(now time.Time, a string, s *suspicion) bool {
+	if c.isWatched(a) || s.checks >= maxProbeAsks {
+		return false
+	}
+	r, ok := c.table.Get(a)
+	if !ok || r.Status != StatusSuspect || r.Incarnation != s.incarnation {
+		return false
+	}
+	s.checks++
+	if _, busy := c.detect.probes.pending[a]; !busy {
+		c.probe(now, r, "", 0, 0)
+	}
+	s.checkUntil = now.Add(c.cfg.ProbeTimeout)
+	return true
 }
 
 // remindSuspect tells the sender of heartbeat m that this node holds it

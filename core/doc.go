@@ -93,13 +93,22 @@
 // holding it Suspect is told so directly. Only a node whose own detector
 // lost the suspect may declare it Dead, when the suspicion times out
 // (Lifeguard's timeout, which confirmations shorten) and neither its
-// detector nor its probes heard the suspect meanwhile; it tells the verdict
-// at once to up to 16 members, and every member gossips a Dead record
-// without waiting for its next gossip round. A Dead record about a member
-// held active but not Suspect at that incarnation since SuspicionMinTimeout
-// at least (the suspicion never reached this node, or just did: the verdict
-// was reached where the member could not be heard, across a partition that
-// is healing) is taken as a suspicion: the
+// detector nor its probes heard the suspect meanwhile: after an ack, direct
+// or relayed, the suspect is told again and given another timeout, in which
+// it must answer again. A node whose detector does not follow the suspect (the
+// ring moved during the suspicion, or the suspicion came from a reported
+// death, below) probes it itself before its verdict, up to three times. A
+// helper that accused the suspect and then learns its refutation passes it
+// on to the monitor that asked. The verdict is told at once to up to 16
+// members, and every member gossips a Dead record without waiting for its
+// next gossip round. A Dead record about a member held active is taken as a
+// suspicion when the member's suspicion did not reach this node as news in
+// time for the member to answer it here: the member is held Up, or Suspect
+// only for a moment, or only from what others held (a repair, a join reply:
+// records that are not gossiped on); or when this node heard from the member
+// itself after it first held it Suspect, or within the least time a correct
+// verdict takes. The verdict was then reached where the member could not be
+// heard (across a partition that is healing, or by a node cut off): the
 // member is told, refutes, and is declared Dead here only if it does not
 // within the suspicion's timeout. A Suspect or Dead record of an instance
 // held at a higher incarnation (the member refuted) is answered with the

@@ -28,12 +28,16 @@ type suspicion struct {
 	start       time.Time // when the current timeout began (a monitor that asks again restarts it)
 	opened      time.Time // when this node first held the suspicion
 	local       bool      // this node's detector lost the suspect
+	heralded    bool      // raised here or learnt as news, so gossiped on from here (see heraldSuspicion)
 	reported    bool      // a repair reported the suspect Dead (see suspectReported)
 	held        bool      // timed out unheard: the verdict waits for this node to hear (see heard)
+	alive       time.Time // when the suspect last showed itself alive here since this node last lost it; zero when it has not (see shownAlive)
 	probed      bool      // a probe of this node's, asked for by a monitor, got no answer
 	confirmers  []string  // other suspectors, sorted, at most SuspicionConfirmations
 	silent      []string  // members this node asked to probe the suspect that have not answered (see startProbes)
 	asks        int       // rounds of probe requests this node made for the suspicion
+	checks      int       // probes this node sent the suspect itself before a verdict its detector does not back (see checkBeforeVerdict)
+	checkUntil  time.Time // no verdict before this: the last of those probes is awaited
 }
 
 // confirm adds suspector as a confirmer, unless it is known or the list
