@@ -197,6 +197,9 @@ func (c *MembershipCoordinator) dispatch(now time.Time, in GossipInbound) error 
 		c.applyRecords(now, m, gossipOn)
 		c.takeProbeAck(now, m)
 	}
+	if m.Kind != MessageHeartbeat && m.Kind != MessageJoinRequest && c.fromHeldMember() {
+		c.remindSuspect(now, m) // heartbeats: see handleHeartbeat
+	}
 	return nil
 }
 

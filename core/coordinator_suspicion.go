@@ -45,7 +45,8 @@ func (c *MembershipCoordinator) suspect(now time.Time, a string) {
 // updateSuspicion keeps the suspicions in step with the table: a suspicion
 // ends when its record changes (refuted at a higher incarnation, left, or
 // declared Dead), and every Suspect record of another member opens one,
-// local when this node's own detector lost the member.
+// local when this node's own detector lost the member; a suspect this node
+// heard from within aliveWindow is told at once.
 func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 	d := &c.detect
 	if s, ok := d.susp[r.Authority]; ok && (r.Status != StatusSuspect || r.Incarnation != s.incarnation) {
@@ -69,6 +70,12 @@ func (c *MembershipCoordinator) updateSuspicion(now time.Time, r NodeRecord) {
 		if _, ok := d.susp[r.Authority]; !ok {
 			d.susp[r.Authority] = &suspicion{incarnation: r.Incarnation, start: now, opened: now, local: d.unreachable[r.Authority]}
 			c.updateSuspicionDeadline()
+			if c.heardRecently(now, r.Authority) {
+				// It was talking to this node a moment ago: it is likely
+				// reachable from here, whatever cut off the node that
+				// suspects it. Told once, it refutes.
+				c.notify(now, r.Authority, r)
+			}
 		}
 	}
 }
@@ -364,8 +371,13 @@ func (c *MembershipCoordinator) checkBeforeVerdict(now time.Time, a string, s *s
 	return true
 }
 
-// remindSuspect tells the sender of heartbeat m that this node holds it
-// Suspect, when it does, at the instance and incarnation suspected.
+// remindSuspect tells the sender of m that this node holds it Suspect, when
+// it does, at the instance and incarnation suspected: every message a
+// suspect sends is a chance to tell it (heartbeats to its monitors, and any
+// other message from a member held sending from its own authority: see
+// dispatch). A suspicion spreads by gossip to random members, and where the
+// suspect is reachable from only part of the cluster, none of those that
+// hold it may happen to gossip it to the suspect before its verdict.
 func (c *MembershipCoordinator) remindSuspect(now time.Time, m Message) {
 	s, ok := c.detect.susp[m.From]
 	if !ok {

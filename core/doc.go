@@ -89,8 +89,9 @@
 //
 // A node that learns it is suspected (or Dead) at its incarnation refutes:
 // it raises its incarnation, turns Up and gossips that, and tells at once
-// the sender of the news and its monitors; a member that heartbeats a node
-// holding it Suspect is told so directly. Only a node whose own detector
+// the sender of the news and its monitors; a member that sends anything to
+// a node holding it Suspect is told so directly, and so is one that a node
+// opening its suspicion heard from a moment before. Only a node whose own detector
 // lost the suspect may declare it Dead, when the suspicion times out
 // (Lifeguard's timeout, which confirmations shorten) and neither its
 // detector nor its probes heard the suspect meanwhile: after an ack, direct
