@@ -23,16 +23,18 @@ func TestSummariesRepairALargeTable(t *testing.T) {
 	// holds more than one message's worth, so a difference is descended.
 	o.Config.Meta = bytes.Repeat([]byte("m"), 200)
 	var summaries, whole int
+	summarySeqs := map[uint64]bool{} // the exchange numbers of the summaries sent
+	summaryParts := map[uint64]int{} // by summary: the parts of its answer that carry records
 	o.OnOutcome = func(_ int, out core.Outcome) {
 		for _, m := range out.Outbound {
-			if m.Message.Kind != core.MessageDigest {
-				continue
-			}
-			switch len(m.Message.Digest) {
-			case 16:
+			switch {
+			case m.Message.Kind == core.MessageDigest && len(m.Message.Digest) == 16:
 				summaries++
-			case 32:
+				summarySeqs[m.Message.Seq] = true
+			case m.Message.Kind == core.MessageDigest && len(m.Message.Digest) == 32:
 				whole++
+			case m.Message.Kind == core.MessageDigestReply && len(m.Message.Entries) > 0 && summarySeqs[m.Message.Seq]:
+				summaryParts[m.Message.Seq]++
 			}
 		}
 	}
@@ -102,6 +104,13 @@ func TestSummariesRepairALargeTable(t *testing.T) {
 	}
 	if descended == 0 {
 		t.Error("no member descended from a summary: the tombstone spread some other way")
+	}
+	// A summary is answered with records only when they fit one message;
+	// more, and the peer descends instead.
+	for seq, parts := range summaryParts {
+		if parts > 1 {
+			t.Errorf("summary %x was answered with records in %d messages", seq, parts)
+		}
 	}
 	t.Logf("the tombstone reached all %d members in %v; %d summaries descended", nodes-1, took, descended)
 	if !c.Converged() {

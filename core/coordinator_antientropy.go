@@ -34,6 +34,9 @@ type antiEntropyState struct {
 	// No exchange started because of a peer's message (a table hash that
 	// differs, a summary that differs) before this.
 	nextPeerRepair time.Time
+	// The member (authority, node ID) whose summary this node still has to
+	// descend from (see pollDescent), or "".
+	descendTo, descendID string
 }
 
 func newAntiEntropyState(cfg Config) antiEntropyState {
@@ -309,15 +312,16 @@ func (c *MembershipCoordinator) isActiveMember(authority, id string) bool {
 // is one message no larger than the digest (with a cookie for next time, as
 // between members whose views agree), else a cookie challenge.
 //
-// A summary (summaryBuckets buckets, where this node's table has more) whose
-// differing buckets hold more records than one message carries is answered
-// as if it agreed, and this node descends: it runs an exchange of its own
-// with the sender, with its whole digest, which repairs both tables at the
-// table's bucket count instead of sending the records of every differing
-// summary bucket. It descends only for an active member held (the
-// exchange goes to the member's authority), while no exchange of its own is
-// in flight, and at most once per two heartbeat intervals, as for a table
-// hash that differs; otherwise it answers as for any digest.
+// A summary (summaryBuckets buckets, where this node's table has more) from
+// an active member held, whose differing buckets hold more records than one
+// message carries, is answered as if it agreed, and this node descends: it
+// runs an exchange of its own with the sender (at the member's authority),
+// with its whole digest, which repairs both tables at the table's bucket
+// count instead of sending the records of every differing summary bucket.
+// The exchange starts at once, or, while one of its own is in flight or
+// within two heartbeat intervals of the last exchange a peer's message
+// started (as for a table hash that differs), as soon as that allows (see
+// pollDescent).
 func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 	n := len(m.Digest)
 	diff := diffBuckets(m.Digest, c.digestOver(n))
@@ -325,7 +329,7 @@ func (c *MembershipCoordinator) serveDigest(now time.Time, m Message) {
 	if len(diff) > 0 {
 		records = c.table.sharedInBuckets(n, diff)
 	}
-	descend := len(diff) > 0 && c.descends(now, m, records)
+	descend := len(diff) > 0 && c.descends(m, records)
 	if descend {
 		diff, records = nil, nil
 	}
@@ -381,14 +385,11 @@ func (c *MembershipCoordinator) digestOver(n int) []uint64 {
 
 // descends reports whether a digest m whose differing buckets hold records
 // is a summary to descend from (see serveDigest).
-func (c *MembershipCoordinator) descends(now time.Time, m Message, records []sharedRecord) bool {
+func (c *MembershipCoordinator) descends(m Message, records []sharedRecord) bool {
 	if len(m.Digest) != summaryBuckets || c.ae.nbuckets <= summaryBuckets || c.state != CoordinatorMember {
 		return false
 	}
-	if now.Before(c.ae.nextPeerRepair) || !c.isActiveMember(m.From, m.FromID) {
-		return false
-	}
-	if _, _, busy := c.engine.Exchange(); busy {
+	if !c.isActiveMember(m.From, m.FromID) {
 		return false
 	}
 	size := 0
@@ -402,14 +403,47 @@ func (c *MembershipCoordinator) descends(now time.Time, m Message, records []sha
 }
 
 // descend, once the answer to the summary m went out, starts the exchange
-// with its sender that repairs what the summary showed differs.
+// with its sender that repairs what the summary showed differs, now or as
+// soon as pollDescent may.
 func (c *MembershipCoordinator) descend(now time.Time, m Message, descend bool) {
 	if !descend {
 		return
 	}
-	c.ae.nextPeerRepair = now.Add(2 * c.cfg.HeartbeatInterval)
+	c.ae.descendTo, c.ae.descendID = m.From, m.FromID
+	c.pollDescent(now)
+}
+
+// pollDescent starts the exchange of a descent still to run (see
+// serveDigest) once no exchange of this node's is in flight and two
+// heartbeat intervals have passed since the last exchange a peer's message
+// started, if its peer is still an active member held. One descent waits at
+// a time: a later one takes its place (the difference the earlier one would
+// have repaired is found again by a later exchange).
+func (c *MembershipCoordinator) pollDescent(now time.Time) {
+	ae := &c.ae
+	if ae.descendTo == "" || now.Before(ae.nextPeerRepair) {
+		return
+	}
+	if _, _, busy := c.engine.Exchange(); busy {
+		return
+	}
+	peer, id := ae.descendTo, ae.descendID
+	ae.descendTo, ae.descendID = "", ""
+	if !c.isActiveMember(peer, id) {
+		return
+	}
+	ae.nextPeerRepair = now.Add(2 * c.cfg.HeartbeatInterval)
 	c.stats.SummariesDescended++
-	c.exchangeWith(now, m.From)
+	c.exchangeWith(now, peer)
+}
+
+// descentDue is when pollDescent has a descent to start, if one waits and
+// no exchange is in flight (whose end, or timeout, makes it due).
+func (c *MembershipCoordinator) descentDue() (time.Time, bool) {
+	if _, _, busy := c.engine.Exchange(); c.ae.descendTo == "" || busy {
+		return time.Time{}, false
+	}
+	return c.ae.nextPeerRepair, true
 }
 
 // answerWant ends the exchange and sends the peer this node's records of the

@@ -33,6 +33,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 	c.pollJoinRetry(now)
 	c.pollHeartbeats(now)
 	c.pollGossip(now)
+	c.pollDescent(now)
 	c.pollAntiEntropy(now)
 	c.pollReconnect(now)
 	c.pollHousekeeping(now)
@@ -72,7 +73,7 @@ const idleWakeFactor = 2
 // NextDeadline returns when Poll next has work to do: the earliest of the
 // next heartbeat, failure-detector check, gossip round (when something is
 // queued), suspicion timeout, join retry, anti-entropy exchange or its
-// timeout, reconnect probe, housekeeping, pruning and topology update —
+// timeout, descent from a summary, reconnect probe, housekeeping, pruning and topology update —
 // and never later than twice the smaller of HeartbeatInterval and
 // GossipInterval after the last call (a stall counts from three), so that a
 // caller that sleeps until it is not taken for a stalled process (see
@@ -133,6 +134,9 @@ func (c *MembershipCoordinator) scheduleWake() {
 	}
 	if until, ok := c.engine.ExchangeDeadline(); ok {
 		consider(until)
+	}
+	if due, ok := c.descentDue(); ok {
+		consider(due)
 	}
 	consider(c.join.probe)
 	consider(c.tomb.nextHouse)
