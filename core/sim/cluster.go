@@ -59,6 +59,14 @@ type Options struct {
 	// slot of the node, before its messages are sent: the topology updates
 	// and quarantine events are only seen here.
 	OnOutcome func(node int, o core.Outcome)
+	// Workers is how many goroutines run the nodes' coordinators: above 1,
+	// the deliveries and polls due within the network's base delay (and a
+	// tick) of one another run on that many goroutines, and the rest of the
+	// run on one. The run is the same, event for event, whatever the number
+	// of workers. OnEvent, OnOutcome and NoDelay make the cluster run on one
+	// goroutine. Zero means 1. A Config.Admit hook, if any, must then be safe
+	// for concurrent use.
+	Workers int
 }
 
 // NodeStats counts one node slot's traffic (over all of its instances). Sizes
@@ -122,6 +130,7 @@ type node struct {
 	eventsTo  [8]int     // member events emitted, by their To status
 	delivered []delivery // broadcasts this slot delivered, kept while trackUser is set
 	held      upSet      // the other slots this instance's events last put in Up
+	batch     batchNode  // phase 1's view of the slot in a window (batch.go)
 }
 
 // delivery is one broadcast a slot delivered, and when.
@@ -187,6 +196,13 @@ type Cluster struct {
 	convFrom  int // where Converged starts looking: the last node that was not converged
 	drainFrom int // where Drained starts looking: the last node that was not drained
 
+	window  []event      // the events of the window being run (batch.go)
+	results []stepResult // phase 1's results, by position in window
+	windows uint64       // windows run on several goroutines so far
+	// minWindow is the fewest events a window runs on several goroutines
+	// with (minWindowEvents; tests lower it to run every window so).
+	minWindow int
+
 	onDeliver func(from, to int32, f *inflight)     // test hook: a message reaches a running node
 	onHandle  func(from, to int32, m *core.Message) // explorer hook: a running node handles a message
 	onSend    func(from, to int32)                  // explorer hook: a message is put on (or dropped from) a link
@@ -202,8 +218,8 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Loss < 0 || opts.Loss > 1 {
 		return nil, fmt.Errorf("sim: Loss must be in [0, 1], got %v", opts.Loss)
 	}
-	if opts.Tick < 0 || opts.Delay < 0 || opts.Jitter < 0 || opts.MTU < 0 {
-		return nil, errors.New("sim: Tick, Delay, Jitter and MTU must not be negative")
+	if opts.Tick < 0 || opts.Delay < 0 || opts.Jitter < 0 || opts.MTU < 0 || opts.Workers < 0 {
+		return nil, errors.New("sim: Tick, Delay, Jitter, MTU and Workers must not be negative")
 	}
 	cfg := opts.Config
 	if cfg.HeartbeatInterval == 0 {
@@ -253,6 +269,7 @@ func New(opts Options) (*Cluster, error) {
 		marks:     make(map[string]*idMarks),
 		falseDead: make(map[string]struct{}),
 		falseSusp: make(map[string]struct{}),
+		minWindow: minWindowEvents,
 	}
 	for range opts.Nodes {
 		if _, err := c.AddNode(); err != nil {

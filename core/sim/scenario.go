@@ -86,6 +86,9 @@ type ScenarioOptions struct {
 	Duration time.Duration
 	// Limit bounds each wait for convergence or detection (default 2 min).
 	Limit time.Duration
+	// Workers is Options.Workers: how many goroutines run the coordinators
+	// (default 1). The report is the same whatever the number.
+	Workers int
 }
 
 // Check is one pass/fail assertion of a scenario.
@@ -261,7 +264,7 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 			lossPhase = 0.2
 		}
 	}
-	c, err := New(Options{Nodes: o.Nodes, Seed: o.Seed, Config: o.Config, Loss: background})
+	c, err := New(Options{Nodes: o.Nodes, Seed: o.Seed, Config: o.Config, Loss: background, Workers: o.Workers})
 	if err != nil {
 		return Report{}, err
 	}

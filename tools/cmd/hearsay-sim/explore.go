@@ -232,7 +232,7 @@ func indent(s string) string {
 // scenarioOnly those it refuses.
 var (
 	exploreOnly  = []string{"seeds", "parallel", "keep", "shrink", "budget", "v", "trace", "trace-from"}
-	scenarioOnly = []string{"loss", "duration", "json"}
+	scenarioOnly = []string{"loss", "duration", "json", "workers"}
 )
 
 // misplaced returns the first flag set on the command line that the
