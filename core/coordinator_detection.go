@@ -107,7 +107,7 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 		n += len(s.confirmers) + len(s.silent)
 	}
 	n += len(c.ae.mismatch) + len(c.tomb.past) + c.gossip.peers.len()
-	n += c.engine.Pending() + c.quarantine.Len() + len(c.topo.last)
+	n += c.engine.Pending() + c.quarantine.Len() + c.topo.entries()
 	return n
 }
 

@@ -90,7 +90,7 @@ func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev tableEvent)
 	}
 	wasActive := ev.HadPrevious && ev.Previous.Status.IsActive()
 	if wasActive != r.Status.IsActive() || !ev.HadPrevious || ev.Previous.NodeID != r.NodeID {
-		c.topo.touch()
+		c.topo.touch(ev)
 	}
 }
 

@@ -40,7 +40,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 	c.pollPrune(now)
 	c.drain(now, gossipOn)
 	if c.topo.due(now) {
-		if u := c.topo.emit(now, c.table.activeShared(), c.table.Get); u != nil {
+		if u := c.topo.emit(now, c.table); u != nil {
 			c.out.Topology = u
 		}
 	}

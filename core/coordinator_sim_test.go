@@ -247,3 +247,81 @@ func TestNextDeadlineWhileLeaving(t *testing.T) {
 		t.Errorf("the leave did not reach every member")
 	}
 }
+
+// Each topology update names exactly what changed since the node's previous
+// one: Joined the members active now that were not, or held another
+// instance; Left and Dead those no longer active; and an update comes only
+// when the members changed. Checked at every node through crashes, a
+// restart with a new node ID, a leave and a restart with the same one.
+func TestTopologyUpdatesAreTheDifferences(t *testing.T) {
+	last := map[*core.MembershipCoordinator]map[string]string{} // by coordinator: authority -> node ID in its last update
+	var c *sim.Cluster
+	checked := 0
+	o := sim.Options{Nodes: 12, Seed: 5}
+	o.OnOutcome = func(at int, out core.Outcome) {
+		u := out.Topology
+		if u == nil {
+			return
+		}
+		self := c.Authority(at)
+		prev := last[c.Coordinator(at)]
+		now := map[string]string{}
+		for _, r := range u.Members {
+			now[r.Authority] = r.NodeID
+		}
+		var joined, gone []string
+		for a, id := range now {
+			if was, ok := prev[a]; a != self && (!ok || was != id) {
+				joined = append(joined, a)
+			}
+		}
+		for a := range prev {
+			if _, ok := now[a]; !ok && a != self {
+				gone = append(gone, a)
+			}
+		}
+		slices.Sort(joined)
+		slices.Sort(gone)
+		got := slices.Concat(u.Left, u.Dead)
+		slices.Sort(got)
+		if !slices.Equal(u.Joined, joined) || !slices.Equal(got, gone) {
+			t.Errorf("slot %d at %v: joined %v, left %v, dead %v; the members changed by joined %v, gone %v",
+				at, c.Elapsed(), u.Joined, u.Left, u.Dead, joined, gone)
+		}
+		if len(joined) == 0 && len(gone) == 0 && prev != nil && len(prev) == len(now) {
+			t.Errorf("slot %d at %v: an update with no change", at, c.Elapsed())
+		}
+		last[c.Coordinator(at)] = now
+		checked++
+	}
+	var err error
+	c, err = sim.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Bootstrap(0, time.Second, time.Minute); err != nil || !ok {
+		t.Fatalf("bootstrap: converged %v, %v", ok, err)
+	}
+	c.Crash(4)
+	c.Run(10 * time.Second)
+	if err := c.Restart(4, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.Crash(6)
+	c.Run(500 * time.Millisecond)
+	if err := c.Restart(6, 0); err != nil { // back before most noticed: another instance at once
+		t.Fatal(err)
+	}
+	c.Run(10 * time.Second)
+	if err := c.Leave(7); err != nil {
+		t.Fatal(err)
+	}
+	c.Run(10 * time.Second)
+	if err := c.RestartSameID(7, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.Run(10 * time.Second)
+	if checked < 50 {
+		t.Errorf("only %d updates checked", checked)
+	}
+}

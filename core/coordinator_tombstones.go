@@ -99,7 +99,7 @@ func (c *MembershipCoordinator) pollPrune(now time.Time) {
 		return
 	}
 	c.tomb.nextPrune = now.Add(c.pruneInterval())
-	for _, r := range c.table.PruneTombstones(now, c.cfg.TombstoneRetention) {
+	for _, r := range c.table.pruneTombstones(now, c.cfg.TombstoneRetention, c.topo.free) {
 		c.removeFromBuckets(r)
 	}
 	c.expirePast(now)

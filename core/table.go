@@ -366,18 +366,6 @@ func (t *membershipTable) digest(n int) []uint64 {
 	return d
 }
 
-// activeShared returns the records whose status IsActive, sorted by
-// authority, as the table holds them (nothing is copied but the pointers).
-func (t *membershipTable) activeShared() []sharedRecord {
-	out := make([]sharedRecord, 0, t.Len())
-	for _, s := range t.order() {
-		if v := t.slots[s].Value(); v.status.IsActive() {
-			out = append(out, t.slots[s])
-		}
-	}
-	return out
-}
-
 // PruneTombstones drops the Dead and Removed records whose last change is at
 // least retention before now, and returns them sorted by authority (empty,
 // not nil, when none). Each drop steps the version; no event is emitted. A
@@ -385,6 +373,13 @@ func (t *membershipTable) activeShared() []sharedRecord {
 // outlive any gossip that could still carry an older record of the same
 // instance (Config.TombstoneRetention >= Config.QuarantineTTL).
 func (t *membershipTable) PruneTombstones(now time.Time, retention time.Duration) []NodeRecord {
+	return t.pruneTombstones(now, retention, nil)
+}
+
+// pruneTombstones is PruneTombstones, calling freed (when not nil) with
+// the slot and authority of each record dropped, before its slot is free
+// for another authority.
+func (t *membershipTable) pruneTombstones(now time.Time, retention time.Duration, freed func(slot int32, authority string)) []NodeRecord {
 	out := []NodeRecord{}
 	var gone []int32
 	for s, at := range t.buried {
@@ -400,6 +395,9 @@ func (t *membershipTable) PruneTombstones(now time.Time, retention time.Duration
 	for _, s := range gone {
 		v := t.slots[s].Value()
 		out = append(out, v.record())
+		if freed != nil {
+			freed(s, v.authority)
+		}
 		t.hash -= v.viewHash() // 0: a tombstone
 		t.version++
 		t.index.remove(v.authority, t.slots)

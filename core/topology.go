@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/binary"
 	"hash/fnv"
+	"slices"
 	"time"
 )
 
@@ -31,14 +32,20 @@ type TopologyUpdate struct {
 	ObservedAt time.Time
 }
 
-// topologyTracker batches membership changes into TopologyUpdates. It holds
-// the active records of the last update (sorted by authority, shared with
-// the table: one pointer each) and a dirty flag set by every member change,
-// so that nothing is computed while nothing changes.
+// topologyTracker batches membership changes into TopologyUpdates. What it
+// remembers of the last update is one bit per table slot (the slot's record
+// was active in it), the node IDs it held for the slots whose node ID
+// changed since (a restart: rare), and the authorities it held whose
+// records were pruned since (rarer), so that a member of a large cluster
+// does not keep a second list of every member; and a dirty flag set by
+// every change of the active set, so that nothing is computed while nothing
+// changes.
 type topologyTracker struct {
 	interval time.Duration
-	self     string         // this node's authority: in Members, never in Joined, Left or Dead
-	last     []sharedRecord // active records of the last update, sorted by authority
+	self     string           // this node's authority: in Members, never in Joined, Left or Dead
+	inLast   []uint64         // by table slot: the slot's record was active in the last update
+	lastID   map[int32]string // by table slot: the node ID in the last update, for a slot whose node ID changed since
+	pruned   []string         // authorities active in the last update whose records were pruned since
 	lastHash uint64
 	nextEmit time.Time
 	dirty    bool
@@ -48,68 +55,85 @@ func newTopologyTracker(interval time.Duration, self string) *topologyTracker {
 	return &topologyTracker{interval: interval, self: self}
 }
 
-// touch records that the membership changed.
-func (t *topologyTracker) touch() { t.dirty = true }
+// touch records a change of the table that may change the active set: a
+// record that became active or inactive, or another instance at an
+// authority.
+func (t *topologyTracker) touch(ev tableEvent) {
+	t.dirty = true
+	if !ev.HadPrevious || ev.Previous.NodeID == ev.Record.NodeID || !t.wasActive(ev.slot) {
+		return
+	}
+	if _, ok := t.lastID[ev.slot]; !ok {
+		if t.lastID == nil {
+			t.lastID = map[int32]string{}
+		}
+		t.lastID[ev.slot] = ev.Previous.NodeID // the first change since the last update
+	}
+}
+
+// free records that the table dropped the record of authority from slot
+// (a pruned tombstone): the slot may hold another authority next.
+func (t *topologyTracker) free(slot int32, authority string) {
+	if t.wasActive(slot) {
+		t.pruned = append(t.pruned, authority)
+		t.inLast[slot/64] &^= 1 << (slot % 64)
+	}
+	delete(t.lastID, slot)
+}
+
+// wasActive reports whether slot's record was active in the last update.
+func (t *topologyTracker) wasActive(slot int32) bool {
+	w := int(slot / 64)
+	return slot >= 0 && w < len(t.inLast) && t.inLast[w]&(1<<(slot%64)) != 0
+}
+
+// entries is how many entries the tracker keeps besides its bit per slot.
+func (t *topologyTracker) entries() int { return len(t.lastID) + len(t.pruned) }
 
 // due reports whether an update should be computed at now.
 func (t *topologyTracker) due(now time.Time) bool {
 	return t.dirty && !now.Before(t.nextEmit)
 }
 
-// emit computes the update from the active records (sorted by authority) and
-// the full table (to tell Dead from Left for those no longer active). It
-// returns nil when the active set is the same as in the last update. The two
-// sorted sets are compared in one pass.
-func (t *topologyTracker) emit(now time.Time, active []sharedRecord, lookup func(string) (NodeRecord, bool)) *TopologyUpdate {
+// emit computes the update from the table: its active records are the
+// members, and each slot's record against what the last update held there
+// gives the joined, left and dead. It returns nil when the active set is the
+// same as in the last update.
+func (t *topologyTracker) emit(now time.Time, table *membershipTable) *TopologyUpdate {
 	t.dirty = false
-	u := &TopologyUpdate{Members: make([]NodeRecord, len(active)), ObservedAt: now, Joined: []string{}, Left: []string{}, Dead: []string{}}
-	for i, r := range active {
-		v := r.Value()
-		u.Members[i] = v.record()
-	}
-	gone := func(a string) {
-		if a == t.self {
-			return
+	order := table.order()
+	u := &TopologyUpdate{Members: make([]NodeRecord, 0, table.Len()), ObservedAt: now, Joined: []string{}, Left: []string{}, Dead: []string{}}
+	active := make([]uint64, (len(table.slots)+63)/64)
+	for _, s := range order {
+		v := table.slots[s].Value()
+		isActive := v.status.IsActive()
+		if isActive {
+			u.Members = append(u.Members, v.record())
+			active[s/64] |= 1 << (s % 64)
 		}
-		if r, ok := lookup(a); ok && r.Status == StatusDead {
-			u.Dead = append(u.Dead, a)
-		} else {
-			u.Left = append(u.Left, a)
+		if v.authority == t.self {
+			continue
 		}
-	}
-	i, j := 0, 0
-	for i < len(active) || j < len(t.last) {
-		var c int
+		was := t.wasActive(s)
+		lastID, replaced := t.lastID[s]
 		switch {
-		case j == len(t.last):
-			c = -1
-		case i == len(active):
-			c = 1
-		default:
-			c = compareAuthority(active[i], t.last[j])
+		case isActive && (!was || replaced && lastID != v.nodeID):
+			u.Joined = append(u.Joined, v.authority)
+		case !isActive && was && v.status == StatusDead:
+			u.Dead = append(u.Dead, v.authority)
+		case !isActive && was:
+			u.Left = append(u.Left, v.authority)
 		}
-		switch {
-		case c < 0: // active now, not in the last update
-			if a := u.Members[i].Authority; a != t.self {
-				u.Joined = append(u.Joined, a)
-			}
-			i++
-		case c > 0: // in the last update, no longer active
-			gone(t.last[j].Value().authority)
-			j++
-		default:
-			if r := u.Members[i]; r.NodeID != t.last[j].Value().nodeID && r.Authority != t.self {
-				u.Joined = append(u.Joined, r.Authority)
-			}
-			i++
-			j++
-		}
+	}
+	if len(t.pruned) > 0 {
+		u.Left = append(u.Left, t.pruned...)
+		slices.Sort(u.Left)
 	}
 	u.Hash = topologyHash(u.Members)
 	if len(u.Joined) == 0 && len(u.Left) == 0 && len(u.Dead) == 0 && u.Hash == t.lastHash {
 		return nil
 	}
-	t.last, t.lastHash = active, u.Hash
+	t.inLast, t.lastID, t.pruned, t.lastHash = active, nil, nil, u.Hash
 	t.nextEmit = now.Add(t.interval)
 	return u
 }
