@@ -119,6 +119,12 @@ type Config struct {
 
 	// TopologyEmitInterval batches topology updates: at most one per interval.
 	TopologyEmitInterval time.Duration
+	// NoTopologyUpdates leaves Outcome.Topology nil, for a driver that does
+	// not read the updates: each lists every active member, so at a
+	// thousand members joining at once they are most of what a node
+	// allocates. Nothing else changes: the coordinator still wakes when an
+	// update would be due, and decides it as it would.
+	NoTopologyUpdates bool
 	// QuarantineTTL is how long a dead instance (authority, incarnation) is
 	// refused. It must outlive any message the dead instance could still have
 	// in flight.

@@ -204,7 +204,7 @@ func NewMembershipCoordinator(cfg Config) (*MembershipCoordinator, error) {
 		table:      table,
 		quarantine: q,
 		engine:     newGossipEngine(cfg.RetransmitMult),
-		topo:       newTopologyTracker(cfg.TopologyEmitInterval, cfg.Authority),
+		topo:       newTopologyTracker(cfg.TopologyEmitInterval, cfg.Authority, cfg.NoTopologyUpdates),
 		detect:     newDetectionState(cfg),
 		gossip:     newDisseminationState(table),
 		ae:         newAntiEntropyState(cfg),

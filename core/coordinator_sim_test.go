@@ -5,6 +5,7 @@ package core_test
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -323,5 +324,73 @@ func TestTopologyUpdatesAreTheDifferences(t *testing.T) {
 	c.Run(10 * time.Second)
 	if checked < 50 {
 		t.Errorf("only %d updates checked", checked)
+	}
+}
+
+// Config.NoTopologyUpdates takes the updates away and nothing else: the
+// same messages, member events and views at every node, through crashes,
+// restarts, a partition and a leave.
+func TestNoTopologyUpdatesChangesNothingElse(t *testing.T) {
+	type result struct {
+		stats  sim.NetStats
+		events [][]core.MemberEvent
+		views  [][]core.NodeRecord
+	}
+	run := func(quiet bool) (result, int) {
+		cfg := core.DefaultLANConfig()
+		cfg.NoTopologyUpdates = quiet
+		updates := 0
+		o := sim.Options{Nodes: 30, Seed: 9, Loss: 0.05, Config: cfg, RecordEvents: true}
+		o.OnOutcome = func(_ int, out core.Outcome) {
+			if out.Topology != nil {
+				updates++
+			}
+		}
+		c, err := sim.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := c.Bootstrap(0, time.Second, time.Minute); err != nil || !ok {
+			t.Fatalf("bootstrap: converged %v, %v", ok, err)
+		}
+		c.Crash(4)
+		c.Run(10 * time.Second)
+		if err := c.Restart(4, 0); err != nil {
+			t.Fatal(err)
+		}
+		c.Crash(6)
+		c.Run(500 * time.Millisecond)
+		if err := c.Restart(6, 0); err != nil {
+			t.Fatal(err)
+		}
+		c.Partition([]int{1, 2, 3, 5, 7, 9})
+		c.Run(10 * time.Second)
+		c.Heal()
+		if err := c.Leave(7); err != nil {
+			t.Fatal(err)
+		}
+		c.Run(20 * time.Second)
+		r := result{stats: c.Stats()}
+		for i := range c.Len() {
+			r.events = append(r.events, c.Events(i))
+			r.views = append(r.views, c.View(i))
+		}
+		return r, updates
+	}
+	loud, n := run(false)
+	quiet, m := run(true)
+	if n == 0 || m != 0 {
+		t.Fatalf("%d updates with them, %d without: want some, then none", n, m)
+	}
+	if !reflect.DeepEqual(loud.stats, quiet.stats) {
+		t.Errorf("traffic differs:\n%+v\n%+v", loud.stats, quiet.stats)
+	}
+	for i := range loud.events {
+		if !reflect.DeepEqual(loud.events[i], quiet.events[i]) {
+			t.Errorf("slot %d: member events differ", i)
+		}
+		if !reflect.DeepEqual(loud.views[i], quiet.views[i]) {
+			t.Errorf("slot %d: views differ", i)
+		}
 	}
 }

@@ -49,10 +49,13 @@ type topologyTracker struct {
 	lastHash uint64
 	nextEmit time.Time
 	dirty    bool
+	quiet    bool // Config.NoTopologyUpdates: decide each update, build none
+	emitted  bool // an update was emitted (or, quiet, decided) once
+	selfGone bool // this node's own record, active in the last update, was pruned since
 }
 
-func newTopologyTracker(interval time.Duration, self string) *topologyTracker {
-	return &topologyTracker{interval: interval, self: self}
+func newTopologyTracker(interval time.Duration, self string, quiet bool) *topologyTracker {
+	return &topologyTracker{interval: interval, self: self, quiet: quiet}
 }
 
 // touch records a change of the table that may change the active set: a
@@ -75,7 +78,11 @@ func (t *topologyTracker) touch(ev tableEvent) {
 // (a pruned tombstone): the slot may hold another authority next.
 func (t *topologyTracker) free(slot int32, authority string) {
 	if t.wasActive(slot) {
-		t.pruned = append(t.pruned, authority)
+		if authority == t.self {
+			t.selfGone = true // never in Left, but the members changed
+		} else {
+			t.pruned = append(t.pruned, authority)
+		}
 		t.inLast[slot/64] &^= 1 << (slot % 64)
 	}
 	delete(t.lastID, slot)
@@ -98,26 +105,35 @@ func (t *topologyTracker) due(now time.Time) bool {
 // emit computes the update from the table: its active records are the
 // members, and each slot's record against what the last update held there
 // gives the joined, left and dead. It returns nil when the active set is the
-// same as in the last update.
+// same as in the last update, and always when quiet: then it only decides
+// whether there would have been an update, and moves on as if there was.
 func (t *topologyTracker) emit(now time.Time, table *membershipTable) *TopologyUpdate {
 	t.dirty = false
 	order := table.order()
-	u := &TopologyUpdate{Members: make([]NodeRecord, 0, table.Len()), ObservedAt: now, Joined: []string{}, Left: []string{}, Dead: []string{}}
+	u := &TopologyUpdate{ObservedAt: now, Joined: []string{}, Left: []string{}, Dead: []string{}}
+	if !t.quiet {
+		u.Members = make([]NodeRecord, 0, table.Len())
+	}
 	active := make([]uint64, (len(table.slots)+63)/64)
+	selfChanged := t.selfGone
 	for _, s := range order {
 		v := table.slots[s].Value()
 		isActive := v.status.IsActive()
 		if isActive {
-			u.Members = append(u.Members, v.record())
+			if !t.quiet {
+				u.Members = append(u.Members, v.record())
+			}
 			active[s/64] |= 1 << (s % 64)
-		}
-		if v.authority == t.self {
-			continue
 		}
 		was := t.wasActive(s)
 		lastID, replaced := t.lastID[s]
+		joined := isActive && (!was || replaced && lastID != v.nodeID)
+		if v.authority == t.self {
+			selfChanged = selfChanged || joined || was && !isActive
+			continue
+		}
 		switch {
-		case isActive && (!was || replaced && lastID != v.nodeID):
+		case joined:
 			u.Joined = append(u.Joined, v.authority)
 		case !isActive && was && v.status == StatusDead:
 			u.Dead = append(u.Dead, v.authority)
@@ -129,12 +145,24 @@ func (t *topologyTracker) emit(now time.Time, table *membershipTable) *TopologyU
 		u.Left = append(u.Left, t.pruned...)
 		slices.Sort(u.Left)
 	}
-	u.Hash = topologyHash(u.Members)
-	if len(u.Joined) == 0 && len(u.Left) == 0 && len(u.Dead) == 0 && u.Hash == t.lastHash {
+	same := len(u.Joined) == 0 && len(u.Left) == 0 && len(u.Dead) == 0
+	if t.quiet {
+		// The members' hash is a function of the active set: unchanged
+		// when no other member changed and this node's own record did not,
+		// except before the first update (compared with a hash of 0).
+		same = same && !selfChanged && t.emitted
+	} else {
+		u.Hash = topologyHash(u.Members)
+		same = same && u.Hash == t.lastHash
+	}
+	if same {
 		return nil
 	}
-	t.inLast, t.lastID, t.pruned, t.lastHash = active, nil, nil, u.Hash
+	t.inLast, t.lastID, t.pruned, t.lastHash, t.emitted, t.selfGone = active, nil, nil, u.Hash, true, false
 	t.nextEmit = now.Add(t.interval)
+	if t.quiet {
+		return nil
+	}
 	return u
 }
 

@@ -264,7 +264,14 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 			lossPhase = 0.2
 		}
 	}
-	c, err := New(Options{Nodes: o.Nodes, Seed: o.Seed, Config: o.Config, Loss: background, Workers: o.Workers})
+	nodeCfg := o.Config
+	if nodeCfg.HeartbeatInterval == 0 {
+		nodeCfg = core.DefaultLANConfig()
+	}
+	// No scenario reads topology updates; at thousands of members they are
+	// most of what the nodes allocate, and nothing else depends on them.
+	nodeCfg.NoTopologyUpdates = true
+	c, err := New(Options{Nodes: o.Nodes, Seed: o.Seed, Config: nodeCfg, Loss: background, Workers: o.Workers})
 	if err != nil {
 		return Report{}, err
 	}
