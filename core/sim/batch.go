@@ -1,14 +1,14 @@
 package sim
 
 import (
-	"sync"
 	"time"
 
 	"github.com/hearsay-go/hearsay/core"
 )
 
 // Running the coordinators of a window of events on several goroutines
-// (Options.Workers), with the same result as one.
+// (Options.Workers, through the caller's Options.RunParallel: the simulator
+// starts none itself), with the same result as one.
 //
 // No message arrives sooner than the network's base delay after it was
 // sent, and no node polls again sooner than a tick after it polled. So the
@@ -89,16 +89,13 @@ func (c *Cluster) runWindow(end int64) {
 	res := c.results[:len(evs)]
 	c.windows++
 	workers := c.opts.Workers
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.callCoordinators(evs, res, w, workers)
-		}()
+	parts := c.parts[:0]
+	for w := range workers {
+		parts = append(parts, func() { c.callCoordinators(evs, res, w, workers) })
 	}
-	c.callCoordinators(evs, res, 0, workers)
-	wg.Wait()
+	c.parts = parts
+	c.opts.RunParallel(parts...)
+	clear(parts)
 	for i, ev := range evs {
 		c.now = ev.at
 		switch ev.kind {

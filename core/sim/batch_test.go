@@ -2,6 +2,7 @@ package sim
 
 import (
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func TestWorkersDoNotChangeTheRun(t *testing.T) {
 		views  [][]core.NodeRecord
 	}
 	run := func(workers int) (result, uint64) {
-		c, err := New(Options{Nodes: 24, Seed: 11, Loss: 0.05, RecordEvents: true, Workers: workers})
+		c, err := New(Options{Nodes: 24, Seed: 11, Loss: 0.05, RecordEvents: true, Workers: workers, RunParallel: onGoroutines})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,11 +81,37 @@ func TestScenarioWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, err := RunScenario("crash", ScenarioOptions{Nodes: 60, Seed: 2, Workers: 2})
+	two, err := RunScenario("crash", ScenarioOptions{Nodes: 60, Seed: 2, Workers: 2, RunParallel: onGoroutines})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(one, two) {
 		t.Errorf("reports differ:\n1 worker:  %+v\n2 workers: %+v", one, two)
+	}
+}
+
+// onGoroutines is a RunParallel that runs each function but the first on a
+// goroutine of its own and the first on the caller's.
+func onGoroutines(fns ...func()) {
+	var wg sync.WaitGroup
+	for _, fn := range fns[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn()
+		}()
+	}
+	fns[0]()
+	wg.Wait()
+}
+
+// Several workers without a RunParallel to run them on is a clear error,
+// not a run on goroutines the simulator would have to start itself.
+func TestWorkersNeedRunParallel(t *testing.T) {
+	if _, err := New(Options{Nodes: 3, Seed: 1, Workers: 2}); err == nil {
+		t.Fatal("New accepted Workers 2 without RunParallel")
+	}
+	if _, err := New(Options{Nodes: 3, Seed: 1, Workers: 2, RunParallel: onGoroutines}); err != nil {
+		t.Fatalf("New refused Workers 2 with RunParallel: %v", err)
 	}
 }

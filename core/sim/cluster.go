@@ -59,14 +59,21 @@ type Options struct {
 	// slot of the node, before its messages are sent: the topology updates
 	// and quarantine events are only seen here.
 	OnOutcome func(node int, o core.Outcome)
-	// Workers is how many goroutines run the nodes' coordinators: above 1,
-	// the deliveries and polls due within the network's base delay (and a
-	// tick) of one another run on that many goroutines, and the rest of the
-	// run on one. The run is the same, event for event, whatever the number
-	// of workers. OnEvent, OnOutcome and NoDelay make the cluster run on one
-	// goroutine. Zero means 1. A Config.Admit hook, if any, must then be safe
-	// for concurrent use.
+	// Workers is how many parts the nodes' coordinators are split into to
+	// run on several goroutines: above 1, the deliveries and polls due
+	// within the network's base delay (and a tick) of one another are run
+	// as Workers functions handed to RunParallel, and the rest of the run
+	// on the calling goroutine. The run is the same, event for event,
+	// whatever the number of workers. OnEvent, OnOutcome and NoDelay make
+	// the cluster run on one goroutine. Zero means 1. A Config.Admit hook,
+	// if any, must then be safe for concurrent use.
 	Workers int
+	// RunParallel runs every function it is given, at the same time or
+	// not, and returns once all of them have returned. It is required when
+	// Workers is above 1: like the rest of core, the simulator never
+	// starts a goroutine itself, so the caller decides how the work is
+	// spread (hearsay-sim starts one goroutine per function).
+	RunParallel func(fns ...func())
 }
 
 // NodeStats counts one node slot's traffic (over all of its instances). Sizes
@@ -198,6 +205,7 @@ type Cluster struct {
 
 	window  []event      // the events of the window being run (batch.go)
 	results []stepResult // phase 1's results, by position in window
+	parts   []func()     // phase 1's functions, one per worker, handed to RunParallel
 	windows uint64       // windows run on several goroutines so far
 	// minWindow is the fewest events a window runs on several goroutines
 	// with (minWindowEvents; tests lower it to run every window so).
@@ -220,6 +228,9 @@ func New(opts Options) (*Cluster, error) {
 	}
 	if opts.Tick < 0 || opts.Delay < 0 || opts.Jitter < 0 || opts.MTU < 0 || opts.Workers < 0 {
 		return nil, errors.New("sim: Tick, Delay, Jitter, MTU and Workers must not be negative")
+	}
+	if opts.Workers > 1 && opts.RunParallel == nil {
+		return nil, errors.New("sim: Workers above 1 needs RunParallel")
 	}
 	cfg := opts.Config
 	if cfg.HeartbeatInterval == 0 {

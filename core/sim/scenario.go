@@ -89,6 +89,8 @@ type ScenarioOptions struct {
 	// Workers is Options.Workers: how many goroutines run the coordinators
 	// (default 1). The report is the same whatever the number.
 	Workers int
+	// RunParallel is Options.RunParallel, required when Workers is above 1.
+	RunParallel func(fns ...func())
 }
 
 // Check is one pass/fail assertion of a scenario.
@@ -271,7 +273,7 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 	// No scenario reads topology updates; at thousands of members they are
 	// most of what the nodes allocate, and nothing else depends on them.
 	nodeCfg.NoTopologyUpdates = true
-	c, err := New(Options{Nodes: o.Nodes, Seed: o.Seed, Config: nodeCfg, Loss: background, Workers: o.Workers})
+	c, err := New(Options{Nodes: o.Nodes, Seed: o.Seed, Config: nodeCfg, Loss: background, Workers: o.Workers, RunParallel: o.RunParallel})
 	if err != nil {
 		return Report{}, err
 	}

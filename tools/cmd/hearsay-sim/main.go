@@ -53,6 +53,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -173,6 +174,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	r, err := sim.RunScenario(*scenario, sim.ScenarioOptions{
 		Nodes: *nodes, Seed: *seed, Loss: *loss, Duration: *duration, Config: cfg, Workers: *workers,
+		RunParallel: onGoroutines,
 	})
 	r.WallSeconds = time.Since(start).Seconds()
 	if perr := stopProfiles(); perr != nil {
@@ -228,4 +230,20 @@ func summary(w io.Writer, r *sim.Report) {
 		}
 		fmt.Fprintf(w, "  %s  %s: %s\n", mark, c.Name, c.Detail)
 	}
+}
+
+// onGoroutines is the simulator's RunParallel: each function but the first
+// on a goroutine of its own, the first on the caller's (the simulator starts
+// no goroutine itself).
+func onGoroutines(fns ...func()) {
+	var wg sync.WaitGroup
+	for _, fn := range fns[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn()
+		}()
+	}
+	fns[0]()
+	wg.Wait()
 }
