@@ -122,9 +122,8 @@ func (c *MembershipCoordinator) exchangeWith(now time.Time, peer string) {
 // set, starting an exchange.
 func (c *MembershipCoordinator) startExchange(now time.Time, peer string, summary bool) {
 	c.ae.retry = false
-	seq, n := c.sendDigest(peer, summary)
-	c.ae.inFlight = sentDigest{peer: peer, seq: seq, nbuckets: n, summary: n < c.ae.nbuckets}
-	c.engine.StartExchange(peer, seq, now.Add(c.aeInterval()/2))
+	c.ae.inFlight = c.sendDigest(peer, summary)
+	c.engine.StartExchange(peer, c.ae.inFlight.seq, now.Add(c.aeInterval()/2))
 }
 
 // summaryBuckets is the bucket count of a summary: the digest a member's
@@ -143,10 +142,10 @@ const summaryBuckets = 16
 
 // sendDigest sends peer a digest of the table, or, if summary is set, its
 // summary over at most summaryBuckets buckets, numbered with a new exchange
-// number; it returns the number and the digest's bucket count. The number
-// is drawn at random: a reply is taken only when it names a digest this node
-// sent, which proves its sender received the digest.
-func (c *MembershipCoordinator) sendDigest(peer string, summary bool) (uint64, int) {
+// number; it returns what it sent. The number is drawn at random: a reply
+// is taken only when it names a digest this node sent, which proves its
+// sender received the digest.
+func (c *MembershipCoordinator) sendDigest(peer string, summary bool) sentDigest {
 	ae := &c.ae
 	seq := randomSeq(c.rng)
 	c.resizeBuckets()
@@ -161,16 +160,16 @@ func (c *MembershipCoordinator) sendDigest(peer string, summary bool) (uint64, i
 	c.requestCookie(&m, peer, id)
 	c.send(peer, m)
 	c.stats.AntiEntropyRounds++
-	return seq, len(m.Digest)
+	n := len(m.Digest)
+	return sentDigest{peer: peer, seq: seq, nbuckets: n, summary: n < ae.nbuckets}
 }
 
 // askWitness sends peer a digest outside the exchange in flight, only for
 // its answer, which shows that this node hears (see unheardSince); the
 // answer repairs both tables like any exchange's.
 func (c *MembershipCoordinator) askWitness(peer string) {
-	seq, n := c.sendDigest(peer, false)
 	ae := &c.ae
-	ae.witnesses[ae.nextWitness%len(ae.witnesses)] = sentDigest{peer: peer, seq: seq, nbuckets: n, summary: n < ae.nbuckets}
+	ae.witnesses[ae.nextWitness%len(ae.witnesses)] = c.sendDigest(peer, false)
 	ae.nextWitness++
 }
 
