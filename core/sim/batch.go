@@ -20,9 +20,13 @@ import (
 //  1. the coordinators' calls (HandleGossip, Poll), in event order within
 //     each node, nodes spread over the workers: a coordinator is its own
 //     state machine, sharing nothing another one changes;
+//     Then each node's own tracking of the member events its coordinator
+//     emitted (observeLocal: its counts, its marks), which touches the
+//     shared summaries of marks only atomically;
 //  2. everything else, on one goroutine in event order as a sequential run
-//     does it: the checks and counters of delivery, the member events, the
-//     network's random draws and the events each outcome pushes.
+//     does it: the checks and counters of delivery, what is left of the
+//     member events (observeShared), the network's random draws and the
+//     events each outcome pushes.
 //
 // Phase 1 decides whether an event reaches its coordinator as phase 2
 // (the sequential code) will: the node's running state, pause, partition
@@ -39,6 +43,9 @@ type stepResult struct {
 	out       core.Outcome
 	err       error
 	leaveDone bool // the node was leaving and its coordinator reported LeaveDone after the call
+	// pending are the member events of out that observeLocal left work
+	// for, in order (most are done with in phase 1: nil).
+	pending []pendingEvent
 }
 
 // batchNode is phase 1's view of one node during a window: its generation
@@ -138,6 +145,11 @@ func (c *Cluster) callCoordinators(evs []event, res []stepResult, worker, worker
 			}
 			r.ran = true
 			r.out, r.err = n.coord.HandleGossip(now, core.GossipInbound{Source: c.nodes[f.from].authority, Message: f.msg})
+		}
+		for k, mev := range r.out.Members {
+			if left, ms := c.observeLocal(n, mev, ev.at); left != 0 {
+				r.pending = append(r.pending, pendingEvent{ev: int32(k), left: left, marks: ms})
+			}
 		}
 		if n.leaving && n.coord.LeaveDone() {
 			r.leaveDone = true

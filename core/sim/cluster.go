@@ -137,6 +137,7 @@ type node struct {
 	eventsTo  [8]int     // member events emitted, by their To status
 	delivered []delivery // broadcasts this slot delivered, kept while trackUser is set
 	held      upSet      // the other slots this instance's events last put in Up
+	seen      seenBits   // the NodeIDs this slot marked, by status (track.go)
 	batch     batchNode  // phase 1's view of the slot in a window (batch.go)
 }
 
@@ -541,6 +542,7 @@ func (c *Cluster) bootAs(i int, client bool, seeds []string, id string, configur
 	n.leaving, n.paused = false, false
 	n.held.reset()
 	c.instances[id] = &instance{slot: i}
+	c.trackInstance(id)
 	now := c.nodeNow(n)
 	var out core.Outcome
 	if client {

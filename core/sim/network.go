@@ -60,7 +60,7 @@ func (c *Cluster) pollWith(ev event, pre *stepResult) {
 	} else {
 		out = n.coord.Poll(c.nodeNow(n))
 	}
-	c.process(n, out)
+	c.processWith(n, out, pre)
 	c.afterStepWith(n, pre)
 	if n.gen == ev.gen && n.state == stateRunning {
 		c.q.push(event{at: ev.at + c.tick, kind: evPoll, node: ev.node, gen: n.gen})
@@ -157,7 +157,7 @@ func (c *Cluster) handleWith(n *node, f *inflight, pre *stepResult) {
 		c.stats.Errors++
 		c.stats.LastError = err
 	}
-	c.process(n, out)
+	c.processWith(n, out, pre)
 	c.afterStepWith(n, pre)
 }
 
@@ -179,12 +179,25 @@ func (c *Cluster) afterStepWith(n *node, pre *stepResult) {
 }
 
 // process records an outcome's member events and sends its messages.
-func (c *Cluster) process(n *node, out core.Outcome) {
+func (c *Cluster) process(n *node, out core.Outcome) { c.processWith(n, out, nil) }
+
+// processWith is process, with the member events' observeLocal already
+// done in phase 1 when pre is not nil (see runWindow).
+func (c *Cluster) processWith(n *node, out core.Outcome, pre *stepResult) {
 	if c.opts.OnOutcome != nil {
 		c.opts.OnOutcome(n.idx, out)
 	}
-	for _, ev := range out.Members {
-		c.observe(n, ev)
+	if pre == nil {
+		for _, ev := range out.Members {
+			c.observe(n, ev)
+		}
+	} else {
+		if c.opts.RecordEvents {
+			n.events = append(n.events, out.Members...)
+		}
+		for _, p := range pre.pending {
+			c.observeShared(n, out.Members[p.ev], p.left, p.marks)
+		}
 	}
 	if c.trackUser {
 		for _, u := range out.User {

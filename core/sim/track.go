@@ -2,6 +2,7 @@ package sim
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearsay-go/hearsay/core"
@@ -22,9 +23,15 @@ type markKey struct {
 	status core.NodeStatus
 }
 
-// idMarks are the markSets of one NodeID, by markIndex of their status, so
-// that an event costs one map lookup.
-type idMarks [8]*markSet
+// idMarks are the marks of one NodeID: its bit in every observer's
+// bitsets (node.seen) and, by markIndex of their status, the summaries of
+// its marks, so that an event costs one map lookup. Every instance's are
+// made when it starts (trackInstance), so that the workers of a window
+// (batch.go) find them made.
+type idMarks struct {
+	bit  int32 // the NodeID's bit in node.seen
+	sets [8]markSet
+}
 
 // markIndex is where idMarks keeps the markSet of status s: 0 for any
 // event, the status for a real one, 7 for markUpdate; -1 for none.
@@ -38,22 +45,24 @@ func markIndex(s core.NodeStatus) int {
 	return -1
 }
 
-// markSetOf returns the markSet of k, or nil.
+// markSetOf returns the markSet of k, or nil when no one marked it.
 func (c *Cluster) markSetOf(k markKey) *markSet {
 	ms := c.marks[k.id]
-	if i := markIndex(k.status); ms != nil && i >= 0 {
-		return ms[i]
+	if i := markIndex(k.status); ms != nil && i >= 0 && ms.sets[i].count.Load() > 0 {
+		return &ms.sets[i]
 	}
 	return nil
 }
 
-// markSet summarises the events of one markKey.
+// markSet summarises the marks of one markKey. Which observers made them
+// is each observer's bit (node.seen), so that an observer's events touch
+// its own memory, which a window's workers may change at the same time
+// (batch.go): count and last are atomic for them; times is changed in
+// event order only.
 type markSet struct {
-	seen  []uint64 // bitset of observer slots
-	count int      // distinct observers
-	first int64
-	last  int64  // time the latest distinct observer was added
-	times []Mark // first mark per observer, for the statuses in detailed
+	count atomic.Int32 // distinct observers
+	last  atomic.Int64 // time the latest distinct observer was added
+	times []Mark       // first mark per observer, for the statuses in detailed
 }
 
 // markUpdate is the status of the markKey of update events (From == To: the
@@ -66,7 +75,37 @@ func detailed(s core.NodeStatus) bool {
 	return s == core.StatusSuspect || s == core.StatusLeaving || s == core.StatusRemoved || s == core.StatusDead
 }
 
-// observe records one member event emitted by node n.
+// trackInstance makes the marks of NodeID id, if it has none yet.
+func (c *Cluster) trackInstance(id string) *idMarks {
+	ms := c.marks[id]
+	if ms == nil {
+		ms = &idMarks{bit: int32(len(c.marks))}
+		c.marks[id] = ms
+	}
+	return ms
+}
+
+// observed is what observeLocal found about one member event that the
+// rest of the run must act on in event order (observeShared).
+type observed uint8
+
+const (
+	obsTimes        observed = 1 << iota // the observer's first mark in a detailed status: MarkTimes gets its time
+	obsFalseDead                         // a Dead mark of an instance that did not crash
+	obsFalseSuspect                      // a Suspect mark of an instance that did not crash
+	obsGhost                             // a replaced instance made active again (Ghosts)
+	obsUntracked                         // a NodeID without marks: observeShared makes them and marks
+)
+
+// pendingEvent is a member event that observeLocal left work for: its
+// position in Outcome.Members, what is left, and its NodeID's marks.
+type pendingEvent struct {
+	ev    int32
+	left  observed
+	marks *idMarks
+}
+
+// observe records one member event emitted by node n, now.
 func (c *Cluster) observe(n *node, ev core.MemberEvent) {
 	if c.opts.RecordEvents {
 		n.events = append(n.events, ev)
@@ -74,10 +113,21 @@ func (c *Cluster) observe(n *node, ev core.MemberEvent) {
 	if c.opts.OnEvent != nil {
 		c.opts.OnEvent(n.idx, ev)
 	}
+	left, ms := c.observeLocal(n, ev, c.now)
+	c.observeShared(n, ev, left, ms)
+}
+
+// observeLocal does what one member event emitted by node n at virtual
+// time at changes of n's own tracking (its counts, its view's Up set, its
+// marks) and of the marks' atomic summaries, and returns what is left for
+// observeShared. It writes to nothing another node's events write to but
+// atomically, and reads nothing observeShared or an action changes, so a
+// window's workers run it for their nodes (batch.go).
+func (c *Cluster) observeLocal(n *node, ev core.MemberEvent, at int64) (observed, *idMarks) {
 	if ev.Conflict {
 		// The record lost a claim on its authority: not a status change of a
 		// member as far as tracking goes.
-		return
+		return 0, nil
 	}
 	if int(ev.To) < len(n.eventsTo) {
 		n.eventsTo[ev.To]++
@@ -85,75 +135,122 @@ func (c *Cluster) observe(n *node, ev core.MemberEvent) {
 	if j, ok := c.byAuth[ev.Record.Authority]; ok && int(j) != n.idx {
 		n.held.set(int(j), ev.To == core.StatusUp)
 	}
-	id := ev.Record.NodeID
-	ms := c.marks[id]
+	ms := c.marks[ev.Record.NodeID]
 	if ms == nil {
-		ms = &idMarks{}
-		c.marks[id] = ms
+		return obsUntracked, nil
 	}
-	c.mark(ms, 0, n.idx)
+	return c.markEvent(n, ms, ev, at), ms
+}
+
+// markEvent marks n as an observer of ev's NodeID, whose marks are ms, at
+// virtual time at, and returns what is left for observeShared.
+func (c *Cluster) markEvent(n *node, ms *idMarks, ev core.MemberEvent, at int64) observed {
+	c.mark(n, ms, 0, at)
 	if ev.From == ev.To {
-		c.mark(ms, markUpdate, n.idx)
-		return
+		c.mark(n, ms, markUpdate, at)
+		return 0
 	}
-	c.mark(ms, ev.To, n.idx)
-	inst := c.instances[id]
+	var left observed
+	if c.mark(n, ms, ev.To, at) && detailed(ev.To) {
+		left |= obsTimes
+	}
+	inst := c.instances[ev.Record.NodeID]
 	if inst == nil {
-		return
+		return left
 	}
 	switch {
 	case ev.Replaced:
 		// Gone because its slot started a new instance, not declared Dead
 		// by anyone's detector: not a false positive.
 	case ev.To == core.StatusDead && !inst.crashed:
-		c.falseDead[id] = struct{}{}
+		left |= obsFalseDead
 	case ev.To == core.StatusSuspect && !inst.crashed:
-		c.falseSusp[id] = struct{}{}
+		left |= obsFalseSuspect
 	case ev.To.IsActive() && inst.successor != "":
 		// A replaced instance made active again by an observer that already
 		// knows its successor: a ghost.
-		if m := c.markSetOf(markKey{inst.successor, 0}); m != nil && m.has(n.idx) {
-			c.ghosts++
+		if next := c.marks[inst.successor]; next != nil && n.seen.has(0, next.bit) {
+			left |= obsGhost
+		}
+	}
+	return left
+}
+
+// observeShared does, in event order, what observeLocal left of one member
+// event emitted by node n, now.
+func (c *Cluster) observeShared(n *node, ev core.MemberEvent, left observed, ms *idMarks) {
+	if left == 0 {
+		return
+	}
+	if left&obsUntracked != 0 {
+		ms = c.trackInstance(ev.Record.NodeID)
+		left = c.markEvent(n, ms, ev, c.now)
+	}
+	id := ev.Record.NodeID
+	if left&obsTimes != 0 {
+		m := &ms.sets[markIndex(ev.To)]
+		m.times = append(m.times, Mark{Observer: n.idx, At: time.Duration(c.now)})
+	}
+	if left&obsFalseDead != 0 {
+		c.falseDead[id] = struct{}{}
+	}
+	if left&obsFalseSuspect != 0 {
+		c.falseSusp[id] = struct{}{}
+	}
+	if left&obsGhost != 0 {
+		c.ghosts++
+	}
+}
+
+// mark records that n marked the NodeID of ms in status at virtual time at,
+// and reports whether it is n's first such mark.
+func (c *Cluster) mark(n *node, ms *idMarks, status core.NodeStatus, at int64) bool {
+	i := markIndex(status)
+	if i < 0 || !n.seen.add(i, ms.bit) {
+		return false
+	}
+	m := &ms.sets[i]
+	m.count.Add(1)
+	for {
+		last := m.last.Load()
+		if at <= last || m.last.CompareAndSwap(last, at) {
+			return true
 		}
 	}
 }
 
-func (m *markSet) has(obs int) bool {
-	w := obs / 64
-	return w < len(m.seen) && m.seen[w]&(1<<(obs%64)) != 0
+// seenBits are an observer's marks: by markIndex of a status, a bit per
+// NodeID (idMarks.bit) it marked in that status.
+type seenBits [8][]uint64
+
+func (s *seenBits) has(i int, bit int32) bool {
+	w := int(bit / 64)
+	return w < len(s[i]) && s[i][w]&(1<<(bit%64)) != 0
 }
 
-func (c *Cluster) mark(ms *idMarks, status core.NodeStatus, obs int) {
-	i := markIndex(status)
-	if i < 0 {
-		return
+// add sets bit in the marks of status index i, and reports whether it was
+// clear.
+func (s *seenBits) add(i int, bit int32) bool {
+	w := int(bit / 64)
+	if w >= len(s[i]) {
+		s[i] = slices.Grow(s[i], w+1-len(s[i]))[:w+1]
 	}
-	m := ms[i]
-	if m == nil {
-		m = &markSet{first: c.now}
-		ms[i] = m
+	if s[i][w]&(1<<(bit%64)) != 0 {
+		return false
 	}
-	if m.has(obs) {
-		return
-	}
-	w := obs / 64
-	for len(m.seen) <= w {
-		m.seen = append(m.seen, 0)
-	}
-	m.seen[w] |= 1 << (obs % 64)
-	m.count++
-	m.last = c.now
-	if detailed(status) {
-		m.times = append(m.times, Mark{Observer: obs, At: time.Duration(c.now)})
-	}
+	s[i][w] |= 1 << (bit % 64)
+	return true
 }
+
+// has reports whether slot obs marked the NodeID of ms in status index i.
+func (c *Cluster) has(ms *idMarks, i int, obs int) bool { return c.nodes[obs].seen.has(i, ms.bit) }
 
 // Marked returns how many distinct node slots ever emitted a member event
 // putting the instance id in status s. Status 0 counts events of any status
 // (that is: how many nodes ever learned of id).
 func (c *Cluster) Marked(id string, s core.NodeStatus) int {
 	if m := c.markSetOf(markKey{id, s}); m != nil {
-		return m.count
+		return int(m.count.Load())
 	}
 	return 0
 }
@@ -161,15 +258,15 @@ func (c *Cluster) Marked(id string, s core.NodeStatus) int {
 // MarkedBy reports whether slot obs ever emitted a member event putting id in
 // status s (0: any status).
 func (c *Cluster) MarkedBy(id string, s core.NodeStatus, obs int) bool {
-	m := c.markSetOf(markKey{id, s})
-	return m != nil && m.has(obs)
+	ms, i := c.marks[id], markIndex(s)
+	return ms != nil && i >= 0 && c.has(ms, i, obs)
 }
 
 // LastMarked returns when the latest distinct observer marked id in status s
 // (0: any status), and whether anyone has.
 func (c *Cluster) LastMarked(id string, s core.NodeStatus) (time.Duration, bool) {
 	if m := c.markSetOf(markKey{id, s}); m != nil {
-		return time.Duration(m.last), true
+		return time.Duration(m.last.Load()), true
 	}
 	return 0, false
 }
@@ -187,12 +284,12 @@ func (c *Cluster) MarkTimes(id string, s core.NodeStatus) []Mark {
 // AllLiveMarked reports whether every live member other than the instance id
 // itself has emitted an event putting id in status s (0: any status).
 func (c *Cluster) AllLiveMarked(id string, s core.NodeStatus) bool {
-	m := c.markSetOf(markKey{id, s})
+	ms, k := c.marks[id], markIndex(s)
 	for i, n := range c.nodes {
 		if !c.IsLive(i) || n.id == id {
 			continue
 		}
-		if m == nil || !m.has(i) {
+		if ms == nil || k < 0 || !c.has(ms, k, i) {
 			return false
 		}
 	}
@@ -271,12 +368,50 @@ func (c *Cluster) Converged() bool {
 			return false
 		}
 	}
-	for k := range c.nodes {
-		i := (c.convFrom + k) % len(c.nodes)
-		if c.IsLive(i) && !c.viewIs(i, live) {
-			c.convFrom = i
-			return false
+	return c.viewsAre(live)
+}
+
+// viewsAre reports whether every live member's view is live (viewIs),
+// looking from convFrom on and leaving convFrom at a view that is not. With
+// Options.Workers above 1 the views are checked on the workers, each a
+// stretch of the slots: a view is only read (a node's table is each
+// worker's own), and once the views agree each of them is copied and
+// checked, N² records in all.
+func (c *Cluster) viewsAre(live map[string]string) bool {
+	n := len(c.nodes)
+	workers := c.opts.Workers
+	if !c.parallel() || n < 2*workers {
+		for k := range n {
+			i := (c.convFrom + k) % n
+			if c.IsLive(i) && !c.viewIs(i, live) {
+				c.convFrom = i
+				return false
+			}
 		}
+		return true
+	}
+	var failed atomic.Bool
+	first := make([]int, workers) // by worker: the first stretch position whose view is not live, or n
+	parts := c.parts[:0]
+	for w := range workers {
+		parts = append(parts, func() {
+			first[w] = n
+			for k := w * n / workers; k < (w+1)*n/workers && !failed.Load(); k++ {
+				i := (c.convFrom + k) % n
+				if c.IsLive(i) && !c.viewIs(i, live) {
+					first[w] = k
+					failed.Store(true)
+					return
+				}
+			}
+		})
+	}
+	c.parts = parts
+	c.opts.RunParallel(parts...)
+	clear(parts)
+	if k := slices.Min(first); k < n {
+		c.convFrom = (c.convFrom + k) % n
+		return false
 	}
 	return true
 }
