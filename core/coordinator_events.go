@@ -88,10 +88,7 @@ func (c *MembershipCoordinator) reportMemberChange(now time.Time, ev tableEvent)
 	if from != r.Status || updated {
 		c.out.Members = append(c.out.Members, MemberEvent{Record: r.Clone(), From: from, To: r.Status, At: now})
 	}
-	wasActive := ev.HadPrevious && ev.Previous.Status.IsActive()
-	if wasActive != r.Status.IsActive() || !ev.HadPrevious || ev.Previous.NodeID != r.NodeID {
-		c.topo.touch(ev)
-	}
+	c.topo.follow(ev)
 }
 
 // memberEventFrom is the From of the MemberEvent for ev: the previous status

@@ -49,13 +49,23 @@ type topologyTracker struct {
 	lastHash uint64
 	nextEmit time.Time
 	dirty    bool
-	quiet    bool // Config.NoTopologyUpdates: decide each update, build none
-	emitted  bool // an update was emitted (or, quiet, decided) once
-	selfGone bool // this node's own record, active in the last update, was pruned since
+	quiet    bool    // Config.NoTopologyUpdates: decide each update, build none
+	touched  []int32 // quiet: the slots touched since the last update (with repeats), which decide the next
+	emitted  bool    // an update was emitted (or, quiet, decided) once
+	selfGone bool    // this node's own record, active in the last update, was pruned since
 }
 
 func newTopologyTracker(interval time.Duration, self string, quiet bool) *topologyTracker {
 	return &topologyTracker{interval: interval, self: self, quiet: quiet}
+}
+
+// follow records one change of the table, if it may change the active set
+// (see touch).
+func (t *topologyTracker) follow(ev tableEvent) {
+	wasActive := ev.HadPrevious && ev.Previous.Status.IsActive()
+	if wasActive != ev.Record.Status.IsActive() || !ev.HadPrevious || ev.Previous.NodeID != ev.Record.NodeID {
+		t.touch(ev)
+	}
 }
 
 // touch records a change of the table that may change the active set: a
@@ -63,6 +73,9 @@ func newTopologyTracker(interval time.Duration, self string, quiet bool) *topolo
 // authority.
 func (t *topologyTracker) touch(ev tableEvent) {
 	t.dirty = true
+	if t.quiet {
+		t.touched = append(t.touched, ev.slot)
+	}
 	if !ev.HadPrevious || ev.Previous.NodeID == ev.Record.NodeID || !t.wasActive(ev.slot) {
 		return
 	}
@@ -108,6 +121,10 @@ func (t *topologyTracker) due(now time.Time) bool {
 // same as in the last update, and always when quiet: then it only decides
 // whether there would have been an update, and moves on as if there was.
 func (t *topologyTracker) emit(now time.Time, table *membershipTable) *TopologyUpdate {
+	if t.quiet {
+		t.decide(now, table)
+		return nil
+	}
 	t.dirty = false
 	order := table.order()
 	u := &TopologyUpdate{ObservedAt: now, Joined: []string{}, Left: []string{}, Dead: []string{}}
@@ -164,6 +181,74 @@ func (t *topologyTracker) emit(now time.Time, table *membershipTable) *TopologyU
 		return nil
 	}
 	return u
+}
+
+// decide is emit when quiet: it decides whether there would be an update
+// and moves on as if there was, from the slots touched since the last one
+// alone, where emit walks the whole table. An update would list another
+// member joined, left or dead, or this node's own record changed, exactly
+// when a slot's record is active now and was not in the last update, or
+// the other way round, or is active under another node ID than in the
+// last update, or a record active in the last update was pruned; the
+// first update always counts. Only a touched slot can differ from the
+// last update: touch sees every change of a record's activity or node ID,
+// free every pruned record.
+func (t *topologyTracker) decide(now time.Time, table *membershipTable) {
+	t.dirty = false
+	changed := !t.emitted || t.selfGone || len(t.pruned) > 0
+	for _, s := range t.touched {
+		if changed {
+			break
+		}
+		changed = t.differs(s, table)
+	}
+	if changed {
+		for _, s := range t.touched {
+			t.setActive(s, t.activeIn(s, table))
+		}
+		t.lastID, t.pruned, t.lastHash, t.emitted, t.selfGone = nil, nil, 0, true, false
+		t.nextEmit = now.Add(t.interval)
+	}
+	if cap(t.touched) > 1024 {
+		t.touched = nil // a bootstrap's worth, which a settled view no longer needs
+	} else {
+		t.touched = t.touched[:0]
+	}
+}
+
+// activeIn reports whether slot holds an active record in table.
+func (t *topologyTracker) activeIn(slot int32, table *membershipTable) bool {
+	if int(slot) >= len(table.slots) || table.slots[slot] == (sharedRecord{}) {
+		return false
+	}
+	return table.slots[slot].Value().status.IsActive()
+}
+
+// differs reports whether slot's record differs, as far as the members
+// go, from what the last update held there.
+func (t *topologyTracker) differs(slot int32, table *membershipTable) bool {
+	active := t.activeIn(slot, table)
+	if active != t.wasActive(slot) {
+		return true
+	}
+	if !active {
+		return false
+	}
+	id, replaced := t.lastID[slot]
+	return replaced && id != table.slots[slot].Value().nodeID
+}
+
+// setActive records whether slot's record is active in the update made now.
+func (t *topologyTracker) setActive(slot int32, active bool) {
+	w := int(slot / 64)
+	if active {
+		for len(t.inLast) <= w {
+			t.inLast = append(t.inLast, 0)
+		}
+		t.inLast[w] |= 1 << (slot % 64)
+	} else if w < len(t.inLast) {
+		t.inLast[w] &^= 1 << (slot % 64)
+	}
 }
 
 // topologyHash hashes the authorities and node IDs of records sorted by
