@@ -117,6 +117,11 @@ type CoordinatorStats struct {
 	// ProbesFailed counts probes that got no ack within ProbeTimeout while
 	// the probed member stayed suspected.
 	ProbesFailed uint64
+	// HandOffsSent counts former monitors told, when a member joined
+	// between this node and them on the ring, the records of the monitors
+	// that replace them (see "Failure detection" in the package
+	// documentation).
+	HandOffsSent uint64
 	// Conflicts counts records of another instance claiming this node's
 	// authority.
 	Conflicts uint64

@@ -15,9 +15,10 @@ type detectionState struct {
 	health   *awareness
 	ring     *ring
 
-	monitors []string // successors: whom this node heartbeats
-	watched  []string // predecessors: whom this node's detector follows
-	ringSeen uint64   // ring version monitors and watched were computed at
+	monitors       []string // successors: whom this node heartbeats
+	formerMonitors []string // scratch: the monitors before the ring last moved (see handOff)
+	watched        []string // predecessors: whom this node's detector follows
+	ringSeen       uint64   // ring version monitors and watched were computed at
 
 	unreachable map[string]bool          // lost by the detector and not heard again
 	deferred    map[string]bool          // lost by the detector, pending a stretched phi threshold
@@ -198,14 +199,55 @@ func (c *MembershipCoordinator) refreshRing(now time.Time) {
 		c.setWatched(now, nil)
 		return
 	}
+	d.formerMonitors = append(d.formerMonitors[:0], d.monitors...)
 	d.monitors = d.monitors[:0]
 	if c.state != CoordinatorMember || !d.ring.ownerOn() {
 		c.setWatched(now, nil)
 		return
 	}
 	d.monitors = d.ring.successors(d.monitors, c.cfg.MonitorCount)
+	c.handOff(d.formerMonitors)
 	c.setWatched(now, d.ring.predecessors(nil, c.cfg.MonitorCount))
 	c.introduce(now)
+}
+
+// handOff tells each former monitor that this node no longer heartbeats it
+// (one still on the ring: a member joined between the two) the records of
+// the monitors that replace it. The former monitor's detector follows this
+// node's heartbeats, which stop now: unless it learns the newcomer before
+// its detector loses this node, it suspects a live member. When many
+// members join at once (thousands) the newcomer's record may take seconds
+// to reach it by gossip, every piggyback queue being full of join records;
+// told directly, it puts the newcomer on its ring at once and stops
+// watching this node. A monitor lost to a crash, a leave or a verdict is
+// off the ring and is told nothing, so this costs a message per monitor
+// change that a join causes, and nothing in a steady cluster.
+func (c *MembershipCoordinator) handOff(former []string) {
+	d := &c.detect
+	var news []NodeRecord
+	for _, a := range former {
+		if slices.Contains(d.monitors, a) {
+			continue
+		}
+		if r, ok := c.table.Get(a); !ok || !onRing(r.Status) {
+			continue
+		}
+		if news == nil {
+			for _, n := range d.monitors {
+				if slices.Contains(former, n) {
+					continue
+				}
+				if r, ok := c.table.Get(n); ok {
+					news = append(news, r)
+				}
+			}
+			if len(news) == 0 {
+				return
+			}
+		}
+		c.sendRecords(a, news)
+		c.stats.HandOffsSent++
+	}
 }
 
 // setWatched replaces the watched set.

@@ -121,6 +121,14 @@
 // higher incarnation, when it resumes (DefaultLANConfig says how long a
 // stall its timings survive).
 //
+// A member that learns of a newcomer between itself and its monitor on the
+// ring heartbeats the newcomer from then on, and tells the monitor it
+// replaces (one still on the ring) the newcomer's record at once: the
+// former monitor's detector follows the member's heartbeats, which stop,
+// and gossip may bring it the newcomer only seconds later when many members
+// join at once. Told, it puts the newcomer on its ring and watches it
+// instead.
+//
 // Confirmations count suspectors, never echoes (Lifeguard). A message that
 // carries a Suspect record names, in Message.Accusations, the suspectors its
 // sender knows of: itself if its own detector lost the member, and the

@@ -66,3 +66,6 @@ func (c *MembershipCoordinator) SuspectsLocally(authority string) bool {
 	s, ok := c.detect.susp[authority]
 	return ok && s.local
 }
+
+// RingHash is ringHash: where a node ID sits on the ring.
+var RingHash = ringHash
