@@ -134,7 +134,10 @@ func (c *MembershipCoordinator) sendGossip(target string) bool {
 func (c *MembershipCoordinator) piggyback(m *Message) {
 	if c.engine.Pending() > 0 {
 		budget := c.cfg.MaxMessageBytes - EstimateSize(*m) - c.accusationReserve()
-		m.Entries = c.engine.Fill(make([]NodeRecord, 0, min(c.engine.Pending(), budget/typicalRecordBytes+1)), budget, c.clusterSize(), "")
+		room := min(c.engine.Pending(), budget/typicalRecordBytes+1)
+		shared := make([]sharedRecord, 0, room)
+		m.Entries = c.engine.fillShared(make([]NodeRecord, 0, room), &shared, budget, c.clusterSize(), "")
+		m.shared = shared
 		c.accuse(m)
 	}
 	c.fillBroadcasts(m)

@@ -242,11 +242,13 @@ func (c *MembershipCoordinator) senderDead(m Message) (NodeRecord, bool) {
 // table; n says whether the changes are news to gossip on.
 func (c *MembershipCoordinator) applyRecords(now time.Time, m Message, n news) int {
 	changed := 0
-	for _, r := range m.Entries {
+	for i, r := range m.Entries {
+		c.table.hint = m.sharedAt(i)
 		if c.applyRecord(now, r, m.From, n) {
 			changed++
 		}
 	}
+	c.table.hint = sharedRecord{}
 	c.takeAccusations(m)
 	return changed
 }

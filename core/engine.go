@@ -221,6 +221,12 @@ func (e *gossipEngine) retire(b *broadcast) {
 // appended share no memory with the queue. The cost is proportional to the
 // records looked at, not to the queue length.
 func (e *gossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []NodeRecord {
+	return e.fillShared(dst, nil, budget, n, skip)
+}
+
+// fillShared is Fill that also appends, when shared is not nil, the shared
+// copy of each record it appends to dst (for Message.shared).
+func (e *gossipEngine) fillShared(dst []NodeRecord, shared *[]sharedRecord, budget, n int, skip string) []NodeRecord {
 	if len(e.queue) == 0 || budget <= 0 {
 		return dst
 	}
@@ -249,6 +255,9 @@ func (e *gossipEngine) Fill(dst []NodeRecord, budget, n int, skip string) []Node
 			}
 			budget -= sz
 			dst = append(dst, v.record())
+			if shared != nil {
+				*shared = append(*shared, b.rec)
+			}
 			b.transmits++
 			e.transmissions++
 			if e.spent(b) >= limit {
@@ -463,14 +472,15 @@ func inBuckets(n int, want []uint32) func(authority string) bool {
 // withEmpty, else nothing.
 func packMessages(base Message, records []NodeRecord, maxBytes int, withEmpty bool) []Message {
 	return packRecords(base, len(records), func(i int) int { return EstimateRecordSize(records[i]) },
-		func(i int) NodeRecord { return records[i] }, maxBytes, withEmpty)
+		func(i int) NodeRecord { return records[i] }, maxBytes, withEmpty, nil)
 }
 
 // packShared is packMessages over records as the table holds them: each
-// message gets its own copies, and nothing else is copied.
+// message gets its own copies, and the shared copies they come from
+// (Message.shared: part of records, which must not change afterwards).
 func packShared(base Message, records []sharedRecord, maxBytes int, withEmpty bool) []Message {
 	return packRecords(base, len(records), func(i int) int { v := records[i].Value(); return v.estimateSize() },
-		func(i int) NodeRecord { v := records[i].Value(); return v.record() }, maxBytes, withEmpty)
+		func(i int) NodeRecord { v := records[i].Value(); return v.record() }, maxBytes, withEmpty, records)
 }
 
 // packRecords is packMessages over n records, the i-th of which is
@@ -478,7 +488,10 @@ func packShared(base Message, records []sharedRecord, maxBytes int, withEmpty bo
 // copies in a second, so that each message's Entries is allocated once, at
 // its final length: a join reply or an anti-entropy answer of thousands of
 // records costs their copies and nothing more.
-func packRecords(base Message, n int, sizeOf func(int) int, recordAt func(int) NodeRecord, maxBytes int, withEmpty bool) []Message {
+//
+// When shared is not nil, it holds the shared copy of each record, and each
+// message gets those of its records as its Message.shared, without a copy.
+func packRecords(base Message, n int, sizeOf func(int) int, recordAt func(int) NodeRecord, maxBytes int, withEmpty bool, shared []sharedRecord) []Message {
 	// split calls put(k, i) for the i-th record, taken into message k, and
 	// returns how many messages there are.
 	split := func(put func(k, i int)) int {
@@ -526,7 +539,25 @@ func packRecords(base Message, n int, sizeOf func(int) int, recordAt func(int) N
 			out[k].Entries = make([]NodeRecord, 0, counts[k])
 		}
 	}
-	split(func(k, i int) { out[k].Entries = append(out[k].Entries, recordAt(i)) })
+	if shared == nil {
+		split(func(k, i int) { out[k].Entries = append(out[k].Entries, recordAt(i)) })
+		return out
+	}
+	// A message's records are consecutive in shared: a record skipped
+	// comes before a message's first, since split moves to the next
+	// message before it tries a record that does not fit.
+	first := make([]int, msgs)
+	split(func(k, i int) {
+		if len(out[k].Entries) == 0 {
+			first[k] = i
+		}
+		out[k].Entries = append(out[k].Entries, recordAt(i))
+	})
+	for k := range out {
+		if m := len(out[k].Entries); m > 0 {
+			out[k].shared = shared[first[k] : first[k]+m : first[k]+m]
+		}
+	}
 	return out
 }
 

@@ -146,6 +146,23 @@ type Message struct {
 	// or the broadcasts piggybacked on a heartbeat or a gossip message (each
 	// with its origin and ID). Other kinds carry none.
 	User []UserMessage
+
+	// shared, when not nil, holds the shared copy of each record of
+	// Entries, in order, as the coordinator that built the message held
+	// it: a coordinator of the same process (a simulation's) that stores
+	// one of those records takes its shared copy from here rather than
+	// making it again (sharedAt). It is never encoded, and never trusted:
+	// an entry is compared with its shared copy before the copy is used.
+	shared []sharedRecord
+}
+
+// sharedAt returns the shared copy m carries of Entries[i], or the zero
+// sharedRecord when it carries none.
+func (m *Message) sharedAt(i int) sharedRecord {
+	if len(m.shared) != len(m.Entries) {
+		return sharedRecord{}
+	}
+	return m.shared[i]
 }
 
 // UserMessage is an application's payload, as it travels and as it is

@@ -63,6 +63,10 @@ type membershipTable struct {
 	hash    uint64
 	events  []tableEvent
 	spare   []tableEvent // the buffer DrainEvents returned last: see there
+	// hint, when not zero, may be the shared copy of the next record
+	// stored (Message.shared): store takes it if it is, rather than
+	// sharing the record again. Its owner sets it around a merge.
+	hint sharedRecord
 }
 
 // newMembershipTable returns an empty table at version 0.
@@ -543,7 +547,15 @@ func (t *membershipTable) checkRoom(authority string) error {
 // store puts r in the table in slot (-1 for a new authority), steps the
 // version, updates the hash and emits the event.
 func (t *membershipTable) store(now time.Time, r NodeRecord, slot int32) {
-	ref := shareRecord(r)
+	ref := t.hint
+	if ref != (sharedRecord{}) {
+		if v := ref.Value(); !v.equal(r) {
+			ref = sharedRecord{}
+		}
+	}
+	if ref == (sharedRecord{}) {
+		ref = shareRecord(r)
+	}
 	v := ref.Value()
 	t.version++
 	ev := tableEvent{Record: v.record(), shared: ref}
