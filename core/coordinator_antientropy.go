@@ -240,11 +240,16 @@ func (c *MembershipCoordinator) resizeBuckets() {
 // updateBuckets keeps the bucket sums in step with a change of the table.
 func (c *MembershipCoordinator) updateBuckets(ev tableEvent) {
 	ae := &c.ae
-	b := digestBucket(ev.Record.Authority, ae.nbuckets)
-	if ev.HadPrevious {
+	v := ev.shared.Value()
+	b := bucketAt(v.place, ae.nbuckets)
+	switch {
+	case ev.previous != (sharedRecord{}):
+		prev := ev.previous.Value()
+		ae.buckets[b] -= prev.hash // recordHash(ev.Previous), computed once
+	case ev.HadPrevious:
 		ae.buckets[b] -= recordHash(ev.Previous)
 	}
-	ae.buckets[b] += ev.shared.Value().hash // recordHash(ev.Record), computed once
+	ae.buckets[b] += v.hash // recordHash(ev.Record), computed once
 }
 
 // removeFromBuckets takes a pruned record out of the bucket sums.

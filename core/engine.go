@@ -401,8 +401,16 @@ func validBucketCount(n int) bool {
 
 // digestBucket returns the bucket of authority among n (a power of two).
 func digestBucket(authority string, n int) int {
-	return int(mix64(stringHash(authority)) & uint64(n-1))
+	return bucketAt(placeOf(authority), n)
 }
+
+// placeOf returns the hash of authority whose low bits are its digest
+// bucket (bucketAt).
+func placeOf(authority string) uint64 { return mix64(stringHash(authority)) }
+
+// bucketAt returns the bucket among n (a power of two) of an authority
+// whose placeOf is place.
+func bucketAt(place uint64, n int) int { return int(place & uint64(n-1)) }
 
 // stringHash is FNV-1a of s, without allocating.
 func stringHash(s string) uint64 { return fnvString(fnvOffset, s) }
@@ -455,13 +463,19 @@ func recordsInBuckets(records []NodeRecord, n int, want []uint32) []NodeRecord {
 
 // inBuckets reports whether an authority's bucket among n is in want.
 func inBuckets(n int, want []uint32) func(authority string) bool {
+	in := wantedBuckets(n, want)
+	return func(authority string) bool { return in[digestBucket(authority, n)] }
+}
+
+// wantedBuckets returns, by bucket among n, whether want names it.
+func wantedBuckets(n int, want []uint32) []bool {
 	in := make([]bool, n)
 	for _, w := range want {
 		if int(w) < n {
 			in[w] = true
 		}
 	}
-	return func(authority string) bool { return in[digestBucket(authority, n)] }
+	return in
 }
 
 // packMessages splits records over as many messages as needed, each a copy of

@@ -23,6 +23,7 @@ type recordValue struct {
 	meta        string
 	incarnation uint64
 	hash        uint64 // recordHash of the record
+	place       uint64 // placeOf the authority: where it goes among digest buckets
 	status      NodeStatus
 }
 
@@ -35,6 +36,7 @@ func shareRecord(r NodeRecord) sharedRecord {
 		meta:        string(r.Meta),
 		incarnation: r.Incarnation,
 		hash:        recordHash(r),
+		place:       placeOf(r.Authority),
 		status:      r.Status,
 	})
 }

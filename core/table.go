@@ -336,10 +336,10 @@ func (t *membershipTable) Active() []NodeRecord {
 // is copied but the pointers; packShared copies what it sends):
 // recordsInBuckets(t.Snapshot(), n, want) without the copies.
 func (t *membershipTable) sharedInBuckets(n int, want []uint32) []sharedRecord {
-	in := inBuckets(n, want)
+	in := wantedBuckets(n, want)
 	out := make([]sharedRecord, 0, t.Len()*len(want)/max(n, 1)+8)
 	for _, s := range t.order() {
-		if v := t.slots[s].Value(); in(v.authority) {
+		if v := t.slots[s].Value(); in[bucketAt(v.place, n)] {
 			out = append(out, t.slots[s])
 		}
 	}
@@ -364,7 +364,7 @@ func (t *membershipTable) digest(n int) []uint64 {
 	for _, ref := range t.slots {
 		if ref != (sharedRecord{}) {
 			v := ref.Value()
-			d[digestBucket(v.authority, n)] += v.hash
+			d[bucketAt(v.place, n)] += v.hash
 		}
 	}
 	return d
@@ -561,6 +561,7 @@ func (t *membershipTable) store(now time.Time, r NodeRecord, slot int32) {
 	ev := tableEvent{Record: v.record(), shared: ref}
 	indexed := false // the node ID index holds slot with v's node ID already
 	if slot >= 0 {
+		ev.previous = t.slots[slot]
 		prev := t.slots[slot].Value()
 		t.hash -= prev.viewHash()
 		ev.Previous, ev.HadPrevious = prev.record(), true

@@ -77,6 +77,9 @@ type tableEvent struct {
 	// shared is the record the table now holds (zero for tableConflict), so
 	// that whoever keeps it (the piggyback queue) shares it too.
 	shared sharedRecord
+	// previous is the record the table held before (zero when HadPrevious
+	// is false, and for tableConflict).
+	previous sharedRecord
 	// slot is the table slot that holds it (see peerList).
 	slot int32
 	// sameNodeID, when the record just became active under its node ID (new,
