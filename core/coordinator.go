@@ -262,9 +262,17 @@ func (c *MembershipCoordinator) Member(authority string) (NodeRecord, bool) {
 func (c *MembershipCoordinator) take() Outcome {
 	o := c.out
 	c.out = Outcome{}
+	if c.cfg.ReuseMemberEvents && cap(o.Members) <= maxReusedEvents {
+		c.out.Members = o.Members[:0:cap(o.Members)]
+	}
 	c.clock.toCallerClock(&o)
 	return o
 }
+
+// maxReusedEvents bounds the array of events a coordinator keeps for its
+// next call with Config.ReuseMemberEvents: that of a gossip message's
+// worth, not of a join reply's thousands.
+const maxReusedEvents = 64
 
 // finish ends a call: it reschedules the next wake-up and hands out the
 // outcome.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"time"
 
 	"github.com/hearsay-go/hearsay/core"
@@ -146,10 +147,13 @@ func (c *Cluster) callCoordinators(evs []event, res []stepResult, worker, worker
 			r.ran = true
 			r.out, r.err = n.coord.HandleGossip(now, core.GossipInbound{Source: c.nodes[f.from].authority, Message: f.msg})
 		}
-		for k, mev := range r.out.Members {
+		for _, mev := range r.out.Members {
 			if left, ms := c.observeLocal(n, mev, ev.at); left != 0 {
-				r.pending = append(r.pending, pendingEvent{ev: int32(k), left: left, marks: ms})
+				r.pending = append(r.pending, pendingEvent{ev: mev, left: left, marks: ms})
 			}
+		}
+		if c.opts.RecordEvents && c.cfg.ReuseMemberEvents {
+			r.out.Members = slices.Clone(r.out.Members) // the node's next call overwrites them
 		}
 		if n.leaving && n.coord.LeaveDone() {
 			r.leaveDone = true

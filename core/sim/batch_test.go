@@ -9,18 +9,24 @@ import (
 	"github.com/hearsay-go/hearsay/core"
 )
 
+// runResult is what TestWorkersDoNotChangeTheRun compares of two runs.
+type runResult struct {
+	stats  NetStats
+	nodes  []NodeStats
+	events [][]core.MemberEvent
+	views  [][]core.NodeRecord
+}
+
 // A run on several workers is the run on one, event for event: the same
 // member events at every node, the same traffic, the same views, through
-// joins, loss, a crash, a leave, a pause, a partition and a restart.
+// joins, loss, a crash, a leave, a pause, a partition and a restart; also
+// when the coordinators reuse their events' array
+// (Config.ReuseMemberEvents), which the workers copy what they keep of.
 func TestWorkersDoNotChangeTheRun(t *testing.T) {
-	type result struct {
-		stats  NetStats
-		nodes  []NodeStats
-		events [][]core.MemberEvent
-		views  [][]core.NodeRecord
-	}
-	run := func(workers int) (result, uint64) {
-		c, err := New(Options{Nodes: 24, Seed: 11, Loss: 0.05, RecordEvents: true, Workers: workers, RunParallel: onGoroutines})
+	run := func(workers int, reuse bool) (runResult, uint64) {
+		cfg := core.DefaultLANConfig()
+		cfg.ReuseMemberEvents = reuse // the events must be read before the node's next call
+		c, err := New(Options{Nodes: 24, Seed: 11, Loss: 0.05, Config: cfg, RecordEvents: true, Workers: workers, RunParallel: onGoroutines})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +49,7 @@ func TestWorkersDoNotChangeTheRun(t *testing.T) {
 			}
 		})
 		c.Run(30 * time.Second)
-		r := result{stats: c.Stats()}
+		r := runResult{stats: c.Stats()}
 		for i := range c.Len() {
 			r.nodes = append(r.nodes, c.NodeStats(i))
 			r.events = append(r.events, c.Events(i))
@@ -51,11 +57,18 @@ func TestWorkersDoNotChangeTheRun(t *testing.T) {
 		}
 		return r, c.windows
 	}
-	one, _ := run(1)
-	three, windows := run(3)
-	if windows == 0 {
-		t.Fatal("no window ran on the workers")
+	one, _ := run(1, false)
+	for _, reuse := range []bool{false, true} {
+		three, windows := run(3, reuse)
+		if windows == 0 {
+			t.Fatal("no window ran on the workers")
+		}
+		compareRuns(t, one, three)
 	}
+}
+
+func compareRuns(t *testing.T, one, three runResult) {
+	t.Helper()
 	if !reflect.DeepEqual(one.stats, three.stats) {
 		t.Errorf("traffic differs:\n1 worker:  %+v\n3 workers: %+v", one.stats, three.stats)
 	}

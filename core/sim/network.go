@@ -196,7 +196,7 @@ func (c *Cluster) processWith(n *node, out core.Outcome, pre *stepResult) {
 			n.events = append(n.events, out.Members...)
 		}
 		for _, p := range pre.pending {
-			c.observeShared(n, out.Members[p.ev], p.left, p.marks)
+			c.observeShared(n, p.ev, p.left, p.marks)
 		}
 	}
 	if c.trackUser {

@@ -97,10 +97,11 @@ const (
 	obsUntracked                         // a NodeID without marks: observeShared makes them and marks
 )
 
-// pendingEvent is a member event that observeLocal left work for: its
-// position in Outcome.Members, what is left, and its NodeID's marks.
+// pendingEvent is a member event that observeLocal left work for (a copy:
+// with Config.ReuseMemberEvents the coordinator's next call overwrites its
+// outcome's events), what is left, and its NodeID's marks.
 type pendingEvent struct {
-	ev    int32
+	ev    core.MemberEvent
 	left  observed
 	marks *idMarks
 }
