@@ -248,6 +248,21 @@ func (c *MembershipCoordinator) Stats() CoordinatorStats {
 // table.
 func (c *MembershipCoordinator) Members() []NodeRecord { return c.table.Active() }
 
+// TableVersion returns a number that changes whenever the records held
+// change (each record stored, each tombstone pruned): what Members and
+// Records return is the same as long as it is.
+func (c *MembershipCoordinator) TableVersion() uint64 { return c.table.Version() }
+
+// EachMember calls fn with a copy of each record Members returns, in the
+// same order, until fn returns false: Members without the list, for a
+// caller that reads each record once (a simulation that checks thousands
+// of views). fn must not call the coordinator.
+func (c *MembershipCoordinator) EachMember(fn func(r NodeRecord) bool) {
+	c.table.each(func(v *recordValue) bool {
+		return !v.status.IsActive() || fn(v.record())
+	})
+}
+
 // Records returns copies of every record held, the tombstones of members
 // that left (Removed) or failed (Dead) included until they are pruned
 // (Config.TombstoneRetention), sorted by authority.

@@ -9,8 +9,9 @@ import (
 	"github.com/hearsay-go/hearsay/core/sim"
 )
 
-// Members lists the active members only; Records keeps the tombstones of
-// those that failed or left until they are pruned.
+// Members lists the active members only (EachMember too, one by one);
+// Records keeps the tombstones of those that failed or left until they are
+// pruned.
 func TestMembersAreActiveRecordsAreAll(t *testing.T) {
 	c := settled(t, sim.Options{Nodes: 5, Seed: 3})
 	if err := c.Leave(3); err != nil {
@@ -39,6 +40,22 @@ func TestMembersAreActiveRecordsAreAll(t *testing.T) {
 	}
 	if want := []string{c.Authority(0), c.Authority(1), c.Authority(2)}; !slices.Equal(members, want) {
 		t.Errorf("Members = %v, want %v", members, want)
+	}
+	var each []core.NodeRecord
+	coord.EachMember(func(r core.NodeRecord) bool {
+		each = append(each, r)
+		return true
+	})
+	if !slices.EqualFunc(each, coord.Members(), core.NodeRecord.Equal) {
+		t.Errorf("EachMember gave %v, Members %v", each, coord.Members())
+	}
+	var first []core.NodeRecord
+	coord.EachMember(func(r core.NodeRecord) bool {
+		first = append(first, r)
+		return false
+	})
+	if len(first) != 1 || !first[0].Equal(coord.Members()[0]) {
+		t.Errorf("EachMember went on after fn returned false: %v", first)
 	}
 	statuses := map[string]core.NodeStatus{}
 	for _, r := range coord.Records() {

@@ -138,6 +138,7 @@ type node struct {
 	delivered []delivery // broadcasts this slot delivered, kept while trackUser is set
 	held      upSet      // the other slots this instance's events last put in Up
 	seen      seenBits   // the NodeIDs this slot marked, by status (track.go)
+	checked   viewCheck  // Converged's last answer for this instance's view
 	batch     batchNode  // phase 1's view of the slot in a window (batch.go)
 }
 
@@ -201,8 +202,10 @@ type Cluster struct {
 	ghosts    int
 	actionErr []error
 
-	convFrom  int // where Converged starts looking: the last node that was not converged
-	drainFrom int // where Drained starts looking: the last node that was not drained
+	convFrom  int      // where Converged starts looking: the last node that was not converged
+	liveIDs   []string // by slot: the NodeID of each live member when Converged last looked, "" for the others
+	liveGen   uint64   // steps each time Converged sees liveIDs change (viewCheck)
+	drainFrom int      // where Drained starts looking: the last node that was not drained
 
 	window  []event      // the events of the window being run (batch.go)
 	results []stepResult // phase 1's results, by position in window
@@ -541,6 +544,7 @@ func (c *Cluster) bootAs(i int, client bool, seeds []string, id string, configur
 	c.dropPending(n)
 	n.leaving, n.paused = false, false
 	n.held.reset()
+	n.checked = viewCheck{}
 	c.instances[id] = &instance{slot: i}
 	c.trackInstance(id)
 	now := c.nodeNow(n)

@@ -351,9 +351,19 @@ func (c *Cluster) Record(i int, a string) (core.NodeRecord, bool) {
 // its LocalNode must then be Up.
 func (c *Cluster) Converged() bool {
 	live := make(map[string]string, len(c.nodes))
+	if len(c.liveIDs) != len(c.nodes) {
+		c.liveIDs = make([]string, len(c.nodes))
+		c.liveGen++
+	}
 	for i, n := range c.nodes {
+		id := ""
 		if c.IsLive(i) {
 			live[n.authority] = n.id
+			id = n.id
+		}
+		if c.liveIDs[i] != id {
+			c.liveIDs[i] = id
+			c.liveGen++ // the live members changed: every view is read again
 		}
 	}
 	if len(live) == 0 {
@@ -384,7 +394,7 @@ func (c *Cluster) viewsAre(live map[string]string) bool {
 	if !c.parallel() || n < 2*workers {
 		for k := range n {
 			i := (c.convFrom + k) % n
-			if c.IsLive(i) && !c.viewIs(i, live) {
+			if c.IsLive(i) && !c.checkedViewIs(i, live) {
 				c.convFrom = i
 				return false
 			}
@@ -399,7 +409,7 @@ func (c *Cluster) viewsAre(live map[string]string) bool {
 			first[w] = n
 			for k := w * n / workers; k < (w+1)*n/workers && !failed.Load(); k++ {
 				i := (c.convFrom + k) % n
-				if c.IsLive(i) && !c.viewIs(i, live) {
+				if c.IsLive(i) && !c.checkedViewIs(i, live) {
 					first[w] = k
 					failed.Store(true)
 					return
@@ -479,22 +489,58 @@ func (s *upSet) reset() {
 }
 
 func (c *Cluster) viewIs(i int, live map[string]string) bool {
+	ok, _ := c.checkView(i, live)
+	return ok
+}
+
+// viewCheck is the last answer viewsAre had for a node's view: a view
+// whose table has not changed since (TableVersion), compared with the
+// same live members (Cluster.liveGen), gives the same answer, so only the
+// views that changed are read again.
+type viewCheck struct {
+	valid   bool
+	ok      bool
+	version uint64
+	live    uint64
+}
+
+// checkedViewIs is viewIs for viewsAre, which calls it at every tick of a
+// run until the views agree: from n.checked when it still holds.
+func (c *Cluster) checkedViewIs(i int, live map[string]string) bool {
 	n := c.nodes[i]
-	count, self := 0, false
-	for _, r := range n.coord.Members() {
+	v := n.coord.TableVersion()
+	if k := n.checked; k.valid && k.version == v && k.live == c.liveGen {
+		return k.ok
+	}
+	ok, table := c.checkView(i, live)
+	n.checked = viewCheck{valid: table, ok: ok, version: v, live: c.liveGen}
+	return ok
+}
+
+// checkView is viewIs, and whether its answer depends on the node's table
+// alone (not on its LocalNode, read when the view leaves it out).
+func (c *Cluster) checkView(i int, live map[string]string) (ok, table bool) {
+	n := c.nodes[i]
+	count, self, ok := 0, false, true
+	n.coord.EachMember(func(r core.NodeRecord) bool {
 		if r.Status != core.StatusUp || live[r.Authority] != r.NodeID {
+			ok = false
 			return false
 		}
 		if r.Authority == n.authority {
 			self = true
 		}
 		count++
+		return true
+	})
+	if !ok {
+		return false, true
 	}
 	if !self {
 		if r := n.coord.LocalNode(); r.Status != core.StatusUp || r.NodeID != n.id {
-			return false
+			return false, false
 		}
 		count++
 	}
-	return count == len(live)
+	return count == len(live), self
 }
