@@ -546,7 +546,7 @@ func (c *Cluster) bootAs(i int, client bool, seeds []string, id string, configur
 	n.held.reset()
 	n.checked = viewCheck{}
 	c.instances[id] = &instance{slot: i}
-	c.trackInstance(id)
+	c.trackInstance(id).inst = c.instances[id]
 	now := c.nodeNow(n)
 	var out core.Outcome
 	if client {

@@ -29,7 +29,8 @@ type markKey struct {
 // made when it starts (trackInstance), so that the workers of a window
 // (batch.go) find them made.
 type idMarks struct {
-	bit  int32 // the NodeID's bit in node.seen
+	bit  int32     // the NodeID's bit in node.seen
+	inst *instance // c.instances of the NodeID (nil for one no slot ran)
 	sets [8]markSet
 }
 
@@ -133,14 +134,25 @@ func (c *Cluster) observeLocal(n *node, ev core.MemberEvent, at int64) (observed
 	if int(ev.To) < len(n.eventsTo) {
 		n.eventsTo[ev.To]++
 	}
-	if j, ok := c.byAuth[ev.Record.Authority]; ok && int(j) != n.idx {
-		n.held.set(int(j), ev.To == core.StatusUp)
-	}
 	ms := c.marks[ev.Record.NodeID]
+	if j, ok := c.slotOf(ev.Record, ms); ok && j != n.idx {
+		n.held.set(j, ev.To == core.StatusUp)
+	}
 	if ms == nil {
 		return obsUntracked, nil
 	}
 	return c.markEvent(n, ms, ev, at), ms
+}
+
+// slotOf returns the slot of r's authority, and whether a slot has it:
+// that of r's instance, whose marks are ms (nil if none), when it runs
+// at that authority, as it nearly always does; else from byAuth.
+func (c *Cluster) slotOf(r core.NodeRecord, ms *idMarks) (int, bool) {
+	if ms != nil && ms.inst != nil && c.nodes[ms.inst.slot].authority == r.Authority {
+		return ms.inst.slot, true
+	}
+	j, ok := c.byAuth[r.Authority]
+	return int(j), ok
 }
 
 // markEvent marks n as an observer of ev's NodeID, whose marks are ms, at
@@ -155,7 +167,7 @@ func (c *Cluster) markEvent(n *node, ms *idMarks, ev core.MemberEvent, at int64)
 	if c.mark(n, ms, ev.To, at) && detailed(ev.To) {
 		left |= obsTimes
 	}
-	inst := c.instances[ev.Record.NodeID]
+	inst := ms.inst
 	if inst == nil {
 		return left
 	}
