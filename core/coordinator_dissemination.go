@@ -20,8 +20,11 @@ func newDisseminationState(t *membershipTable) disseminationState {
 	return disseminationState{peers: newPeerList(t)}
 }
 
-// typicalRecordBytes sizes the Entries of a piggybacked message up front.
-const typicalRecordBytes = 40
+// typicalRecordBytes sizes the Entries of a piggybacked message up front:
+// a little below the size of a record with a 16-byte node ID and a short
+// host:port, so that a full message rarely outgrows the array it was given
+// (which then doubles, and so does the array of its shared copies).
+const typicalRecordBytes = 32
 
 // spread queues a changed record for gossip, unless it is old news (the
 // records of this node's own authority always are news) or this node is a
