@@ -90,7 +90,8 @@ func (d *detectionState) startHeartbeatSeq(now time.Time, interval time.Duration
 // deferred and silent members, heartbeat numbers seen, suspicions, their
 // confirmers and silent probe helpers, pending probes and probe requests,
 // introductions, notice times,
-// heartbeat-hash mismatch counters, Dead members to probe, the peer list,
+// heartbeat-hash mismatch counters, Dead members to probe, the join
+// replies' Dead tombstones waiting to be taken, the peer list,
 // the piggyback queue, quarantine entries, the last topology update's
 // members and the node-ID index of the active records. Each is bounded by
 // the members held or
@@ -107,7 +108,7 @@ func (c *MembershipCoordinator) PeerStateEntries() int {
 	for _, s := range d.susp {
 		n += len(s.confirmers) + len(s.silent)
 	}
-	n += len(c.ae.mismatch) + len(c.tomb.past) + c.gossip.peers.len()
+	n += len(c.ae.mismatch) + len(c.tomb.past) + len(c.tomb.held) + c.gossip.peers.len()
 	n += c.engine.Pending() + c.quarantine.Len() + c.topo.entries()
 	return n
 }

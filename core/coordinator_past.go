@@ -121,6 +121,15 @@ func (c *MembershipCoordinator) refusePast(now time.Time, r NodeRecord, from str
 // table agrees with theirs. A tombstone from anything else, of an authority
 // this node does not hold, is ignored: it could be one this node pruned (it
 // would come back forever) or a forgery barring an authority.
+//
+// A Dead tombstone waits aliveWindow before it is taken (see
+// takePendingTombstones): the seed may hold a verdict reached where the
+// member could not be heard (the far side of a partition that just healed,
+// which the seed was on), about a member that lives and refuted on its own
+// side; a joiner that holds the member active by then (its record came from
+// someone else meanwhile) does not take it, and a death that was real
+// reaches it as a repair, which it checks (see suspectReported). A Removed
+// tombstone (a leave) is taken at once.
 func (c *MembershipCoordinator) takeTombstones(now time.Time, m Message) {
 	if !c.join.answered(m.Seq) {
 		return
@@ -129,16 +138,74 @@ func (c *MembershipCoordinator) takeTombstones(now time.Time, m Message) {
 		if !r.Status.IsTombstone() || r.Authority == c.cfg.Authority {
 			continue
 		}
-		if _, held := c.table.Get(r.Authority); held {
+		if r.Status == StatusDead {
+			c.holdTombstone(now, r)
 			continue
 		}
-		if p, ok := c.tomb.past[r.Authority]; ok && p.nodeID == r.NodeID && r.Incarnation <= p.incarnation {
-			continue
-		}
-		if changed, err := c.table.Merge(now, r); err == nil && changed {
-			c.drain(now, oldNews)
+		c.takeTombstone(now, r)
+	}
+}
+
+// takeTombstone merges r, a tombstone from a join reply, unless this node
+// holds a record of its authority or remembers that instance past it.
+func (c *MembershipCoordinator) takeTombstone(now time.Time, r NodeRecord) {
+	if _, held := c.table.Get(r.Authority); held {
+		return
+	}
+	if p, ok := c.tomb.past[r.Authority]; ok && p.nodeID == r.NodeID && r.Incarnation <= p.incarnation {
+		return
+	}
+	if changed, err := c.table.Merge(now, r); err == nil && changed {
+		c.drain(now, oldNews)
+	}
+}
+
+// heldTombstone is a Dead tombstone from a join reply waiting to be taken.
+type heldTombstone struct {
+	record NodeRecord
+	until  time.Time
+}
+
+// holdTombstone keeps r, a Dead tombstone from a join reply, until
+// aliveWindow from now (the same authority's later copy replaces it; at
+// most MaxMembers wait, the ones beyond are taken at once).
+func (c *MembershipCoordinator) holdTombstone(now time.Time, r NodeRecord) {
+	t := &c.tomb
+	for i := range t.held {
+		if t.held[i].record.Authority == r.Authority {
+			if r.Supersedes(t.held[i].record) {
+				t.held[i].record = r.Clone()
+			}
+			return
 		}
 	}
+	if len(t.held) >= c.cfg.MaxMembers {
+		c.takeTombstone(now, r)
+		return
+	}
+	t.held = append(t.held, heldTombstone{record: r.Clone(), until: now.Add(c.aliveWindow())})
+}
+
+// takePendingTombstones takes the Dead tombstones from join replies whose
+// wait is over (see takeTombstones), in the order they came.
+func (c *MembershipCoordinator) takePendingTombstones(now time.Time) {
+	t := &c.tomb
+	n := 0
+	for n < len(t.held) && !now.Before(t.held[n].until) {
+		c.takeTombstone(now, t.held[n].record)
+		n++
+	}
+	if n > 0 {
+		t.held = append(t.held[:0], t.held[n:]...)
+	}
+}
+
+// nextHeldTombstone returns when the first held tombstone is due, if any.
+func (c *MembershipCoordinator) nextHeldTombstone() (time.Time, bool) {
+	if len(c.tomb.held) == 0 {
+		return time.Time{}, false
+	}
+	return c.tomb.held[0].until, true
 }
 
 // pastSender reports whether m comes from a past member, and the tombstone

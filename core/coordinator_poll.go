@@ -37,6 +37,7 @@ func (c *MembershipCoordinator) Poll(now time.Time) Outcome {
 	c.pollAntiEntropy(now)
 	c.pollReconnect(now)
 	c.pollHousekeeping(now)
+	c.takePendingTombstones(now)
 	c.pollPrune(now)
 	c.drain(now, gossipOn)
 	if c.topo.due(now) {
@@ -141,6 +142,9 @@ func (c *MembershipCoordinator) scheduleWake() {
 	consider(c.join.probe)
 	consider(c.tomb.nextHouse)
 	consider(c.tomb.nextPrune)
+	if due, ok := c.nextHeldTombstone(); ok {
+		consider(due)
+	}
 	if c.topo.dirty {
 		consider(c.topo.nextEmit)
 	}

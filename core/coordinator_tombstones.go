@@ -13,6 +13,7 @@ type tombstoneState struct {
 	nextHouse time.Time              // next quarantine expiry check
 	nextPrune time.Time              // next tombstone prune
 	past      map[string]*pastMember // members that died or left, by authority: coordinator_past.go
+	held      []heldTombstone        // Dead tombstones from join replies, waiting to be taken: coordinator_past.go
 }
 
 // HandleQuarantine declares the instance (authority, incarnation) Dead on an

@@ -322,6 +322,13 @@
 // after it hears again: the first message after a silence is often the end
 // of a partition.
 //
+// A joiner whose seeds were on the other side gets their verdicts about
+// members it has not heard of yet in the seeds' join replies: a Dead
+// tombstone of a join reply is taken only after PhiAcceptablePause +
+// SuspicionMinTimeout (the least time a correct verdict takes), and not if
+// the member turned up active meanwhile (a death that was real then comes
+// as a repair, which is checked as above).
+//
 // # Tombstones and quarantine
 //
 // Dead and Removed records are pruned after TombstoneRetention; quarantine
