@@ -198,6 +198,19 @@ func (r *Report) check(name string, ok bool, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 }
 
+// ErrTooManyMembers is returned by RunScenario when the scenario would run
+// more members than the configuration's MaxMembers lets a table hold.
+var ErrTooManyMembers = errors.New("sim: more members than Config.MaxMembers")
+
+// scenarioJoiners is how many members scenario name adds to the N it
+// bootstraps.
+func scenarioJoiners(name string) int {
+	if name == "spread" {
+		return 1
+	}
+	return 0
+}
+
 // RunScenario runs one named scenario (see Scenarios) and reports what it
 // measured and which of its checks passed. Each starts the same way: N nodes
 // join node 0 within one gossip round, the views converge, and the bootstrap
@@ -276,6 +289,12 @@ func RunScenario(name string, o ScenarioOptions) (Report, error) {
 	// The cluster reads each outcome's member events before the node's
 	// next call (track.go), and they are a fourth of what it allocates.
 	nodeCfg.ReuseMemberEvents = true
+	// Every member's table holds every member, and a table refuses the
+	// records beyond MaxMembers: a scenario that would run more members
+	// than that could only fail its checks without saying why.
+	if need := o.Nodes + scenarioJoiners(name); nodeCfg.MaxMembers > 0 && need > nodeCfg.MaxMembers {
+		return Report{}, fmt.Errorf("%w: scenario %q runs %d members, more than Config.MaxMembers (%d), and every table refuses the records beyond it: raise MaxMembers", ErrTooManyMembers, name, need, nodeCfg.MaxMembers)
+	}
 	c, err := New(Options{Nodes: o.Nodes, Seed: o.Seed, Config: nodeCfg, Loss: background, Workers: o.Workers, RunParallel: o.RunParallel})
 	if err != nil {
 		return Report{}, err

@@ -5,6 +5,7 @@ package sim
 // assertions are the protocol's, not to be loosened to make a run pass.
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -289,4 +290,19 @@ func TestRunScenarioSmall(t *testing.T) {
 	if _, err := RunScenario("crash", ScenarioOptions{Nodes: 1}); err == nil {
 		t.Error("one node: no error")
 	}
+}
+
+// A scenario needing more members than a table may hold (Config.MaxMembers)
+// is refused with ErrTooManyMembers instead of failing its checks without a
+// reason: the spread scenario adds one member to the N it bootstraps.
+func TestScenarioRefusesMoreMembersThanMaxMembers(t *testing.T) {
+	cfg := core.DefaultLANConfig()
+	cfg.MaxMembers = 20
+	_, err := RunScenario("spread", ScenarioOptions{Nodes: 20, Seed: 1, Config: cfg})
+	if !errors.Is(err, ErrTooManyMembers) || !strings.Contains(err.Error(), "MaxMembers (20)") {
+		t.Fatalf("spread of 20 members with MaxMembers 20: err = %v, want ErrTooManyMembers naming the bound", err)
+	}
+	cfg.MaxMembers = 21
+	r := runScenario(t, "spread", ScenarioOptions{Nodes: 20, Seed: 1, Config: cfg})
+	expectChecks(t, r, "join-reached-everyone", "converged-after-join")
 }
